@@ -1,0 +1,35 @@
+"""Shared fixtures: where the real data lives, and a throw-away project home."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    """``../shared/data`` beside the checkout (CI has it there), or ``$TRADING_SHARED_DATA``."""
+    env = os.environ.get("TRADING_SHARED_DATA")
+    path = Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+    return path.resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if not (path / "SOURCES.md").exists():
+        pytest.fail(f"real test data not found at {path}; set TRADING_SHARED_DATA")
+    return path
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A fresh TRADING_ASSETS_HOME for one test."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("TRADING_ASSETS_HOME", str(path))
+    monkeypatch.delenv("TRADING_PROFILE", raising=False)
+    monkeypatch.delenv("TRADING_DATA_DIR", raising=False)
+    return path

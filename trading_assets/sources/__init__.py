@@ -1,0 +1,4 @@
+"""Price sources: one reader class per source or file format, each yielding canonical frames.
+
+This package never imports Dagster.
+"""

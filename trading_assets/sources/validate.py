@@ -1,0 +1,165 @@
+"""Validation shared by all readers: epoch units, ordering, duplicates, grid, price sanity.
+
+Readers build a frame in the canonical schema plus an ``_row`` column (the 1-based row of the
+input the bar came from) and call :func:`validate_bars` or :func:`validate_ticks`, which return
+the cleaned frame without ``_row`` or raise :class:`SourceDataError` naming file, row and field.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from trading_assets.errors import SourceDataError
+from trading_assets.schemas import conform
+from trading_assets.timeframes import timeframe_seconds
+
+ROW = "_row"
+
+# Magnitude bounds of epoch integers for dates between 1973 and 2286.
+_EPOCH_UNITS: tuple[tuple[str, float, float], ...] = (
+    ("s", 1e8, 1e10),
+    ("ms", 1e11, 1e13),
+    ("us", 1e14, 1e16),
+    ("ns", 1e17, 1e19),
+)
+
+
+def epoch_to_utc(values: pl.Series, origin: str, rows: pl.Series, field: str) -> pl.Series:
+    """Convert integer epoch timestamps to ``Datetime("us", "UTC")``, detecting the unit.
+
+    The unit (s, ms, us or ns) is inferred from the magnitude of each value and must be the
+    same for the whole input.
+
+    Raises:
+        SourceDataError: a null or out-of-range value, or a unit that switches within the
+            input (names the first row whose unit differs from the first row's).
+    """
+    vals = values.cast(pl.Float64, strict=False)
+    unit_col = pl.Series("unit", [None] * len(vals), dtype=pl.String)
+    for unit, low, high in _EPOCH_UNITS:
+        unit_col = pl.select(
+            pl.when((vals >= low) & (vals < high)).then(pl.lit(unit)).otherwise(unit_col)
+        ).to_series()
+    missing = unit_col.is_null()
+    if missing.any():
+        idx = int(missing.arg_max())
+        raise SourceDataError(
+            origin,
+            f"timestamp {values[idx]!r} is not an epoch time in s, ms, us or ns",
+            row=int(rows[idx]),
+            field=field,
+        )
+    first = unit_col[0]
+    differs = unit_col != first
+    if differs.any():
+        idx = int(differs.arg_max())
+        raise SourceDataError(
+            origin,
+            f"epoch unit switches from {first} (row {int(rows[0])}) to {unit_col[idx]} "
+            f"(value {values[idx]})",
+            row=int(rows[idx]),
+            field=field,
+        )
+    scale = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": None}[first]
+    ints = values.cast(pl.Int64)
+    micros = ints // 1_000 if scale is None else ints * scale
+    return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias(values.name)
+
+
+def _check_numbers(frame: pl.DataFrame, origin: str, columns: list[str]) -> None:
+    for col in columns:
+        bad = frame.filter(pl.col(col).is_null() | pl.col(col).is_nan())
+        if bad.height:
+            raise SourceDataError(
+                origin, "missing or non-numeric value", row=int(bad[ROW][0]), field=col
+            )
+
+
+def _first_bad(frame: pl.DataFrame, condition: pl.Expr) -> int | None:
+    bad = frame.filter(condition)
+    return int(bad[ROW][0]) if bad.height else None
+
+
+def _sorted_dedup(frame: pl.DataFrame, key: list[str], origin: str) -> pl.DataFrame:
+    """Sort by key; drop exact duplicate rows; raise on same key with different values."""
+    frame = frame.sort([*key, ROW])
+    value_cols = [c for c in frame.columns if c != ROW]
+    frame = frame.unique(subset=value_cols, keep="first", maintain_order=True)
+    dup = frame.filter(pl.struct(key).is_duplicated())
+    if dup.height:
+        rows = dup[ROW].to_list()
+        raise SourceDataError(
+            origin,
+            f"rows {rows[0]} and {rows[1]} have the same key "
+            f"({', '.join(f'{k}={dup[k][0]}' for k in key)}) but different values",
+            row=int(rows[1]),
+        )
+    return frame
+
+
+def validate_bars(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
+    """Check and clean a frame of bars; returns it in canonical schema, sorted by key.
+
+    Accepts newest-first input (sorts it) and exact duplicate rows (keeps one).
+    ``frame`` must hold the canonical bar columns plus ``_row``.
+
+    Raises:
+        SourceDataError: empty input; missing or non-numeric price or volume; price <= 0;
+            negative volume; high below low; a timestamp off the timeframe's grid (intraday
+            bars must start on a multiple of their timeframe, daily bars at 00:00 UTC); the
+            same (symbol, timeframe, ts) twice with different values.
+    """
+    if frame.height == 0:
+        raise SourceDataError(origin, "no rows: the file is empty or holds no bars")
+    _check_numbers(frame, origin, ["open", "high", "low", "close", "volume"])
+    for col in ("open", "high", "low", "close"):
+        row = _first_bad(frame, pl.col(col) <= 0)
+        if row is not None:
+            value = frame.filter(pl.col(ROW) == row)[col][0]
+            raise SourceDataError(origin, f"price must be > 0, got {value}", row=row, field=col)
+    row = _first_bad(frame, pl.col("volume") < 0)
+    if row is not None:
+        raise SourceDataError(origin, "volume must be >= 0", row=row, field="volume")
+    row = _first_bad(frame, pl.col("high") < pl.col("low"))
+    if row is not None:
+        bad = frame.filter(pl.col(ROW) == row)
+        raise SourceDataError(
+            origin, f"high {bad['high'][0]} is below low {bad['low'][0]}", row=row, field="high"
+        )
+    for timeframe in frame["timeframe"].unique().to_list():
+        step_us = timeframe_seconds(timeframe) * 1_000_000
+        epoch_us = pl.col("ts").dt.epoch("us")
+        row = _first_bad(
+            frame, (pl.col("timeframe") == timeframe) & (epoch_us % min(step_us, 86_400_000_000) != 0)
+        )
+        if row is not None:
+            ts = frame.filter(pl.col(ROW) == row)["ts"][0]
+            raise SourceDataError(
+                origin, f"timestamp {ts} is off the {timeframe} grid", row=row, field="ts"
+            )
+    frame = _sorted_dedup(frame, ["symbol", "timeframe", "ts"], origin)
+    return conform(frame, "bars")
+
+
+def validate_ticks(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
+    """Check and clean a frame of trade ticks; returns it in canonical schema sorted by ts.
+
+    Raises:
+        SourceDataError: empty input; missing price or size; price <= 0; size < 0; a side
+            other than buy/sell/null; the same trade id twice with different values.
+    """
+    if frame.height == 0:
+        raise SourceDataError(origin, "no rows: the file is empty or holds no trades")
+    _check_numbers(frame, origin, ["price", "size"])
+    row = _first_bad(frame, pl.col("price") <= 0)
+    if row is not None:
+        raise SourceDataError(origin, "price must be > 0", row=row, field="price")
+    row = _first_bad(frame, pl.col("size") < 0)
+    if row is not None:
+        raise SourceDataError(origin, "size must be >= 0", row=row, field="size")
+    if "side" in frame.columns:
+        row = _first_bad(frame, pl.col("side").is_not_null() & ~pl.col("side").is_in(["buy", "sell"]))
+        if row is not None:
+            raise SourceDataError(origin, "side must be buy, sell or empty", row=row, field="side")
+    frame = _sorted_dedup(frame, ["symbol", "source", "trade_id"], origin)
+    return conform(frame.sort(["ts", ROW]), "ticks")
