@@ -106,3 +106,24 @@ def conform(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
         else:
             raise KeyError(f"canonical {kind} frame is missing column {name!r}")
     return frame.select(exprs)
+
+
+#: ``staging.bars``: source bars plus bars resampled from finer data where a source does not
+#: provide the timeframe. ``source`` is the source format for source bars and
+#: ``resampled:<from-timeframe>`` for derived ones. Key: (symbol, timeframe, ts).
+STAGING_BARS_SCHEMA: dict[str, pl.DataType] = {**BARS_SCHEMA, "n_parts": pl.Int64()}
+
+#: ``ops.source_items``: one row per ingested file or API request (bookkeeping of what was read).
+SOURCE_ITEMS_SCHEMA: dict[str, pl.DataType] = {
+    "origin": pl.String(),
+    "kind": pl.String(),
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "source": pl.String(),
+    "fingerprint": pl.String(),
+    "status": pl.String(),  # "ok" | "error"
+    "rows": pl.Int64(),
+    "error": pl.String(),
+    "ingested_at": UTC_TS,
+}
+SOURCE_ITEMS_KEY: tuple[str, ...] = ("origin", "kind")

@@ -163,3 +163,105 @@ def validate_ticks(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
             raise SourceDataError(origin, "side must be buy, sell or empty", row=row, field="side")
     frame = _sorted_dedup(frame, ["symbol", "source", "trade_id"], origin)
     return conform(frame.sort(["ts", ROW]), "ticks")
+
+
+def _check_grid(frame: pl.DataFrame, origin: str) -> None:
+    """Every ts on its timeframe's grid (daily and longer: 00:00 UTC), as in validate_bars."""
+    for timeframe in frame["timeframe"].unique().to_list():
+        step_us = timeframe_seconds(timeframe) * 1_000_000
+        epoch_us = pl.col("ts").dt.epoch("us")
+        row = _first_bad(
+            frame,
+            (pl.col("timeframe") == timeframe)
+            & (epoch_us % min(step_us, 86_400_000_000) != 0),
+        )
+        if row is not None:
+            ts = frame.filter(pl.col(ROW) == row)["ts"][0]
+            raise SourceDataError(
+                origin, f"timestamp {ts} is off the {timeframe} grid", row=row, field="ts"
+            )
+
+
+def validate_quote_bars(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
+    """Check and clean a frame of bid/ask bars; returns it in canonical schema, sorted by key.
+
+    Same rules as :func:`validate_bars`, per side: newest-first input is sorted, exact
+    duplicate rows are dropped. ``frame`` must hold the canonical quote-bar columns plus
+    ``_row``. A crossed market (bid above ask) is not an error: it happens in real data.
+
+    Raises:
+        SourceDataError: empty input; a missing or non-numeric value; a price <= 0; a size < 0;
+            a side's high below its low; a timestamp off the timeframe's grid; the same
+            (symbol, timeframe, ts) twice with different values.
+    """
+    if frame.height == 0:
+        raise SourceDataError(origin, "no rows: the file is empty or holds no quote bars")
+    prices = [f"{side}_{p}" for side in ("bid", "ask") for p in ("open", "high", "low", "close")]
+    _check_numbers(frame, origin, [*prices, "bid_size", "ask_size"])
+    for col in prices:
+        row = _first_bad(frame, pl.col(col) <= 0)
+        if row is not None:
+            value = frame.filter(pl.col(ROW) == row)[col][0]
+            raise SourceDataError(origin, f"price must be > 0, got {value}", row=row, field=col)
+    for col in ("bid_size", "ask_size"):
+        row = _first_bad(frame, pl.col(col) < 0)
+        if row is not None:
+            raise SourceDataError(origin, "size must be >= 0", row=row, field=col)
+    for side in ("bid", "ask"):
+        row = _first_bad(frame, pl.col(f"{side}_high") < pl.col(f"{side}_low"))
+        if row is not None:
+            bad = frame.filter(pl.col(ROW) == row)
+            raise SourceDataError(
+                origin,
+                f"{side} high {bad[f'{side}_high'][0]} is below {side} low {bad[f'{side}_low'][0]}",
+                row=row,
+                field=f"{side}_high",
+            )
+    _check_grid(frame, origin)
+    frame = _sorted_dedup(frame, ["symbol", "timeframe", "ts"], origin)
+    return conform(frame, "quote_bars")
+
+
+def validate_quotes(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
+    """Check and clean best bid/ask updates; returns the canonical ``quotes`` frame by (ts, seq).
+
+    ``frame`` holds symbol, source, ts, bid, bid_size, ask, ask_size and ``_row`` (no
+    ``seq``). A file that is entirely newest-first is reversed first; rows are then stably
+    sorted by ts, an update identical to the one before it (same ts and values) is dropped as
+    an exact duplicate, and ``seq`` numbers the remaining updates sharing a timestamp
+    (0, 1, ...) in file order. A crossed quote (bid above ask) is kept.
+
+    Raises:
+        SourceDataError: empty input; a missing or non-numeric bid/ask/size; a price <= 0;
+            a size < 0.
+    """
+    if frame.height == 0:
+        raise SourceDataError(origin, "no rows: the file is empty or holds no quotes")
+    _check_numbers(frame, origin, ["bid", "bid_size", "ask", "ask_size"])
+    for col in ("bid", "ask"):
+        row = _first_bad(frame, pl.col(col) <= 0)
+        if row is not None:
+            raise SourceDataError(origin, "price must be > 0", row=row, field=col)
+    for col in ("bid_size", "ask_size"):
+        row = _first_bad(frame, pl.col(col) < 0)
+        if row is not None:
+            raise SourceDataError(origin, "size must be >= 0", row=row, field=col)
+    frame = _file_order(frame)
+    values = ["symbol", "source", "ts", "bid", "bid_size", "ask", "ask_size"]
+    repeat = pl.all_horizontal([pl.col(c) == pl.col(c).shift(1) for c in values]).fill_null(False)
+    frame = frame.filter(~repeat)
+    frame = frame.with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64).over(["symbol", "source", "ts"])).alias("seq")
+    )
+    return conform(frame, "quotes")
+
+
+def _file_order(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows sorted by (ts, file order); a wholly newest-first file is reversed first."""
+    frame = frame.sort(ROW)
+    ts = frame["ts"]
+    if frame.height > 1 and ts[0] > ts[-1] and (ts.diff().drop_nulls().dt.total_microseconds() <= 0).all():
+        frame = frame.reverse()
+    return frame.with_columns(pl.int_range(pl.len()).alias("_order")).sort(
+        ["ts", "_order"]
+    ).drop("_order")

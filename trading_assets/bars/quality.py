@@ -1,0 +1,199 @@
+"""Quality measures on bars, behind the asset checks of the price layer.
+
+Each function takes canonical bars of ONE symbol (any timeframes) and returns a
+:class:`QualityResult`: whether the data passes and the figures to show with the check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+
+from trading_assets.markets import Market
+from trading_assets.timeframes import timeframe_seconds
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    """Outcome of one quality measure: ``passed`` and the figures behind it."""
+
+    passed: bool
+    metadata: dict = field(default_factory=dict)
+
+
+def _examples(frame: pl.DataFrame, cols: list[str], n: int = 5) -> list[dict]:
+    return [
+        {k: (str(v) if isinstance(v, datetime) else v) for k, v in row.items()}
+        for row in frame.select(cols).head(n).to_dicts()
+    ]
+
+
+def ohlc_consistency(bars: pl.DataFrame) -> QualityResult:
+    """high >= max(open, close), low <= min(open, close) and high >= low on every bar."""
+    bad = bars.filter(
+        (pl.col("high") < pl.max_horizontal("open", "close"))
+        | (pl.col("low") > pl.min_horizontal("open", "close"))
+        | (pl.col("high") < pl.col("low"))
+    )
+    return QualityResult(
+        bad.height == 0,
+        {
+            "violations": bad.height,
+            "examples": _examples(bad, ["timeframe", "ts", "open", "high", "low", "close"]),
+        },
+    )
+
+
+def positive_prices_and_volume(bars: pl.DataFrame) -> QualityResult:
+    """Every price > 0 and every volume >= 0 (nulls count as violations)."""
+    bad = bars.filter(
+        ~(
+            (pl.col("open") > 0)
+            & (pl.col("high") > 0)
+            & (pl.col("low") > 0)
+            & (pl.col("close") > 0)
+            & (pl.col("volume") >= 0)
+        ).fill_null(False)
+    )
+    return QualityResult(
+        bad.height == 0,
+        {
+            "violations": bad.height,
+            "examples": _examples(bad, ["timeframe", "ts", "close", "volume"]),
+        },
+    )
+
+
+def unique_keys(bars: pl.DataFrame) -> QualityResult:
+    """No (symbol, timeframe, ts) appears twice."""
+    dup = bars.group_by(["symbol", "timeframe", "ts"]).len().filter(pl.col("len") > 1)
+    return QualityResult(
+        dup.height == 0,
+        {"duplicate_keys": dup.height, "examples": _examples(dup, ["timeframe", "ts"])},
+    )
+
+
+def _equity_daily_gaps(ts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    days = ts.dt.date().to_numpy().astype("datetime64[D]")
+    missing = np.busday_count(days[:-1] + 1, days[1:])  # weekdays strictly between bars
+    return missing, days[:-1]
+
+
+def gaps(bars: pl.DataFrame, market: Market) -> QualityResult:
+    """Missing bars, knowing when markets are closed.
+
+    - Crypto (24/7): any step between consecutive bars longer than the timeframe.
+    - Equity intraday: a step longer than the timeframe between two bars of the same New York
+      trading date, both inside the regular session (nights, weekends and holidays are not gaps).
+    - Equity daily: two or more weekdays missing in a row (a single missing weekday is taken
+      to be an exchange holiday).
+
+    Gaps are information, not errors: the check passes; the figures say how many there are,
+    the largest, and where.
+    """
+    per_tf = {}
+    for (timeframe,), frame in bars.partition_by("timeframe", as_dict=True).items():
+        ts = frame.sort("ts")["ts"]
+        if ts.len() < 2:
+            per_tf[timeframe] = {"count": 0}
+            continue
+        step = timeframe_seconds(timeframe)
+        if not market.always_open and step >= 86_400:
+            missing, starts = _equity_daily_gaps(ts)
+            idx = np.flatnonzero(missing >= 2)
+            largest = int(missing[idx].max()) if idx.size else 0
+            per_tf[timeframe] = {
+                "count": int(idx.size),
+                "largest_missing_weekdays": largest,
+                "largest_after": str(starts[idx[np.argmax(missing[idx])]]) if idx.size else None,
+            }
+            continue
+        diffs = pl.DataFrame({"ts": ts}).with_columns(
+            (pl.col("ts").diff().dt.total_seconds()).alias("step"),
+            pl.col("ts").shift(1).alias("prev"),
+        )
+        is_gap = pl.col("step") > step
+        if not market.always_open:
+            tz = market.timezone.key
+            local = pl.col("ts").dt.convert_time_zone(tz)
+            prev_local = pl.col("prev").dt.convert_time_zone(tz)
+            in_session = (local.dt.time() >= market.session_open) & (
+                local.dt.time() <= market.session_close
+            )
+            prev_in_session = (prev_local.dt.time() >= market.session_open) & (
+                prev_local.dt.time() < market.session_close
+            )
+            is_gap = (
+                is_gap & (local.dt.date() == prev_local.dt.date()) & in_session & prev_in_session
+            )
+        found = diffs.filter(is_gap).sort("step", descending=True)
+        per_tf[timeframe] = {
+            "count": found.height,
+            "largest": str(timedelta(seconds=float(found["step"][0]) - step))
+            if found.height
+            else None,
+            "largest_after": str(found["prev"][0]) if found.height else None,
+        }
+    return QualityResult(True, {"gaps": per_tf, "total": sum(v["count"] for v in per_tf.values())})
+
+
+def outlier_jumps(
+    bars: pl.DataFrame, robust_z: float = 12.0, reversal: float = 0.75, cliff: float = 3.0
+) -> QualityResult:
+    """Suspicious close-to-close jumps per timeframe: bad prints and split-like cliffs.
+
+    A jump is flagged when either
+    - its log return is more than ``robust_z`` robust standard deviations (median absolute
+      deviation x 1.4826) from the median AND the next bar reverses at least ``reversal`` of it
+      (a spike that comes straight back is a bad print, a crash is not), or
+    - the price moves by a factor of ``cliff`` or more in one bar (an unadjusted split).
+
+    Passes when there are none (a warning-level check).
+    """
+    found = []
+    for (timeframe,), frame in bars.partition_by("timeframe", as_dict=True).items():
+        r = frame.sort("ts").with_columns(pl.col("close").log().diff().alias("ret"))
+        r = r.with_columns(pl.col("ret").shift(-1).alias("next_ret"))
+        stats = r.select(
+            pl.col("ret").median().alias("med"),
+            ((pl.col("ret") - pl.col("ret").median()).abs().median() * 1.4826).alias("mad"),
+        ).row(0, named=True)
+        spike = pl.lit(False)
+        if stats["mad"]:
+            spike = (((pl.col("ret") - stats["med"]).abs() / stats["mad"]) > robust_z) & (
+                (pl.col("next_ret") * pl.col("ret") < 0)
+                & (pl.col("next_ret").abs() >= reversal * pl.col("ret").abs())
+            )
+        jumps = r.filter((spike | (pl.col("ret").abs() >= np.log(cliff))).fill_null(False))
+        found.extend(
+            {"timeframe": timeframe, "ts": str(t), "log_return": round(float(x), 6)}
+            for t, x in zip(jumps["ts"], jumps["ret"], strict=True)
+        )
+    found.sort(key=lambda j: -abs(j["log_return"]))
+    return QualityResult(not found, {"jumps": len(found), "largest": found[:5]})
+
+
+def freshness(
+    bars: pl.DataFrame, now: datetime, max_lag: dict[str, timedelta] | None
+) -> QualityResult:
+    """How long ago each timeframe's newest bar closed (``ts + timeframe``).
+
+    ``max_lag`` maps timeframe -> allowed lag; None means the data is historical (demo and
+    local files) and the lag is reported without being enforced.
+    """
+    lags = {}
+    passed = True
+    for (timeframe,), frame in bars.partition_by("timeframe", as_dict=True).items():
+        close = frame["ts"].max() + timedelta(seconds=timeframe_seconds(timeframe))
+        lag = now - close
+        lags[timeframe] = {
+            "newest_bar_close": str(close),
+            "lag_hours": round(lag.total_seconds() / 3600, 2),
+        }
+        if max_lag is not None and timeframe in max_lag and lag > max_lag[timeframe]:
+            passed = False
+            lags[timeframe]["allowed_hours"] = max_lag[timeframe].total_seconds() / 3600
+    return QualityResult(passed, {"timeframes": lags, "enforced": max_lag is not None})

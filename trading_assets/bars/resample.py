@@ -1,0 +1,272 @@
+"""Resample ticks and bars to coarser timeframes, and reconcile with source bars.
+
+All functions take and return canonical frames (:mod:`trading_assets.schemas`) for ONE symbol.
+Rules:
+
+- A bar's ``ts`` is its open time. Crypto buckets are aligned to the UTC clock; equity intraday
+  buckets too (New York offsets are whole hours, so 1h buckets run 09:00-10:00 local).
+- Equity daily bars are session-aware: only regular-session bars (09:30-16:00 New York) count,
+  grouped by New York trading date, stamped 00:00 UTC of that date (the convention of daily
+  source files).
+- Only complete buckets are emitted: a bucket that starts before the first input or ends after
+  the last input is dropped, so a partial first hour or the still-open last day never appears.
+  Gaps inside the data (no trades in a minute, a trading halt) do not make a bucket incomplete.
+- Volume sums, ``trades`` sums when known, ``vwap`` is volume-weighted (ticks) or the
+  volume-weighted mean of constituent ``vwap`` values (or closes where vwap is missing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+import polars as pl
+
+from trading_assets.markets import Market
+from trading_assets.schemas import STAGING_BARS_SCHEMA
+from trading_assets.timeframes import STANDARD_TIMEFRAMES, timeframe_seconds
+
+_SECOND_US = 1_000_000
+
+
+def _conform_staging(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(
+        [
+            (pl.col(c) if c in frame.columns else pl.lit(None)).cast(t).alias(c)
+            for c, t in STAGING_BARS_SCHEMA.items()
+        ]
+    )
+
+
+def _bucket_start(ts: pl.Expr, timeframe: str, market: Market) -> pl.Expr:
+    """Start (UTC) of the ``timeframe`` bucket containing ``ts``."""
+    seconds = timeframe_seconds(timeframe)
+    if seconds >= 86_400 and not market.always_open:
+        local_date = ts.dt.convert_time_zone(market.timezone.key).dt.date()
+        return local_date.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    step = seconds * _SECOND_US
+    return ((ts.dt.epoch("us") // step) * step).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+
+
+def _bucket_bounds(starts: pl.Expr, timeframe: str, market: Market) -> tuple[pl.Expr, pl.Expr]:
+    """UTC [open, close) of each bucket: the regular session for equity days."""
+    seconds = timeframe_seconds(timeframe)
+    if seconds >= 86_400 and not market.always_open:
+        tz = market.timezone.key
+        day = starts.dt.replace_time_zone(None)
+        open_local = day + pl.duration(
+            hours=market.session_open.hour, minutes=market.session_open.minute
+        )
+        close_local = day + pl.duration(
+            hours=market.session_close.hour, minutes=market.session_close.minute
+        )
+        return (
+            open_local.dt.replace_time_zone(tz).dt.convert_time_zone("UTC"),
+            close_local.dt.replace_time_zone(tz).dt.convert_time_zone("UTC"),
+        )
+    return starts, starts + pl.duration(seconds=seconds)
+
+
+def _in_session(ts: pl.Expr, market: Market) -> pl.Expr:
+    local = ts.dt.convert_time_zone(market.timezone.key).dt.time()
+    return (local >= market.session_open) & (local < market.session_close)
+
+
+def _complete(
+    frame: pl.DataFrame,
+    timeframe: str,
+    market: Market,
+    data_start: object,
+    data_end: object,
+) -> pl.DataFrame:
+    open_, close_ = _bucket_bounds(pl.col("ts"), timeframe, market)
+    return frame.filter((open_ >= pl.lit(data_start)) & (close_ <= pl.lit(data_end)))
+
+
+def ticks_to_bars(ticks: pl.DataFrame, timeframe: str, market: Market) -> pl.DataFrame:
+    """Aggregate trade ticks of one symbol into bars of ``timeframe``.
+
+    Args:
+        ticks: canonical ``raw.ticks`` rows (ts UTC, price in quote currency, size in base
+            asset) of one symbol, any order.
+        timeframe: target timeframe, e.g. ``1s`` or ``1m``.
+
+    Returns:
+        ``staging.bars`` rows: OHLC from trade prices, volume = summed size, ``trades`` = count,
+        ``vwap`` = volume-weighted price, ``n_parts`` = trades, source ``resampled:ticks``.
+        Buckets with no trades produce no bar; incomplete first/last buckets are dropped.
+    """
+    if ticks.height == 0:
+        return _conform_staging(pl.DataFrame(schema=STAGING_BARS_SCHEMA))
+    ticks = ticks.sort("ts")
+    symbol = ticks["symbol"][0]
+    out = (
+        ticks.with_columns(_bucket_start(pl.col("ts"), timeframe, market).alias("bucket"))
+        .group_by("bucket", maintain_order=True)
+        .agg(
+            pl.col("price").first().alias("open"),
+            pl.col("price").max().alias("high"),
+            pl.col("price").min().alias("low"),
+            pl.col("price").last().alias("close"),
+            pl.col("size").sum().alias("volume"),
+            pl.len().cast(pl.Int64).alias("trades"),
+            ((pl.col("price") * pl.col("size")).sum() / pl.col("size").sum()).alias("vwap"),
+        )
+        .rename({"bucket": "ts"})
+        .with_columns(
+            pl.lit(symbol).alias("symbol"),
+            pl.lit(timeframe).alias("timeframe"),
+            pl.lit("resampled:ticks").alias("source"),
+            pl.col("trades").alias("n_parts"),
+        )
+    )
+    out = _complete(out, timeframe, market, ticks["ts"].min(), ticks["ts"].max())
+    return _conform_staging(out)
+
+
+def resample_bars(bars: pl.DataFrame, target: str, market: Market) -> pl.DataFrame:
+    """Aggregate bars of one symbol and ONE timeframe into bars of the coarser ``target``.
+
+    Args:
+        bars: canonical bars (one symbol, one timeframe), any order.
+        target: coarser timeframe whose length is a multiple of the input's.
+
+    Returns:
+        ``staging.bars`` rows with source ``resampled:<input timeframe>`` and ``n_parts`` the
+        number of input bars; equity daily targets keep regular-session bars only.
+
+    Raises:
+        ValueError: ``bars`` mixes timeframes, or ``target`` is not a multiple of the input.
+    """
+    if bars.height == 0:
+        return _conform_staging(pl.DataFrame(schema=STAGING_BARS_SCHEMA))
+    timeframes = bars["timeframe"].unique().to_list()
+    if len(timeframes) != 1:
+        raise ValueError(f"resample_bars needs one input timeframe, got {sorted(timeframes)}")
+    source_tf = timeframes[0]
+    src_s, dst_s = timeframe_seconds(source_tf), timeframe_seconds(target)
+    if dst_s <= src_s or dst_s % src_s:
+        raise ValueError(f"cannot resample {source_tf} bars to {target}")
+    bars = bars.sort("ts")
+    symbol = bars["symbol"][0]
+    data_start = bars["ts"].min()
+    data_end = bars["ts"].max() + timedelta(seconds=src_s)
+    if dst_s >= 86_400 and not market.always_open:
+        bars = bars.filter(_in_session(pl.col("ts"), market))
+        if bars.height == 0:
+            return _conform_staging(pl.DataFrame(schema=STAGING_BARS_SCHEMA))
+    weight = pl.col("volume")
+    price = pl.coalesce(pl.col("vwap"), pl.col("close"))
+    out = (
+        bars.with_columns(_bucket_start(pl.col("ts"), target, market).alias("bucket"))
+        .group_by("bucket", maintain_order=True)
+        .agg(
+            pl.col("open").first(),
+            pl.col("high").max(),
+            pl.col("low").min(),
+            pl.col("close").last(),
+            pl.col("volume").sum(),
+            pl.when(pl.col("trades").null_count() == 0)
+            .then(pl.col("trades").sum())
+            .otherwise(None)
+            .alias("trades"),
+            pl.when(weight.sum() > 0)
+            .then((price * weight).sum() / weight.sum())
+            .otherwise(None)
+            .alias("vwap"),
+            pl.len().cast(pl.Int64).alias("n_parts"),
+        )
+        .rename({"bucket": "ts"})
+        .with_columns(
+            pl.lit(symbol).alias("symbol"),
+            pl.lit(target).alias("timeframe"),
+            pl.lit(f"resampled:{source_tf}").alias("source"),
+        )
+    )
+    out = _complete(out, target, market, data_start, data_end)
+    return _conform_staging(out)
+
+
+def reconcile(source: pl.DataFrame, derived: pl.DataFrame, rel_tol: float = 1e-6) -> dict:
+    """Compare source bars with bars derived from finer data where both exist.
+
+    Both frames are bars of one symbol and one timeframe. Returns a dict with ``overlap``
+    (bars present in both), ``ohlc_match`` (share of overlapping bars whose OHLC agree within
+    ``rel_tol`` relative), ``volume_match`` (share whose volume agrees within 1%) and
+    ``max_close_rel_diff``. With no overlap the shares are None.
+    """
+    joined = source.join(derived, on=["symbol", "timeframe", "ts"], suffix="_d")
+    n = joined.height
+    if n == 0:
+        return {"overlap": 0, "ohlc_match": None, "volume_match": None, "max_close_rel_diff": None}
+
+    def rel(col: str) -> pl.Expr:
+        return ((pl.col(col) - pl.col(f"{col}_d")).abs() / pl.col(col).abs()).fill_nan(0.0)
+
+    stats = joined.select(
+        pl.all_horizontal([rel(c) <= rel_tol for c in ("open", "high", "low", "close")])
+        .mean()
+        .alias("ohlc_match"),
+        (
+            (pl.col("volume") - pl.col("volume_d")).abs()
+            <= 0.01 * pl.max_horizontal(pl.col("volume").abs(), pl.lit(1e-12))
+        )
+        .mean()
+        .alias("volume_match"),
+        rel("close").max().alias("max_close_rel_diff"),
+    ).row(0, named=True)
+    return {"overlap": n, **stats}
+
+
+def build_staging_bars(
+    source_bars: pl.DataFrame,
+    ticks: pl.DataFrame,
+    market: Market,
+    targets: Sequence[str] = STANDARD_TIMEFRAMES,
+) -> tuple[pl.DataFrame, dict[str, dict]]:
+    """All bars of one symbol: source bars, plus each target timeframe derived from the finest
+    finer input (ticks count as the finest) where no source bar exists at that ts.
+
+    Args:
+        source_bars: canonical ``raw.bars`` rows of one symbol (any timeframes).
+        ticks: canonical ``raw.ticks`` rows of the same symbol (may be empty).
+        market: the symbol's market (:func:`trading_assets.markets.market_of`).
+        targets: timeframes to provide.
+
+    Returns:
+        ``(staging_bars, reconciliation)``: the ``staging.bars`` frame sorted by
+        (timeframe, ts), and per derived timeframe the :func:`reconcile` stats against the
+        source bars of that timeframe (only where a source provides it).
+    """
+    pieces = [_conform_staging(source_bars)]
+    report: dict[str, dict] = {}
+    by_tf = (
+        {tf: frame for (tf,), frame in source_bars.partition_by("timeframe", as_dict=True).items()}
+        if source_bars.height
+        else {}
+    )
+    for target in targets:
+        target_s = timeframe_seconds(target)
+        finer = sorted(
+            (
+                tf
+                for tf in by_tf
+                if timeframe_seconds(tf) < target_s and target_s % timeframe_seconds(tf) == 0
+            ),
+            key=timeframe_seconds,
+        )
+        derived_parts = []
+        if ticks.height and target_s <= 60:
+            derived_parts.append(ticks_to_bars(ticks, target, market))
+        if finer:
+            derived_parts.append(resample_bars(by_tf[finer[0]], target, market))
+        if not derived_parts:
+            continue
+        derived = pl.concat(derived_parts).unique(["ts"], keep="first", maintain_order=True)
+        if target in by_tf:
+            report[target] = reconcile(by_tf[target], derived)
+            derived = derived.join(by_tf[target].select("ts"), on="ts", how="anti")
+        if derived.height:
+            pieces.append(derived)
+    staging = pl.concat(pieces).sort(["timeframe", "ts"])
+    return staging, report

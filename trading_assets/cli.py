@@ -1,0 +1,95 @@
+"""The ``trading-assets`` command line.
+
+- ``trading-assets run``: materialize every asset (or ``--select``), with progress and a summary.
+- ``trading-assets ui``: start the Dagster UI on 127.0.0.1 against the project home.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+
+
+@click.group()
+def main() -> None:
+    """trading-assets: an asset-based data platform for systematic trading."""
+
+
+@main.command()
+@click.option(
+    "--select",
+    default=None,
+    help="Dagster asset selection, e.g. 'key:\"raw/bars\"+' (default: every asset).",
+)
+@click.option(
+    "--symbol",
+    "symbols",
+    multiple=True,
+    help="Only these symbols for per-symbol assets (repeatable; default: all).",
+)
+def run(select: str | None, symbols: tuple[str, ...]) -> None:
+    """Materialize assets in-process and print where the results are."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from trading_assets.definitions import build_definitions
+    from trading_assets.home import ProjectHome
+    from trading_assets.profiles import active_profile
+    from trading_assets.runner import dagster_instance, materialize
+
+    console = Console()
+    home = ProjectHome.from_env()
+    instance = dagster_instance(home)
+    profile = active_profile()
+    console.print(f"[bold]trading-assets[/bold] profile [cyan]{profile}[/cyan], home {home.root}")
+    defs = build_definitions()
+    with console.status("starting") as status:
+        summary = materialize(
+            defs,
+            instance,
+            selection=select,
+            symbols=list(symbols) or None,
+            on_step=lambda label: (
+                status.update(f"materializing {label}"),
+                console.log(f"materializing {label}"),
+            ),
+        )
+    table = Table(title="Materialized assets")
+    for col in ("asset", "materializations", "rows stored", "rows written", "failed checks"):
+        table.add_column(col)
+    for outcome in summary.outcomes.values():
+        table.add_row(
+            outcome.key,
+            str(outcome.materializations),
+            f"{outcome.rows:,}",
+            f"{outcome.rows_written:,}",
+            ", ".join(sorted(set(outcome.failed_checks))) or "-",
+        )
+    console.print(table)
+    console.print(f"Warehouse: {home.warehouse_path}")
+    console.print(f"Dagster runs: {home.dagster_home} (trading-assets ui)")
+    console.print(
+        'Python: from trading_assets import Warehouse; Warehouse().bars("<symbol>", "1d")'
+    )
+    if not summary.ok:
+        for failure in summary.failures:
+            console.print(f"[red]failed[/red] {failure}")
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--port", default=3000, show_default=True)
+def ui(port: int) -> None:
+    """Start the Dagster UI (dagster dev) on 127.0.0.1 with the project home's instance."""
+    from trading_assets.home import ProjectHome
+
+    home = ProjectHome.from_env().ensure()
+    env = {**os.environ, "DAGSTER_HOME": str(home.dagster_home)}
+    cmd = [
+        sys.executable, "-m", "dagster", "dev",
+        "-m", "trading_assets.definitions", "-h", "127.0.0.1", "-p", str(port),
+    ]  # fmt: skip
+    raise SystemExit(subprocess.call(cmd, env=env))

@@ -1,0 +1,69 @@
+"""The Dagster code location: every asset, check, sensor and resource of trading-assets.
+
+``dagster dev -m trading_assets.definitions`` (or ``trading-assets ui``) loads it. The
+definitions are built lazily, when Dagster asks for them, from the environment:
+``TRADING_ASSETS_HOME`` (project home), ``TRADING_PROFILE`` (demo | local | live),
+``TRADING_DATA_DIR`` (local files), ``ALPACA_API_KEY``/``ALPACA_SECRET_KEY`` (live stocks).
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from trading_assets.defs.prices.discovery import symbol_discovery
+from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
+from trading_assets.defs.prices.staging import staging_bars
+from trading_assets.defs.prices.stream import universal_stream
+from trading_assets.defs.resources import PriceSourcesResource, WarehouseResource
+from trading_assets.home import ProjectHome
+from trading_assets.profiles import DATA_DIR_ENV, active_profile
+
+ASSETS = [*INGESTION_ASSETS, staging_bars, universal_stream]
+
+
+def _optional_env(name: str) -> dg.EnvVar | None:
+    """An ``EnvVar`` (resolved at run time, never shown) if the variable is set, else None."""
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+def price_sources_for(profile: str) -> PriceSourcesResource:
+    """The price sources resource of ``profile``, secrets as ``EnvVar``."""
+    return PriceSourcesResource(
+        profile=profile,
+        data_dir=dg.EnvVar(DATA_DIR_ENV) if profile == "local" else None,
+        mapping_file=_optional_env("TRADING_SYMBOL_MAP"),
+        alpaca_api_key=_optional_env("ALPACA_API_KEY"),
+        alpaca_secret_key=_optional_env("ALPACA_SECRET_KEY"),
+        alpaca_data_url=_optional_env("ALPACA_DATA_URL"),
+    )
+
+
+def build_definitions() -> dg.Definitions:
+    """Assemble the definitions for the current environment (see the module docstring)."""
+    home = ProjectHome.from_env().ensure()
+    profile = active_profile()
+    return dg.Definitions(
+        assets=ASSETS,
+        sensors=[
+            symbol_discovery,
+            dg.AutomationConditionSensorDefinition(
+                "automation",
+                target=dg.AssetSelection.all(),
+                default_status=dg.DefaultSensorStatus.RUNNING,
+                minimum_interval_seconds=30,
+            ),
+        ],
+        resources={
+            "warehouse": WarehouseResource(path=str(home.warehouse_path)),
+            "price_sources": price_sources_for(profile),
+        },
+        executor=dg.in_process_executor,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Entry point Dagster calls to load the code location."""
+    return build_definitions()

@@ -1,0 +1,2 @@
+"""The Dagster layer: assets, checks, resources, sensors. Imports the logic packages; the
+logic packages never import this one."""

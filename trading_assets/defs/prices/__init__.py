@@ -1,0 +1,1 @@
+"""Price layer assets: raw bars/ticks/quotes ingestion, staging bars, the universal stream."""

@@ -1,0 +1,142 @@
+"""``staging/bars``: every bar of a symbol at every standard timeframe, with quality checks.
+
+Source bars are kept as delivered; timeframes a source does not provide are resampled from the
+finest finer input (ticks, then bars), and where both exist the two are reconciled.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from trading_assets import markets, schemas
+from trading_assets.bars import quality, resample
+from trading_assets.defs.code_version import code_version_of
+from trading_assets.defs.metadata import coverage, preview, write_metadata
+from trading_assets.defs.partitions import SYMBOLS
+from trading_assets.defs.prices.ingestion import raw_bars, raw_ticks
+from trading_assets.defs.resources import WarehouseResource
+from trading_assets.home import DUCKDB_WRITER_POOL
+from trading_assets.warehouse.ddl import ensure_table
+from trading_assets.warehouse.writes import replace_scope
+
+STAGING_BARS = dg.AssetKey(["staging", "bars"])
+
+#: check name -> (description, severity)
+BAR_CHECKS: dict[str, tuple[str, dg.AssetCheckSeverity]] = {
+    "ohlc_consistent": (
+        "high >= max(open, close), low <= min(open, close), high >= low",
+        dg.AssetCheckSeverity.ERROR,
+    ),
+    "prices_positive": ("prices > 0 and volume >= 0", dg.AssetCheckSeverity.ERROR),
+    "unique_keys": ("no duplicate (symbol, timeframe, ts)", dg.AssetCheckSeverity.ERROR),
+    "gaps": (
+        "missing bars counted per timeframe, knowing when markets are closed",
+        dg.AssetCheckSeverity.WARN,
+    ),
+    "outlier_jumps": (
+        "no bad print (a >12 robust-sigma jump that reverts) and no 3x split-like cliff",
+        dg.AssetCheckSeverity.WARN,
+    ),
+    "fresh": ("the newest bar of each timeframe is recent enough", dg.AssetCheckSeverity.WARN),
+    "reconciles": (
+        "bars resampled from finer data agree with source bars where both exist",
+        dg.AssetCheckSeverity.WARN,
+    ),
+}
+
+
+class StagingBarsConfig(dg.Config):
+    """Per-run knobs of ``staging/bars``."""
+
+    timeframes: list[str] = list(resample.STANDARD_TIMEFRAMES)
+    """Timeframes to provide (derived from finer data where no source has them)."""
+    enforce_freshness: bool = False
+    """Fail the ``fresh`` check when data lags (on for live data; historical files always lag)."""
+
+
+#: allowed lag of the newest bar per timeframe, when freshness is enforced
+MAX_LAG = {
+    "1s": timedelta(minutes=15),
+    "1m": timedelta(minutes=15),
+    "5m": timedelta(minutes=30),
+    "15m": timedelta(hours=1),
+    "1h": timedelta(hours=3),
+    "1d": timedelta(days=4),
+}
+
+
+def bar_check_results(
+    bars, market: markets.Market, reconciliation: dict, enforce_freshness: bool
+) -> list[dg.AssetCheckResult]:
+    """Run every bar quality measure on one symbol's bars and wrap them as check results."""
+    measures = {
+        "ohlc_consistent": quality.ohlc_consistency(bars),
+        "prices_positive": quality.positive_prices_and_volume(bars),
+        "unique_keys": quality.unique_keys(bars),
+        "gaps": quality.gaps(bars, market),
+        "outlier_jumps": quality.outlier_jumps(bars),
+        "fresh": quality.freshness(bars, datetime.now(UTC), MAX_LAG if enforce_freshness else None),
+        "reconciles": quality.QualityResult(
+            all(
+                (r["ohlc_match"] is None or r["ohlc_match"] >= 0.99)
+                for r in reconciliation.values()
+            ),
+            {"by_timeframe": reconciliation},
+        ),
+    }
+    return [
+        dg.AssetCheckResult(
+            check_name=name,
+            passed=result.passed,
+            severity=BAR_CHECKS[name][1],
+            metadata={"details": dg.MetadataValue.json(result.metadata)},
+        )
+        for name, result in measures.items()
+    ]
+
+
+@dg.asset(
+    key=STAGING_BARS,
+    description=(
+        "Bars of every standard timeframe per symbol: source bars, plus bars resampled from "
+        "ticks or finer bars where no source provides them (equity days session-aware)."
+    ),
+    partitions_def=SYMBOLS,
+    deps=[raw_bars.key, raw_ticks.key],
+    group_name="prices",
+    kinds={"duckdb", "polars"},
+    pool=DUCKDB_WRITER_POOL,
+    code_version=code_version_of(resample, quality, markets),
+    automation_condition=dg.AutomationCondition.eager(),
+    check_specs=[
+        dg.AssetCheckSpec(name, asset=STAGING_BARS, description=desc)
+        for name, (desc, _) in BAR_CHECKS.items()
+    ],
+    metadata={"table": "staging.bars"},
+)
+def staging_bars(
+    context: dg.AssetExecutionContext, config: StagingBarsConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    symbol = context.partition_key
+    market = markets.market_of(symbol)
+    with warehouse.connect() as con:
+        for table in ("raw.bars", "raw.ticks"):
+            ensure_table(con, table)
+        source = con.sql("SELECT * FROM raw.bars WHERE symbol = $1", params=[symbol]).pl()
+        ticks = con.sql("SELECT * FROM raw.ticks WHERE symbol = $1", params=[symbol]).pl()
+    bars, reconciliation = resample.build_staging_bars(source, ticks, market, config.timeframes)
+    with warehouse.connect() as con:
+        result = replace_scope(
+            con, "staging.bars", bars, {"symbol": symbol}, schema=schemas.STAGING_BARS_SCHEMA
+        )
+    checks = bar_check_results(bars, market, reconciliation, config.enforce_freshness)
+    return dg.MaterializeResult(
+        metadata={
+            **write_metadata(result),
+            "coverage": coverage(bars),
+            "reconciliation": dg.MetadataValue.json(reconciliation),
+            "preview": preview(bars.filter(bars["timeframe"] == bars["timeframe"].max())),
+        },
+        data_version=dg.DataVersion(result.data_version),
+        check_results=checks,
+    )

@@ -1,0 +1,68 @@
+"""``staging/universal_stream``: the five series of the original system as one relation.
+
+ETH ticks, ETH 1m, ETH 1h, ETH 1d and BTC ticks, one row per tick or bar with a ``stream``
+label. The symbols are resolved against what the warehouse holds (``ETH/USDT`` from Binance
+files, ``ETH/USD`` from Alpaca...), so the same view works on every profile.
+"""
+
+import dagster as dg
+
+from trading_assets.defs.metadata import preview
+from trading_assets.defs.prices.ingestion import raw_ticks
+from trading_assets.defs.prices.staging import staging_bars
+from trading_assets.defs.resources import WarehouseResource
+from trading_assets.home import DUCKDB_WRITER_POOL
+from trading_assets.warehouse.ddl import ensure_table
+from trading_assets.warehouse.stream import (
+    DEFAULT_STREAM,
+    StreamSeries,
+    resolve_series,
+    universal_stream_sql,
+)
+from trading_assets.warehouse.writes import content_version
+
+
+class UniversalStreamConfig(dg.Config):
+    """Which series make up the universal stream: ``name:base:kind`` entries, where kind is
+    ``ticks`` or a timeframe and base is matched against ``BASE/<quote>`` symbols."""
+
+    series: list[str] = [f"{s.name}:{s.base}:{s.kind}" for s in DEFAULT_STREAM]
+
+
+@dg.asset(
+    key=["staging", "universal_stream"],
+    description="ETH ticks, ETH 1m/1h/1d bars and BTC ticks as one view (stream, symbol, "
+    "timeframe, ts, OHLCV, side).",
+    deps=[staging_bars.key, raw_ticks.key],
+    group_name="prices",
+    kinds={"duckdb"},
+    pool=DUCKDB_WRITER_POOL,
+    automation_condition=dg.AutomationCondition.eager(),
+    metadata={"table": "staging.universal_stream"},
+)
+def universal_stream(
+    context: dg.AssetExecutionContext, config: UniversalStreamConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    wanted = [StreamSeries.parse(s) for s in config.series]
+    with warehouse.connect() as con:
+        for table in ("staging.bars", "raw.ticks"):
+            ensure_table(con, table)
+        resolved, missing = resolve_series(con, wanted)
+        con.execute(
+            f"CREATE OR REPLACE VIEW staging.universal_stream AS {universal_stream_sql(resolved)}"
+        )
+        rows, version = content_version(con, "staging.universal_stream")
+        counts = con.sql(
+            "SELECT stream, symbol, count(*) AS rows, min(ts) AS first, max(ts) AS last "
+            "FROM staging.universal_stream GROUP BY ALL ORDER BY stream"
+        ).pl()
+    if missing:
+        context.log.warning(f"universal stream: no data for {', '.join(missing)}")
+    return dg.MaterializeResult(
+        metadata={
+            "rows": dg.MetadataValue.int(rows),
+            "series": preview(counts, n=20),
+            "missing_series": dg.MetadataValue.json(missing),
+        },
+        data_version=dg.DataVersion(version),
+    )

@@ -1,0 +1,91 @@
+"""The project home folder: one place for the warehouse, Dagster, MLflow and reports.
+
+Layout under ``TRADING_ASSETS_HOME`` (default ``.trading/`` in the working directory)::
+
+    warehouse.duckdb     all tables, one schema per layer
+    dagster/             DAGSTER_HOME, with a dagster.yaml that serializes DuckDB writers
+    mlflow.db            MLflow tracking + model registry (SQLite)
+    mlartifacts/         MLflow artifacts
+    reports/             generated HTML reports
+    inbox/               files dropped here are ingested by the inbox sensor
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+HOME_ENV = "TRADING_ASSETS_HOME"
+DEFAULT_HOME = ".trading"
+
+#: Name of the Dagster concurrency pool every DuckDB-writing asset joins (limit 1).
+DUCKDB_WRITER_POOL = "duckdb_writer"
+
+_DAGSTER_YAML = f"""\
+# Written by trading-assets. DuckDB allows one writer process at a time, so every asset that
+# writes the warehouse runs in the pool "{DUCKDB_WRITER_POOL}"; pools default to one slot here.
+concurrency:
+  pools:
+    granularity: op
+    default_limit: 1
+  runs:
+    max_concurrent_runs: 4
+telemetry:
+  enabled: false
+"""
+
+
+@dataclass(frozen=True)
+class ProjectHome:
+    """Paths of one project home. Create with :meth:`from_env` and call :meth:`ensure`."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> ProjectHome:
+        """The home named by ``$TRADING_ASSETS_HOME``, else ``./.trading`` (made absolute)."""
+        return cls(Path(os.environ.get(HOME_ENV) or DEFAULT_HOME).expanduser().resolve())
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster"
+
+    @property
+    def mlflow_db(self) -> Path:
+        return self.root / "mlflow.db"
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        return f"sqlite:///{self.mlflow_db}"
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        return self.root / "mlartifacts"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.root / "inbox"
+
+    def ensure(self) -> ProjectHome:
+        """Create the folders and the Dagster instance config if missing; returns self."""
+        for path in (
+            self.root,
+            self.dagster_home,
+            self.mlflow_artifacts,
+            self.reports_dir,
+            self.inbox_dir,
+        ):
+            path.mkdir(parents=True, exist_ok=True)
+        dagster_yaml = self.dagster_home / "dagster.yaml"
+        if not dagster_yaml.exists():
+            dagster_yaml.write_text(_DAGSTER_YAML)
+        return self

@@ -1,0 +1,1 @@
+"""DuckDB warehouse access shared by assets and the SDK. Never imports Dagster."""

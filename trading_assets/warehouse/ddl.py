@@ -1,0 +1,73 @@
+"""Schemas and tables of the warehouse, created from the Polars schemas in
+:mod:`trading_assets.schemas` so the two can never drift apart."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from trading_assets import schemas
+
+#: One schema per layer (DESIGN.md §3).
+LAYERS: tuple[str, ...] = ("raw", "staging", "features", "ml", "signals", "reports", "ops")
+
+#: table name -> Polars schema, for every table this package owns.
+TABLES: dict[str, dict[str, pl.DataType]] = {
+    "raw.bars": schemas.BARS_SCHEMA,
+    "raw.ticks": schemas.TICKS_SCHEMA,
+    "raw.quotes": schemas.QUOTES_SCHEMA,
+    "raw.quote_bars": schemas.QUOTE_BARS_SCHEMA,
+    "staging.bars": schemas.STAGING_BARS_SCHEMA,
+    "ops.source_items": schemas.SOURCE_ITEMS_SCHEMA,
+}
+
+
+def duckdb_type(dtype: pl.DataType) -> str:
+    """The DuckDB column type for a Polars dtype (UTC datetimes become TIMESTAMPTZ).
+
+    Raises:
+        TypeError: for a dtype the warehouse does not store.
+    """
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMPTZ" if dtype.time_zone else "TIMESTAMP"
+    if isinstance(dtype, pl.List):
+        return f"{duckdb_type(dtype.inner)}[]"
+    simple = {
+        pl.String: "VARCHAR",
+        pl.Float64: "DOUBLE",
+        pl.Float32: "FLOAT",
+        pl.Int64: "BIGINT",
+        pl.Int32: "INTEGER",
+        pl.Boolean: "BOOLEAN",
+        pl.Date: "DATE",
+    }
+    for pl_type, sql_type in simple.items():
+        if dtype == pl_type:
+            return sql_type
+    raise TypeError(f"no DuckDB type for Polars dtype {dtype}")
+
+
+def create_table_sql(table: str, schema: dict[str, pl.DataType]) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` statement for ``table`` with ``schema``."""
+    cols = ", ".join(f'"{name}" {duckdb_type(dtype)}' for name, dtype in schema.items())
+    return f"CREATE TABLE IF NOT EXISTS {table} ({cols})"
+
+
+def ensure_table(
+    con: duckdb.DuckDBPyConnection, table: str, schema: dict[str, pl.DataType] | None = None
+) -> None:
+    """Create ``table`` (``schema.name``) and its schema if missing.
+
+    ``schema`` defaults to the registered one in :data:`TABLES`.
+    """
+    layer = table.split(".")[0]
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+    con.execute(create_table_sql(table, schema or TABLES[table]))
+
+
+def ensure_all(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every layer schema and every registered table."""
+    for layer in LAYERS:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
+    for table, schema in TABLES.items():
+        ensure_table(con, table, schema)
