@@ -40,7 +40,7 @@ def run(select: str | None, symbols: tuple[str, ...]) -> None:
     from trading_assets.profiles import active_profile
     from trading_assets.runner import dagster_instance, materialize
 
-    console = Console()
+    console = Console(soft_wrap=True)
     home = ProjectHome.from_env()
     instance = dagster_instance(home)
     profile = active_profile()

@@ -28,6 +28,7 @@ class AssetOutcome:
     rows: int = 0
     rows_written: int = 0
     failed_checks: list[str] = field(default_factory=list)
+    data_versions: dict[str, str] = field(default_factory=dict)  # partition ("" if none) -> version
 
 
 @dataclass
@@ -57,6 +58,9 @@ def _record(summary: RunSummary, result: dg.ExecuteInProcessResult) -> None:
         key = mat.asset_key.to_user_string()
         outcome = summary.outcomes.setdefault(key, AssetOutcome(key))
         outcome.materializations += 1
+        version = mat.tags.get("dagster/data_version") if mat.tags else None
+        if version:
+            outcome.data_versions[mat.partition or ""] = version
         meta = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
         outcome.rows += int(meta.get("rows", 0) or 0)
         outcome.rows_written += sum(

@@ -509,6 +509,16 @@ def test_bad_timestamp_names_row_and_field(server, stock):
     assert info.value.origin.startswith(server.url + STOCK_BARS)
 
 
+def test_row_numbers_count_across_pages(server, stock):
+    body = copy.deepcopy(stock["test_get_bars_desc"].body)
+    body["bars"]["TSLA"][2]["t"] = "2023-09-25"  # not RFC-3339: no time
+    server.add(Route(path=STOCK_BARS, query={"symbols": "TSLA"}, pages=split_pages(body, 3)))
+    with pytest.raises(SourceDataError) as info:
+        item_of(make_source(server, stock_symbols=["TSLA"]), "TSLA").load()
+    assert (info.value.row, info.value.field) == (3, "t")
+    assert len(server.requests_to(STOCK_BARS)) == 3
+
+
 def test_invalid_bar_is_reported_by_validation(server, stock):
     body = copy.deepcopy(stock["test_get_bars_desc"].body)
     body["bars"]["TSLA"][2]["h"] = 1.0  # high below low

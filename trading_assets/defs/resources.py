@@ -40,7 +40,9 @@ class PriceSourcesResource(dg.ConfigurableResource):
             (``dagster.EnvVar``); only stocks need them.
         alpaca_data_url: base URL override of Alpaca's market data API (tests use 127.0.0.1).
         stock_symbols / crypto_symbols / timeframes / lookback_days / fetch_trades: what the
-            ``live`` profile requests from Alpaca.
+            ``live`` profile requests from Alpaca. Stock symbols are skipped (with a warning)
+            when the keys are not set. Trades are off by default: a month of SPY or BTC trades
+            is millions of rows.
     """
 
     profile: str = "demo"
@@ -53,7 +55,7 @@ class PriceSourcesResource(dg.ConfigurableResource):
     crypto_symbols: list[str] = ["BTC/USD", "ETH/USD"]
     timeframes: list[str] = ["1m", "1h", "1d"]
     lookback_days: int = 30
-    fetch_trades: bool = True
+    fetch_trades: bool = False
 
     def sources(self) -> list[PriceSource]:
         """The configured sources (constructed on each call; listing is cheap)."""

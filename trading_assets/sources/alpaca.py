@@ -48,7 +48,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -418,19 +418,29 @@ class AlpacaSource:
         return headers
 
     def _load(self, request: _Request) -> pl.DataFrame:
+        """Fetch every page and build the canonical frame (columns built page by page, so a
+        long range is held as columns, not as millions of JSON objects)."""
         origin = self._origin(request)
-        rows = self._fetch_rows(request, origin)
-        if not rows:
+        parts: list[pl.DataFrame] = []
+        offset = 0
+        for rows in self._pages(request, origin):
+            if rows:
+                parts.append(self._page_frame(rows, request, origin, offset))
+                offset += len(rows)
+        if not parts:
             return empty_frame(request.kind)
+        frame = pl.concat(parts, how="vertical")
         if request.kind == "bars":
-            return self._bars_frame(rows, request, origin)
-        return self._ticks_frame(rows, request, origin)
+            timeframe = request.timeframe or ""
+            frame = validate_bars(frame, origin)
+            return frame.with_columns(pl.lit(timeframe).alias("timeframe"))
+        return self._finish_ticks(frame, request, origin)
 
-    def _fetch_rows(self, request: _Request, origin: str) -> list[Any]:
-        """All rows of all pages for ``request``, in the order Alpaca sent them."""
+    def _pages(self, request: _Request, origin: str) -> Iterator[list[Any]]:
+        """The rows of each page of ``request``, in the order Alpaca sends them, following
+        ``next_page_token`` until it is null or empty."""
         headers = self._headers(request)
         url = self.data_url + request.path
-        rows: list[Any] = []
         seen_tokens: set[str] = set()
         token: str | None = None
         timeout = httpx.Timeout(self.timeout_seconds)
@@ -440,10 +450,10 @@ class AlpacaSource:
                 if token is not None:
                     params.append(("page_token", token))
                 body, page_url = self._get_json(client, url, params)
-                rows.extend(self._page_rows(body, request, page_url))
+                yield self._page_rows(body, request, page_url)
                 token = body.get("next_page_token") if isinstance(body, dict) else None
                 if not token:
-                    return rows
+                    return
                 if not isinstance(token, str):
                     raise SourceDataError(
                         page_url,
@@ -563,16 +573,18 @@ class AlpacaSource:
     # ------------------------------------------------------------------ frames
 
     @staticmethod
-    def _columns(rows: list[Any], origin: str, keys: Sequence[str]) -> dict[str, list[Any]]:
+    def _columns(
+        rows: list[Any], origin: str, offset: int, keys: Sequence[str]
+    ) -> dict[str, list[Any]]:
         for index, row in enumerate(rows):
             if not isinstance(row, dict):
                 raise SourceDataError(
-                    origin, f"expected an object, got {type(row).__name__}", row=index + 1
+                    origin, f"expected an object, got {type(row).__name__}", row=offset + index + 1
                 )
         return {key: [row.get(key) for row in rows] for key in keys}
 
     @staticmethod
-    def _timestamps(raw: list[Any], origin: str) -> pl.Series:
+    def _timestamps(raw: list[Any], origin: str, offset: int) -> pl.Series:
         text = pl.Series("t", raw, dtype=pl.String, strict=False)
         parsed = text.str.to_datetime(
             format="%Y-%m-%dT%H:%M:%S%.f%#z", time_unit="ns", time_zone="UTC", strict=False
@@ -583,61 +595,73 @@ class AlpacaSource:
             raise SourceDataError(
                 origin,
                 f"timestamp {raw[index]!r} is not an RFC-3339 time",
-                row=index + 1,
+                row=offset + index + 1,
                 field="t",
             )
         return parsed.cast(pl.Datetime("us", "UTC")).alias("ts")
 
-    def _bars_frame(self, rows: list[Any], request: _Request, origin: str) -> pl.DataFrame:
-        cols = self._columns(rows, origin, ("t", "o", "h", "l", "c", "v", "n", "vw"))
-        timeframe = request.timeframe or ""
-        ts = self._timestamps(cols["t"], origin)
-        if timeframe[-1] in "dwM":
-            if request.asset_class == "stock":
-                trading_date = ts.dt.convert_time_zone(_NEW_YORK).dt.date()
-            else:
-                trading_date = ts.dt.date()
-            ts = trading_date.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("ts")
+    def _page_frame(
+        self, rows: list[Any], request: _Request, origin: str, offset: int
+    ) -> pl.DataFrame:
+        """One page's rows as columns plus ``_row`` (1-based across all pages).
 
-        def num(key: str, dtype: type[pl.DataType] = pl.Float64) -> pl.Series:
+        Bars come out in canonical columns (``timeframe`` holds the grid to validate on, see
+        :func:`_grid_timeframe`); trades keep Alpaca's ``i``, ``x`` and ``tks`` for
+        :meth:`_finish_ticks`.
+        """
+        keys = (
+            ("t", "o", "h", "l", "c", "v", "n", "vw")
+            if request.kind == "bars"
+            else ("t", "p", "s", "i", "x", "tks")
+        )
+        cols = self._columns(rows, origin, offset, keys)
+        ts = self._timestamps(cols["t"], origin, offset)
+        row_numbers = pl.int_range(offset + 1, offset + len(rows) + 1, eager=True)
+
+        def col(key: str, dtype: type[pl.DataType] = pl.Float64) -> pl.Series:
             return pl.Series(key, cols[key], dtype=dtype, strict=False)
 
-        frame = pl.DataFrame(
+        if request.kind == "bars":
+            timeframe = request.timeframe or ""
+            if timeframe[-1] in "dwM":
+                if request.asset_class == "stock":
+                    trading_date = ts.dt.convert_time_zone(_NEW_YORK).dt.date()
+                else:
+                    trading_date = ts.dt.date()
+                ts = trading_date.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("ts")
+            return pl.DataFrame(
+                {
+                    "symbol": [request.symbol] * len(rows),
+                    "timeframe": _grid_timeframe(timeframe),
+                    "ts": ts,
+                    "open": col("o"),
+                    "high": col("h"),
+                    "low": col("l"),
+                    "close": col("c"),
+                    "volume": col("v"),
+                    "trades": col("n", pl.Int64),
+                    "vwap": col("vw"),
+                    "source": self.name,
+                    ROW: row_numbers,
+                }
+            )
+        return pl.DataFrame(
             {
                 "symbol": [request.symbol] * len(rows),
-                "timeframe": _grid_timeframe(timeframe),
-                "ts": ts,
-                "open": num("o"),
-                "high": num("h"),
-                "low": num("l"),
-                "close": num("c"),
-                "volume": num("v"),
-                "trades": num("n", pl.Int64),
-                "vwap": num("vw"),
                 "source": self.name,
-                ROW: pl.int_range(1, len(rows) + 1, eager=True),
+                "ts": ts,
+                "price": col("p"),
+                "size": col("s"),
+                # ids can exceed 2**53: JSON gives Python ints, turned to text exactly
+                "i": pl.Series([None if i is None else str(i) for i in cols["i"]], dtype=pl.String),
+                "x": col("x", pl.String),
+                "tks": col("tks", pl.String),
+                ROW: row_numbers,
             }
         )
-        frame = validate_bars(frame, origin)
-        return frame.with_columns(pl.lit(timeframe).alias("timeframe"))
 
-    def _ticks_frame(self, rows: list[Any], request: _Request, origin: str) -> pl.DataFrame:
-        cols = self._columns(rows, origin, ("t", "p", "s", "i", "x", "tks"))
-        ts = self._timestamps(cols["t"], origin)
-        ids = pl.Series("i", [None if i is None else str(i) for i in cols["i"]], dtype=pl.String)
-        frame = pl.DataFrame(
-            {
-                "symbol": [request.symbol] * len(rows),
-                "source": self.name,
-                "ts": ts,
-                "price": pl.Series(cols["p"], dtype=pl.Float64, strict=False),
-                "size": pl.Series(cols["s"], dtype=pl.Float64, strict=False),
-                "i": ids,
-                "x": pl.Series(cols["x"], dtype=pl.String, strict=False),
-                "tks": pl.Series(cols["tks"], dtype=pl.String, strict=False),
-                ROW: pl.int_range(1, len(rows) + 1, eager=True),
-            }
-        )
+    def _finish_ticks(self, frame: pl.DataFrame, request: _Request, origin: str) -> pl.DataFrame:
+        """trade_id and side from Alpaca's ``i``/``x``/``tks``, then :func:`validate_ticks`."""
         if request.asset_class == "stock":
             # Stock trade ids repeat across exchanges and trading days.
             trading_date = pl.col("ts").dt.convert_time_zone(_NEW_YORK).dt.date().cast(pl.String)
@@ -655,11 +679,11 @@ class AlpacaSource:
             ],
             separator="-",
         )
-        frame = frame.with_columns(
+        frame = frame.sort(ROW).with_columns(
             pl.when(pl.col("i").is_null()).then(fallback).otherwise(exchange_id).alias("trade_id"),
             side.alias("side"),
-        ).drop("i", "x", "tks")
-        return validate_ticks(frame, origin)
+        )
+        return validate_ticks(frame.drop("i", "x", "tks"), origin)
 
 
 def _parse_z(text: str) -> datetime:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from trading_assets.errors import ConfigurationError
 from trading_assets.sources.base import PriceSource
+
+logger = logging.getLogger(__name__)
 
 
 def build_sources(
@@ -33,13 +36,18 @@ def build_sources(
             )
         from trading_assets.sources.local_folder import LocalFolderSource
 
-        return [
-            LocalFolderSource(Path(data_dir), Path(mapping_file) if mapping_file else None)
-        ]
+        return [LocalFolderSource(Path(data_dir), Path(mapping_file) if mapping_file else None)]
     if profile == "live":
         from trading_assets.sources.alpaca import AlpacaSource
 
         cfg = dict(alpaca or {})
+        if not (cfg.get("api_key") and cfg.get("secret_key")) and cfg.get("stock_symbols"):
+            logger.warning(
+                "live profile: ALPACA_API_KEY/ALPACA_SECRET_KEY not set, so stock symbols %s "
+                "are skipped (crypto needs no keys)",
+                ", ".join(cfg["stock_symbols"]),
+            )
+            cfg["stock_symbols"] = []
         end = datetime.now(UTC).replace(second=0, microsecond=0)
         start = end - timedelta(days=int(cfg.pop("lookback_days", 30)))
         return [AlpacaSource(start=start, end=end, **cfg)]

@@ -22,7 +22,7 @@ from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.sources import base as sources_base
 from trading_assets.warehouse import writes
 from trading_assets.warehouse.ddl import ensure_table
-from trading_assets.warehouse.writes import content_version, transaction, upsert_rows
+from trading_assets.warehouse.writes import transaction, upsert_rows
 
 SOURCES_LOADED = "sources_loaded"
 

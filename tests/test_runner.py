@@ -1,0 +1,74 @@
+"""End to end on the demo profile: materialize everything, twice, through the CLI's runner."""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from trading_assets import Warehouse
+from trading_assets.cli import main
+from trading_assets.definitions import build_definitions
+from trading_assets.home import ProjectHome
+from trading_assets.runner import dagster_instance, materialize
+
+
+@pytest.fixture
+def demo_home(home: Path, monkeypatch) -> ProjectHome:
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))  # restored after the test
+    return ProjectHome.from_env()
+
+
+def test_demo_run_is_idempotent_and_readable(demo_home: ProjectHome):
+    instance = dagster_instance(demo_home)
+    defs = build_definitions()
+
+    first = materialize(defs, instance)
+    assert first.ok, first.failures
+    bars = first.outcomes["raw/bars"]
+    assert bars.materializations == 2 and bars.rows == 2 * 5031
+    assert set(bars.data_versions) == {"^GSPC", "^IXIC"}
+    assert first.outcomes["staging/bars"].rows == 2 * 5031
+    assert not any(o.failed_checks for o in first.outcomes.values())
+
+    second = materialize(defs, instance)
+    assert second.ok, second.failures
+    for key, outcome in second.outcomes.items():
+        assert outcome.rows_written == 0, key
+        assert outcome.data_versions == first.outcomes[key].data_versions, key
+
+    wh = Warehouse()
+    assert wh.symbols() == ["^GSPC", "^IXIC"]
+    spx = wh.bars("^GSPC", "1d", start="2018-12-01", end="2019-01-01")
+    # 19 sessions: closed on the 5th (state funeral) and the 25th
+    assert spx.height == 19 and spx["close"][-1] == pytest.approx(2506.850098)
+    assert str(spx.schema["ts"]) == "Datetime(time_unit='us', time_zone='UTC')"
+
+
+def test_cli_run_prints_summary_and_where_results_are(demo_home: ProjectHome):
+    result = CliRunner().invoke(main, ["run", "--select", 'key:"raw/bars"', "--symbol", "^GSPC"])
+    assert result.exit_code == 0, result.output
+    assert "raw/bars" in result.output
+    assert str(demo_home.warehouse_path) in result.output
+    assert Warehouse().sql("SELECT count(*) AS n FROM raw.bars")["n"][0] == 5031
+
+
+def test_definitions_load_with_every_profile(home: Path, monkeypatch, shared_data: Path):
+    for profile, extra in (
+        ("demo", {}),
+        ("local", {"TRADING_DATA_DIR": str(shared_data)}),
+        ("live", {}),
+    ):
+        monkeypatch.setenv("TRADING_PROFILE", profile)
+        for k, v in extra.items():
+            monkeypatch.setenv(k, v)
+        defs = build_definitions()
+        keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+        assert {"raw/bars", "raw/ticks", "staging/bars", "staging/universal_stream"} <= keys
+
+
+def test_bad_profile_is_a_clear_error(home: Path, monkeypatch):
+    monkeypatch.setenv("TRADING_PROFILE", "paper")
+    from trading_assets.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="TRADING_PROFILE='paper'"):
+        build_definitions()
