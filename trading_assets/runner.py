@@ -109,7 +109,8 @@ def materialize(
     if partitioned:
         from trading_assets.defs.partitions import SYMBOLS
 
-        price_sources = defs.resources["price_sources"]
+        # resolve EnvVar fields the way a run would
+        price_sources = defs.resources["price_sources"].process_config_and_initialize()
         wanted = symbols or price_sources.symbols()
         known = set(instance.get_dynamic_partitions(SYMBOLS.name))
         new = [s for s in wanted if s not in known]

@@ -141,21 +141,33 @@ def gaps(bars: pl.DataFrame, market: Market) -> QualityResult:
 
 
 def outlier_jumps(
-    bars: pl.DataFrame, robust_z: float = 12.0, reversal: float = 0.75, cliff: float = 3.0
+    bars: pl.DataFrame,
+    robust_z: float = 25.0,
+    min_move: float = 0.01,
+    reversal: float = 0.75,
+    cliff: float = 3.0,
 ) -> QualityResult:
     """Suspicious close-to-close jumps per timeframe: bad prints and split-like cliffs.
 
-    A jump is flagged when either
+    Only consecutive bars count: a return across a data gap longer than five bars (and five
+    days) is not a jump. A jump is flagged when either
     - its log return is more than ``robust_z`` robust standard deviations (median absolute
-      deviation x 1.4826) from the median AND the next bar reverses at least ``reversal`` of it
-      (a spike that comes straight back is a bad print, a crash is not), or
+      deviation x 1.4826) from the median, at least ``min_move`` in size, AND the next bar
+      reverses at least ``reversal`` of it (a spike that comes straight back is a bad print;
+      a crash, even with a rebound, is not extreme enough in robust terms), or
     - the price moves by a factor of ``cliff`` or more in one bar (an unadjusted split).
 
-    Passes when there are none (a warning-level check).
+    Passes when there are none (a warning-level check). Thin extended-hours prints of
+    equities are typical findings.
     """
     found = []
     for (timeframe,), frame in bars.partition_by("timeframe", as_dict=True).items():
-        r = frame.sort("ts").with_columns(pl.col("close").log().diff().alias("ret"))
+        max_step = max(5 * timeframe_seconds(timeframe), 5 * 86_400)
+        r = frame.sort("ts").with_columns(
+            pl.when(pl.col("ts").diff().dt.total_seconds() <= max_step)
+            .then(pl.col("close").log().diff())
+            .alias("ret")
+        )
         r = r.with_columns(pl.col("ret").shift(-1).alias("next_ret"))
         stats = r.select(
             pl.col("ret").median().alias("med"),
@@ -163,7 +175,10 @@ def outlier_jumps(
         ).row(0, named=True)
         spike = pl.lit(False)
         if stats["mad"]:
-            spike = (((pl.col("ret") - stats["med"]).abs() / stats["mad"]) > robust_z) & (
+            spike = (
+                (((pl.col("ret") - stats["med"]).abs() / stats["mad"]) > robust_z)
+                & (pl.col("ret").abs() >= min_move)
+            ) & (
                 (pl.col("next_ret") * pl.col("ret") < 0)
                 & (pl.col("next_ret").abs() >= reversal * pl.col("ret").abs())
             )

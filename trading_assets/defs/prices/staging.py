@@ -78,7 +78,7 @@ def bar_check_results(
         "fresh": quality.freshness(bars, datetime.now(UTC), MAX_LAG if enforce_freshness else None),
         "reconciles": quality.QualityResult(
             all(
-                (r["ohlc_match"] is None or r["ohlc_match"] >= 0.99)
+                (r["price_match"] is None or r["price_match"] >= 0.99)
                 for r in reconciliation.values()
             ),
             {"by_timeframe": reconciliation},
