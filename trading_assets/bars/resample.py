@@ -140,27 +140,31 @@ def resample_bars(bars: pl.DataFrame, target: str, market: Market) -> pl.DataFra
     """
     if bars.height == 0:
         return _conform_staging(pl.DataFrame(schema=STAGING_BARS_SCHEMA))
-    timeframes = bars["timeframe"].unique().to_list()
-    if len(timeframes) != 1:
-        raise ValueError(f"resample_bars needs one input timeframe, got {sorted(timeframes)}")
-    source_tf = timeframes[0]
+    source_tf = bars["timeframe"][0]
+    if not (bars["timeframe"] == source_tf).all():
+        found = sorted(bars["timeframe"].unique().to_list())
+        raise ValueError(f"resample_bars needs one input timeframe, got {found}")
     src_s, dst_s = timeframe_seconds(source_tf), timeframe_seconds(target)
     if dst_s <= src_s or dst_s % src_s:
         raise ValueError(f"cannot resample {source_tf} bars to {target}")
-    bars = bars.sort("ts")
-    symbol = bars["symbol"][0]
-    data_start = bars["ts"].min()
-    data_end = bars["ts"].max() + timedelta(seconds=src_s)
+    if not bars["ts"].is_sorted():
+        bars = bars.sort("ts")
+    data_start = bars["ts"][0]
+    data_end = bars["ts"][-1] + timedelta(seconds=src_s)
+    frame = bars.lazy()
     if dst_s >= 86_400 and not market.always_open:
-        bars = bars.filter(_in_session(pl.col("ts"), market))
-        if bars.height == 0:
-            return _conform_staging(pl.DataFrame(schema=STAGING_BARS_SCHEMA))
+        frame = frame.filter(_in_session(pl.col("ts"), market))
+    frame = frame.set_sorted("ts")
     weight = pl.col("volume")
     price = pl.coalesce(pl.col("vwap"), pl.col("close"))
+    session_days = dst_s >= 86_400 and not market.always_open
+    grouped = (
+        frame.group_by(_bucket_start(pl.col("ts"), target, market).alias("ts"), maintain_order=True)
+        if session_days  # buckets are New York trading dates
+        else frame.group_by_dynamic("ts", every=f"{dst_s}s", closed="left", label="left")
+    )
     out = (
-        bars.with_columns(_bucket_start(pl.col("ts"), target, market).alias("bucket"))
-        .group_by("bucket", maintain_order=True)
-        .agg(
+        grouped.agg(
             pl.col("open").first(),
             pl.col("high").max(),
             pl.col("low").min(),
@@ -176,15 +180,15 @@ def resample_bars(bars: pl.DataFrame, target: str, market: Market) -> pl.DataFra
             .alias("vwap"),
             pl.len().cast(pl.Int64).alias("n_parts"),
         )
-        .rename({"bucket": "ts"})
         .with_columns(
-            pl.lit(symbol).alias("symbol"),
+            pl.lit(bars["symbol"][0]).alias("symbol"),
             pl.lit(target).alias("timeframe"),
             pl.lit(f"resampled:{source_tf}").alias("source"),
         )
     )
-    out = _complete(out, target, market, data_start, data_end)
-    return _conform_staging(out)
+    open_, close_ = _bucket_bounds(pl.col("ts"), target, market)
+    out = out.filter((open_ >= pl.lit(data_start)) & (close_ <= pl.lit(data_end)))
+    return _conform_staging(out.collect())
 
 
 def reconcile(

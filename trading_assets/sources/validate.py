@@ -35,11 +35,11 @@ def epoch_to_utc(values: pl.Series, origin: str, rows: pl.Series, field: str) ->
             input (names the first row whose unit differs from the first row's).
     """
     vals = values.cast(pl.Float64, strict=False)
-    unit_col = pl.Series("unit", [None] * len(vals), dtype=pl.String)
+    # One pass: the magnitude ranges are disjoint, so a when/then chain labels each value.
+    chain = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String))
     for unit, low, high in _EPOCH_UNITS:
-        unit_col = pl.select(
-            pl.when((vals >= low) & (vals < high)).then(pl.lit(unit)).otherwise(unit_col)
-        ).to_series()
+        chain = chain.when((vals >= low) & (vals < high)).then(pl.lit(unit))
+    unit_col = pl.select(chain.otherwise(pl.lit(None, dtype=pl.String)).alias("unit")).to_series()
     missing = unit_col.is_null()
     if missing.any():
         idx = int(missing.arg_max())
@@ -75,6 +75,13 @@ def _check_numbers(frame: pl.DataFrame, origin: str, columns: list[str]) -> None
             )
 
 
+def _all_clear(frame: pl.DataFrame, conditions: list[pl.Expr]) -> bool:
+    """True when no row meets any of ``conditions`` (one pass over the frame; null counts as
+    a hit). Validators use it to skip their row-by-row-precise checks on clean input."""
+    hit = pl.any_horizontal(conditions).fill_null(True).any()
+    return not frame.select(hit).item()
+
+
 def _first_bad(frame: pl.DataFrame, condition: pl.Expr) -> int | None:
     bad = frame.filter(condition)
     return int(bad[ROW][0]) if bad.height else None
@@ -83,6 +90,10 @@ def _first_bad(frame: pl.DataFrame, condition: pl.Expr) -> int | None:
 def _sorted_dedup(frame: pl.DataFrame, key: list[str], origin: str) -> pl.DataFrame:
     """Sort by key; drop exact duplicate rows; raise on same key with different values."""
     frame = frame.sort([*key, ROW])
+    # Fast path (same result): after the sort equal keys are adjacent; none -> nothing to do.
+    same_as_previous = pl.all_horizontal([pl.col(k) == pl.col(k).shift(1) for k in key])
+    if not frame.select(same_as_previous.fill_null(False).any()).item():
+        return frame
     value_cols = [c for c in frame.columns if c != ROW]
     frame = frame.unique(subset=value_cols, keep="first", maintain_order=True)
     dup = frame.filter(pl.struct(key).is_duplicated())
@@ -111,6 +122,28 @@ def validate_bars(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
     """
     if frame.height == 0:
         raise SourceDataError(origin, "no rows: the file is empty or holds no bars")
+    timeframes = frame["timeframe"].unique().to_list()
+    epoch_us = pl.col("ts").dt.epoch("us")
+    quick = [
+        *[pl.col(c).is_null() | pl.col(c).is_nan() for c in ("open", "high", "low", "close")],
+        pl.col("volume").is_null() | pl.col("volume").is_nan(),
+        *[pl.col(c) <= 0 for c in ("open", "high", "low", "close")],
+        pl.col("volume") < 0,
+        pl.col("high") < pl.col("low"),
+        *[
+            (pl.col("timeframe") == tf)
+            & (epoch_us % min(timeframe_seconds(tf) * 1_000_000, 86_400_000_000) != 0)
+            for tf in timeframes
+        ],
+    ]
+    if not _all_clear(frame, quick):
+        _bar_checks(frame, origin, timeframes)
+    frame = _sorted_dedup(frame, ["symbol", "timeframe", "ts"], origin)
+    return conform(frame, "bars")
+
+
+def _bar_checks(frame: pl.DataFrame, origin: str, timeframes: list[str]) -> None:
+    """The precise checks of validate_bars, in order; raise on the first problem found."""
     _check_numbers(frame, origin, ["open", "high", "low", "close", "volume"])
     for col in ("open", "high", "low", "close"):
         row = _first_bad(frame, pl.col(col) <= 0)
@@ -126,19 +159,19 @@ def validate_bars(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
         raise SourceDataError(
             origin, f"high {bad['high'][0]} is below low {bad['low'][0]}", row=row, field="high"
         )
-    for timeframe in frame["timeframe"].unique().to_list():
+    for timeframe in timeframes:
         step_us = timeframe_seconds(timeframe) * 1_000_000
         epoch_us = pl.col("ts").dt.epoch("us")
         row = _first_bad(
-            frame, (pl.col("timeframe") == timeframe) & (epoch_us % min(step_us, 86_400_000_000) != 0)
+            frame,
+            (pl.col("timeframe") == timeframe)
+            & (epoch_us % min(step_us, 86_400_000_000) != 0),
         )
         if row is not None:
             ts = frame.filter(pl.col(ROW) == row)["ts"][0]
             raise SourceDataError(
                 origin, f"timestamp {ts} is off the {timeframe} grid", row=row, field="ts"
             )
-    frame = _sorted_dedup(frame, ["symbol", "timeframe", "ts"], origin)
-    return conform(frame, "bars")
 
 
 def validate_ticks(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
@@ -150,6 +183,22 @@ def validate_ticks(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
     """
     if frame.height == 0:
         raise SourceDataError(origin, "no rows: the file is empty or holds no trades")
+    quick = [
+        pl.col("price").is_null() | pl.col("price").is_nan(),
+        pl.col("size").is_null() | pl.col("size").is_nan(),
+        pl.col("price") <= 0,
+        pl.col("size") < 0,
+    ]
+    if "side" in frame.columns:
+        quick.append(pl.col("side").is_not_null() & ~pl.col("side").is_in(["buy", "sell"]))
+    if not _all_clear(frame, quick):
+        _tick_checks(frame, origin)
+    frame = _sorted_dedup(frame, ["symbol", "source", "trade_id"], origin)
+    return conform(frame.sort(["ts", ROW]), "ticks")
+
+
+def _tick_checks(frame: pl.DataFrame, origin: str) -> None:
+    """The precise checks of validate_ticks, in order; raise on the first problem found."""
     _check_numbers(frame, origin, ["price", "size"])
     row = _first_bad(frame, pl.col("price") <= 0)
     if row is not None:
@@ -158,11 +207,11 @@ def validate_ticks(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
     if row is not None:
         raise SourceDataError(origin, "size must be >= 0", row=row, field="size")
     if "side" in frame.columns:
-        row = _first_bad(frame, pl.col("side").is_not_null() & ~pl.col("side").is_in(["buy", "sell"]))
+        row = _first_bad(
+            frame, pl.col("side").is_not_null() & ~pl.col("side").is_in(["buy", "sell"])
+        )
         if row is not None:
             raise SourceDataError(origin, "side must be buy, sell or empty", row=row, field="side")
-    frame = _sorted_dedup(frame, ["symbol", "source", "trade_id"], origin)
-    return conform(frame.sort(["ts", ROW]), "ticks")
 
 
 def _check_grid(frame: pl.DataFrame, origin: str) -> None:
@@ -197,13 +246,37 @@ def validate_quote_bars(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
     if frame.height == 0:
         raise SourceDataError(origin, "no rows: the file is empty or holds no quote bars")
     prices = [f"{side}_{p}" for side in ("bid", "ask") for p in ("open", "high", "low", "close")]
-    _check_numbers(frame, origin, [*prices, "bid_size", "ask_size"])
+    sizes = ["bid_size", "ask_size"]
+    timeframes = frame["timeframe"].unique().to_list()
+    epoch_us = pl.col("ts").dt.epoch("us")
+    quick = [
+        *[pl.col(c).is_null() | pl.col(c).is_nan() for c in [*prices, *sizes]],
+        *[pl.col(c) <= 0 for c in prices],
+        *[pl.col(c) < 0 for c in sizes],
+        *[pl.col(f"{s}_high") < pl.col(f"{s}_low") for s in ("bid", "ask")],
+        *[
+            (pl.col("timeframe") == tf)
+            & (epoch_us % min(timeframe_seconds(tf) * 1_000_000, 86_400_000_000) != 0)
+            for tf in timeframes
+        ],
+    ]
+    if not _all_clear(frame, quick):
+        _quote_bar_checks(frame, origin, prices, sizes)
+    frame = _sorted_dedup(frame, ["symbol", "timeframe", "ts"], origin)
+    return conform(frame, "quote_bars")
+
+
+def _quote_bar_checks(
+    frame: pl.DataFrame, origin: str, prices: list[str], sizes: list[str]
+) -> None:
+    """The precise checks of validate_quote_bars, in order; raise on the first problem."""
+    _check_numbers(frame, origin, [*prices, *sizes])
     for col in prices:
         row = _first_bad(frame, pl.col(col) <= 0)
         if row is not None:
             value = frame.filter(pl.col(ROW) == row)[col][0]
             raise SourceDataError(origin, f"price must be > 0, got {value}", row=row, field=col)
-    for col in ("bid_size", "ask_size"):
+    for col in sizes:
         row = _first_bad(frame, pl.col(col) < 0)
         if row is not None:
             raise SourceDataError(origin, "size must be >= 0", row=row, field=col)
@@ -218,8 +291,6 @@ def validate_quote_bars(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
                 field=f"{side}_high",
             )
     _check_grid(frame, origin)
-    frame = _sorted_dedup(frame, ["symbol", "timeframe", "ts"], origin)
-    return conform(frame, "quote_bars")
 
 
 def validate_quotes(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
@@ -237,15 +308,24 @@ def validate_quotes(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
     """
     if frame.height == 0:
         raise SourceDataError(origin, "no rows: the file is empty or holds no quotes")
-    _check_numbers(frame, origin, ["bid", "bid_size", "ask", "ask_size"])
-    for col in ("bid", "ask"):
-        row = _first_bad(frame, pl.col(col) <= 0)
-        if row is not None:
-            raise SourceDataError(origin, "price must be > 0", row=row, field=col)
-    for col in ("bid_size", "ask_size"):
-        row = _first_bad(frame, pl.col(col) < 0)
-        if row is not None:
-            raise SourceDataError(origin, "size must be >= 0", row=row, field=col)
+    numbers = ["bid", "bid_size", "ask", "ask_size"]
+    quick = [
+        *[pl.col(c).is_null() | pl.col(c).is_nan() for c in numbers],
+        pl.col("bid") <= 0,
+        pl.col("ask") <= 0,
+        pl.col("bid_size") < 0,
+        pl.col("ask_size") < 0,
+    ]
+    if not _all_clear(frame, quick):
+        _check_numbers(frame, origin, numbers)
+        for col in ("bid", "ask"):
+            row = _first_bad(frame, pl.col(col) <= 0)
+            if row is not None:
+                raise SourceDataError(origin, "price must be > 0", row=row, field=col)
+        for col in ("bid_size", "ask_size"):
+            row = _first_bad(frame, pl.col(col) < 0)
+            if row is not None:
+                raise SourceDataError(origin, "size must be >= 0", row=row, field=col)
     frame = _file_order(frame)
     values = ["symbol", "source", "ts", "bid", "bid_size", "ask", "ask_size"]
     repeat = pl.all_horizontal([pl.col(c) == pl.col(c).shift(1) for c in values]).fill_null(False)
@@ -260,7 +340,8 @@ def _file_order(frame: pl.DataFrame) -> pl.DataFrame:
     """Rows sorted by (ts, file order); a wholly newest-first file is reversed first."""
     frame = frame.sort(ROW)
     ts = frame["ts"]
-    if frame.height > 1 and ts[0] > ts[-1] and (ts.diff().drop_nulls().dt.total_microseconds() <= 0).all():
+    steps = ts.diff().drop_nulls().dt.total_microseconds()
+    if frame.height > 1 and ts[0] > ts[-1] and (steps <= 0).all():
         frame = frame.reverse()
     return frame.with_columns(pl.int_range(pl.len()).alias("_order")).sort(
         ["ts", "_order"]

@@ -63,6 +63,9 @@ class FileReader:
         timeframe: the bar timeframe (``1m``, ``1d``...) for bar kinds, overriding the file name.
 
     Constructing a reader does no I/O; :meth:`read` does all reading and validation.
+    Symbols are normalised (``ethusdt`` -> ``ETH/USDT``, see
+    :func:`~trading_assets.sources.files._naming.normalize_symbol`); an invalid ``timeframe``
+    raises :class:`~trading_assets.errors.TradingAssetsError` here.
     """
 
     format: ClassVar[str] = ""
@@ -81,7 +84,7 @@ class FileReader:
         name_symbol, name_timeframe = infer_from_name(self.path)
         self._symbol_explicit = symbol is not None
         self._timeframe_explicit = timeframe is not None
-        self.symbol: str | None = symbol.strip() if symbol is not None else name_symbol
+        self.symbol: str | None = normalize_symbol(symbol) if symbol is not None else name_symbol
         self.timeframe: str | None = (
             canonical_timeframe(timeframe) if timeframe is not None else name_timeframe
         )
@@ -137,7 +140,7 @@ class FileReader:
             SourceDataError: the explicit timeframe contradicts the file, or none is known.
         """
         if content_timeframe:
-            content_tf = canonical_timeframe(content_timeframe)
+            content_tf = ensure_timeframe(content_timeframe, self.origin)
             if self._timeframe_explicit and self.timeframe != content_tf:
                 raise SourceDataError(
                     self.origin,
@@ -150,7 +153,7 @@ class FileReader:
             raise SourceDataError(
                 self.origin,
                 "cannot tell the bar timeframe from the file name; add an entry for this file "
-                "with `timeframe = \"1m\"` (or 1h, 1d...) to the mapping file "
+                'with `timeframe = "1m"` (or 1h, 1d...) to the mapping file '
                 "(see trading_assets.sources.local_folder)",
                 field="timeframe",
             )
@@ -162,7 +165,7 @@ def unknown_symbol_error(origin: str) -> SourceDataError:
     return SourceDataError(
         origin,
         "cannot tell the symbol from the file name or content; add an entry for this file "
-        "with `symbol = \"...\"` to the mapping file (see trading_assets.sources.local_folder)",
+        'with `symbol = "..."` to the mapping file (see trading_assets.sources.local_folder)',
         field="symbol",
     )
 
@@ -252,9 +255,7 @@ def read_bytes(
 
 def with_rows(frame: pl.DataFrame, first: int) -> pl.DataFrame:
     """Add the 1-based ``_row`` column (``first`` for the first row)."""
-    return frame.with_columns(
-        pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(ROW)
-    )
+    return frame.with_columns(pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(ROW))
 
 
 def drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
@@ -302,8 +303,15 @@ def read_delimited(
         )
     except (pl.exceptions.PolarsError, pl.exceptions.NoDataError) as exc:
         diagnose_delimited(
-            data, origin, columns, separator=separator, skip_lines=skip_lines, first=first,
-            null_values=null_values, quote_char=quote_char, cause=exc,
+            data,
+            origin,
+            columns,
+            separator=separator,
+            skip_lines=skip_lines,
+            first=first,
+            null_values=null_values,
+            quote_char=quote_char,
+            cause=exc,
         )
         raise AssertionError("unreachable") from exc  # diagnose always raises
     return drop_blank_rows(with_rows(frame, first))
@@ -373,9 +381,13 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().split("\n", 1)[0]
 
 
-def json_error(origin: str, data: bytes, exc: json.JSONDecodeError, row: int | None) -> SourceDataError:
+def json_error(
+    origin: str, data: bytes, exc: json.JSONDecodeError, row: int | None
+) -> SourceDataError:
     """A SourceDataError for invalid JSON, saying whether the file looks truncated."""
-    truncated = exc.pos >= len(data.rstrip())
+    opened = data.count(b"[") + data.count(b"{")
+    closed = data.count(b"]") + data.count(b"}")
+    truncated = exc.pos >= len(data.rstrip()) - 1 or opened > closed
     hint = "; the file looks truncated" if truncated else ""
     return SourceDataError(
         origin, f"invalid JSON: {exc.msg} at byte offset {exc.pos}{hint}", row=row
@@ -395,7 +407,7 @@ def json_rows_to_lines(data: bytes, origin: str) -> bytes:
             no rows, or not an array of flat arrays.
     """
     text = data.strip()
-    if _WHITESPACE.search(text):
+    if any(ws in text for ws in (b" ", b"\n", b"\t", b"\r")):
         if b'"' in text:
             text = json.dumps(_loads(text, origin), separators=(",", ":")).encode()
         else:
@@ -403,8 +415,8 @@ def json_rows_to_lines(data: bytes, origin: str) -> bytes:
     if text in (b"[]", b"[[]]"):
         raise SourceDataError(origin, "no rows: the JSON array is empty")
     body = text[2:-2] if text.startswith(b"[[") and text.endswith(b"]]") else None
-    inner = body.replace(b"],[", b"") if body is not None else b"["
-    if b"[" in inner or b"]" in inner:
+    separators = body.count(b"],[") if body is not None else -1
+    if body is None or body.count(b"[") != separators or body.count(b"]") != separators:
         value = _loads(text, origin)  # raises with a position when the JSON is invalid
         if not isinstance(value, list):
             raise SourceDataError(origin, "expected a JSON array of rows, found an object")
@@ -451,7 +463,9 @@ def parse_datetime_column(
     return parsed
 
 
-def local_to_utc(values: pl.Series, tz: str, frame: pl.DataFrame, origin: str, field: str) -> pl.Series:
+def local_to_utc(
+    values: pl.Series, tz: str, frame: pl.DataFrame, origin: str, field: str
+) -> pl.Series:
     """Naive local times in ``tz`` (IANA name) -> UTC, DST-correct (Polars' tz database).
 
     Ambiguous times (the repeated hour when clocks go back) take the earlier instant.
@@ -487,8 +501,14 @@ def check_columns(origin: str, present: list[str], required: list[str], what: st
 
 
 def ensure_timeframe(text: str, origin: str) -> str:
-    """Canonical timeframe or a SourceDataError naming the field."""
+    """The canonical form of a timeframe found in a file.
+
+    Raises:
+        SourceDataError: the text is not a timeframe (names the ``timeframe`` field).
+    """
     try:
         return canonical_timeframe(text)
     except TradingAssetsError as exc:
-        raise SourceDataError(origin, str(exc), field="timeframe") from exc
+        raise SourceDataError(
+            origin, f"unsupported bar interval {text!r}: {exc}", field="timeframe"
+        ) from exc

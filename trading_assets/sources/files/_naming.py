@@ -21,8 +21,23 @@ from trading_assets.timeframes import timeframe_seconds
 KNOWN_QUOTES: tuple[str, ...] = tuple(
     sorted(
         (
-            "FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "DAI", "USD", "EUR", "GBP",
-            "JPY", "TRY", "BRL", "AUD", "BTC", "ETH", "BNB",
+            "FDUSD",
+            "USDT",
+            "USDC",
+            "BUSD",
+            "TUSD",
+            "USDP",
+            "DAI",
+            "USD",
+            "EUR",
+            "GBP",
+            "JPY",
+            "TRY",
+            "BRL",
+            "AUD",
+            "BTC",
+            "ETH",
+            "BNB",
         ),
         key=len,
         reverse=True,
@@ -30,25 +45,44 @@ KNOWN_QUOTES: tuple[str, ...] = tuple(
 )
 
 #: Extensions (also compound ones) removed before a file name is split into tokens.
-_EXTENSIONS = (".json.gz", ".csv.gz", ".txt.gz", ".json", ".csv", ".txt", ".parquet", ".pq",
-               ".gz", ".zip")
+_EXTENSIONS = (
+    ".json.gz",
+    ".csv.gz",
+    ".txt.gz",
+    ".json",
+    ".csv",
+    ".txt",
+    ".parquet",
+    ".pq",
+    ".gz",
+    ".zip",
+)
 
 #: Words in file names that describe the format, venue or layout, never the symbol.
 _NOISE_WORDS = frozenset(
-    """
-    agg aggtrades bar bars binance candle candles chart crypto daily data day equities equity
-    export freqtrade futures future hist historical history hour hourly kline klines lean
-    minute minutes ninjatrader nt ohlc ohlcv perp price prices quote quotes second seconds
-    snapshot snapshots spot tick ticks trade trades usa week weekly yahoo
-    """.split()
+    (
+        *("agg", "aggtrades", "bar", "bars", "binance", "candle", "candles", "chart"),
+        *("crypto", "daily", "data", "day", "equities", "equity", "export", "freqtrade"),
+        *("futures", "future", "hist", "historical", "history", "hour", "hourly", "kline"),
+        *("klines", "lean", "minute", "minutes", "ninjatrader", "nt", "ohlc", "ohlcv", "perp"),
+        *("price", "prices", "quote", "quotes", "second", "seconds", "snapshot", "snapshots"),
+        *("spot", "tick", "ticks", "trade", "trades", "usa", "week", "weekly", "yahoo"),
+    )
 )
 
 _WORD_TIMEFRAMES = {
-    "second": "1s", "seconds": "1s", "sec": "1s",
-    "minute": "1m", "minutes": "1m", "min": "1m",
-    "hour": "1h", "hourly": "1h",
-    "daily": "1d", "day": "1d",
-    "weekly": "1w", "week": "1w",
+    "second": "1s",
+    "seconds": "1s",
+    "sec": "1s",
+    "minute": "1m",
+    "minutes": "1m",
+    "min": "1m",
+    "hour": "1h",
+    "hourly": "1h",
+    "daily": "1d",
+    "day": "1d",
+    "weekly": "1w",
+    "week": "1w",
 }
 _TF_TOKEN = re.compile(r"^(\d+)([smhdw])$")  # case-sensitive: freqtrade writes months as 1M
 _TF_LONG = re.compile(r"^(\d+)(sec|secs|min|mins|minute|minutes|hour|hours|day|days)$")
@@ -85,7 +119,7 @@ def canonical_timeframe(timeframe: str) -> str:
 
 
 def timeframe_from_token(token: str) -> str | None:
-    """A timeframe written in a file-name token (``1m``, ``5min``, ``minute``, ``daily``), else None."""
+    """A timeframe in a file-name token (``1m``, ``5min``, ``minute``, ``daily``), else None."""
     if _TF_TOKEN.match(token):
         return canonical_timeframe(token)
     low = token.lower()

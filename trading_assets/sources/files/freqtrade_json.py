@@ -41,14 +41,15 @@ class FreqtradeJsonReader(FileReader):
     from the file name (``ETH_USDT-1m`` -> ``ETH/USDT``, ``1m``; futures files
     ``BTC_USDT_USDT-1h-futures`` -> ``BTC/USDT:USDT``) unless given.
 
-    Output (:meth:`read`): the canonical ``bars`` frame (:data:`~trading_assets.schemas.BARS_SCHEMA`),
-    sorted by ts, one row per candle: ``ts`` = candle open time, ``Datetime("us", "UTC")``;
-    prices float64 in the quote currency; ``volume`` float64 in the base asset; ``trades`` and
-    ``vwap`` null; ``source`` = ``"freqtrade_json"``. Rows in errors are 1-based array elements.
+    Output (:meth:`read`): the canonical ``bars`` frame
+    (:data:`~trading_assets.schemas.BARS_SCHEMA`), sorted by ts, one row per candle:
+    ``ts`` = candle open time, ``Datetime("us", "UTC")``; prices float64 in the quote
+    currency; ``volume`` float64 in the base asset; ``trades`` and ``vwap`` null;
+    ``source`` = ``"freqtrade_json"``. Rows in errors are 1-based array elements.
 
     The compact JSON is turned into CSV lines by byte replacement and parsed by Polars with
-    an explicit schema — about 4x faster than ``json.loads`` + NumPy and than DuckDB's
-    ``read_json`` on the 3.7 MB ETH/USDT 1m file.
+    an explicit schema: on the 3.7 MB ETH/USDT 1m file parsing takes ~20 ms (``json.loads`` +
+    NumPy ~130 ms, DuckDB ``read_json`` ~75 ms); parse + validation ~45-65 ms in all.
 
     Raises:
         SourceDataError: empty file, invalid or truncated JSON, a value that is not a number,

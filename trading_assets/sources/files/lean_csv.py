@@ -19,7 +19,11 @@ from trading_assets.sources.files._common import (
     read_bytes,
     read_delimited,
 )
-from trading_assets.sources.files._naming import strip_extensions, timeframe_from_token
+from trading_assets.sources.files._naming import (
+    infer_from_name,
+    strip_extensions,
+    timeframe_from_token,
+)
 from trading_assets.sources.validate import ROW, validate_bars, validate_quote_bars
 
 #: ``20131004_spy_minute_trade`` (the member name inside Lean's minute/second zips).
@@ -31,8 +35,16 @@ _DATETIME_LINE = re.compile(r"^\d{8} \d{2}:\d{2}(,-?\d+(\.\d+)?)+$")
 _MS_LINE = re.compile(r"^\d{1,8}(,-?\d+(\.\d+)?)+$")
 _BAR_FIELDS = ["open", "high", "low", "close", "volume"]
 _QUOTE_FIELDS = [
-    "bid_open", "bid_high", "bid_low", "bid_close", "bid_size",
-    "ask_open", "ask_high", "ask_low", "ask_close", "ask_size",
+    "bid_open",
+    "bid_high",
+    "bid_low",
+    "bid_close",
+    "bid_size",
+    "ask_open",
+    "ask_high",
+    "ask_low",
+    "ask_close",
+    "ask_size",
 ]
 _PRICE_FIELDS = [f for f in _BAR_FIELDS + _QUOTE_FIELDS if not f.endswith(("volume", "size"))]
 _RESOLUTION_DIRS = {"daily": "1d", "hour": "1h", "minute": "1m", "second": "1s"}
@@ -49,6 +61,20 @@ def _variant(line: str) -> tuple[str, int] | None:
         return None
     fields = line.count(",") + 1
     return (kind, fields) if fields in (6, 11) else None
+
+
+def _folder_timeframe(path: Path) -> str | None:
+    """Lean's resolution folder (``.../equity/usa/daily/spy.zip``) as a timeframe."""
+    for part in reversed(path.parts[:-1]):
+        if part.lower() in _RESOLUTION_DIRS:
+            return _RESOLUTION_DIRS[part.lower()]
+    return None
+
+
+def _times_timeframe(text: str) -> str:
+    """``1d`` if every ``YYYYMMDD HH:MM`` time in ``text`` is 00:00, else ``1h``."""
+    times = re.findall(r"^\d{8} (\d{2}:\d{2}),", text, re.M)
+    return "1d" if all(t == "00:00" for t in times) else "1h"
 
 
 class LeanCsvReader(FileReader):
@@ -106,10 +132,7 @@ class LeanCsvReader(FileReader):
         stem = strip_extensions(self.path.name)
         self._name = _INTRADAY_NAME.match(stem)
         if self.timeframe is None:
-            for part in reversed(self.path.parts[:-1]):
-                if part.lower() in _RESOLUTION_DIRS:
-                    self.timeframe = _RESOLUTION_DIRS[part.lower()]
-                    break
+            self.timeframe = _folder_timeframe(self.path)
         if kind is None:
             kind = "quote_bars" if re.search(r"(^|_)quote($|_)", stem, re.I) else "bars"
         if kind not in ("bars", "quote_bars"):
@@ -137,7 +160,12 @@ class LeanCsvReader(FileReader):
             if match is None:
                 return None
             return Sniffed(kind=kind, timeframe=timeframe_from_token(match.group("res")))
-        return Sniffed(kind=kind)
+        timeframe = (
+            infer_from_name(path)[1]
+            or _folder_timeframe(path)
+            or _times_timeframe(head.decode("utf-8", errors="replace"))
+        )
+        return Sniffed(kind=kind, timeframe=timeframe)
 
     def read(self) -> pl.DataFrame:
         """Read and validate the file (see the class docstring for shape and errors)."""
@@ -166,9 +194,7 @@ class LeanCsvReader(FileReader):
         frame = read_delimited(data, self.origin, columns)
         if layout == "datetime":
             local = parse_datetime_column(frame, time_col, "%Y%m%d %H:%M", self.origin)
-            timeframe = self.timeframe or (
-                "1d" if (local.dt.truncate("1d") == local).all() else "1h"
-            )
+            timeframe = self.timeframe or _times_timeframe(data.decode("utf-8"))
             if timeframe == "1d":
                 ts = local.dt.replace_time_zone("UTC")
             else:
@@ -176,8 +202,12 @@ class LeanCsvReader(FileReader):
         else:
             timeframe = self.require_timeframe()
             ts = self._intraday_ts(frame, time_col)
+        # NumPy division is correctly rounded; Polars multiplies by the reciprocal, which
+        # turns 1674200 / 10000 into 167.42000000000002 instead of 167.42.
         scaled = [
-            (pl.col(n) / self.price_scale).alias(n) for n in names if n in _PRICE_FIELDS
+            pl.Series(n, frame[n].to_numpy() / self.price_scale, dtype=pl.Float64)
+            for n in names
+            if n in _PRICE_FIELDS
         ]
         frame = frame.with_columns(
             *scaled,
@@ -198,7 +228,7 @@ class LeanCsvReader(FileReader):
                     self.origin,
                     "a Lean minute/second file takes its date from its name "
                     "(YYYYMMDD_<symbol>_minute_trade.csv); rename the file or set "
-                    "options = { trade_date = \"YYYY-MM-DD\" } in the mapping file",
+                    'options = { trade_date = "YYYY-MM-DD" } in the mapping file',
                 )
             day = datetime.strptime(self._name.group("date"), "%Y%m%d").date()
         ms = frame[time_col]

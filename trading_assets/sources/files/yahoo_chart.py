@@ -55,7 +55,8 @@ class YahooChartReader(FileReader):
       * Daily and longer bars: Yahoo stamps them with the session open (``…T14:30:00Z``, or
         13:30Z in summer). ``ts`` becomes 00:00 UTC of the session date in America/New_York
         (00:00 UTC stamps are taken as dates as they are). If ``fetchedAt`` is before 16:00
-        New York time of the last bar's session, that bar was still forming and is dropped.
+        New York time of the last bar's last day (its session date for 1d, + 6 days for 1w),
+        that bar was still forming and is dropped.
       * Intraday bars: the **last** bar of a snapshot may carry an off-grid time (e.g.
         ``00:59:57``): it is the live, still-forming bar at fetch time and is dropped. Real
         snapshots are also merges of several fetches, so an off-grid partial bar can sit
@@ -81,7 +82,8 @@ class YahooChartReader(FileReader):
 
     @classmethod
     def sniff(cls, path: Path, head: bytes) -> Sniffed | None:
-        """A ``.json`` object with a ``"bars": [`` key; reads symbol and interval if present."""
+        """A ``.json`` object with a ``"bars": [`` key in its first 4 KB; reads ``symbol`` and
+        ``interval`` when they come before it (as Yahoo snapshots write them)."""
         if file_suffix(path) != ".json" or not head.lstrip().startswith(b"{"):
             return None
         if not _BARS_KEY.search(head):
@@ -112,9 +114,11 @@ class YahooChartReader(FileReader):
         if not bars:
             raise SourceDataError(self.origin, "no rows: the 'bars' array is empty", field="bars")
         frame = self._frame(bars)
-        ts = frame["t"].str.to_datetime(
-            "%Y-%m-%dT%H:%M:%S%.fZ", strict=False, time_unit="us"
-        ).dt.replace_time_zone("UTC")
+        ts = (
+            frame["t"]
+            .str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", strict=False, time_unit="us")
+            .dt.replace_time_zone("UTC")
+        )
         bad = ts.is_null()
         if bad.any():
             idx = int(bad.arg_max())
@@ -127,7 +131,7 @@ class YahooChartReader(FileReader):
         frame = frame.with_columns(ts.alias("ts"))
         fetched = _fetched_at(doc.get("fetchedAt"))
         if timeframe_seconds(timeframe) >= 86_400:
-            frame = self._daily(frame, fetched)
+            frame = self._daily(frame, fetched, timeframe_seconds(timeframe) // 86_400)
         else:
             frame = self._intraday(frame, timeframe)
         frame = frame.select(
@@ -171,7 +175,7 @@ class YahooChartReader(FileReader):
                     )
         raise SourceDataError(self.origin, f"cannot read the bars: {exc}") from exc
 
-    def _daily(self, frame: pl.DataFrame, fetched: pl.Series | None) -> pl.DataFrame:
+    def _daily(self, frame: pl.DataFrame, fetched: pl.Series | None, days: int) -> pl.DataFrame:
         session = (
             pl.when(pl.col("ts").dt.truncate("1d") == pl.col("ts"))
             .then(pl.col("ts").dt.date())
@@ -183,7 +187,9 @@ class YahooChartReader(FileReader):
         if fetched is not None and frame.height:
             last = frame["_session"].max()
             close = (
-                pl.Series([last]).cast(pl.Datetime("us"))
+                pl.Series([last])
+                .cast(pl.Datetime("us"))
+                .dt.offset_by(f"{days - 1}d")
                 .dt.replace_time_zone(_EXCHANGE_TZ)
                 .dt.offset_by("16h")
                 .dt.convert_time_zone("UTC")

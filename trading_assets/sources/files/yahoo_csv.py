@@ -43,12 +43,19 @@ class YahooCsvReader(FileReader):
 
     Raises:
         SourceDataError: empty file, a missing column, non-UTF-8 bytes, a value that is not a
-            number or date, and every check of :func:`~trading_assets.sources.validate.validate_bars`.
+            number or date, and every check of
+            :func:`~trading_assets.sources.validate.validate_bars`.
     """
 
     format = "yahoo_csv"
     kind = "bars"
     extensions = (".csv", ".txt")
+
+    def __init__(
+        self, path: str | Path, *, symbol: str | None = None, timeframe: str | None = None
+    ) -> None:
+        super().__init__(path, symbol=symbol, timeframe=timeframe)
+        self.timeframe = self.timeframe or "1d"
 
     @classmethod
     def sniff(cls, path: Path, head: bytes) -> Sniffed | None:
@@ -63,7 +70,7 @@ class YahooCsvReader(FileReader):
     def read(self) -> pl.DataFrame:
         """Read and validate the file (see the class docstring for shape and errors)."""
         symbol = self.require_symbol()
-        timeframe = self.timeframe or "1d"
+        timeframe = self.require_timeframe()
         data = read_bytes(self.path, self.origin)
         names = _header(first_line(data[:4096]))
         for name in _REQUIRED:
@@ -83,7 +90,11 @@ class YahooCsvReader(FileReader):
             pl.lit(symbol).alias("symbol"),
             pl.lit(timeframe).alias("timeframe"),
             dates.dt.replace_time_zone("UTC").alias("ts"),
-            "open", "high", "low", "close", "volume",
+            "open",
+            "high",
+            "low",
+            "close",
+            "volume",
             pl.lit(self.format).alias("source"),
             "_row",
         )

@@ -1,0 +1,100 @@
+"""Ingestion assets: bad files are recorded and skipped, good ones land, nothing is lost."""
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from trading_assets.defs.partitions import SYMBOLS
+from trading_assets.defs.prices.ingestion import raw_bars
+from trading_assets.defs.resources import PriceSourcesResource, WarehouseResource
+from trading_assets.sdk import Warehouse
+
+
+def _ingest(data_dir: Path, db: Path, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    resources = {
+        "warehouse": WarehouseResource(path=str(db)),
+        "price_sources": PriceSourcesResource(profile="local", data_dir=str(data_dir)),
+    }
+    return dg.materialize(
+        [raw_bars], instance=instance, partition_key="ETH/USDT", resources=resources
+    )
+
+
+@pytest.fixture
+def setup(tmp_path: Path, shared_data: Path):
+    data = tmp_path / "inbox"
+    data.mkdir()
+    real = shared_data / "crypto" / "binance_spot_2023"
+    (data / "ETH_USDT-1h.json").symlink_to(real / "ETH_USDT-1h.json")
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(SYMBOLS.name, ["ETH/USDT"])
+    return data, real, tmp_path / "w.duckdb", instance
+
+
+def _check(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
+    (evaluation,) = result.get_asset_check_evaluations()
+    return evaluation
+
+
+def test_bad_file_is_recorded_while_good_file_lands(setup):
+    data, real, db, instance = setup
+    text = (real / "ETH_USDT-5m.json").read_bytes()
+    (data / "ETH_USDT-5m.json").write_bytes(text[:5000])  # truncated mid-array
+
+    result = _ingest(data, db, instance)
+    assert result.success
+    counts = dict(
+        Warehouse(db).sql("SELECT timeframe, count(*) FROM raw.bars GROUP BY ALL").iter_rows()
+    )
+    assert counts == {"1h": 719}
+    check = _check(result)
+    assert not check.passed
+    (failure,) = check.metadata["failures"].value
+    assert failure["origin"].endswith("ETH_USDT-5m.json")
+    assert "row" in failure["reason"] or failure["row"] is not None
+    mat = result.get_asset_materialization_events()[0].materialization
+    assert mat.metadata["items_failed"].value == 1
+
+
+def test_file_turning_bad_loses_nothing_stored_and_fix_is_picked_up(setup):
+    data, real, db, instance = setup
+    first = _ingest(data, db, instance)
+    version = first.get_asset_materialization_events()[0].materialization.tags[
+        "dagster/data_version"
+    ]
+
+    # the same file is replaced by garbage: an error is recorded, the 719 rows stay
+    (data / "ETH_USDT-1h.json").unlink()
+    (data / "ETH_USDT-1h.json").write_bytes(
+        b"[[1680364800000,1795.9,1801.0,1790.1,1800.2,10.0],"
+        b"[1680368400000,1800.2,-,1790.1,1800.2,10.0]]"
+    )
+    broken = _ingest(data, db, instance)
+    assert not _check(broken).passed
+    (failure,) = _check(broken).metadata["failures"].value
+    assert failure["row"] == 2 and failure["origin"].endswith("ETH_USDT-1h.json")
+    broken_mat = broken.get_asset_materialization_events()[0].materialization
+    assert broken_mat.tags["dagster/data_version"] == version
+    assert Warehouse(db).sql("SELECT count(*) AS n FROM raw.bars")["n"][0] == 719
+
+    # fixed again: the file is re-read (its fingerprint changed), nothing new is stored
+    (data / "ETH_USDT-1h.json").unlink()
+    (data / "ETH_USDT-1h.json").symlink_to(real / "ETH_USDT-1h.json")
+    fixed = _ingest(data, db, instance)
+    assert _check(fixed).passed
+    mat = fixed.get_asset_materialization_events()[0].materialization
+    assert mat.metadata["rows_inserted"].value == 0
+    assert mat.tags["dagster/data_version"] == version
+
+
+def test_file_named_like_bars_but_unreadable_is_a_failure_not_a_skip(setup):
+    data, _, db, instance = setup
+    (data / "ETH_USDT-5m.json").write_bytes(b"<html><body>rate limited</body></html>")
+    result = _ingest(data, db, instance)
+    check = _check(result)
+    assert not check.passed
+    (failure,) = check.metadata["failures"].value
+    assert failure["origin"].endswith("ETH_USDT-5m.json") and failure["row"] == 1
+    assert "named like ETH/USDT 5m bars" in failure["reason"]
+    assert Warehouse(db).sql("SELECT count(*) AS n FROM raw.bars")["n"][0] == 719
