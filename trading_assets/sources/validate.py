@@ -159,19 +159,7 @@ def _bar_checks(frame: pl.DataFrame, origin: str, timeframes: list[str]) -> None
         raise SourceDataError(
             origin, f"high {bad['high'][0]} is below low {bad['low'][0]}", row=row, field="high"
         )
-    for timeframe in timeframes:
-        step_us = timeframe_seconds(timeframe) * 1_000_000
-        epoch_us = pl.col("ts").dt.epoch("us")
-        row = _first_bad(
-            frame,
-            (pl.col("timeframe") == timeframe)
-            & (epoch_us % min(step_us, 86_400_000_000) != 0),
-        )
-        if row is not None:
-            ts = frame.filter(pl.col(ROW) == row)["ts"][0]
-            raise SourceDataError(
-                origin, f"timestamp {ts} is off the {timeframe} grid", row=row, field="ts"
-            )
+    _check_grid(frame, origin, timeframes)
 
 
 def validate_ticks(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
@@ -214,9 +202,12 @@ def _tick_checks(frame: pl.DataFrame, origin: str) -> None:
             raise SourceDataError(origin, "side must be buy, sell or empty", row=row, field="side")
 
 
-def _check_grid(frame: pl.DataFrame, origin: str) -> None:
-    """Every ts on its timeframe's grid (daily and longer: 00:00 UTC), as in validate_bars."""
-    for timeframe in frame["timeframe"].unique().to_list():
+def _check_grid(frame: pl.DataFrame, origin: str, timeframes: list[str] | None = None) -> None:
+    """Every ts on its timeframe's grid (intraday: a multiple of the timeframe; daily and
+    longer: 00:00 UTC)."""
+    if timeframes is None:
+        timeframes = frame["timeframe"].unique().to_list()
+    for timeframe in timeframes:
         step_us = timeframe_seconds(timeframe) * 1_000_000
         epoch_us = pl.col("ts").dt.epoch("us")
         row = _first_bad(

@@ -20,6 +20,14 @@ def parquet_columns(path: Path) -> list[str] | None:
         return None
 
 
+def has_parquet_columns(path: Path, required: list[str]) -> bool:
+    """Whether ``path`` is a ``.parquet`` file whose schema holds every ``required`` column."""
+    if path.suffix.lower() != ".parquet":
+        return False
+    columns = parquet_columns(path)
+    return bool(columns) and all(c in columns for c in required)
+
+
 def read_parquet(path: Path, origin: str) -> pl.DataFrame:
     """Read a whole Parquet file into Polars.
 

@@ -11,10 +11,9 @@ from trading_assets.sources.files._common import (
     FileReader,
     Sniffed,
     check_columns,
-    file_suffix,
     with_rows,
 )
-from trading_assets.sources.files._parquet import parquet_columns, read_parquet, utc_times
+from trading_assets.sources.files._parquet import has_parquet_columns, read_parquet, utc_times
 from trading_assets.sources.validate import ROW, validate_ticks
 
 _REQUIRED = ["timestamp", "trade_id", "price", "quantity", "buyer_maker"]
@@ -49,10 +48,7 @@ class BinanceTradesParquetReader(FileReader):
     @classmethod
     def sniff(cls, path: Path, head: bytes) -> Sniffed | None:
         """A ``.parquet`` file whose schema has the Binance trade columns."""
-        if file_suffix(path) not in cls.extensions:
-            return None
-        columns = parquet_columns(path)
-        return Sniffed() if columns and all(c in columns for c in _REQUIRED) else None
+        return Sniffed() if has_parquet_columns(path, _REQUIRED) else None
 
     def read(self) -> pl.DataFrame:
         """Read and validate the file (see the class docstring for shape and errors)."""
