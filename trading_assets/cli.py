@@ -1,6 +1,7 @@
 """The ``trading-assets`` command line.
 
 - ``trading-assets run``: materialize every asset (or ``--select``), with progress and a summary.
+- ``trading-assets refresh``: materialize only stale and missing assets, saying why.
 - ``trading-assets ui``: start the Dagster UI on 127.0.0.1 against the project home.
 """
 
@@ -77,6 +78,45 @@ def run(select: str | None, symbols: tuple[str, ...]) -> None:
     if not summary.ok:
         for failure in summary.failures:
             console.print(f"[red]failed[/red] {failure}")
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print what ran and why as JSON.")
+def refresh(as_json: bool) -> None:
+    """Materialize only stale and missing assets, in dependency order, and say why each ran."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from trading_assets.definitions import build_definitions
+    from trading_assets.home import ProjectHome
+    from trading_assets.refresh import plan_as_dicts
+    from trading_assets.refresh import refresh as run_refresh
+    from trading_assets.runner import dagster_instance
+
+    console = Console(soft_wrap=True, stderr=as_json, quiet=as_json)
+    instance = dagster_instance(ProjectHome.from_env())
+    defs = build_definitions()
+    with console.status("planning"):
+        steps, summary = run_refresh(
+            defs, instance, on_step=lambda label: console.log(f"materializing {label}")
+        )
+    if as_json:
+        click.echo(
+            json.dumps({"executed": plan_as_dicts(steps), "failures": summary.failures}, indent=2)
+        )
+    else:
+        table = Table(title=f"Refresh: {len(steps)} asset partition(s) executed")
+        for col in ("asset", "partition", "why"):
+            table.add_column(col)
+        for step in steps:
+            table.add_row(step.asset, step.partition or "-", step.reason)
+        console.print(table if steps else "Nothing is stale: nothing to do.")
+        for failure in summary.failures:
+            console.print(f"[red]failed[/red] {failure}")
+    if not summary.ok:
         sys.exit(1)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from trading_assets.errors import UnknownSymbolError
 from trading_assets.home import ProjectHome
 
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -51,7 +52,8 @@ def dagster_instance(home: ProjectHome) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def _record(summary: RunSummary, result: dg.ExecuteInProcessResult) -> None:
+def record_result(summary: RunSummary, result: dg.ExecuteInProcessResult) -> None:
+    """Add one run's materializations, failed checks and step failures to ``summary``."""
     summary.run_ids.append(result.run_id)
     for event in result.get_asset_materialization_events():
         mat = event.materialization
@@ -82,6 +84,19 @@ def _record(summary: RunSummary, result: dg.ExecuteInProcessResult) -> None:
             summary.failures.append(f"run {result.run_id} failed")
 
 
+def register_symbols(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[str]:
+    """Add every symbol the sources offer as a ``symbols`` partition; returns them all."""
+    from trading_assets.defs.partitions import SYMBOLS
+
+    # resolve EnvVar fields the way a run would
+    price_sources = defs.resources["price_sources"].process_config_and_initialize()
+    symbols = price_sources.symbols()
+    known = set(instance.get_dynamic_partitions(SYMBOLS.name))
+    if new := [s for s in symbols if s not in known]:
+        instance.add_dynamic_partitions(SYMBOLS.name, new)
+    return symbols
+
+
 def materialize(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -93,6 +108,9 @@ def materialize(
 
     Partitioned assets run once per symbol (``symbols``, default every symbol the sources
     offer, all added as partitions); unpartitioned assets run after them in one run.
+
+    Raises:
+        UnknownSymbolError: a requested symbol that no source offers.
     ``on_step`` is called with a label before each run (progress display).
     """
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -107,15 +125,11 @@ def materialize(
 
     summary = RunSummary()
     if partitioned:
-        from trading_assets.defs.partitions import SYMBOLS
-
-        # resolve EnvVar fields the way a run would
-        price_sources = defs.resources["price_sources"].process_config_and_initialize()
-        wanted = symbols or price_sources.symbols()
-        known = set(instance.get_dynamic_partitions(SYMBOLS.name))
-        new = [s for s in wanted if s not in known]
-        if new:
-            instance.add_dynamic_partitions(SYMBOLS.name, new)
+        offered = register_symbols(defs, instance)
+        wanted = symbols or offered
+        for symbol in wanted:
+            if symbol not in offered:
+                raise UnknownSymbolError(symbol, offered, where="price sources")
         for symbol in wanted:
             if on_step:
                 on_step(f"{symbol}: {', '.join(k.to_user_string() for k in partitioned)}")
@@ -126,7 +140,7 @@ def materialize(
                 raise_on_error=False,
                 run_config=QUIET_RUN_CONFIG,
             )
-            _record(summary, result)
+            record_result(summary, result)
     if unpartitioned:
         if on_step:
             on_step(", ".join(k.to_user_string() for k in unpartitioned))
@@ -136,5 +150,5 @@ def materialize(
             raise_on_error=False,
             run_config=QUIET_RUN_CONFIG,
         )
-        _record(summary, result)
+        record_result(summary, result)
     return summary

@@ -1,0 +1,68 @@
+"""`trading-assets refresh`: only stale and missing assets run, and the reasons are right."""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from trading_assets.cli import main
+from trading_assets.definitions import build_definitions
+from trading_assets.home import ProjectHome
+from trading_assets.refresh import plan_refresh, refresh
+from trading_assets.runner import dagster_instance, materialize
+
+
+@pytest.fixture
+def two_symbols(home: Path, monkeypatch, shared_data: Path) -> Path:
+    """A local data folder with ETH/USDT and BTC/USDT 1h bars (links to the real files)."""
+    data = home.parent / "data"
+    data.mkdir()
+    real = shared_data / "crypto" / "binance_spot_2023"
+    for name in ("ETH_USDT-1h.json", "BTC_USDT-1h.json"):
+        (data / name).symlink_to(real / name)
+    monkeypatch.setenv("TRADING_PROFILE", "local")
+    monkeypatch.setenv("TRADING_DATA_DIR", str(data))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    return data
+
+
+def test_refresh_runs_missing_then_nothing_then_only_the_changed_symbol(
+    two_symbols: Path, shared_data: Path
+):
+    instance = dagster_instance(ProjectHome.from_env())
+    defs = build_definitions()
+
+    executed, summary = refresh(defs, instance)
+    assert summary.ok, summary.failures
+    assert {s.reason for s in executed} == {"missing"}
+    assert {"raw/bars", "staging/bars", "staging/universal_stream"} <= {s.asset for s in executed}
+
+    # straight after: nothing is stale
+    assert plan_refresh(defs, instance) == []
+
+    # new minute bars for ETH only, ingested: ETH's downstream is stale, BTC's is not
+    (two_symbols / "ETH_USDT-1m.json").symlink_to(
+        shared_data / "crypto" / "binance_spot_2023" / "ETH_USDT-1m.json"
+    )
+    ingest = materialize(defs, instance, selection='key:"raw/bars"', symbols=["ETH/USDT"])
+    assert ingest.ok
+    executed, summary = refresh(defs, instance)
+    assert summary.ok, summary.failures
+    assert executed, "the new ETH bars must make something stale"
+    assert {s.partition for s in executed} <= {"ETH/USDT", None}
+    by_asset = {(s.asset, s.partition): s.reason for s in executed}
+    assert by_asset[("staging/bars", "ETH/USDT")] == "new upstream data"
+    assert by_asset[("staging/universal_stream", None)] == "new upstream data"
+    assert plan_refresh(defs, instance) == []
+
+
+def test_refresh_cli_json_lists_what_ran(two_symbols: Path):
+    result = CliRunner().invoke(main, ["refresh", "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    report = json.loads(result.stdout)
+    assert report["failures"] == []
+    assert {"asset": "raw/bars", "partition": "ETH/USDT", "reason": "missing"} in report["executed"]
+    again = json.loads(CliRunner().invoke(main, ["refresh", "--json"]).stdout)
+    assert again["executed"] == []

@@ -1,0 +1,184 @@
+"""Materialize only what is stale or missing: the command-line twin of the Dagster UI's
+"Materialize stale and missing".
+
+The plan comes from Dagster's own stale-status resolver (code versions, data versions,
+missing materializations), per symbol partition. One case Dagster does not track is an
+unpartitioned asset downstream of a partitioned one (say the universal stream of every
+symbol's bars); for those edges the parent partitions' data versions before and after the
+child's last materialization are compared here.
+
+Execution goes in dependency order, one level at a time, and re-plans after each level: if an
+upstream asset re-runs and reports the same data version, nothing below it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import dagster as dg
+
+from trading_assets.runner import QUIET_RUN_CONFIG, RunSummary, record_result, register_symbols
+
+#: plain-words reasons, keyed by Dagster's stale cause category
+_CATEGORY_REASON = {
+    "CODE": "new code version",
+    "DATA": "new upstream data",
+    "DEPENDENCIES": "upstream is stale",
+}
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """One asset (partition) to materialize and why (``missing``, ``new code version``,
+    ``new upstream data``...)."""
+
+    asset: str
+    partition: str | None
+    reason: str
+
+
+def _resolver(defs: dg.Definitions, instance: dg.DagsterInstance):
+    # Dagster's own resolver (what the UI uses); private modules, checked on dagster 1.13.27
+    from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
+    from dagster._core.definitions.data_version import CachingStaleStatusResolver
+    from dagster._time import get_current_datetime
+
+    graph = defs.resolve_asset_graph()
+    view = AssetGraphView(
+        temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
+        instance=instance,
+        asset_graph=graph,
+    )
+    return CachingStaleStatusResolver(instance=instance, asset_graph=graph, loading_context=view)
+
+
+def _latest_storage_id(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None = None, before=None
+):
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            asset_key=key,
+            asset_partitions=[partition] if partition else None,
+            before_storage_id=before,
+        ),
+        limit=1,
+    ).records
+    return records[0] if records else None
+
+
+def _version(record) -> str | None:
+    mat = record.asset_materialization if record else None
+    return mat.tags.get("dagster/data_version") if mat and mat.tags else None
+
+
+def _partitioned_parent_changed(
+    instance: dg.DagsterInstance, child: dg.AssetKey, parent: dg.AssetKey
+) -> bool:
+    """Whether any partition of ``parent`` got a new data version since ``child`` last ran."""
+    last = _latest_storage_id(instance, child)
+    if last is None:
+        return False  # missing: reported as such
+    newer = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=parent, after_storage_id=last.storage_id), limit=10_000
+    ).records
+    for partition in {r.partition_key for r in newer}:
+        now = _latest_storage_id(instance, parent, partition)
+        before = _latest_storage_id(instance, parent, partition, before=last.storage_id)
+        if _version(now) != _version(before):
+            return True
+    return False
+
+
+def plan_refresh(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[PlannedStep]:
+    """Every stale or missing asset (partition) of ``defs``, in dependency order."""
+    from dagster._core.definitions.data_version import StaleStatus
+
+    from trading_assets.defs.partitions import SYMBOLS
+
+    graph = defs.resolve_asset_graph()
+    resolver = _resolver(defs, instance)
+    symbols = instance.get_dynamic_partitions(SYMBOLS.name)
+    plan: list[PlannedStep] = []
+    for key in graph.toposorted_asset_keys:
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        name = key.to_user_string()
+        partitions = symbols if node.partitions_def is not None else [None]
+        for partition in partitions:
+            status = resolver.get_status(key, partition)
+            if status == StaleStatus.MISSING:
+                plan.append(PlannedStep(name, partition, "missing"))
+            elif status == StaleStatus.STALE:
+                causes = resolver.get_stale_root_causes(
+                    key, partition
+                ) or resolver.get_stale_causes(key, partition)
+                reasons = sorted({_CATEGORY_REASON.get(c.category.value, c.reason) for c in causes})
+                plan.append(PlannedStep(name, partition, ", ".join(reasons) or "stale"))
+            elif partition is None:
+                changed = [
+                    parent
+                    for parent in node.parent_keys
+                    if graph.get(parent).partitions_def is not None
+                    and _partitioned_parent_changed(instance, key, parent)
+                ]
+                if changed:
+                    plan.append(PlannedStep(name, None, "new upstream data"))
+    return plan
+
+
+def refresh(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    on_step: Callable[[str], None] | None = None,
+) -> tuple[list[PlannedStep], RunSummary]:
+    """Materialize stale and missing assets in-process until nothing is stale.
+
+    Returns every step executed (with the reason it was stale when it ran) and the run
+    summary. New symbols offered by the sources are registered as partitions first.
+    """
+    register_symbols(defs, instance)
+    graph = defs.resolve_asset_graph()
+    order = {k.to_user_string(): i for i, k in enumerate(graph.toposorted_asset_keys)}
+    job = defs.resolve_implicit_global_asset_job_def()
+    executed: list[PlannedStep] = []
+    summary = RunSummary()
+    done: set[tuple[str, str | None]] = set()
+    while True:
+        plan = [s for s in plan_refresh(defs, instance) if (s.asset, s.partition) not in done]
+        if not plan:
+            break
+        # the upstream-most level that has work; deeper levels are re-planned afterwards
+        level = min(_level(graph, s.asset) for s in plan)
+        batch = [s for s in plan if _level(graph, s.asset) == level]
+        by_partition: dict[str | None, list[PlannedStep]] = {}
+        for step in batch:
+            by_partition.setdefault(step.partition, []).append(step)
+        for partition, steps in sorted(by_partition.items(), key=lambda kv: kv[0] or ""):
+            keys = sorted({s.asset for s in steps}, key=order.__getitem__)
+            if on_step:
+                on_step(f"{partition + ': ' if partition else ''}{', '.join(keys)}")
+            result = job.execute_in_process(
+                instance=instance,
+                partition_key=partition,
+                asset_selection=[dg.AssetKey.from_user_string(k) for k in keys],
+                raise_on_error=False,
+                run_config=QUIET_RUN_CONFIG,
+            )
+            record_result(summary, result)
+            executed.extend(steps)
+            done.update((s.asset, s.partition) for s in steps)
+    return executed, summary
+
+
+def _level(graph, asset: str) -> int:
+    """Length of the longest path from a root to ``asset``."""
+    key = dg.AssetKey.from_user_string(asset)
+    parents = [p for p in graph.get(key).parent_keys if graph.has(p)]
+    return 0 if not parents else 1 + max(_level(graph, p.to_user_string()) for p in parents)
+
+
+def plan_as_dicts(steps: list[PlannedStep]) -> list[dict]:
+    """Steps as plain dicts (for ``--json``)."""
+    return [asdict(s) for s in steps]
