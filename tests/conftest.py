@@ -31,5 +31,14 @@ def home(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "home"
     monkeypatch.setenv("TRADING_ASSETS_HOME", str(path))
     monkeypatch.delenv("TRADING_PROFILE", raising=False)
-    monkeypatch.delenv("TRADING_DATA_DIR", raising=False)
+    # nothing from the developer's shell may switch on network sources in tests
+    for name in (
+        "TRADING_DATA_DIR",
+        "TRADING_NEWS_FEEDS",
+        "TRADING_SYMBOL_MAP",
+        "ALPACA_API_KEY",
+        "ALPACA_SECRET_KEY",
+        "ALPACA_DATA_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
     return path

@@ -36,6 +36,8 @@ def local_run(tmp_path_factory, shared_data: Path):
     mp.setenv("TRADING_PROFILE", "local")
     mp.setenv("TRADING_DATA_DIR", str(shared_data))
     mp.setenv("DAGSTER_HOME", str(home / "dagster"))
+    for name in ("TRADING_NEWS_FEEDS", "TRADING_SYMBOL_MAP", "ALPACA_API_KEY", "ALPACA_SECRET_KEY"):
+        mp.delenv(name, raising=False)
     instance = dagster_instance(ProjectHome.from_env())
     defs = build_definitions()
     first = materialize(defs, instance)

@@ -12,6 +12,9 @@ import os
 
 import dagster as dg
 
+from trading_assets.defs.news.assets import NEWS_ASSETS
+from trading_assets.defs.news.resources import news_resources_from_env
+from trading_assets.defs.news.sensors import news_poll
 from trading_assets.defs.prices.discovery import symbol_discovery
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
 from trading_assets.defs.prices.staging import staging_bars
@@ -20,7 +23,7 @@ from trading_assets.defs.resources import PriceSourcesResource, WarehouseResourc
 from trading_assets.home import ProjectHome
 from trading_assets.profiles import DATA_DIR_ENV, active_profile
 
-ASSETS = [*INGESTION_ASSETS, staging_bars, universal_stream]
+ASSETS = [*INGESTION_ASSETS, staging_bars, universal_stream, *NEWS_ASSETS]
 
 
 def _optional_env(name: str) -> dg.EnvVar | None:
@@ -48,6 +51,7 @@ def build_definitions() -> dg.Definitions:
         assets=ASSETS,
         sensors=[
             symbol_discovery,
+            news_poll,
             dg.AutomationConditionSensorDefinition(
                 "automation",
                 target=dg.AssetSelection.all(),
@@ -58,6 +62,7 @@ def build_definitions() -> dg.Definitions:
         resources={
             "warehouse": WarehouseResource(path=str(home.warehouse_path)),
             "price_sources": price_sources_for(profile),
+            **news_resources_from_env(profile, home),
         },
         executor=dg.in_process_executor,
     )

@@ -97,6 +97,29 @@ def register_symbols(defs: dg.Definitions, instance: dg.DagsterInstance) -> list
     return symbols
 
 
+def stages(graph, keys: set[dg.AssetKey]) -> list[list[dg.AssetKey]]:
+    """Split ``keys`` into stages to run in order: a stage holds partitioned and unpartitioned
+    assets with no edge between the two kinds inside it (an asset moves one stage past any
+    parent whose partitioning differs), so per-symbol assets that read an unpartitioned table
+    run after it, and vice versa. Keys keep dependency order within a stage."""
+    stage: dict[dg.AssetKey, int] = {}
+    for key in graph.toposorted_asset_keys:
+        parted = graph.get(key).partitions_def is not None
+        stage[key] = max(
+            (
+                stage[p] + (parted != (graph.get(p).partitions_def is not None))
+                for p in graph.get(key).parent_keys
+                if p in stage
+            ),
+            default=0,
+        )
+    out: list[list[dg.AssetKey]] = [[] for _ in range(max(stage.values(), default=-1) + 1)]
+    for key in graph.toposorted_asset_keys:
+        if key in keys:
+            out[stage[key]].append(key)
+    return [s for s in out if s]
+
+
 def materialize(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -106,49 +129,50 @@ def materialize(
 ) -> RunSummary:
     """Materialize ``selection`` (Dagster selection syntax; default every asset).
 
-    Partitioned assets run once per symbol (``symbols``, default every symbol the sources
-    offer, all added as partitions); unpartitioned assets run after them in one run.
+    Assets run in :func:`stages`; in each, partitioned assets run once per symbol
+    (``symbols``, default every symbol the sources offer, all added as partitions) and
+    unpartitioned ones in one run. ``on_step`` is called with a label before each run
+    (progress display).
 
     Raises:
         UnknownSymbolError: a requested symbol that no source offers.
-    ``on_step`` is called with a label before each run (progress display).
     """
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     graph = defs.resolve_asset_graph()
     job = defs.resolve_implicit_global_asset_job_def()
-    all_keys = graph.get_all_asset_keys()
-    keys = dg.AssetSelection.from_string(selection).resolve(graph) if selection else set(all_keys)
-    ordered = [k for k in graph.toposorted_asset_keys if k in keys]
-    partitioned = [k for k in ordered if graph.get(k).partitions_def is not None]
-    unpartitioned = [k for k in ordered if graph.get(k).partitions_def is None]
-
+    keys = (
+        dg.AssetSelection.from_string(selection).resolve(graph)
+        if selection
+        else set(graph.get_all_asset_keys())
+    )
     summary = RunSummary()
-    if partitioned:
+    wanted: list[str] = []
+    if any(graph.get(k).partitions_def is not None for k in keys):
         offered = register_symbols(defs, instance)
         wanted = symbols or offered
         for symbol in wanted:
             if symbol not in offered:
                 raise UnknownSymbolError(symbol, offered, where="price sources")
-        for symbol in wanted:
-            if on_step:
-                on_step(f"{symbol}: {', '.join(k.to_user_string() for k in partitioned)}")
-            result = job.execute_in_process(
-                instance=instance,
-                partition_key=symbol,
-                asset_selection=partitioned,
-                raise_on_error=False,
-                run_config=QUIET_RUN_CONFIG,
-            )
-            record_result(summary, result)
-    if unpartitioned:
+
+    def run(selected: list[dg.AssetKey], partition: str | None) -> None:
         if on_step:
-            on_step(", ".join(k.to_user_string() for k in unpartitioned))
+            names = ", ".join(k.to_user_string() for k in selected)
+            on_step(f"{partition}: {names}" if partition else names)
         result = job.execute_in_process(
             instance=instance,
-            asset_selection=unpartitioned,
+            partition_key=partition,
+            asset_selection=selected,
             raise_on_error=False,
             run_config=QUIET_RUN_CONFIG,
         )
         record_result(summary, result)
+
+    for stage in stages(graph, keys):
+        partitioned = [k for k in stage if graph.get(k).partitions_def is not None]
+        unpartitioned = [k for k in stage if graph.get(k).partitions_def is None]
+        for symbol in wanted if partitioned else []:
+            run(partitioned, symbol)
+        if unpartitioned:
+            run(unpartitioned, None)
     return summary

@@ -127,3 +127,85 @@ SOURCE_ITEMS_SCHEMA: dict[str, pl.DataType] = {
     "ingested_at": UTC_TS,
 }
 SOURCE_ITEMS_KEY: tuple[str, ...] = ("origin", "kind")
+
+#: ``raw.news``: one deduplicated article. Key: article_id (see ``trading_assets.news.articles``).
+#: ``title``/``summary`` are plain text (markup stripped), ``url`` has tracking parameters
+#: removed, ``tickers`` is the sorted union of every source's symbols for the article (empty =
+#: untagged), ``source`` the kind of source that first delivered it (``rss``, ``alpaca``,
+#: ``yahoo_json``, ``headlines_csv``, ``feed_file``).
+NEWS_SCHEMA: dict[str, pl.DataType] = {
+    "article_id": pl.String(),
+    "published_at": UTC_TS,
+    "source": pl.String(),
+    "publisher": pl.String(),
+    "title": pl.String(),
+    "summary": pl.String(),
+    "url": pl.String(),
+    "tickers": pl.List(pl.String()),
+    "fetched_at": UTC_TS,
+}
+NEWS_KEY: tuple[str, ...] = ("article_id",)
+
+#: ``ops.news_sources``: one row per news source (feed URL, file, API endpoint): the outcome
+#: of its last check, with its reason, and the conditional-GET validators of its last good
+#: fetch. Key: origin.
+NEWS_SOURCES_SCHEMA: dict[str, pl.DataType] = {
+    "origin": pl.String(),
+    "kind": pl.String(),  # rss | alpaca | yahoo_json | headlines_csv | feed_file
+    "status": pl.String(),  # ok | not_modified | unchanged | degraded | failed
+    "reason": pl.String(),
+    "http_status": pl.Int64(),
+    "etag": pl.String(),
+    "last_modified": pl.String(),
+    "fingerprint": pl.String(),
+    "entries": pl.Int64(),
+    "bytes": pl.Int64(),
+    "elapsed_s": pl.Float64(),
+    "checked_at": UTC_TS,
+}
+NEWS_SOURCES_KEY: tuple[str, ...] = ("origin",)
+
+#: ``ml.sentiment``: one score of one article by one method and model version.
+#: ``score`` in [-1, 1] (negative .. positive), ``label`` negative | neutral | positive,
+#: ``confidence`` in [0, 1]. Key: (article_id, method, model_version).
+SENTIMENT_SCHEMA: dict[str, pl.DataType] = {
+    "article_id": pl.String(),
+    "method": pl.String(),  # lexicon | ml | llm
+    "model_version": pl.String(),
+    "score": pl.Float64(),
+    "label": pl.String(),
+    "confidence": pl.Float64(),
+    "scored_at": UTC_TS,
+}
+SENTIMENT_KEY: tuple[str, ...] = ("article_id", "method", "model_version")
+
+#: ``ml.llm_sentiment_cache``: LLM answers by content hash of the text sent, so the same text
+#: is never sent twice. Key: (content_hash, prompt_version).
+LLM_CACHE_SCHEMA: dict[str, pl.DataType] = {
+    "content_hash": pl.String(),
+    "prompt_version": pl.String(),
+    "score": pl.Float64(),
+    "label": pl.String(),
+    "confidence": pl.Float64(),
+    "provider": pl.String(),
+    "model": pl.String(),
+    "created_at": UTC_TS,
+}
+LLM_CACHE_KEY: tuple[str, ...] = ("content_hash", "prompt_version")
+
+#: ``features.sentiment_agg``: news sentiment per symbol and bar. ``ts`` is the bar's open
+#: time; the bar holds articles published in [ts, ts + timeframe) and is known at
+#: ts + timeframe. Key: (symbol, timeframe, ts, method, model_version).
+SENTIMENT_AGG_SCHEMA: dict[str, pl.DataType] = {
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "ts": UTC_TS,
+    "method": pl.String(),
+    "model_version": pl.String(),
+    "mean_score": pl.Float64(),
+    "count": pl.Int64(),
+    "positive_share": pl.Float64(),
+    "negative_share": pl.Float64(),
+    "novelty": pl.Float64(),
+}
+SENTIMENT_AGG_KEY: tuple[str, ...] = ("symbol", "timeframe", "ts", "method", "model_version")

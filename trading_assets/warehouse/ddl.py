@@ -19,6 +19,11 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "raw.quote_bars": schemas.QUOTE_BARS_SCHEMA,
     "staging.bars": schemas.STAGING_BARS_SCHEMA,
     "ops.source_items": schemas.SOURCE_ITEMS_SCHEMA,
+    "raw.news": schemas.NEWS_SCHEMA,
+    "ops.news_sources": schemas.NEWS_SOURCES_SCHEMA,
+    "ml.sentiment": schemas.SENTIMENT_SCHEMA,
+    "ml.llm_sentiment_cache": schemas.LLM_CACHE_SCHEMA,
+    "features.sentiment_agg": schemas.SENTIMENT_AGG_SCHEMA,
 }
 
 

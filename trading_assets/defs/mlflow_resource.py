@@ -1,0 +1,58 @@
+"""The MLflow resource: where runs and registered models live.
+
+Every asset that trains or loads a model takes this resource instead of reading the
+environment. By default it points at the project home's SQLite store
+(``sqlite:///<home>/mlflow.db``) with artifacts in ``<home>/mlartifacts``; a deployment
+can point it at an MLflow tracking server instead (``tracking_uri="http://mlflow:5000"``).
+"""
+
+from typing import Any
+
+import dagster as dg
+
+from trading_assets.home import ProjectHome
+
+
+class MlflowResource(dg.ConfigurableResource):
+    """MLflow tracking and registry.
+
+    Attributes:
+        tracking_uri: tracking (and registry) URI, e.g. ``sqlite:////abs/home/mlflow.db`` or
+            ``http://host:5000``.
+        artifact_location: folder or URI for the artifacts of experiments this project
+            creates (None: the tracking server's default).
+    """
+
+    tracking_uri: str
+    artifact_location: str | None = None
+
+    @classmethod
+    def for_home(cls, home: ProjectHome) -> "MlflowResource":
+        """The project home's store: ``sqlite:///<home>/mlflow.db`` and ``<home>/mlartifacts``."""
+        return cls(
+            tracking_uri=home.mlflow_tracking_uri, artifact_location=str(home.mlflow_artifacts)
+        )
+
+    def client(self) -> Any:
+        """An ``mlflow.MlflowClient`` on this store (imports mlflow: seconds)."""
+        import mlflow
+        from mlflow import MlflowClient
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def experiment_id(self, name: str) -> str:
+        """The id of experiment ``name``, created (with :attr:`artifact_location`) if missing."""
+        from pathlib import Path
+
+        import mlflow
+
+        self.client()
+        experiment = mlflow.get_experiment_by_name(name)
+        if experiment is not None:
+            return experiment.experiment_id
+        location = self.artifact_location
+        if location and "://" not in location:
+            location = Path(location).resolve().as_uri()
+        return mlflow.create_experiment(name, artifact_location=location)

@@ -1,0 +1,2 @@
+"""The news domain in Dagster: ``raw/news``, ``ml/sentiment_model``, ``ml/sentiment``,
+``features/sentiment_agg``, their checks, resources and the feed polling sensor."""

@@ -1,0 +1,287 @@
+"""Resources of the news domain: where news comes from, and how sentiment is scored.
+
+Environment (read by :func:`news_resources_from_env` when the definitions are built, never at
+import time):
+
+==============================  ===============================================================
+``TRADING_NEWS_FEEDS``          ``on`` polls the shipped feed list
+                                (``trading_assets/news/feeds.toml``); a path polls that TOML
+                                file; unset/``off`` polls nothing (the default: the demo
+                                never touches the internet)
+``TRADING_NEWS_DIR``            folder of news files (default: ``TRADING_DATA_DIR`` on the
+                                ``local`` profile)
+``TRADING_NEWS_SYMBOLS``        comma-separated symbols to tag (default: the symbols the price
+                                sources offer + the aliases file's symbols)
+``TRADING_NEWS_ALIASES``        aliases TOML file (default: the shipped ``aliases.toml``)
+``TRADING_ALPACA_NEWS``         ``on``/``off``; default on for the ``live`` profile when
+                                ``ALPACA_API_KEY``/``ALPACA_SECRET_KEY`` are set
+``TRADING_ALPACA_NEWS_SYMBOLS`` comma-separated symbols for Alpaca news (default all news)
+``TRADING_SENTIMENT_CORPUS``    labelled corpus for the ``ml`` model (e.g. the Financial
+                                PhraseBank); without it ``ml`` scoring is off
+``TRADING_SENTIMENT_METHODS``   comma-separated methods (default ``lexicon,ml``; ``llm`` is
+                                added when LLM providers are configured)
+``TRADING_LLM_PROVIDERS``       comma-separated provider names; per name ``TRADING_LLM_<NAME>_
+                                BASE_URL``, ``_MODEL`` and ``_API_KEY`` (secret, via EnvVar)
+==============================  ===============================================================
+"""
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from trading_assets.defs.mlflow_resource import MlflowResource
+from trading_assets.errors import ConfigurationError
+from trading_assets.home import ProjectHome
+from trading_assets.news.alpaca_news import AlpacaNewsClient
+from trading_assets.news.feedlist import FeedSpec, load_feed_list
+from trading_assets.news.files import discover_news_files
+from trading_assets.news.tagging import TickerTagger, load_aliases
+from trading_assets.profiles import DATA_DIR_ENV
+
+_ON = ("1", "on", "true", "yes")
+_OFF = ("", "0", "off", "false", "no")
+
+
+class NewsSourcesResource(dg.ConfigurableResource):
+    """Where the ``raw/news`` asset reads news from.
+
+    Attributes:
+        feeds_enabled: poll RSS/Atom feeds (off by default).
+        feeds_file: the feed list TOML (None: the shipped ``feeds.toml``).
+        news_dir: folder of local news files (Yahoo JSON, headline CSVs, RSS/Atom XML).
+        alpaca_enabled: read Alpaca news (needs the keys).
+        alpaca_api_key / alpaca_secret_key: Alpaca keys (``dagster.EnvVar``; never logged).
+        alpaca_data_url: base URL override of Alpaca's data API (tests use 127.0.0.1).
+        alpaca_symbols: symbols to ask Alpaca news for ([] = all news).
+        lookback_days: first Alpaca request covers this many days; later ones start one hour
+            before the newest Alpaca article stored.
+        symbols: symbols to tag articles with (None: the symbols the price sources offer +
+            the aliases file's symbols).
+        aliases_file: company-name aliases TOML (None: the shipped ``aliases.toml``).
+        concurrency / timeout_s / max_bytes / retries / backoff_s / max_backoff_s: feed
+            fetching (see :func:`trading_assets.news.fetch.fetch_feeds_async`).
+        max_untagged_share: the ``untagged_share`` check warns above this share.
+    """
+
+    feeds_enabled: bool = False
+    feeds_file: str | None = None
+    news_dir: str | None = None
+    alpaca_enabled: bool = False
+    alpaca_api_key: str | None = None
+    alpaca_secret_key: str | None = None
+    alpaca_data_url: str | None = None
+    alpaca_symbols: list[str] = []
+    lookback_days: int = 3
+    symbols: list[str] | None = None
+    aliases_file: str | None = None
+    concurrency: int = 32
+    timeout_s: float = 15.0
+    max_bytes: int = 10 * 1024 * 1024
+    retries: int = 2
+    backoff_s: float = 0.5
+    max_backoff_s: float = 10.0
+    max_untagged_share: float = 0.9
+
+    def feeds(self) -> list[FeedSpec]:
+        """The feeds to poll ([] when feeds are off)."""
+        return load_feed_list(self.feeds_file) if self.feeds_enabled else []
+
+    def files(self) -> list[tuple[Path, str]]:
+        """(path, kind) of the news files in :attr:`news_dir` ([] when unset).
+
+        Raises:
+            ConfigurationError: ``news_dir`` is set but is not a folder.
+        """
+        if not self.news_dir:
+            return []
+        try:
+            return discover_news_files(self.news_dir)
+        except FileNotFoundError as exc:
+            raise ConfigurationError(f"news folder {self.news_dir} does not exist") from exc
+
+    def alpaca_client(self) -> AlpacaNewsClient | None:
+        """The Alpaca news client, or None when Alpaca news is off.
+
+        Raises:
+            ConfigurationError: enabled without keys.
+        """
+        if not self.alpaca_enabled:
+            return None
+        return AlpacaNewsClient(
+            api_key=self.alpaca_api_key,
+            secret_key=self.alpaca_secret_key,
+            data_url=self.alpaca_data_url,
+            retries=self.retries,
+            backoff_s=self.backoff_s,
+            max_backoff_s=self.max_backoff_s,
+            timeout_s=self.timeout_s,
+        )
+
+    def fetch_options(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`trading_assets.news.fetch.fetch_feeds`."""
+        return {
+            "concurrency": self.concurrency,
+            "timeout_s": self.timeout_s,
+            "max_bytes": self.max_bytes,
+            "retries": self.retries,
+            "backoff_s": self.backoff_s,
+            "max_backoff_s": self.max_backoff_s,
+        }
+
+    def tagger(self, price_symbols: list[str]) -> TickerTagger:
+        """The ticker tagger over :attr:`symbols`, or when unset over ``price_symbols`` (what
+        the price sources offer) and the aliases file's symbols."""
+        aliases = load_aliases(self.aliases_file)
+        symbols = self.symbols if self.symbols is not None else [*price_symbols, *aliases]
+        return TickerTagger(symbols, aliases)
+
+
+class LlmProviderConfig(dg.Config):
+    """One OpenAI-compatible chat endpoint of the LLM chain (api_key via ``dagster.EnvVar``)."""
+
+    name: str
+    base_url: str
+    model: str
+    api_key: str | None = None
+
+
+class SentimentSettingsResource(dg.ConfigurableResource):
+    """How sentiment is trained and scored.
+
+    Attributes:
+        methods: scoring methods to run: ``lexicon``, ``ml``, ``llm``.
+        corpus_path: labelled corpus of the ``ml`` model (None: ``ml`` is not trained).
+        model_name: MLflow registered model name.
+        seed / test_size / linear_c / forest_trees / compare_forest: training (see
+            :class:`trading_assets.sentiment.ml.TrainingConfig`).
+        lexicon_threshold: polarity needed for a lexicon positive/negative label.
+        text: what is scored: ``title`` or ``title_summary``.
+        llm_providers: the LLM chain, first preferred ([] = no LLM).
+        llm_batch_size / llm_timeout_s: LLM batching and request timeout.
+        timeframes: bars of ``features/sentiment_agg``.
+        novelty_window_hours: how far back novelty looks.
+    """
+
+    methods: list[str] = ["lexicon", "ml"]
+    corpus_path: str | None = None
+    model_name: str = "news-sentiment"
+    seed: int = 42
+    test_size: float = 0.2
+    linear_c: float = 0.5
+    forest_trees: int = 200
+    compare_forest: bool = True
+    lexicon_threshold: float = 0.0
+    text: str = "title"
+    llm_providers: list[LlmProviderConfig] = []
+    llm_batch_size: int = 16
+    llm_timeout_s: float = 60.0
+    timeframes: list[str] = ["1h", "1d"]
+    novelty_window_hours: float = 24.0
+
+    def training_config(self) -> Any:
+        """The :class:`~trading_assets.sentiment.ml.TrainingConfig` of these settings."""
+        from trading_assets.sentiment.ml import TrainingConfig
+
+        return TrainingConfig(
+            seed=self.seed,
+            test_size=self.test_size,
+            linear_c=self.linear_c,
+            forest_trees=self.forest_trees,
+            compare_forest=self.compare_forest,
+        )
+
+    def llm_chain(self) -> Any:
+        """The LLM chain, or None when no provider is configured."""
+        if not self.llm_providers:
+            return None
+        from trading_assets.sentiment.llm import LlmProvider, LlmSentimentChain
+
+        return LlmSentimentChain(
+            [LlmProvider(p.name, p.base_url, p.model, p.api_key) for p in self.llm_providers],
+            batch_size=self.llm_batch_size,
+            timeout_s=self.llm_timeout_s,
+        )
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    value = value.strip().lower()
+    if value in _ON:
+        return True
+    if value in _OFF:
+        return False
+    raise ConfigurationError(f"{name}={value!r}: use on or off")
+
+
+def _env(name: str) -> dg.EnvVar | None:
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+def _csv_env(name: str) -> list[str] | None:
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def news_resources_from_env(profile: str, home: ProjectHome) -> dict[str, Any]:
+    """The ``news_sources``, ``sentiment_settings`` and ``mlflow`` resources for ``profile``
+    from the environment (table in the module docs).
+
+    Raises:
+        ConfigurationError: an invalid on/off value, a missing feeds file, or an LLM provider
+            without base URL or model.
+    """
+    from trading_assets.sentiment.llm import providers_from_env
+
+    feeds_value = (os.environ.get("TRADING_NEWS_FEEDS") or "").strip()
+    feeds_enabled, feeds_file = False, None
+    if feeds_value.lower() in _ON:
+        feeds_enabled = True
+    elif feeds_value.lower() not in _OFF:
+        if not Path(feeds_value).is_file():
+            raise ConfigurationError(
+                f"TRADING_NEWS_FEEDS={feeds_value!r} is neither on/off nor a feed list file"
+            )
+        feeds_enabled, feeds_file = True, feeds_value
+    news_dir: Any = _env("TRADING_NEWS_DIR")
+    if news_dir is None and profile == "local":
+        news_dir = dg.EnvVar(DATA_DIR_ENV)
+    has_keys = bool(os.environ.get("ALPACA_API_KEY") and os.environ.get("ALPACA_SECRET_KEY"))
+    alpaca_enabled = _flag("TRADING_ALPACA_NEWS", profile == "live" and has_keys)
+    providers = providers_from_env(os.environ)
+    methods = _csv_env("TRADING_SENTIMENT_METHODS") or ["lexicon", "ml"]
+    if providers and "llm" not in methods:
+        methods.append("llm")
+    return {
+        "news_sources": NewsSourcesResource(
+            feeds_enabled=feeds_enabled,
+            feeds_file=feeds_file,
+            news_dir=news_dir,
+            alpaca_enabled=alpaca_enabled,
+            alpaca_api_key=_env("ALPACA_API_KEY"),
+            alpaca_secret_key=_env("ALPACA_SECRET_KEY"),
+            alpaca_data_url=_env("ALPACA_DATA_URL"),
+            alpaca_symbols=_csv_env("TRADING_ALPACA_NEWS_SYMBOLS") or [],
+            symbols=_csv_env("TRADING_NEWS_SYMBOLS"),
+            aliases_file=_env("TRADING_NEWS_ALIASES"),
+        ),
+        "sentiment_settings": SentimentSettingsResource(
+            methods=methods,
+            corpus_path=_env("TRADING_SENTIMENT_CORPUS"),
+            llm_providers=[
+                LlmProviderConfig(
+                    name=p["name"],
+                    base_url=p["base_url"],
+                    model=p["model"],
+                    api_key=_env(p["api_key_env"]),
+                )
+                for p in providers
+            ],
+        ),
+        "mlflow": MlflowResource.for_home(home),
+    }

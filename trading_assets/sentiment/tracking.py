@@ -1,0 +1,226 @@
+"""MLflow tracking and registry of the news sentiment model.
+
+One training run logs: the corpus and config (params); accuracy and macro-F1 of every
+candidate and of the lexicon baseline on the held-out part, and validation macro-F1
+(metrics); the confusion matrices (``confusion_matrices.json`` and a text table); and the
+winning pipeline, registered under ``model_name``. The registered version carries tags
+``model_version`` (the content hash of :func:`trading_assets.sentiment.ml.model_version`) and
+``winner``, and receives the alias ``champion``. Scoring loads ``models:/<name>@champion``.
+
+Because the model version is a content hash, :func:`find_registered` can tell that a corpus
+and code have been trained and registered already, and training is skipped.
+``import mlflow`` costs seconds: it happens inside the functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from trading_assets.sentiment.corpus import LABELS
+from trading_assets.sentiment.ml import TrainingOutcome
+
+DEFAULT_EXPERIMENT = "news-sentiment"
+DEFAULT_MODEL_NAME = "news-sentiment"
+CHAMPION = "champion"
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A registered sentiment model version.
+
+    Attributes:
+        name / version: MLflow registered model name and version number (as text).
+        model_version: our content-hash version (tag ``model_version``).
+        run_id: the training run.
+        model_uri: ``models:/<name>/<version>``.
+        winner: candidate name of the model.
+    """
+
+    name: str
+    version: str
+    model_version: str
+    run_id: str
+    model_uri: str
+    winner: str
+
+
+def _experiment_id(mlflow: Any, name: str, artifact_location: str | None) -> str:
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    location = Path(artifact_location).resolve().as_uri() if artifact_location else None
+    if artifact_location and "://" in artifact_location:
+        location = artifact_location
+    return mlflow.create_experiment(name, artifact_location=location)
+
+
+def _client(tracking_uri: str):  # noqa: ANN202 (an MlflowClient)
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def _registered(version: Any, name: str) -> RegisteredModel:
+    return RegisteredModel(
+        name=name,
+        version=str(version.version),
+        model_version=str(version.tags.get("model_version", "")),
+        run_id=str(version.run_id or ""),
+        model_uri=f"models:/{name}/{version.version}",
+        winner=str(version.tags.get("winner", "")),
+    )
+
+
+def find_registered(
+    tracking_uri: str, model_version: str, model_name: str = DEFAULT_MODEL_NAME
+) -> RegisteredModel | None:
+    """The registered version of ``model_name`` tagged ``model_version``, or None."""
+    client = _client(tracking_uri)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        versions = client.search_model_versions(f"name = '{model_name}'")
+    except MlflowException:
+        return None
+    for version in versions:
+        if version.tags.get("model_version") == model_version:
+            return _registered(version, model_name)
+    return None
+
+
+def champion(tracking_uri: str, model_name: str = DEFAULT_MODEL_NAME) -> RegisteredModel | None:
+    """The version holding the ``champion`` alias, or None when nothing is registered."""
+    client = _client(tracking_uri)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        version = client.get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException:
+        return None
+    return _registered(version, model_name)
+
+
+def promote(tracking_uri: str, registered: RegisteredModel) -> None:
+    """Give ``registered`` the ``champion`` alias."""
+    _client(tracking_uri).set_registered_model_alias(registered.name, CHAMPION, registered.version)
+
+
+def load_model(tracking_uri: str, registered: RegisteredModel) -> Any:
+    """The fitted pipeline of ``registered`` (loaded from the MLflow artifact store)."""
+    _client(tracking_uri)
+    import mlflow.sklearn
+
+    return mlflow.sklearn.load_model(registered.model_uri)
+
+
+def _confusion_text(outcome: TrainingOutcome) -> str:
+    lines: list[str] = []
+    for name, evaluation in outcome.held_out.items():
+        lines.append(f"{name} (rows = true, columns = predicted)")
+        lines.append(" " * 10 + "".join(f"{label:>10}" for label in LABELS))
+        for label, row in zip(LABELS, evaluation.confusion, strict=True):
+            lines.append(f"{label:<10}" + "".join(f"{v:>10}" for v in row))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def log_training(
+    outcome: TrainingOutcome,
+    *,
+    tracking_uri: str,
+    artifact_location: str | None = None,
+    corpus: str = "",
+    experiment: str = DEFAULT_EXPERIMENT,
+    model_name: str = DEFAULT_MODEL_NAME,
+) -> RegisteredModel:
+    """Log ``outcome`` as one MLflow run, register its model and make it the champion.
+
+    Args:
+        outcome: from :func:`~trading_assets.sentiment.ml.train_sentiment_models`.
+        tracking_uri: e.g. ``sqlite:///<home>/mlflow.db`` (also the registry).
+        artifact_location: folder (or URI) for a new experiment's artifacts.
+        corpus: the corpus path (logged as a parameter).
+        experiment / model_name: MLflow experiment and registered model names.
+
+    Returns:
+        The :class:`RegisteredModel`.
+    """
+    client = _client(tracking_uri)
+    import mlflow
+    import mlflow.sklearn
+    import sklearn
+
+    experiment_id = _experiment_id(mlflow, experiment, artifact_location)
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=f"train {outcome.model_version}"
+    ) as run:
+        mlflow.log_params(
+            {
+                **{f"config_{k}": v for k, v in asdict(outcome.config).items()},
+                "corpus": corpus,
+                "winner": outcome.winner,
+                "model_version": outcome.model_version,
+                **{f"n_{k}": v for k, v in outcome.sizes.items()},
+                **{f"label_{k}": v for k, v in outcome.label_counts.items()},
+            }
+        )
+        metrics: dict[str, float] = {}
+        for name, evaluation in outcome.held_out.items():
+            metrics[f"{name}_accuracy"] = evaluation.accuracy
+            metrics[f"{name}_macro_f1"] = evaluation.macro_f1
+            for label, value in evaluation.per_class_f1.items():
+                metrics[f"{name}_f1_{label}"] = value
+        for name, value in outcome.validation_macro_f1.items():
+            metrics[f"validation_{name}_macro_f1"] = value
+        for name, value in outcome.fit_seconds.items():
+            metrics[f"{name}_fit_seconds"] = value
+        mlflow.log_metrics(metrics)
+        mlflow.log_dict(
+            {
+                "labels": list(LABELS),
+                "rows": "true label",
+                "columns": "predicted label",
+                "matrices": {n: e.confusion for n, e in outcome.held_out.items()},
+            },
+            "confusion_matrices.json",
+        )
+        mlflow.log_text(_confusion_text(outcome) + "\n" + outcome.table() + "\n", "report.txt")
+        info = mlflow.sklearn.log_model(
+            outcome.model,
+            name="model",
+            serialization_format="pickle",
+            pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+            registered_model_name=model_name,
+        )
+        run_id = run.info.run_id
+    version = str(info.registered_model_version)
+    client.set_model_version_tag(model_name, version, "model_version", outcome.model_version)
+    client.set_model_version_tag(model_name, version, "winner", outcome.winner)
+    registered = RegisteredModel(
+        name=model_name,
+        version=version,
+        model_version=outcome.model_version,
+        run_id=run_id,
+        model_uri=f"models:/{model_name}/{version}",
+        winner=outcome.winner,
+    )
+    promote(tracking_uri, registered)
+    return registered
+
+
+__all__ = [
+    "CHAMPION",
+    "DEFAULT_EXPERIMENT",
+    "DEFAULT_MODEL_NAME",
+    "RegisteredModel",
+    "champion",
+    "find_registered",
+    "load_model",
+    "log_training",
+    "promote",
+]
