@@ -80,3 +80,4 @@ def test_dagster_dev_serves_the_asset_graph_and_running_sensors(dagster_dev: str
     sensors = {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]}
     assert sensors["automation"] == "RUNNING"
     assert sensors["symbol_discovery"] == "RUNNING"
+    assert sensors["inbox"] == "RUNNING"

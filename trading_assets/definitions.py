@@ -16,6 +16,7 @@ from trading_assets.defs.news.assets import NEWS_ASSETS
 from trading_assets.defs.news.resources import news_resources_from_env
 from trading_assets.defs.news.sensors import news_poll
 from trading_assets.defs.prices.discovery import symbol_discovery
+from trading_assets.defs.prices.inbox import inbox_sensor
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
 from trading_assets.defs.prices.staging import staging_bars
 from trading_assets.defs.prices.stream import universal_stream
@@ -31,10 +32,11 @@ def _optional_env(name: str) -> dg.EnvVar | None:
     return dg.EnvVar(name) if os.environ.get(name) else None
 
 
-def price_sources_for(profile: str) -> PriceSourcesResource:
-    """The price sources resource of ``profile``, secrets as ``EnvVar``."""
+def price_sources_for(profile: str, home: ProjectHome) -> PriceSourcesResource:
+    """The price sources resource of ``profile`` plus the home's inbox, secrets as ``EnvVar``."""
     return PriceSourcesResource(
         profile=profile,
+        inbox_dir=str(home.inbox_dir),
         data_dir=dg.EnvVar(DATA_DIR_ENV) if profile == "local" else None,
         mapping_file=_optional_env("TRADING_SYMBOL_MAP"),
         alpaca_api_key=_optional_env("ALPACA_API_KEY"),
@@ -51,6 +53,7 @@ def build_definitions() -> dg.Definitions:
         assets=ASSETS,
         sensors=[
             symbol_discovery,
+            inbox_sensor,
             news_poll,
             dg.AutomationConditionSensorDefinition(
                 "automation",
@@ -61,7 +64,7 @@ def build_definitions() -> dg.Definitions:
         ],
         resources={
             "warehouse": WarehouseResource(path=str(home.warehouse_path)),
-            "price_sources": price_sources_for(profile),
+            "price_sources": price_sources_for(profile, home),
             **news_resources_from_env(profile, home),
         },
         executor=dg.in_process_executor,

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -36,6 +37,8 @@ class PriceSourcesResource(dg.ConfigurableResource):
         profile: ``demo`` (bundled index data), ``local`` (files in ``data_dir``) or ``live``.
         data_dir: folder of price files for ``local``.
         mapping_file: optional file that overrides symbol/timeframe/format per file pattern.
+        inbox_dir: a folder whose price files are ingested on every profile, on top of the
+            profile's sources (``$TRADING_ASSETS_HOME/inbox``; the ``inbox`` sensor watches it).
         alpaca_api_key / alpaca_secret_key: from ``ALPACA_API_KEY``/``ALPACA_SECRET_KEY``
             (``dagster.EnvVar``); only stocks need them.
         alpaca_data_url: base URL override of Alpaca's market data API (tests use 127.0.0.1).
@@ -47,6 +50,7 @@ class PriceSourcesResource(dg.ConfigurableResource):
 
     profile: str = "demo"
     data_dir: str | None = None
+    inbox_dir: str | None = None
     mapping_file: str | None = None
     alpaca_api_key: str | None = None
     alpaca_secret_key: str | None = None
@@ -61,7 +65,7 @@ class PriceSourcesResource(dg.ConfigurableResource):
         """The configured sources (constructed on each call; listing is cheap)."""
         from trading_assets.sources.registry import build_sources
 
-        return build_sources(
+        sources = build_sources(
             self.profile,
             data_dir=self.data_dir,
             mapping_file=self.mapping_file,
@@ -76,6 +80,11 @@ class PriceSourcesResource(dg.ConfigurableResource):
                 "fetch_trades": self.fetch_trades,
             },
         )
+        if self.inbox_dir and Path(self.inbox_dir).is_dir():
+            from trading_assets.sources.local_folder import LocalFolderSource
+
+            sources.append(LocalFolderSource(Path(self.inbox_dir)))
+        return sources
 
     def items(self, symbols: list[str] | None = None) -> list[SourceItem]:
         """All source items (optionally for ``symbols``), in a deterministic order."""
