@@ -12,6 +12,7 @@ import os
 
 import dagster as dg
 
+from trading_assets.defs.features import FEATURE_ASSETS, derived_assets
 from trading_assets.defs.news.assets import NEWS_ASSETS
 from trading_assets.defs.news.resources import news_resources_from_env
 from trading_assets.defs.news.sensors import news_poll
@@ -24,7 +25,7 @@ from trading_assets.defs.resources import PriceSourcesResource, WarehouseResourc
 from trading_assets.home import ProjectHome
 from trading_assets.profiles import DATA_DIR_ENV, active_profile
 
-ASSETS = [*INGESTION_ASSETS, staging_bars, universal_stream, *NEWS_ASSETS]
+ASSETS = [*INGESTION_ASSETS, staging_bars, universal_stream, *NEWS_ASSETS, *FEATURE_ASSETS]
 
 
 def _optional_env(name: str) -> dg.EnvVar | None:
@@ -50,7 +51,7 @@ def build_definitions() -> dg.Definitions:
     home = ProjectHome.from_env().ensure()
     profile = active_profile()
     return dg.Definitions(
-        assets=ASSETS,
+        assets=[*ASSETS, *derived_assets(ASSETS)],  # + features/sentiment, SQL models
         sensors=[
             symbol_discovery,
             inbox_sensor,

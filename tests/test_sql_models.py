@@ -1,0 +1,128 @@
+"""The SQL model loader: file rules, dependencies by sqlglot, errors naming file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from trading_assets.sql_models import (
+    SqlModelError,
+    default_sql_dir,
+    load_models,
+    materialize_model,
+    parse_model,
+    resolve,
+)
+
+
+def _write(root: Path, relative: str, sql: str) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(sql)
+    return path
+
+
+def test_the_shipped_models_parse_with_their_dependencies():
+    models = {m.table: m for m in load_models(default_sql_dir())}
+    assert set(models) >= {
+        "staging.daily_bars_from_intraday",
+        "features.news_daily",
+        "features.training_table",
+        "reports.signal_performance",
+    }
+    assert models["staging.daily_bars_from_intraday"].upstream == ("staging.bars",)
+    assert models["features.news_daily"].upstream == ("ml.sentiment", "raw.news")
+    assert models["reports.signal_performance"].upstream == ("features.labels", "signals.signals")
+    assert "features.alpha158" in models["features.training_table"].upstream
+    for model in models.values():
+        assert model.description and len(model.code_version) == 12
+
+
+def test_dependencies_skip_ctes_and_table_functions(tmp_path):
+    path = _write(
+        tmp_path,
+        "features/example.sql",
+        "-- An example.\n-- Second line.\n\n-- not part of the description\n"
+        "WITH recent AS (SELECT * FROM staging.bars WHERE ts > now() - INTERVAL 1 DAY)\n"
+        "SELECT r.*, n.title FROM recent AS r\n"
+        "JOIN Raw.News AS n ON list_contains(n.tickers, r.symbol)\n"
+        "CROSS JOIN range(3) AS t(i), read_csv('x.csv') AS f;\n",
+    )
+    model = parse_model(path, tmp_path)
+    assert model.table == "features.example"
+    assert model.upstream == ("raw.news", "staging.bars")
+    assert model.description == "An example. Second line."
+    assert not model.body.rstrip().endswith(";")
+
+
+def test_code_version_is_the_hash_of_the_text(tmp_path):
+    path = _write(tmp_path, "reports/a.sql", "SELECT 1 AS x FROM staging.bars")
+    first = parse_model(path, tmp_path).code_version
+    path.write_text("SELECT 2 AS x FROM staging.bars")
+    assert parse_model(path, tmp_path).code_version != first
+
+
+@pytest.mark.parametrize(
+    ("relative", "sql", "message", "line"),
+    [
+        ("features/bad.sql", "SELECT 1\nFROM (staging.bars\n", r"Expecting \)", 2),
+        ("features/two.sql", "SELECT 1; SELECT 2", "exactly one SELECT", None),
+        ("features/ddl.sql", "DROP TABLE staging.bars", "expected a SELECT", None),
+        ("features/bare.sql", "SELECT *\n\nFROM bars", "has no schema", 3),
+        ("Features/x.sql", "SELECT 1", "not a lower-case SQL identifier", None),
+        ("deep/er/x.sql", "SELECT 1", "<schema>/<table>.sql", None),
+        ("features/self.sql", "SELECT * FROM features.self", "its own table", None),
+    ],
+)
+def test_rule_violations_name_the_file_and_line(tmp_path, relative, sql, message, line):
+    path = _write(tmp_path, relative, sql)
+    with pytest.raises(SqlModelError, match=message) as info:
+        parse_model(path, tmp_path)
+    assert info.value.path == path and info.value.line == line
+    assert str(info.value).startswith(f"{path}:{line}:" if line else f"{path}:")
+
+
+def test_resolve_orders_models_and_skips_those_without_producers(tmp_path):
+    _write(tmp_path, "features/a.sql", "SELECT * FROM staging.bars")
+    _write(tmp_path, "features/b.sql", "SELECT * FROM features.a")
+    _write(tmp_path, "reports/c.sql", "SELECT * FROM signals.signals JOIN features.b USING (ts)")
+    _write(tmp_path, "reports/d.sql", "SELECT * FROM reports.c")
+    built, skipped = resolve(load_models(tmp_path), ["staging.bars"])
+    assert [m.table for m in built] == ["features.a", "features.b"]
+    assert skipped == {
+        "reports.c": "no asset produces signals.signals",
+        "reports.d": "reads skipped models reports.c",
+    }
+    _write(tmp_path, "reports/e.sql", "SELECT * FROM reports.f")
+    _write(tmp_path, "reports/f.sql", "SELECT * FROM reports.e")
+    with pytest.raises(SqlModelError, match="cycle"):
+        resolve(load_models(tmp_path), ["staging.bars", "signals.signals"])
+
+
+def test_materialize_is_idempotent_and_duckdb_errors_name_the_line(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE SCHEMA staging; CREATE TABLE staging.bars AS SELECT 1 AS x")
+    path = _write(
+        tmp_path / "sql", "features/ok.sql", "-- ok\nSELECT x, x * 2 AS y\nFROM staging.bars;"
+    )
+    model = parse_model(path, tmp_path / "sql")
+    first = materialize_model(con, model)
+    assert (first.rows, first.changed, first.previous_rows) == (1, True, 0)
+    again = materialize_model(con, model)
+    assert not again.changed and again.data_version == first.data_version
+    con.execute("INSERT INTO staging.bars VALUES (2)")
+    assert materialize_model(con, model).rows == 2
+    broken = _write(tmp_path / "sql", "features/broken.sql", "SELECT x,\n  nope\nFROM staging.bars")
+    with pytest.raises(SqlModelError, match="nope") as info:
+        materialize_model(con, parse_model(broken, tmp_path / "sql"))
+    assert info.value.line == 2 and str(info.value).startswith(f"{broken}:2:")
+    assert info.value.__cause__ is None  # the innermost error a runner shows names the file
+    missing = _write(tmp_path / "sql", "features/missing.sql", "SELECT *\nFROM signals.signals")
+    with pytest.raises(SqlModelError, match="signals") as info:
+        materialize_model(con, parse_model(missing, tmp_path / "sql"))
+    assert info.value.line == 2
+    # nothing half-written: the failed builds left no table and no open transaction
+    tables = con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    assert ("broken",) not in tables and ("missing",) not in tables

@@ -1,0 +1,319 @@
+"""SQL models: ``dbt_like_sql/<schema>/<table>.sql`` files, each one SELECT, built into DuckDB.
+
+Rules (enforced by :func:`parse_model`, errors name the file and line):
+
+- one file per model; the file name is the table name and the folder the schema, so
+  ``dbt_like_sql/features/training_table.sql`` builds ``features.training_table``; names are
+  lower-case identifiers (``[a-z_][a-z0-9_]*``) and the folder is exactly one level deep;
+- the file holds exactly one query (``SELECT``, ``WITH ... SELECT``, set operations), comments
+  allowed, an optional trailing ``;``; no DDL or DML;
+- the tables it reads are found by parsing the query with ``sqlglot`` (DuckDB dialect; common
+  table expressions and table functions such as ``read_parquet`` are not tables), and every
+  table must be written ``schema.table``; they become the model's upstream dependencies;
+- the model's code version is a hash of the file's text, so editing a file makes exactly that
+  model (and what depends on it) stale;
+- the leading ``--`` comment lines are the model's description.
+
+:func:`materialize_model` runs the query into a temporary table inside one transaction and
+replaces the model's table only when the content changed (same data version otherwise). A
+DuckDB error is re-raised as :class:`SqlModelError` with the file and the line DuckDB points
+at. This module never imports Dagster; ``trading_assets.defs.sql_models`` turns models into
+assets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from trading_assets.errors import TradingAssetsError
+from trading_assets.warehouse.writes import content_version, transaction
+
+#: environment variable naming another folder of SQL models (read when models are loaded)
+SQL_DIR_ENV = "TRADING_SQL_DIR"
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+_DUCKDB_LINE = re.compile(r"LINE (\d+):")
+_TEMP = "__sql_model_result"
+
+
+class SqlModelError(TradingAssetsError):
+    """A SQL model that cannot be loaded or built.
+
+    Attributes:
+        path: the ``.sql`` file.
+        line: 1-based line in that file, or None when the error has no position.
+        reason: what is wrong.
+    """
+
+    def __init__(self, path: str | Path, reason: str, line: int | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.reason = reason
+        where = f"{self.path}:{line}" if line else str(self.path)
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass(frozen=True)
+class SqlModel:
+    """One parsed SQL model.
+
+    Attributes:
+        path: the ``.sql`` file.
+        schema / name: the table it builds (``schema.name``).
+        sql: the file's text.
+        body: the query without a trailing ``;``.
+        upstream: tables the query reads, ``schema.table``, sorted.
+        description: the leading comment lines, joined.
+    """
+
+    path: Path
+    schema: str
+    name: str
+    sql: str
+    body: str
+    upstream: tuple[str, ...]
+    description: str
+
+    @property
+    def table(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def code_version(self) -> str:
+        """sha256 of the file's text (12 hex digits)."""
+        return hashlib.sha256(self.sql.encode()).hexdigest()[:12]
+
+
+def default_sql_dir() -> Path:
+    """``$TRADING_SQL_DIR`` if set, else ``dbt_like_sql/`` at the repository root (a checkout
+    or editable install), else the copy a wheel ships inside the package."""
+    env = os.environ.get(SQL_DIR_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / "dbt_like_sql"
+    return checkout if checkout.is_dir() else here / "dbt_like_sql"
+
+
+def _description(sql: str) -> str:
+    lines = []
+    for line in sql.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            if lines:
+                break
+            continue
+        if not stripped.startswith("--"):
+            break
+        lines.append(stripped[2:].strip())
+    return " ".join(lines)
+
+
+def _strip_semicolon(sql: str, path: Path) -> str:
+    """The query text without its trailing ``;`` (and anything but comments after it)."""
+    from sqlglot.dialects.duckdb import DuckDB
+    from sqlglot.errors import TokenError
+    from sqlglot.tokens import TokenType
+
+    try:
+        tokens = DuckDB().tokenize(sql)
+    except TokenError as exc:
+        raise SqlModelError(path, f"cannot tokenize: {exc}") from exc
+    if tokens and tokens[-1].token_type == TokenType.SEMICOLON:
+        return sql[: tokens[-1].start]
+    return sql
+
+
+def parse_model(path: str | Path, root: str | Path) -> SqlModel:
+    """Parse and validate one model file (see the module docstring for the rules).
+
+    Raises:
+        SqlModelError: naming the file and, where known, the line.
+    """
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
+    path, root = Path(path), Path(root)
+    relative = path.relative_to(root)
+    if len(relative.parts) != 2:
+        raise SqlModelError(path, "a model must sit in <sql dir>/<schema>/<table>.sql")
+    schema, name = relative.parts[0], path.stem
+    for ident, what in ((schema, "schema folder"), (name, "file name")):
+        if not _IDENT.match(ident):
+            raise SqlModelError(path, f"{what} {ident!r} is not a lower-case SQL identifier")
+    try:
+        sql = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SqlModelError(path, f"cannot read: {exc}") from exc
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        raise SqlModelError(path, first.get("description", str(exc)), first.get("line")) from exc
+    if len(statements) != 1:
+        raise SqlModelError(
+            path, f"expected exactly one SELECT, found {len(statements)} statements"
+        )
+    query = statements[0]
+    if not isinstance(query, exp.Query):
+        raise SqlModelError(path, f"expected a SELECT query, found {query.key.upper()}")
+    ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+    upstream = set()
+    for table in query.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            continue  # a table function: read_parquet(...), range(...)
+        if not table.db:
+            if table.name.lower() in ctes:
+                continue
+            line = table.this.meta.get("line")
+            raise SqlModelError(
+                path, f"table {table.name!r} has no schema: write schema.table", line
+            )
+        upstream.add(f"{table.db.lower()}.{table.name.lower()}")
+    if f"{schema}.{name}" in upstream:
+        raise SqlModelError(path, f"the model reads its own table {schema}.{name}")
+    return SqlModel(
+        path=path,
+        schema=schema,
+        name=name,
+        sql=sql,
+        body=_strip_semicolon(sql, path),
+        upstream=tuple(sorted(upstream)),
+        description=_description(sql),
+    )
+
+
+def load_models(root: str | Path | None = None) -> list[SqlModel]:
+    """Every model under ``root`` (default :func:`default_sql_dir`), sorted by table name.
+
+    Raises:
+        SqlModelError: a file breaks the rules (the first one found), or two files build the
+            same table.
+    """
+    root = Path(root) if root is not None else default_sql_dir()
+    if not root.is_dir():
+        return []
+    models = [parse_model(p, root) for p in sorted(root.rglob("*.sql"))]
+    seen: dict[str, Path] = {}
+    for model in models:
+        if model.table in seen:
+            raise SqlModelError(model.path, f"{model.table} is also built by {seen[model.table]}")
+        seen[model.table] = model.path
+    return sorted(models, key=lambda m: m.table)
+
+
+def resolve(
+    models: Iterable[SqlModel], produced: Iterable[str]
+) -> tuple[list[SqlModel], dict[str, str]]:
+    """Split ``models`` into those whose upstream tables all have a producer and the rest.
+
+    Args:
+        models: parsed models.
+        produced: tables that some (non-SQL) asset produces, ``schema.table``.
+
+    Returns:
+        ``(buildable, skipped)``: buildable models in dependency order (a model's upstream
+        models first); ``skipped`` maps a table to the reason it is not built (the upstream
+        tables nothing produces, possibly through another skipped model).
+
+    Raises:
+        SqlModelError: models that read each other in a cycle.
+    """
+    pending = {m.table: m for m in models}
+    available = {t.lower() for t in produced}
+    ordered: list[SqlModel] = []
+    while True:
+        ready = [m for m in pending.values() if all(u in available for u in m.upstream)]
+        if not ready:
+            break
+        for model in sorted(ready, key=lambda m: m.table):
+            ordered.append(model)
+            available.add(model.table)
+            del pending[model.table]
+    skipped: dict[str, str] = {}
+    for model in pending.values():
+        absent = [u for u in model.upstream if u not in available and u not in pending]
+        waiting = [u for u in model.upstream if u in pending]
+        reasons = []
+        if absent:
+            reasons.append("no asset produces " + ", ".join(absent))
+        if waiting:
+            reasons.append("reads skipped models " + ", ".join(waiting))
+        skipped[model.table] = "; ".join(reasons)
+    blocked = {
+        t
+        for t, m in pending.items()
+        if any(u not in available and u not in pending for u in m.upstream)
+    }
+    changed = True
+    while changed:  # models waiting (transitively) on an absent table are explained; the rest cycle
+        changed = False
+        for table, model in pending.items():
+            if table not in blocked and any(u in blocked for u in model.upstream):
+                blocked.add(table)
+                changed = True
+    cyclic = sorted(set(pending) - blocked)
+    if cyclic:
+        raise SqlModelError(pending[cyclic[0]].path, f"models read each other in a cycle: {cyclic}")
+    return ordered, skipped
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """What :func:`materialize_model` did: rows and data version after the build, rows
+    before it (0 if the table was new), and whether the stored table changed."""
+
+    rows: int
+    data_version: str
+    previous_rows: int
+    changed: bool
+
+
+def _columns(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, *, temp: bool = False
+) -> list[tuple[str, str]]:
+    catalog = "= 'temp'" if temp else "<> 'temp'"
+    return con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        f"WHERE table_catalog {catalog} AND table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        [schema, table],
+    ).fetchall()
+
+
+def materialize_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelResult:
+    """Build ``model`` in one transaction; the table is replaced only if its content changed.
+
+    Raises:
+        SqlModelError: DuckDB rejected the query (the file and DuckDB's line are named).
+    """
+    with transaction(con):
+        try:
+            # "(" on the first line keeps DuckDB's line numbers equal to the file's
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {_TEMP} AS (" + model.body + "\n)")
+        except duckdb.Error as exc:
+            # not chained: runners report the innermost cause, which must name the file
+            message = str(exc).strip()
+            match = _DUCKDB_LINE.search(message)
+            line = int(match.group(1)) if match else None
+            raise SqlModelError(model.path, message, line) from None
+        rows, version = content_version(con, f"temp.main.{_TEMP}")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
+        old_columns = _columns(con, model.schema, model.name)
+        previous_rows, previous_version = 0, None
+        if old_columns:
+            previous_rows, previous_version = content_version(con, model.table)
+        same = old_columns == _columns(con, "main", _TEMP, temp=True) and (
+            previous_version == version
+        )
+        if not same:
+            con.execute(f"CREATE OR REPLACE TABLE {model.table} AS SELECT * FROM {_TEMP}")
+        con.execute(f"DROP TABLE {_TEMP}")
+    return ModelResult(rows, version, previous_rows, not same)
