@@ -1,7 +1,9 @@
 """`trading-assets refresh`: only stale and missing assets run, and the reasons are right."""
 
+import shutil
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from click.testing import CliRunner
 
@@ -66,3 +68,35 @@ def test_refresh_cli_json_lists_what_ran(two_symbols: Path):
     assert {"asset": "raw/bars", "partition": "ETH/USDT", "reason": "missing"} in report["executed"]
     again = json.loads(CliRunner().invoke(main, ["refresh", "--json"]).stdout)
     assert again["executed"] == []
+
+
+def test_editing_one_sql_model_reruns_only_it_and_its_descendants(
+    home: Path, monkeypatch, tmp_path: Path
+):
+    from trading_assets.home import ProjectHome as Home
+    from trading_assets.sql_models import default_sql_dir
+
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(default_sql_dir(), sql_dir)
+    monkeypatch.setenv("TRADING_SQL_DIR", str(sql_dir))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    instance = dagster_instance(Home.from_env())
+    defs = build_definitions()
+    _, summary = refresh(defs, instance)
+    assert summary.ok, summary.failures
+    assert plan_refresh(defs, instance) == []
+
+    model = sql_dir / "features" / "training_table.sql"
+    model.write_text(model.read_text() + "\n-- edited: same query, new text\n")
+    defs = build_definitions()  # the code location reloads after an edit
+    graph = defs.resolve_asset_graph()
+    key = dg.AssetKey(["features", "training_table"])
+    downstream = dg.AssetSelection.assets(key).downstream().resolve(graph)  # key included
+    expected = {k.to_user_string() for k in downstream}
+
+    executed, summary = refresh(defs, instance)
+    assert summary.ok, summary.failures
+    assert {s.asset for s in executed} == expected
+    assert {s.reason for s in executed if s.asset == "features/training_table"} == {
+        "new code version"
+    }
