@@ -19,6 +19,7 @@ from trading_assets.defs.news.sensors import news_poll
 from trading_assets.defs.prices.discovery import symbol_discovery
 from trading_assets.defs.prices.inbox import inbox_sensor
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
+from trading_assets.defs.prices.schedules import build_ingestion_schedules
 from trading_assets.defs.prices.staging import staging_bars
 from trading_assets.defs.prices.stream import universal_stream
 from trading_assets.defs.resources import PriceSourcesResource, WarehouseResource
@@ -52,6 +53,7 @@ def build_definitions() -> dg.Definitions:
     profile = active_profile()
     return dg.Definitions(
         assets=[*ASSETS, *derived_assets(ASSETS)],  # + features/sentiment, SQL models
+        schedules=build_ingestion_schedules(profile),
         sensors=[
             symbol_discovery,
             inbox_sensor,
