@@ -29,6 +29,22 @@ def ingestion_requests(symbols: list[str], asset_class: str, tick: str) -> list[
     ]
 
 
+def scheduled_requests(
+    instance: dg.DagsterInstance, price_sources: PriceSourcesResource, asset_class: str, tick: str
+) -> list[dg.RunRequest] | dg.SkipReason:
+    """A schedule tick: register new symbols as partitions, then one request per symbol of
+    ``asset_class``; a skip when the sources offer none."""
+    from trading_assets.defs.partitions import SYMBOLS
+
+    symbols = price_sources.symbols()
+    known = set(instance.get_dynamic_partitions(SYMBOLS.name))
+    if new := [s for s in symbols if s not in known]:
+        instance.add_dynamic_partitions(SYMBOLS.name, new)
+    return ingestion_requests(symbols, asset_class, tick) or dg.SkipReason(
+        f"no {asset_class} symbols in the price sources"
+    )
+
+
 def build_ingestion_schedules(profile: str) -> list[dg.ScheduleDefinition]:
     """The crypto and equity ingestion schedules (RUNNING by default on ``live`` only)."""
     status = (
@@ -45,17 +61,8 @@ def build_ingestion_schedules(profile: str) -> list[dg.ScheduleDefinition]:
             description=doc,
         )
         def _schedule(context: dg.ScheduleEvaluationContext, price_sources: PriceSourcesResource):
-            from trading_assets.defs.partitions import SYMBOLS
-
-            symbols = price_sources.symbols()
-            known = set(context.instance.get_dynamic_partitions(SYMBOLS.name))
-            new = [s for s in symbols if s not in known]
-            if new:
-                context.instance.add_dynamic_partitions(SYMBOLS.name, new)
             tick = context.scheduled_execution_time.isoformat()
-            return ingestion_requests(symbols, asset_class, tick) or dg.SkipReason(
-                f"no {asset_class} symbols in the price sources"
-            )
+            return scheduled_requests(context.instance, price_sources, asset_class, tick)
 
         return _schedule
 
