@@ -24,10 +24,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
+
+from tests.loopback import LoopbackServer
 
 # ---------------------------------------------------------------- real headlines
 
@@ -195,7 +197,7 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
-class FeedServer:
+class FeedServer(LoopbackServer):
     """HTTP server on 127.0.0.1 serving :class:`FeedRoute` objects (a context manager)."""
 
     def __init__(self) -> None:
@@ -205,7 +207,6 @@ class FeedServer:
         self._in_flight = 0
         self._lock = threading.Lock()
         self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     def add(self, path: str, route: FeedRoute) -> str:
         """Serve ``route`` on ``path``; returns its full URL."""
@@ -230,28 +231,8 @@ class FeedServer:
             self.served.clear()
             self.max_in_flight = 0
 
-    def start(self) -> FeedServer:
-        self._server = _Server(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FeedServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _make_server(self) -> HTTPServer:
+        return _Server(("127.0.0.1", 0), self._handler())
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

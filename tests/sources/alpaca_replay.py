@@ -24,10 +24,12 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import LoopbackServer
 
 CAPTURE_FILES = {
     "stock": "alpaca_py_historical_stock_data_responses.json",
@@ -173,7 +175,7 @@ class RecordedRequest:
         return self.query.get("page_token")
 
 
-class ReplayServer:
+class ReplayServer(LoopbackServer):
     """An HTTP server on 127.0.0.1 answering from :class:`Route` objects (use as a context
     manager, or call :meth:`start` / :meth:`stop`)."""
 
@@ -182,7 +184,6 @@ class ReplayServer:
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -199,30 +200,10 @@ class ReplayServer:
     def requests_to(self, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == path]
 
-    def start(self) -> ReplayServer:
+    def _make_server(self) -> HTTPServer:
         server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> ReplayServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return server
 
     def _respond(self, method: str, raw_path: str, headers: dict[str, str]):
         parts = urlsplit(raw_path)
