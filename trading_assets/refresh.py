@@ -141,6 +141,7 @@ def refresh(
     register_symbols(defs, instance)
     graph = defs.resolve_asset_graph()
     order = {k.to_user_string(): i for i, k in enumerate(graph.toposorted_asset_keys)}
+    levels = _levels(graph)
     job = defs.resolve_implicit_global_asset_job_def()
     executed: list[PlannedStep] = []
     summary = RunSummary()
@@ -150,8 +151,8 @@ def refresh(
         if not plan:
             break
         # the upstream-most level that has work; deeper levels are re-planned afterwards
-        level = min(_level(graph, s.asset) for s in plan)
-        batch = [s for s in plan if _level(graph, s.asset) == level]
+        level = min(levels[s.asset] for s in plan)
+        batch = [s for s in plan if levels[s.asset] == level]
         by_partition: dict[str | None, list[PlannedStep]] = {}
         for step in batch:
             by_partition.setdefault(step.partition, []).append(step)
@@ -172,11 +173,13 @@ def refresh(
     return executed, summary
 
 
-def _level(graph, asset: str) -> int:
-    """Length of the longest path from a root to ``asset``."""
-    key = dg.AssetKey.from_user_string(asset)
-    parents = [p for p in graph.get(key).parent_keys if graph.has(p)]
-    return 0 if not parents else 1 + max(_level(graph, p.to_user_string()) for p in parents)
+def _levels(graph) -> dict[str, int]:
+    """Length of the longest path from a root to each asset, in one pass over the toposort."""
+    levels: dict[str, int] = {}
+    for key in graph.toposorted_asset_keys:
+        parents = [p.to_user_string() for p in graph.get(key).parent_keys if graph.has(p)]
+        levels[key.to_user_string()] = 1 + max((levels[p] for p in parents), default=-1)
+    return levels
 
 
 def plan_as_dicts(steps: list[PlannedStep]) -> list[dict]:

@@ -14,7 +14,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,6 @@ def _to_utc(value: TimeLike, name: str) -> datetime | None:
         )
     except ValueError as exc:
         raise TradingAssetsError(f"{name}={value!r} is not an ISO date or datetime") from exc
-    from datetime import UTC
-
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 

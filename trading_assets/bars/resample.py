@@ -163,28 +163,25 @@ def resample_bars(bars: pl.DataFrame, target: str, market: Market) -> pl.DataFra
         if session_days  # buckets are New York trading dates
         else frame.group_by_dynamic("ts", every=f"{dst_s}s", closed="left", label="left")
     )
-    out = (
-        grouped.agg(
-            pl.col("open").first(),
-            pl.col("high").max(),
-            pl.col("low").min(),
-            pl.col("close").last(),
-            pl.col("volume").sum(),
-            pl.when(pl.col("trades").null_count() == 0)
-            .then(pl.col("trades").sum())
-            .otherwise(None)
-            .alias("trades"),
-            pl.when(weight.sum() > 0)
-            .then((price * weight).sum() / weight.sum())
-            .otherwise(None)
-            .alias("vwap"),
-            pl.len().cast(pl.Int64).alias("n_parts"),
-        )
-        .with_columns(
-            pl.lit(bars["symbol"][0]).alias("symbol"),
-            pl.lit(target).alias("timeframe"),
-            pl.lit(f"resampled:{source_tf}").alias("source"),
-        )
+    out = grouped.agg(
+        pl.col("open").first(),
+        pl.col("high").max(),
+        pl.col("low").min(),
+        pl.col("close").last(),
+        pl.col("volume").sum(),
+        pl.when(pl.col("trades").null_count() == 0)
+        .then(pl.col("trades").sum())
+        .otherwise(None)
+        .alias("trades"),
+        pl.when(weight.sum() > 0)
+        .then((price * weight).sum() / weight.sum())
+        .otherwise(None)
+        .alias("vwap"),
+        pl.len().cast(pl.Int64).alias("n_parts"),
+    ).with_columns(
+        pl.lit(bars["symbol"][0]).alias("symbol"),
+        pl.lit(target).alias("timeframe"),
+        pl.lit(f"resampled:{source_tf}").alias("source"),
     )
     open_, close_ = _bucket_bounds(pl.col("ts"), target, market)
     out = out.filter((open_ >= pl.lit(data_start)) & (close_ <= pl.lit(data_end)))

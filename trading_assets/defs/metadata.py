@@ -45,6 +45,13 @@ def coverage(frame: pl.DataFrame, by: str = "timeframe") -> dg.MetadataValue:
         )
         .sort(by)
     )
+    return coverage_from_stats(stats, by)
+
+
+def coverage_from_stats(stats: pl.DataFrame, by: str = "timeframe") -> dg.MetadataValue:
+    """Markdown table of precomputed (``by``, rows, first, last) rows, e.g. from SQL."""
+    if stats.height == 0:
+        return dg.MetadataValue.md("_no rows_")
     lines = [f"| {by} | rows | first (UTC) | last (UTC) |", "|---|---|---|---|"]
     lines += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} |" for r in stats.iter_rows()]
     return dg.MetadataValue.md("\n".join(lines))

@@ -212,8 +212,7 @@ def _check_grid(frame: pl.DataFrame, origin: str, timeframes: list[str] | None =
         epoch_us = pl.col("ts").dt.epoch("us")
         row = _first_bad(
             frame,
-            (pl.col("timeframe") == timeframe)
-            & (epoch_us % min(step_us, 86_400_000_000) != 0),
+            (pl.col("timeframe") == timeframe) & (epoch_us % min(step_us, 86_400_000_000) != 0),
         )
         if row is not None:
             ts = frame.filter(pl.col(ROW) == row)["ts"][0]
@@ -334,6 +333,8 @@ def _file_order(frame: pl.DataFrame) -> pl.DataFrame:
     steps = ts.diff().drop_nulls().dt.total_microseconds()
     if frame.height > 1 and ts[0] > ts[-1] and (steps <= 0).all():
         frame = frame.reverse()
-    return frame.with_columns(pl.int_range(pl.len()).alias("_order")).sort(
-        ["ts", "_order"]
-    ).drop("_order")
+    return (
+        frame.with_columns(pl.int_range(pl.len()).alias("_order"))
+        .sort(["ts", "_order"])
+        .drop("_order")
+    )

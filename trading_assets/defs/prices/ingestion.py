@@ -14,7 +14,7 @@ import polars as pl
 
 from trading_assets import schemas
 from trading_assets.defs.code_version import code_version_of
-from trading_assets.defs.metadata import coverage, preview, write_metadata
+from trading_assets.defs.metadata import coverage_from_stats, preview, write_metadata
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.resources import PriceSourcesResource, WarehouseResource
 from trading_assets.errors import SourceDataError, SourceUnavailableError, TradingAssetsError
@@ -123,15 +123,19 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
                     pl.DataFrame(books, schema=schemas.SOURCE_ITEMS_SCHEMA),
                     schemas.SOURCE_ITEMS_KEY,
                 )
-            stored = (
+            # metadata from DuckDB aggregates: never pull the symbol's whole history back
+            latest = con.sql(
+                f"SELECT * FROM {table} WHERE symbol = $1 ORDER BY ts DESC LIMIT 5",
+                params=[symbol],
+            ).pl()
+            spans = (
                 con.sql(
-                    f"SELECT * FROM {table} WHERE symbol = $1 ORDER BY ALL", params=[symbol]
-                ).pl()
-                if kind in ("bars", "quote_bars")
-                else con.sql(
-                    f"SELECT * FROM {table} WHERE symbol = $1 ORDER BY ts DESC LIMIT 5",
+                    f"SELECT timeframe, count(*) AS rows, min(ts) AS first, max(ts) AS last "
+                    f"FROM {table} WHERE symbol = $1 GROUP BY timeframe ORDER BY timeframe",
                     params=[symbol],
                 ).pl()
+                if "timeframe" in schema
+                else None
             )
         metadata = {
             **write_metadata(result),
@@ -139,10 +143,10 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
             "items_loaded": dg.MetadataValue.int(len(frames)),
             "items_unchanged": dg.MetadataValue.int(len(items) - len(todo)),
             "items_failed": dg.MetadataValue.int(len(failures)),
-            "preview": preview(stored.sort("ts")),
+            "preview": preview(latest.sort("ts")),
         }
-        if "timeframe" in stored.columns:
-            metadata["coverage"] = coverage(stored)
+        if spans is not None:
+            metadata["coverage"] = coverage_from_stats(spans)
         if failures:
             metadata["failures"] = dg.MetadataValue.json(failures)
         check = dg.AssetCheckResult(

@@ -16,6 +16,7 @@ from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.prices.ingestion import raw_bars, raw_ticks
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
+from trading_assets.timeframes import STANDARD_TIMEFRAMES
 from trading_assets.warehouse.ddl import ensure_table
 from trading_assets.warehouse.writes import replace_scope
 
@@ -48,7 +49,7 @@ BAR_CHECKS: dict[str, tuple[str, dg.AssetCheckSeverity]] = {
 class StagingBarsConfig(dg.Config):
     """Per-run knobs of ``staging/bars``."""
 
-    timeframes: list[str] = list(resample.STANDARD_TIMEFRAMES)
+    timeframes: list[str] = list(STANDARD_TIMEFRAMES)
     """Timeframes to provide (derived from finer data where no source has them)."""
     enforce_freshness: bool = False
     """Fail the ``fresh`` check when data lags (on for live data; historical files always lag)."""
