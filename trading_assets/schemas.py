@@ -209,3 +209,105 @@ SENTIMENT_AGG_SCHEMA: dict[str, pl.DataType] = {
     "novelty": pl.Float64(),
 }
 SENTIMENT_AGG_KEY: tuple[str, ...] = ("symbol", "timeframe", "ts", "method", "model_version")
+
+#: ``ml.predictions``: one out-of-sample prediction of one model for one bar, made by the
+#: walk-forward fold whose training window ended before the bar (purge gap >= label horizon).
+#: ``model`` is the registered model name ``<target>-<timeframe>-<family>`` (e.g.
+#: ``fwd_ret_1-1h-lightgbm``), ``model_version`` the content version of the training run
+#: (input data version + config + code), ``target`` the label column predicted (a forward log
+#: return, e.g. ``fwd_ret_1``), ``prediction`` the predicted value of that label, ``fold`` the
+#: walk-forward fold index (0, 1, ...), ``available_at`` when the prediction could first be made
+#: (the bar's close, ``ts + timeframe``). Key: (model, model_version, symbol, timeframe, ts).
+PREDICTIONS_SCHEMA: dict[str, pl.DataType] = {
+    "model": pl.String(),
+    "model_version": pl.String(),
+    "family": pl.String(),  # lightgbm | svm | arima | mlp | lstm | zero | last | moving_average
+    "target": pl.String(),
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "ts": UTC_TS,
+    "available_at": UTC_TS,
+    "prediction": pl.Float64(),
+    "fold": pl.Int64(),
+}
+PREDICTIONS_KEY: tuple[str, ...] = ("model", "model_version", "symbol", "timeframe", "ts")
+
+#: ``signals.signals``: the consensus trading signal per bar. ``direction`` -1 (short), 0 (flat)
+#: or 1 (long); ``strength`` in [0, 1]; ``position`` the target position as a signed fraction of
+#: equity (fractional Kelly, within the configured caps); ``agreement`` the weighted share of
+#: models agreeing with ``direction`` in [0, 1]; ``confidence`` in [0, 1]; ``consensus`` the
+#: IC-weighted predicted forward log return; ``models`` how many models had non-zero weight;
+#: ``regime`` the bar's market regime (``features.regime``); ``explanation`` plain words from
+#: the top feature contributions; ``as_of`` the latest ``available_at`` of the predictions used
+#: (never after the bar's close). Key: (symbol, timeframe, ts).
+SIGNALS_SCHEMA: dict[str, pl.DataType] = {
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "ts": UTC_TS,
+    "direction": pl.Int64(),
+    "strength": pl.Float64(),
+    "position": pl.Float64(),
+    "agreement": pl.Float64(),
+    "confidence": pl.Float64(),
+    "consensus": pl.Float64(),
+    "models": pl.Int64(),
+    "regime": pl.String(),
+    "explanation": pl.String(),
+    "as_of": UTC_TS,
+}
+SIGNALS_KEY: tuple[str, ...] = ("symbol", "timeframe", "ts")
+
+#: ``signals.backtest_metrics``: one row per (strategy, symbol, timeframe) backtest. ``strategy``
+#: is a model name, ``consensus`` or ``buy_and_hold``. Returns are simple returns of equity
+#: after fees and slippage; ratios annualized with the timeframe's bars per year.
+BACKTEST_METRICS_SCHEMA: dict[str, pl.DataType] = {
+    "strategy": pl.String(),
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "start": UTC_TS,
+    "end": UTC_TS,
+    "bars": pl.Int64(),
+    "total_return": pl.Float64(),
+    "cagr": pl.Float64(),
+    "volatility": pl.Float64(),
+    "sharpe": pl.Float64(),
+    "sortino": pl.Float64(),
+    "calmar": pl.Float64(),
+    "max_drawdown": pl.Float64(),  # <= 0, e.g. -0.25 for a 25 % drawdown
+    "hit_rate": pl.Float64(),
+    "turnover": pl.Float64(),  # mean absolute position change per bar
+    "exposure": pl.Float64(),  # share of bars with a non-zero position
+    "fees_bps": pl.Float64(),
+    "slippage_bps": pl.Float64(),
+}
+BACKTEST_METRICS_KEY: tuple[str, ...] = ("strategy", "symbol", "timeframe")
+
+#: ``signals.backtest_equity``: equity curve per (strategy, symbol, timeframe) and bar; equity
+#: starts at 1.0, ``drawdown`` <= 0 from the running peak, ``position`` held over the bar.
+BACKTEST_EQUITY_SCHEMA: dict[str, pl.DataType] = {
+    "strategy": pl.String(),
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "ts": UTC_TS,
+    "position": pl.Float64(),
+    "return": pl.Float64(),
+    "equity": pl.Float64(),
+    "drawdown": pl.Float64(),
+}
+BACKTEST_EQUITY_KEY: tuple[str, ...] = ("strategy", "symbol", "timeframe", "ts")
+
+#: ``ops.cost_metrics``: what one materialization (one asset, one partition, one run) cost.
+#: ``partition`` is "" for unpartitioned assets; ``cost_usd`` from the configured prices.
+COST_METRICS_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "asset_key": pl.String(),
+    "partition": pl.String(),
+    "started_at": UTC_TS,
+    "wall_s": pl.Float64(),
+    "cpu_s": pl.Float64(),
+    "peak_rss_mb": pl.Float64(),
+    "rows": pl.Int64(),
+    "llm_tokens": pl.Int64(),
+    "cost_usd": pl.Float64(),
+}
+COST_METRICS_KEY: tuple[str, ...] = ("run_id", "asset_key", "partition")
