@@ -311,3 +311,27 @@ COST_METRICS_SCHEMA: dict[str, pl.DataType] = {
     "cost_usd": pl.Float64(),
 }
 COST_METRICS_KEY: tuple[str, ...] = ("run_id", "asset_key", "partition")
+
+#: ``ml.prediction_contributions``: the top feature contributions (LightGBM ``pred_contrib``,
+#: in units of the prediction) behind each out-of-sample prediction of a tree model, ``rank``
+#: 1 = largest absolute contribution; ``value`` the feature's value on the bar. Signals turn
+#: them into plain-words explanations. Key: (model, model_version, symbol, timeframe, ts, rank).
+PREDICTION_CONTRIBUTIONS_SCHEMA: dict[str, pl.DataType] = {
+    "model": pl.String(),
+    "model_version": pl.String(),
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "ts": UTC_TS,
+    "rank": pl.Int64(),
+    "feature": pl.String(),
+    "value": pl.Float64(),
+    "contribution": pl.Float64(),
+}
+PREDICTION_CONTRIBUTIONS_KEY: tuple[str, ...] = (
+    "model",
+    "model_version",
+    "symbol",
+    "timeframe",
+    "ts",
+    "rank",
+)

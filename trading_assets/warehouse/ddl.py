@@ -25,6 +25,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "ml.llm_sentiment_cache": schemas.LLM_CACHE_SCHEMA,
     "features.sentiment_agg": schemas.SENTIMENT_AGG_SCHEMA,
     "ml.predictions": schemas.PREDICTIONS_SCHEMA,
+    "ml.prediction_contributions": schemas.PREDICTION_CONTRIBUTIONS_SCHEMA,
     "signals.signals": schemas.SIGNALS_SCHEMA,
     "signals.backtest_metrics": schemas.BACKTEST_METRICS_SCHEMA,
     "signals.backtest_equity": schemas.BACKTEST_EQUITY_SCHEMA,
