@@ -23,10 +23,18 @@ from trading_assets.defs.prices.schedules import build_ingestion_schedules
 from trading_assets.defs.prices.staging import staging_bars
 from trading_assets.defs.prices.stream import universal_stream
 from trading_assets.defs.resources import PriceSourcesResource, WarehouseResource
+from trading_assets.defs.trading import TRADING_ASSETS
 from trading_assets.home import ProjectHome
 from trading_assets.profiles import DATA_DIR_ENV, active_profile
 
-ASSETS = [*INGESTION_ASSETS, staging_bars, universal_stream, *NEWS_ASSETS, *FEATURE_ASSETS]
+ASSETS = [
+    *INGESTION_ASSETS,
+    staging_bars,
+    universal_stream,
+    *NEWS_ASSETS,
+    *FEATURE_ASSETS,
+    *TRADING_ASSETS,
+]
 
 
 def _optional_env(name: str) -> dg.EnvVar | None:

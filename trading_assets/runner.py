@@ -146,6 +146,8 @@ def materialize(
         if selection
         else set(graph.get_all_asset_keys())
     )
+    # external assets (a dependency no asset of this code location produces) cannot run
+    keys = {k for k in keys if graph.get(k).is_materializable}
     summary = RunSummary()
     wanted: list[str] = []
     if any(graph.get(k).partitions_def is not None for k in keys):

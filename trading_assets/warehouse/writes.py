@@ -166,6 +166,20 @@ def replace_scope(
         ValueError: ``frame`` holds rows outside ``scope``.
         duckdb.Error: the write failed; the transaction is rolled back.
     """
+    with transaction(con):
+        return replace_scope_rows(con, table, frame, scope, schema=schema)
+
+
+def replace_scope_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pl.DataFrame,
+    scope: Mapping[str, Any],
+    *,
+    schema: Mapping[str, pl.DataType] | None = None,
+) -> WriteResult:
+    """:func:`replace_scope` without its own transaction, to combine several writes in one
+    (``with transaction(con): ...``)."""
     for col, value in scope.items():
         if frame.height and frame.filter(pl.col(col) != value).height:
             raise ValueError(f"replace_scope on {table}: rows outside scope {col}={value!r}")
@@ -174,23 +188,22 @@ def replace_scope(
     cols = ", ".join(f'"{c}"' for c in frame.columns)
     con.register(_INCOMING, frame)
     try:
-        with transaction(con):
-            gone = _dml_count(
-                con,
-                f"SELECT count(*) FROM (SELECT {cols} FROM {table} WHERE {where} "
-                f"EXCEPT ALL SELECT {cols} FROM {_INCOMING})",
-                params,
-            )
-            new = _dml_count(
-                con,
-                f"SELECT count(*) FROM (SELECT {cols} FROM {_INCOMING} "
-                f"EXCEPT ALL SELECT {cols} FROM {table} WHERE {where})",
-                params,
-            )
-            if gone or new:
-                con.execute(f"DELETE FROM {table} WHERE {where}", params)
-                con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {_INCOMING}")
-            rows, version = content_version(con, table, scope)
+        gone = _dml_count(
+            con,
+            f"SELECT count(*) FROM (SELECT {cols} FROM {table} WHERE {where} "
+            f"EXCEPT ALL SELECT {cols} FROM {_INCOMING})",
+            params,
+        )
+        new = _dml_count(
+            con,
+            f"SELECT count(*) FROM (SELECT {cols} FROM {_INCOMING} "
+            f"EXCEPT ALL SELECT {cols} FROM {table} WHERE {where})",
+            params,
+        )
+        if gone or new:
+            con.execute(f"DELETE FROM {table} WHERE {where}", params)
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {_INCOMING}")
+        rows, version = content_version(con, table, scope)
     finally:
         con.unregister(_INCOMING)
     return WriteResult(new, 0, gone, rows, version)

@@ -1,0 +1,147 @@
+"""Plain-words explanations of signals from the models' top feature contributions.
+
+``ml.prediction_contributions`` holds, per tree-model prediction, the top features by absolute
+LightGBM ``pred_contrib`` (in units of the prediction). For a signal, each model's
+contributions are scaled by the model's consensus weight share, summed per feature, and the
+``top`` features by absolute combined contribution are named with their values and whether
+they pushed the forecast up or down.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+_KEY = ["symbol", "timeframe", "ts"]
+_ACRONYMS = {"rsi", "macd", "atr", "ema", "sma", "vwap", "garch", "roc", "ma", "std", "obv"}
+_DIRECTION_WORDS = {1: "Long", -1: "Short", 0: "Flat"}
+
+
+def feature_words(feature: str) -> str:
+    """A readable name for a feature column: ``rsi_14`` -> ``RSI 14``, ``vol_ratio`` ->
+    ``vol ratio``; Alpha158 names such as ``ROC5`` are kept."""
+    parts = [p for p in re.split(r"[_\s]+", feature) if p]
+    return " ".join(p.upper() if p.lower() in _ACRONYMS else p for p in parts) or feature
+
+
+def _number(value: float | None) -> str:
+    if value is None or value != value:  # None or NaN
+        return "n/a"
+    if value == 0 or 1e-3 <= abs(value) < 1e5:
+        return f"{value:.4g}"
+    return f"{value:.3e}"
+
+
+def signal_drivers(
+    contributions: pl.DataFrame, weights: pl.DataFrame, top: int = 3
+) -> pl.DataFrame:
+    """The ``top`` features behind each signal.
+
+    Args:
+        contributions: ``ml.prediction_contributions`` rows (``PREDICTION_CONTRIBUTIONS_SCHEMA``).
+        weights: per (model, model_version, symbol, timeframe, ts) the consensus ``weight``
+            (:data:`trading_assets.trading.consensus.WEIGHTS_SCHEMA`).
+
+    Returns:
+        ``symbol, timeframe, ts, rank, feature, value, contribution`` (weight-share-scaled
+        contribution, float64), rank 1 = largest absolute contribution; only bars and models
+        with weight > 0.
+    """
+    cols = ["model", "model_version", *_KEY]
+    shares = weights.filter(pl.col("weight") > 0).with_columns(
+        (pl.col("weight") / pl.col("weight").sum().over(_KEY)).alias("share")
+    )
+    joined = contributions.join(shares.select(*cols, "share"), on=cols, how="inner")
+    return (
+        joined.group_by([*_KEY, "feature"])
+        .agg(
+            (pl.col("contribution") * pl.col("share")).sum().alias("contribution"),
+            pl.col("value").mean().alias("value"),
+        )
+        .with_columns(
+            pl.col("contribution")
+            .abs()
+            .rank("ordinal", descending=True)
+            .over(_KEY)
+            .cast(pl.Int64)
+            .alias("rank")
+        )
+        .filter(pl.col("rank") <= top)
+        .sort([*_KEY, "rank"])
+        .select(*_KEY, "rank", "feature", "value", "contribution")
+    )
+
+
+def explanation_text(
+    direction: int,
+    agreement: float,
+    confidence: float,
+    models: int,
+    predicted: int,
+    regime: str,
+    drivers: list[dict] | None,
+) -> str:
+    """One signal in plain words.
+
+    Args:
+        direction: -1, 0 or 1.
+        agreement / confidence: in [0, 1].
+        models: models with weight > 0; ``predicted``: models with a prediction for the bar.
+        regime: the bar's market regime.
+        drivers: dicts with ``feature, value, contribution`` (largest first) or None.
+    """
+    if models == 0:
+        return (
+            f"Flat: none of the {predicted} model(s) with a prediction has a positive recent "
+            f"out-of-sample IC in regime {regime}, so no model is trusted yet."
+        )
+    head = (
+        f"{_DIRECTION_WORDS[int(direction)]}: {models} of {predicted} model(s) carry weight; "
+        f"{agreement:.0%} of the weight agrees, confidence {confidence:.0%}, regime {regime}."
+    )
+    if not drivers:
+        return head + " No feature contributions recorded for these models."
+    words = [
+        f"{feature_words(d['feature'])} at {_number(d['value'])} pushed the forecast "
+        f"{'up' if d['contribution'] >= 0 else 'down'} ({d['contribution']:+.2e})"
+        for d in drivers
+    ]
+    return head + " Main drivers: " + "; ".join(words) + "."
+
+
+def explain(
+    signals: pl.DataFrame, weights: pl.DataFrame, contributions: pl.DataFrame, top: int = 3
+) -> pl.DataFrame:
+    """``signals`` with ``explanation`` filled in (same rows and columns).
+
+    Args:
+        signals: rows of ``SIGNALS_SCHEMA``.
+        weights: the consensus weights behind them (``WEIGHTS_SCHEMA``).
+        contributions: ``ml.prediction_contributions`` rows (may be empty).
+    """
+    if signals.height == 0:
+        return signals
+    predicted = weights.group_by(_KEY).agg(pl.len().alias("_predicted"))
+    drivers = (
+        signal_drivers(contributions, weights, top)
+        .group_by(_KEY)
+        .agg(pl.struct("feature", "value", "contribution").sort_by("rank").alias("_drivers"))
+    )
+    frame = signals.join(predicted, on=_KEY, how="left").join(drivers, on=_KEY, how="left")
+    texts = [
+        explanation_text(d, a, c, m, p or 0, r, dr)
+        for d, a, c, m, p, r, dr in zip(
+            frame["direction"],
+            frame["agreement"],
+            frame["confidence"],
+            frame["models"],
+            frame["_predicted"],
+            frame["regime"],
+            frame["_drivers"],
+            strict=True,
+        )
+    ]
+    return frame.with_columns(pl.Series("explanation", texts, dtype=pl.String)).select(
+        signals.columns
+    )

@@ -1,0 +1,111 @@
+"""Measures behind the asset checks of ``signals/signals`` (pure functions over frames).
+
+- ``no_nan``: no NULL or NaN in any column of a signal;
+- ``positions_within_caps``: every position within the configured caps, and strength,
+  agreement and confidence within [0, 1];
+- ``fresh_bars``: a signal only for a bar that exists in ``staging.bars`` and whose
+  predictions were made at that bar's close (``as_of == ts + timeframe``: nothing carried
+  over from an older bar); when freshness is enforced (live data), also the newest bar of the
+  symbol and timeframe closed no longer ago than the allowed lag;
+- ``no_future_predictions``: no signal uses a prediction that became available after its
+  bar's close (``as_of <= ts + timeframe``).
+
+Each returns ``(passed, details)``; details are JSON-ready.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from trading_assets.timeframes import timeframe_seconds
+
+_KEY = ["symbol", "timeframe", "ts"]
+
+
+def bar_close(frame: pl.DataFrame) -> pl.Expr:
+    """Expression for each row's bar close, ``ts + timeframe`` (UTC)."""
+    seconds = {tf: timeframe_seconds(tf) for tf in frame["timeframe"].unique().to_list()}
+    return pl.col("ts") + pl.duration(
+        seconds=pl.col("timeframe").replace_strict(seconds, return_dtype=pl.Int64)
+    )
+
+
+def _examples(frame: pl.DataFrame, n: int = 5) -> list[dict]:
+    return [{k: str(v) for k, v in row.items()} for row in frame.head(n).to_dicts()]
+
+
+def no_nan(signals: pl.DataFrame) -> tuple[bool, dict]:
+    """Rows with a NULL (any column) or NaN (float columns), per column."""
+    floats = [c for c, t in signals.schema.items() if t.is_float()]
+    counts = signals.select(
+        *(pl.col(c).is_null().sum().alias(c) for c in signals.columns if c not in floats),
+        *((pl.col(c).is_null() | pl.col(c).is_nan()).sum().alias(c) for c in floats),
+    )
+    bad = {c: int(v) for c, v in counts.row(0, named=True).items() if v} if signals.height else {}
+    return not bad, {"rows": signals.height, "missing_by_column": bad}
+
+
+def within_caps(signals: pl.DataFrame, lower: float, upper: float) -> tuple[bool, dict]:
+    """Positions in ``[lower, upper]`` and the [0, 1] fields within [0, 1] (1e-12 slack)."""
+    eps = 1e-12
+    out = signals.filter(
+        (pl.col("position") < lower - eps)
+        | (pl.col("position") > upper + eps)
+        | pl.any_horizontal(
+            (pl.col(c) < -eps) | (pl.col(c) > 1 + eps)
+            for c in ("strength", "agreement", "confidence")
+        )
+    )
+    return out.height == 0, {
+        "caps": [lower, upper],
+        "violations": out.height,
+        "position_range": [signals["position"].min(), signals["position"].max()]
+        if signals.height
+        else None,
+        "examples": _examples(out.select(*_KEY, "position", "strength", "agreement")),
+    }
+
+
+def fresh_bars(
+    signals: pl.DataFrame,
+    bars: pl.DataFrame,
+    now: datetime,
+    max_lag: dict[str, timedelta] | None,
+) -> tuple[bool, dict]:
+    """See the module docstring. ``bars``: ``symbol, timeframe, ts`` of ``staging.bars`` for
+    the signals' series; ``max_lag`` None = historical data, lags reported, not enforced."""
+    if signals.height == 0:
+        return True, {"rows": 0}
+    no_bar = signals.join(bars.select(_KEY), on=_KEY, how="anti")
+    stale = signals.filter(pl.col("as_of") != bar_close(signals))
+    lags, late = {}, []
+    newest = bars.group_by("symbol", "timeframe").agg(pl.col("ts").max())
+    if newest.height:
+        newest = newest.with_columns(bar_close(newest).alias("close"))
+    for symbol, timeframe, _, close in newest.iter_rows():
+        lag = now - close
+        lags[f"{symbol} {timeframe}"] = round(lag.total_seconds() / 3600, 2)
+        if max_lag is not None and timeframe in max_lag and lag > max_lag[timeframe]:
+            late.append(f"{symbol} {timeframe}")
+    passed = no_bar.height == 0 and stale.height == 0 and not late
+    return passed, {
+        "signals_without_bar": no_bar.height,
+        "signals_with_stale_predictions": stale.height,
+        "examples": _examples(stale.select(*_KEY, "as_of")),
+        "newest_bar_lag_hours": lags,
+        "freshness_enforced": max_lag is not None,
+        "stale_series": late,
+    }
+
+
+def no_future_predictions(signals: pl.DataFrame) -> tuple[bool, dict]:
+    """Signals whose ``as_of`` is missing or after the bar's close."""
+    if signals.height == 0:
+        return True, {"rows": 0}
+    bad = signals.filter(pl.col("as_of").is_null() | (pl.col("as_of") > bar_close(signals)))
+    return bad.height == 0, {
+        "violations": bad.height,
+        "examples": _examples(bad.select(*_KEY, "as_of")),
+    }
