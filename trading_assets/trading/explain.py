@@ -130,15 +130,15 @@ def explain(
     )
     frame = signals.join(predicted, on=_KEY, how="left").join(drivers, on=_KEY, how="left")
     texts = [
-        explanation_text(d, a, c, m, p or 0, r, dr)
+        explanation_text(d, a, c, m, p or 0, r, dr or None)
         for d, a, c, m, p, r, dr in zip(
-            frame["direction"],
-            frame["agreement"],
-            frame["confidence"],
-            frame["models"],
-            frame["_predicted"],
-            frame["regime"],
-            frame["_drivers"],
+            frame["direction"].to_list(),
+            frame["agreement"].to_list(),
+            frame["confidence"].to_list(),
+            frame["models"].to_list(),
+            frame["_predicted"].to_list(),
+            frame["regime"].to_list(),
+            frame["_drivers"].to_list(),
             strict=True,
         )
     ]

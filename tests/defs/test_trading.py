@@ -1,0 +1,168 @@
+"""End to end through Dagster on real data (the demo's S&P 500 daily bars): signals with their
+checks, backtests and the signal_performance SQL model, from predictions this test writes
+(deterministic predictors in ``PREDICTIONS_SCHEMA``; the training asset lives elsewhere)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import polars as pl
+import pytest
+
+from trading_assets.definitions import build_definitions
+from trading_assets.defs.trading.backtest import BacktestConfig, backtest_series
+from trading_assets.home import ProjectHome
+from trading_assets.runner import dagster_instance, materialize
+from trading_assets.schemas import PREDICTION_CONTRIBUTIONS_SCHEMA, PREDICTIONS_SCHEMA
+from trading_assets.warehouse.connection import connect
+from trading_assets.warehouse.writes import upsert
+
+UPSTREAM = 'key:"raw/bars" or key:"staging/bars" or key:"features/labels" or key:"features/regime"'
+TRADING = 'key:"signals/signals" or key:"signals/backtest" or key:"reports/signal_performance"'
+START = 300
+KEY = ("model", "model_version", "symbol", "timeframe", "ts")
+
+
+def _predictions(bars: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Three predictors that use only closes up to the bar: 5-bar momentum, 1-bar reversal,
+    distance from the 20-bar mean; and top-2 'contributions' for the momentum model."""
+    close = bars["close"].to_numpy()
+    logc = np.log(close)
+    mom = np.full(close.size, np.nan)
+    mom[5:] = (logc[5:] - logc[:-5]) / 5
+    rev = np.concatenate([[np.nan], -(logc[1:] - logc[:-1])])
+    mean20 = pl.Series(close).rolling_mean(20).to_numpy()
+    dist = np.log(close / mean20) / 20
+    frames = []
+    for name, values in (("momentum", mom), ("reversal", rev), ("mean_gap", dist)):
+        frames.append(
+            bars.select("symbol", "timeframe", "ts")
+            .with_columns(pl.Series("prediction", values))
+            .slice(START)
+            .with_columns(
+                model=pl.lit(f"fwd_ret_1-1d-{name}"),
+                model_version=pl.lit("test-v1"),
+                family=pl.lit("moving_average"),
+                target=pl.lit("fwd_ret_1"),
+                available_at=pl.col("ts") + timedelta(days=1),
+                fold=pl.lit(0, dtype=pl.Int64),
+            )
+            .select(list(PREDICTIONS_SCHEMA))
+        )
+    preds = pl.concat(frames)
+    mom_rows = frames[0]
+    contributions = pl.concat(
+        [
+            mom_rows.select(
+                "model",
+                "model_version",
+                "symbol",
+                "timeframe",
+                "ts",
+                pl.lit(rank, dtype=pl.Int64).alias("rank"),
+                pl.lit(feature).alias("feature"),
+                (pl.col("prediction") * scale).alias("value"),
+                (pl.col("prediction") * share).alias("contribution"),
+            )  # fmt: skip
+            for rank, feature, scale, share in ((1, "ROC5", 5.0, 0.7), (2, "rsi_14", 1000.0, 0.3))
+        ]
+    ).select(list(PREDICTION_CONTRIBUTIONS_SCHEMA))
+    return preds, contributions
+
+
+def _metadata(instance: dg.DagsterInstance, key: str) -> dict:
+    event = instance.get_latest_materialization_event(dg.AssetKey(key.split("/")))
+    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+
+@pytest.fixture
+def demo_home(home: Path, monkeypatch) -> ProjectHome:
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    return ProjectHome.from_env()
+
+
+def test_signals_and_backtests_through_dagster(demo_home: ProjectHome):
+    instance = dagster_instance(demo_home)
+    defs = build_definitions()
+    assert materialize(defs, instance, UPSTREAM, symbols=["^GSPC"]).ok
+
+    # no predictions yet: no signals, and the backtest still has buy-and-hold
+    empty = materialize(defs, instance, TRADING)
+    assert empty.ok, empty.failures
+    assert (
+        "no predictions in ml.predictions yet" in _metadata(instance, "signals/signals")["missing"]
+    )
+    with connect(demo_home.warehouse_path) as con:
+        strategies = con.sql("SELECT strategy, bars FROM signals.backtest_metrics").pl()
+        bars = con.sql(
+            "SELECT symbol, timeframe, ts, close FROM staging.bars "
+            "WHERE symbol = '^GSPC' AND timeframe = '1d' ORDER BY ts"
+        ).pl()
+    assert strategies.rows() == [("buy_and_hold", 5031)]
+
+    preds, contributions = _predictions(bars)
+    with connect(demo_home.warehouse_path) as con:
+        upsert(
+            con, "ml.predictions", preds, ("model", "model_version", "symbol", "timeframe", "ts")
+        )
+        upsert(con, "ml.prediction_contributions", contributions, (*KEY, "rank"))
+    first = materialize(defs, instance, TRADING)
+    assert first.ok, first.failures
+    assert not any(o.failed_checks for o in first.outcomes.values()), first.outcomes
+    assert set(first.outcomes) == {
+        "signals/signals",
+        "signals/backtest",
+        "reports/signal_performance",
+    }
+
+    with connect(demo_home.warehouse_path) as con:
+        signals = con.sql("SELECT * FROM signals.signals ORDER BY ts").pl()
+        metrics = con.sql("SELECT * FROM signals.backtest_metrics ORDER BY strategy").pl()
+        equity = con.sql(
+            "SELECT strategy, count(*) AS n FROM signals.backtest_equity GROUP BY 1"
+        ).pl()
+        perf = con.sql("SELECT * FROM reports.signal_performance").pl()
+    predicted = bars.height - START
+    assert signals.height == predicted  # every predicted bar has a signal
+    assert signals["models"].max() >= 1 and (signals["direction"] != 0).mean() > 0.5
+    assert signals["position"].abs().max() <= 1.0
+    assert (signals["as_of"] == signals["ts"] + timedelta(days=1)).all()
+    explained = signals.filter(pl.col("explanation").str.contains("ROC5"))
+    assert explained.height > 0 and "pushed the forecast" in explained["explanation"][0]
+    assert set(metrics["strategy"]) == {
+        "buy_and_hold", "consensus", "fwd_ret_1-1d-momentum", "fwd_ret_1-1d-reversal",
+        "fwd_ret_1-1d-mean_gap",
+    }  # fmt: skip
+    assert (metrics["bars"] == predicted).all()
+    assert set(equity["n"]) == {predicted}
+    hold = metrics.filter(pl.col("strategy") == "buy_and_hold").row(0, named=True)
+    s0, s1 = bars["close"][START], bars["close"][-1]
+    assert hold["total_return"] == pytest.approx(s1 / s0 - 1, rel=0.05)  # opens vs closes, costs
+    assert hold["exposure"] == pytest.approx(1 - 1 / predicted)
+    assert perf.height == 1 and perf["signals"][0] == signals.height
+
+    again = materialize(defs, instance, TRADING)
+    assert again.ok
+    for key, outcome in again.outcomes.items():
+        assert outcome.rows_written == 0, key
+        assert outcome.data_versions == first.outcomes[key].data_versions, key
+
+
+def test_all_flat_signals_and_a_single_model_are_reported(shared_data):
+    from tests.trading.conftest import ORCL, read_daily
+
+    bars = read_daily(shared_data / ORCL)
+    preds = bars.select("symbol", "timeframe", "ts").with_columns(
+        model=pl.lit("only"), prediction=pl.lit(0.0)
+    )
+    flat = bars.select("symbol", "timeframe", "ts").with_columns(position=pl.lit(0.0))
+    metrics, equity, notes = backtest_series("ORCL", "1d", bars, preds, flat, BacktestConfig())
+    assert metrics["strategy"].to_list() == ["buy_and_hold", "only", "consensus"]
+    assert any("never took a position" in n for n in notes)
+    consensus = metrics.filter(pl.col("strategy") == "consensus").row(0, named=True)
+    assert consensus["exposure"] == 0 and consensus["total_return"] == 0
+    assert consensus["sharpe"] is None  # undefined, stored as NULL
+    assert equity.height == 3 * bars.height
