@@ -166,3 +166,24 @@ def test_all_flat_signals_and_a_single_model_are_reported(shared_data):
     assert consensus["exposure"] == 0 and consensus["total_return"] == 0
     assert consensus["sharpe"] is None  # undefined, stored as NULL
     assert equity.height == 3 * bars.height
+
+
+def test_split_cliff_in_raw_prices_is_flagged_not_a_return(shared_data):
+    from tests.trading.conftest import ORCL, read_daily
+
+    bars = read_daily(shared_data / ORCL)
+    split_at = bars["ts"][3000]
+    raw = bars.with_columns(  # unadjusted for a 4:1 split: earlier prices four times higher
+        pl.when(pl.col("ts") < split_at).then(pl.col(c) * 4).otherwise(pl.col(c)).alias(c)
+        for c in ("open", "close")
+    )
+    none = pl.DataFrame(schema={"ts": pl.Datetime("us", "UTC"), "model": pl.String})
+    config = BacktestConfig()
+    adjusted, _, notes = backtest_series("ORCL", "1d", raw, none, none, config)
+    assert notes == [
+        f"ORCL 1d: 1 split-like cliff(s) (>= 3.0x in one bar) neutralized, at {split_at.date()}"
+    ]
+    clean, _, _ = backtest_series("ORCL", "1d", bars, none, none, config)
+    got, want = adjusted["total_return"][0], clean["total_return"][0]
+    assert got == pytest.approx(want, rel=0.05)  # only the split day's overnight move is lost
+    assert want > 10  # ORCL rose 20-fold; unadjusted it would look like a quarter of that
