@@ -186,7 +186,10 @@ def test_no_predictions_and_no_labels_say_what_is_missing(orcl, orcl_labels, orc
     assert any("no labels yet" in n for n in unlabeled.notes)
 
 
-def test_target_must_be_a_forward_return():
+def test_target_must_be_a_forward_return(orcl, orcl_labels, orcl_regime):
     assert horizon_of("fwd_ret_5") == 5
     with pytest.raises(ValueError, match="dir_1"):
         horizon_of("dir_1")
+    odd = predictions_frame(orcl, "direction", np.ones(orcl.height), "dir_1", start=START)
+    result = consensus_signals(odd, orcl, orcl_labels, orcl_regime)
+    assert result.signals.height == 0 and "['dir_1']" in result.notes[0]

@@ -297,8 +297,9 @@ def consensus_signals(
         symbol, timeframe, ts, with empty ``explanation`` (see
         :mod:`trading_assets.trading.explain`).
 
-    Raises:
-        ValueError: a prediction's target is not a forward return ``fwd_ret_<h>``.
+    Predictions that cannot be used are left out and said in ``notes``: NULL/NaN values,
+    targets that are not ``fwd_ret_<h>``, ``available_at`` after the bar's close, bars not in
+    ``bars``.
     """
     notes: list[str] = []
     empty = ConsensusResult(
@@ -313,6 +314,12 @@ def consensus_signals(
         predictions = predictions.filter(
             pl.col("prediction").is_not_null() & pl.col("prediction").is_not_nan()
         )
+    targets = predictions["target"].unique().to_list()
+    if unusable := sorted(t for t in targets if not (t and _TARGET.match(t))):
+        notes.append(
+            f"predictions of target(s) {unusable} are not forward returns fwd_ret_<h>; ignored"
+        )
+        predictions = predictions.filter(~pl.col("target").is_in(unusable))
     predictions = latest_versions(predictions)
     label_cols = [c for c in labels.columns if _TARGET.match(c)]
     signal_frames, weight_frames = [], []
