@@ -95,7 +95,7 @@ def backtest_series(
         at = ", ".join(str(bars["ts"][int(i)].date()) for i in cliffs[:5])
         notes.append(
             f"{symbol} {timeframe}: {cliffs.size} split-like cliff(s) (>= {config.cliff_factor}x "
-            f"in one bar) neutralized, at {at}"
+            f"in one bar: an unadjusted split, a bad print or a long data gap) neutralized, at {at}"
         )
     per_year = metrics.bars_per_year(symbol, timeframe)
     metric_rows, equity_frames = [], []
