@@ -17,7 +17,7 @@ from trading_assets.defs.prices.staging import MAX_LAG, STAGING_BARS
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.trading.reads import read_series, read_table
 from trading_assets.home import DUCKDB_WRITER_POOL
-from trading_assets.schemas import SIGNALS_SCHEMA
+from trading_assets.schemas import SIGNALS_SCHEMA, STAGING_BARS_SCHEMA
 from trading_assets.trading import consensus, explain, signal_checks, sizing
 from trading_assets.warehouse.ddl import ensure_table
 from trading_assets.warehouse.writes import content_version, replace_scope
@@ -27,6 +27,7 @@ PREDICTIONS = dg.AssetKey(["ml", "predictions"])
 LABELS = dg.AssetKey(["features", "labels"])
 REGIME = dg.AssetKey(["features", "regime"])
 TABLE = "signals.signals"
+_BAR_KEY = ["symbol", "timeframe", "ts"]
 
 #: check name -> (description, severity)
 SIGNAL_CHECKS: dict[str, tuple[str, dg.AssetCheckSeverity]] = {
@@ -144,26 +145,18 @@ def signals(
     missing = []
     if predictions.height == 0:
         missing.append("no predictions in ml.predictions yet (no model has been trained)")
-    if bars is None or bars.height == 0:
+    elif bars is None or bars.height == 0:
         missing.append("no bars in staging.bars for the predicted series")
-        bars = pl.DataFrame(
-            schema={
-                "symbol": pl.String,
-                "timeframe": pl.String,
-                "ts": pl.Datetime("us", "UTC"),
-                "close": pl.Float64,
-            }
-        )
+    if bars is None:
+        bars = pl.DataFrame(schema={c: STAGING_BARS_SCHEMA[c] for c in _BAR_KEY + ["close"]})
     if labels is None:
-        missing.append("features.labels is missing: no realized labels, so every IC is unknown")
-        labels = bars.select("symbol", "timeframe", "ts").clear()
+        if predictions.height:
+            missing.append("features.labels is missing: no realized labels, every IC unknown")
+        labels = bars.select(_BAR_KEY).clear()
     if regime is None:
-        missing.append("features.regime is missing: weights use every bar's IC")
-        regime = (
-            bars.select("symbol", "timeframe", "ts")
-            .clear()
-            .with_columns(pl.lit(None, dtype=pl.String).alias("regime"))
-        )
+        if predictions.height:
+            missing.append("features.regime is missing: weights use every bar's IC")
+        regime = bars.select(_BAR_KEY).clear().with_columns(regime=pl.lit(None, pl.String))
     if predictions.height and contributions.height == 0:
         missing.append("no feature contributions: explanations name no drivers")
     result = consensus.consensus_signals(
@@ -216,10 +209,6 @@ def signals(
         },
         data_version=dg.DataVersion(version),
         check_results=signal_check_results(
-            stored,
-            stored_bars
-            if stored_bars is not None
-            else stored.select("symbol", "timeframe", "ts").clear(),
-            config,
+            stored, stored.select(_BAR_KEY).clear() if stored_bars is None else stored_bars, config
         ),
     )
