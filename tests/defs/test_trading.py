@@ -166,6 +166,12 @@ def test_all_flat_signals_and_a_single_model_are_reported(shared_data):
     assert consensus["exposure"] == 0 and consensus["total_return"] == 0
     assert consensus["sharpe"] is None  # undefined, stored as NULL
     assert equity.height == 3 * bars.height
+    broken = bars.with_columns(
+        pl.when(pl.int_range(pl.len()) == 10).then(None).otherwise(pl.col("open")).alias("open")
+    )
+    metrics, _, notes = backtest_series("ORCL", "1d", broken, preds, flat, BacktestConfig())
+    assert "1 bar(s) without a positive open/close left out" in notes[0]
+    assert (metrics["bars"] == bars.height - 1).all()
 
 
 def test_split_cliff_in_raw_prices_is_flagged_not_a_return(shared_data):

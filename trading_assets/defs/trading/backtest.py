@@ -79,6 +79,12 @@ def backtest_series(
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
     """Metrics rows, equity rows and notes of one (symbol, timeframe)."""
     notes = []
+    good = (pl.col("open") > 0) & (pl.col("close") > 0)
+    if dropped := bars.filter(~good.fill_null(False)).height:
+        notes.append(
+            f"{symbol} {timeframe}: {dropped} bar(s) without a positive open/close left out"
+        )
+        bars = bars.filter(good.fill_null(False))
     starts = [f["ts"].min() for f in (predictions, signals) if f.height]
     if starts:
         bars = bars.filter(pl.col("ts") >= min(starts))
