@@ -15,6 +15,7 @@ from tests.news.conftest import guard_loopback
 from tests.publish.servers import FakeDiscord, FakeWordPress, rate_limited, unavailable
 from tests.report import fixtures
 from trading_assets.defs.mlflow_resource import MlflowResource
+from trading_assets.defs.prices.staging import STAGING_BARS, staging_bars
 from trading_assets.defs.report import (
     PUBLISHED_KEY,
     REPORT_KEY,
@@ -58,7 +59,7 @@ def resources(project: ProjectHome, wp=None, dc=None, mlflow: MlflowResource | N
     }
 
 
-REPORT = report_asset_for([])
+REPORT = report_asset_for([staging_bars])
 
 
 def _meta(result, key):
@@ -74,12 +75,22 @@ def test_report_with_only_bars_says_what_is_missing(project, shared_data):
     with connect(project.warehouse_path) as con:
         fixtures.replace_scope(con, "staging.bars", fixtures.real_bars(shared_data), {})
     with dg.instance_for_test() as instance:
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=STAGING_BARS,
+                check_name="outlier_jumps",
+                passed=False,
+                severity=dg.AssetCheckSeverity.WARN,
+            )
+        )
         result = dg.materialize(
             [REPORT, published], instance=instance, resources=resources(project)
         )
         assert result.success
         mat, meta = _meta(result, REPORT_KEY)
+        assert REPORT.asset_deps[REPORT_KEY] == {STAGING_BARS}
         assert meta["sections_present"] == ["quality"]
+        assert meta["summary"]["failed_checks"] == 1
         assert set(meta["sections_missing"]) == {
             "equity",
             "predictions",
@@ -93,6 +104,7 @@ def test_report_with_only_bars_says_what_is_missing(project, shared_data):
         html = Path(meta["path"]).read_text()
         assert "No predictions yet: the models have not been trained." in html
         assert "The demo profile has no news" in html
+        assert "<td>staging/bars</td><td>outlier_jumps</td><td>warning</td>" in html
         assert meta["url"] == Path(meta["path"]).resolve().as_uri()
         assert (project.reports_dir / "latest.html").read_text() == html
         _, pub = _meta(result, PUBLISHED_KEY)

@@ -2,6 +2,7 @@
 WordPress post and Discord message of the report's date, run by the ``publish_on_report``
 sensor and by ``trading-assets run``)."""
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Sequence
@@ -69,6 +70,7 @@ def _write_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
+    os.chmod(tmp, 0o644)  # readable like any other file written here (mkstemp makes 0600)
     os.replace(tmp, path)
 
 
@@ -90,13 +92,27 @@ def _previous_version(instance: dg.DagsterInstance) -> str | None:
     return (mat.tags or {}).get("dagster/data_version") if mat is not None else None
 
 
+def _check_keys(
+    context: dg.AssetExecutionContext, known: Sequence[dg.AssetCheckKey]
+) -> set[dg.AssetCheckKey]:
+    """``known`` (the checks of the assets the report was built with) plus every check of the
+    code location when the step has its repository (``execute_in_process`` has none)."""
+    keys = set(known)
+    with contextlib.suppress(Exception):  # no repository on the step: the known checks it is
+        keys |= set(context.repository_def.asset_graph.asset_check_keys)
+    return keys
+
+
 def _notes_md(report: render.RenderedReport) -> str:
     return "\n".join(f"- {n}" for n in report.notes) or "_all sections present_"
 
 
-def build_report_asset(upstream: Sequence[dg.AssetKey] = ()) -> dg.AssetsDefinition:
+def build_report_asset(
+    upstream: Sequence[dg.AssetKey] = (), check_keys: Sequence[dg.AssetCheckKey] = ()
+) -> dg.AssetsDefinition:
     """``reports/report`` depending on ``upstream`` (the input assets present in the code
-    location; see :func:`report_asset_for`)."""
+    location; see :func:`report_asset_for`), showing the latest evaluations of ``check_keys``
+    (and of every other check of the code location when the run knows its repository)."""
 
     @dg.asset(
         key=REPORT_KEY,
@@ -128,7 +144,7 @@ def build_report_asset(upstream: Sequence[dg.AssetKey] = ()) -> dg.AssetsDefinit
             data.skipped["leaderboard"] = problem
         try:
             data.quality = latest_check_evaluations(
-                context.instance, context.repository_def.asset_graph.asset_check_keys
+                context.instance, _check_keys(context, check_keys)
             )
         except Exception as exc:  # an instance without check storage: report without it
             data.skipped["quality"] = f"{type(exc).__name__}: {exc}"
@@ -177,8 +193,12 @@ def build_report_asset(upstream: Sequence[dg.AssetKey] = ()) -> dg.AssetsDefinit
 
 def report_asset_for(assets: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition:
     """``reports/report`` depending on whichever of ``assets`` produce its inputs: keys in
-    :data:`REPORT_INPUT_KEYS`, or a ``table`` metadata in :data:`REPORT_INPUT_TABLES`."""
+    :data:`REPORT_INPUT_KEYS`, or a ``table`` metadata in :data:`REPORT_INPUT_TABLES`; its
+    data quality section covers the asset checks of all of ``assets``."""
     upstream: list[dg.AssetKey] = []
+    checks = sorted(
+        {k for a in assets for k in a.check_keys}, key=lambda k: (k.asset_key.path, k.name)
+    )
     for assets_def in assets:
         for spec in assets_def.specs:
             table = (spec.metadata or {}).get("table")
@@ -187,7 +207,7 @@ def report_asset_for(assets: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefiniti
                 spec.key not in upstream
             ):
                 upstream.append(spec.key)
-    return build_report_asset(upstream)
+    return build_report_asset(upstream, checks)
 
 
 def _report_event(instance: dg.DagsterInstance) -> dict[str, Any] | None:
