@@ -234,11 +234,16 @@ def load_predictions(
                l.fwd_ret_1 AS realized
         FROM ml.predictions AS p {join}
     """
+    # the newest rows per model first (a top-n on one table), then their labels
     newest = _frame(
         con,
-        f"""SELECT * FROM ({joined}) QUALIFY row_number() OVER
-                (PARTITION BY model ORDER BY ts DESC, symbol, timeframe) <= {int(points)}
-            ORDER BY model, ts, symbol, timeframe""",
+        f"""SELECT p.model, p.family, p.symbol, p.timeframe, p.ts, p.prediction,
+                   l.fwd_ret_1 AS realized
+            FROM (SELECT model, family, symbol, timeframe, ts, prediction FROM ml.predictions
+                  QUALIFY row_number() OVER
+                      (PARTITION BY model ORDER BY ts DESC, symbol, timeframe) <= {int(points)}
+                 ) AS p {join}
+            ORDER BY p.model, p.ts, p.symbol, p.timeframe""",
         PREDICTION_COLUMNS,
     )
     scores = _frame(
