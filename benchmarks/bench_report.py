@@ -96,6 +96,12 @@ def main() -> None:
                 f"{base.value['equity'].height:,}",
                 f"{base.value['equity'].height / inputs.equity.height:.0f}x fewer",
             ],
+            [
+                "all inputs (+ news, freshness, cliffs, costs) s",
+                f"{everything.seconds:.3f}",
+                "",
+                "",
+            ],
         ],
     )
     now = datetime(2026, 1, 5, tzinfo=UTC)
