@@ -22,6 +22,13 @@ from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
 from trading_assets.defs.prices.schedules import build_ingestion_schedules
 from trading_assets.defs.prices.staging import staging_bars
 from trading_assets.defs.prices.stream import universal_stream
+from trading_assets.defs.report import (
+    REPORT_SENSORS,
+    publish_job,
+    published,
+    report_asset_for,
+    report_resources_from_env,
+)
 from trading_assets.defs.resources import PriceSourcesResource, WarehouseResource
 from trading_assets.defs.trading import TRADING_ASSETS
 from trading_assets.home import ProjectHome
@@ -59,13 +66,16 @@ def build_definitions() -> dg.Definitions:
     """Assemble the definitions for the current environment (see the module docstring)."""
     home = ProjectHome.from_env().ensure()
     profile = active_profile()
+    derived = derived_assets(ASSETS)  # features/sentiment, SQL models
     return dg.Definitions(
-        assets=[*ASSETS, *derived_assets(ASSETS)],  # + features/sentiment, SQL models
+        assets=[*ASSETS, *derived, report_asset_for([*ASSETS, *derived]), published],
+        jobs=[publish_job],
         schedules=build_ingestion_schedules(profile),
         sensors=[
             symbol_discovery,
             inbox_sensor,
             news_poll,
+            *REPORT_SENSORS,
             dg.AutomationConditionSensorDefinition(
                 "automation",
                 target=dg.AssetSelection.all(),
@@ -77,6 +87,7 @@ def build_definitions() -> dg.Definitions:
             "warehouse": WarehouseResource(path=str(home.warehouse_path)),
             "price_sources": price_sources_for(profile, home),
             **news_resources_from_env(profile, home),
+            **report_resources_from_env(home),
         },
         executor=dg.in_process_executor,
     )

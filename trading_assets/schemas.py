@@ -335,3 +335,18 @@ PREDICTION_CONTRIBUTIONS_KEY: tuple[str, ...] = (
     "ts",
     "rank",
 )
+
+#: ``reports.published``: where the report of one date went, per publishing target
+#: (``wordpress`` | ``discord``): the remote id (post id, message id), its URL, the content
+#: hash of the report published, and when. Re-running for the same date updates the remote
+#: object in place; an unchanged content hash is not published again. Key: (report_date, target).
+PUBLISHED_SCHEMA: dict[str, pl.DataType] = {
+    "report_date": pl.Date(),
+    "target": pl.String(),
+    "remote_id": pl.String(),
+    "url": pl.String(),
+    "content_hash": pl.String(),
+    "action": pl.String(),  # created | updated
+    "published_at": UTC_TS,
+}
+PUBLISHED_KEY: tuple[str, ...] = ("report_date", "target")

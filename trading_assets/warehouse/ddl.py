@@ -30,6 +30,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "signals.backtest_metrics": schemas.BACKTEST_METRICS_SCHEMA,
     "signals.backtest_equity": schemas.BACKTEST_EQUITY_SCHEMA,
     "ops.cost_metrics": schemas.COST_METRICS_SCHEMA,
+    "reports.published": schemas.PUBLISHED_SCHEMA,
 }
 
 

@@ -1,0 +1,155 @@
+"""The report page from real inputs: every section, escaped headlines, stable content hash,
+and plain words for each missing or odd input."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import timedelta
+
+import polars as pl
+
+from tests.report.conftest import GENERATED, memory_warehouse
+from trading_assets.report.inputs import ReportInputs, load_cliffs, load_inputs
+from trading_assets.report.render import render_report
+from trading_assets.report.sections import build_sections
+from trading_assets.warehouse.writes import replace_scope
+
+
+def notes(inputs: ReportInputs) -> dict[str, list[str]]:
+    return {s.key: s.notes for s in build_sections(inputs)}
+
+
+def test_inputs_from_real_data(inputs):
+    assert inputs.freshness["bars"].to_list() == [719, 719]
+    assert inputs.freshness["last_ts"].max().isoformat() == "2023-05-01T14:00:00+00:00"
+    # latest signal per series, equity thinned but ending on the last bar
+    assert inputs.signals.height == 2 and inputs.signals["ts"].dt.hour().to_list() == [14, 14]
+    last = inputs.equity.group_by("strategy", "symbol").agg(pl.col("ts").max())["ts"]
+    assert last.n_unique() == 1 and last[0] == inputs.freshness["last_ts"].max()
+    assert inputs.model_scores["model"].to_list() == [
+        "fwd_ret_1-1h-last",
+        "fwd_ret_1-1h-moving_average",
+    ]
+    # realized = the next bar's log return, joined on the bar (never a later one)
+    eth = inputs.predictions.filter(
+        (pl.col("symbol") == "ETH/USDT") & (pl.col("model") == "fwd_ret_1-1h-last")
+    ).sort("ts")
+    nxt = eth["prediction"].shift(-1)  # the "last" model predicts the bar's own return
+    assert (eth["realized"] - nxt).drop_nulls().abs().max() < 1e-12
+    assert eth["realized"][-1] is None  # the newest bar has no realized return yet
+    assert inputs.sentiment["articles"].sum() == inputs.headlines.height or (
+        inputs.sentiment["articles"].sum() > inputs.headlines.height
+    )
+    assert inputs.costs.filter(pl.col("asset_key") == "staging/bars")["runs"][0] == 2
+
+
+def test_full_report_has_every_section_but_the_leaderboard(rendered):
+    assert rendered.missing == ["leaderboard"]
+    assert rendered.charts == 5  # 2 equity, 2 prediction scatters, 1 sentiment
+    assert rendered.html.count("<svg") == 5
+    html = rendered.html
+    for text in ("ETH/USDT", "SMA(10) below SMA(30)", "fwd_ret_1-1h-moving_average", "Sharpe"):
+        assert text in html
+    assert rendered.summary["best_backtest"]["strategy"] == "consensus"
+    assert rendered.summary["signals_long"] + rendered.summary["signals_short"] == 1380
+
+
+def test_headlines_are_escaped(rendered):
+    html = rendered.html
+    assert "<script" not in html and "<img" not in html and "javascript:" not in html
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in html
+    assert "Stocks &amp; &#34;bonds&#34; rally" in html
+    assert "&lt;b&gt;Evil&lt;/b&gt; Wire" in html
+
+
+def test_page_loads_nothing(rendered):
+    html = rendered.html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html)
+    assert "@import" not in html
+    assert all(ref.startswith("#") for ref in re.findall(r"url\(([^)]*)\)", html))  # SVG ids
+    assert all(ref.startswith("#") for ref in re.findall(r'xlink:href="([^"]*)"', html))
+    assert "default-src 'none'" in html
+
+
+def test_content_hash_ignores_the_generation_time(inputs, rendered):
+    later = render_report(inputs, GENERATED + timedelta(hours=5))
+    assert later.content_hash == rendered.content_hash and later.html != rendered.html
+    fewer = dataclasses.replace(inputs, headlines=inputs.headlines.head(3))
+    assert render_report(fewer, GENERATED).content_hash != rendered.content_hash
+
+
+def test_body_is_the_content_without_the_page_shell(rendered):
+    body = rendered.body()
+    assert body.startswith('<section id="summary">') and "<head>" not in body
+    assert "<svg" in body
+
+
+def test_no_predictions_yet():
+    empty = ReportInputs()
+    got = notes(empty)
+    assert got["predictions"] == ["No predictions yet: the models have not been trained."]
+    assert got["signals"][0].startswith("No signals yet")
+    assert got["equity"][0].startswith("No backtests yet")
+    assert "no news" in got["sentiment"][0].lower()
+    page = render_report(empty, GENERATED)
+    assert page.present == [] and page.charts == 0
+    assert "No predictions yet: the models have not been trained." in page.html
+
+
+def test_a_single_model(inputs):
+    one = dataclasses.replace(
+        inputs,
+        model_scores=inputs.model_scores.head(1),
+        predictions=inputs.predictions.filter(pl.col("model") == "fwd_ret_1-1h-last"),
+    )
+    (note,) = notes(one)["predictions"]
+    assert note.startswith("Only one model (fwd_ret_1-1h-last)")
+
+
+def test_all_signals_flat(warehouse, bars):
+    from tests.report import fixtures
+
+    con = memory_warehouse()
+    replace_scope(con, "signals.signals", fixtures.sma_signals(bars, flat=True), {})
+    got = notes(load_inputs(con))
+    assert any(n.startswith("All signals are flat") for n in got["signals"])
+    assert got["equity"][0].startswith("No backtests yet")
+
+
+def test_split_cliff_in_raw_prices(bars):
+    # an unadjusted 4:1 split: real ETH/USDT prices before 2023-04-15 quoted 4x higher
+    cut = pl.datetime(2023, 4, 15, time_zone="UTC")
+    prices = ["open", "high", "low", "close"]
+    split = bars.with_columns(
+        [
+            pl.when((pl.col("symbol") == "ETH/USDT") & (pl.col("ts") < cut))
+            .then(pl.col(c) * 4)
+            .otherwise(pl.col(c))
+            .alias(c)
+            for c in prices
+        ]
+    )
+    con = memory_warehouse()
+    replace_scope(con, "staging.bars", split, {})
+    cliffs = load_cliffs(con)
+    assert cliffs.select("symbol", "timeframe").rows() == [("ETH/USDT", "1h")]
+    assert cliffs["ts"][0].isoformat() == "2023-04-15T00:00:00+00:00"
+    assert 0.24 < cliffs["ratio"][0] < 0.26
+    quality = notes(load_inputs(con))["quality"]
+    assert any(
+        n.startswith("Split cliff flagged in ETH/USDT 1h at 2023-04-15 00:00") for n in quality
+    )
+    replace_scope(con, "staging.bars", bars, {})
+    assert load_cliffs(con).height == 0  # the real, adjusted prices have none
+
+
+def test_a_table_of_another_shape_is_skipped_not_fatal():
+    con = memory_warehouse()
+    con.execute("CREATE SCHEMA signals")
+    con.execute("CREATE TABLE signals.signals (symbol VARCHAR, ts TIMESTAMPTZ)")
+    data = load_inputs(con)
+    assert "signals" in data.skipped and "signals.signals" in data.skipped["signals"]
+    got = notes(data)["signals"]
+    assert got[0].startswith("No signals yet") and got[1].startswith("Could not read signals")
+    render_report(data, GENERATED)  # renders all the same

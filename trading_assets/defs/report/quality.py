@@ -1,0 +1,56 @@
+"""Data quality for the report: the latest evaluation of every asset check, read from the
+Dagster instance (one storage query per check key; the latest per partition for partitioned
+checks, from a short history)."""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from trading_assets.report.inputs import QUALITY_COLUMNS, empty
+
+HISTORY = 50  # evaluations read per check to find the latest of each partition
+
+
+def _status(record) -> tuple[str, str]:
+    from dagster._core.storage.asset_check_execution_record import (
+        AssetCheckExecutionRecordStatus as Status,
+    )
+
+    evaluation = None
+    if record.event is not None and record.event.dagster_event is not None:
+        evaluation = record.event.dagster_event.event_specific_data
+    severity = getattr(getattr(evaluation, "severity", None), "value", "") or ""
+    if record.status == Status.SUCCEEDED:
+        return "passed", severity
+    if record.status == Status.FAILED:
+        return ("warning" if severity == "WARN" else "failed"), severity
+    return "planned", severity
+
+
+def latest_check_evaluations(
+    instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey]
+) -> pl.DataFrame:
+    """One row per (check, partition) with its latest outcome (:data:`QUALITY_COLUMNS`):
+    status ``passed``, ``warning`` (a WARN check that failed), ``failed`` or ``planned``."""
+    rows = []
+    storage = instance.event_log_storage
+    for key in sorted(check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
+        seen: set[str | None] = set()
+        for record in storage.get_asset_check_execution_history(key, limit=HISTORY):
+            if record.partition in seen:
+                continue
+            seen.add(record.partition)
+            status, severity = _status(record)
+            rows.append(
+                {
+                    "asset_key": key.asset_key.to_user_string(),
+                    "check": key.name,
+                    "status": status,
+                    "severity": severity,
+                    "partition": record.partition or "",
+                    "evaluated_at": datetime.fromtimestamp(record.create_timestamp, UTC),
+                }
+            )
+    return pl.DataFrame(rows, schema=QUALITY_COLUMNS) if rows else empty(QUALITY_COLUMNS)

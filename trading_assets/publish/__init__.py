@@ -1,0 +1,4 @@
+"""Publishing the report: WordPress posts (:mod:`.wordpress`) and Discord webhook messages
+(:mod:`.discord`), both idempotent per report date and retried on 429/5xx (:mod:`.http`).
+No Dagster here; the resources and the publishing asset live in ``trading_assets.defs.report``.
+"""

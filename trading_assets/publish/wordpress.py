@@ -1,0 +1,133 @@
+"""Create or update the WordPress post of one report date through the REST API.
+
+``GET /wp-json/wp/v2/posts?slug=<slug>&status=any`` finds the post of the date (slug
+``trading-report-YYYY-MM-DD``); it is updated with ``POST /wp-json/wp/v2/posts/<id>`` if
+found, else created with ``POST /wp-json/wp/v2/posts``. Running twice leaves exactly one
+post. Authentication is HTTP Basic with a user and an application password (WordPress
+5.6+, Users → Profile → Application Passwords); the password is never logged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+
+from trading_assets.publish.http import PublishError, redact_in_logs, send
+
+POSTS = "/wp-json/wp/v2/posts"
+
+
+def post_slug(report_date: date, prefix: str = "trading-report") -> str:
+    """``trading-report-YYYY-MM-DD``: the slug that identifies the post of a report date."""
+    return f"{prefix}-{report_date:%Y-%m-%d}"
+
+
+@dataclass(frozen=True)
+class PostResult:
+    """What :meth:`WordPressClient.publish` did: ``action`` is ``created`` or ``updated``;
+    ``post_id`` the WordPress id; ``link`` the post's public URL."""
+
+    post_id: int
+    action: str
+    link: str
+
+
+class WordPressClient:
+    """A WordPress site's REST API.
+
+    Args:
+        base_url: the site root, e.g. ``https://blog.example.com`` (``/wp-json`` is added).
+        user: the WordPress user name.
+        app_password: an application password of that user (spaces allowed).
+        timeout_s / attempts / max_wait_s / backoff_s: per request timeout and retry policy
+            (429 waits ``Retry-After``; 5xx and transport errors back off exponentially).
+        transport: an httpx transport (tests).
+        sleep: waits between attempts (tests pass a recorder).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        user: str,
+        app_password: str,
+        *,
+        timeout_s: float = 30.0,
+        attempts: int = 5,
+        max_wait_s: float = 30.0,
+        backoff_s: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not base_url or not user or not app_password:
+            raise PublishError("wordpress", "base URL, user and application password are needed")
+        redact_in_logs([app_password])
+        self._retry = {
+            "attempts": attempts,
+            "max_wait_s": max_wait_s,
+            "backoff_s": backoff_s,
+            "sleep": sleep,
+        }
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            auth=httpx.BasicAuth(user, app_password),
+            timeout=timeout_s,
+            transport=transport,
+            headers={"Accept": "application/json"},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> WordPressClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, label: str, **kwargs: Any) -> httpx.Response:
+        return send(
+            self._client, method, path, target="wordpress", label=label, **self._retry, **kwargs
+        )
+
+    def find_post(self, slug: str) -> dict[str, Any] | None:
+        """The post with ``slug`` in any status (publish, draft, private...), or None."""
+        response = self._call(
+            "GET",
+            POSTS,
+            f"find post {slug}",
+            params={"slug": slug, "status": "any", "context": "edit"},
+        )
+        posts = response.json()
+        if not isinstance(posts, list):
+            raise PublishError("wordpress", f"find post {slug}: expected a JSON list of posts")
+        return posts[0] if posts else None
+
+    def publish(
+        self, slug: str, title: str, content: str, *, status: str = "publish"
+    ) -> PostResult:
+        """Create the post ``slug`` or update it in place (title, content, status).
+
+        Raises:
+            PublishError: the site refused (401 bad credentials, 403 no rights, ...) or kept
+                failing after the retries.
+        """
+        fields = {"title": title, "content": content, "status": status}
+        existing = self.find_post(slug)
+        if existing is None:
+            response = self._call(
+                "POST", POSTS, f"create post {slug}", json={**fields, "slug": slug}
+            )
+            action = "created"
+        else:
+            post_id = int(existing["id"])
+            response = self._call(
+                "POST", f"{POSTS}/{post_id}", f"update post {post_id}", json=fields
+            )
+            action = "updated"
+        body = response.json()
+        return PostResult(int(body["id"]), action, str(body.get("link", "")))

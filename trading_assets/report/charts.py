@@ -1,0 +1,125 @@
+"""Charts of the report as inline SVG text (matplotlib, Agg backend, no external resources).
+
+Output is deterministic for the same data (fixed SVG id salt, no creation date), so an
+unchanged report hashes the same. Text in the SVG is kept as text (``svg.fonttype: none``)
+and drawn with the viewer's sans-serif font: nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+
+import polars as pl
+
+MAX_SERIES_CHARTS = 6  # equity charts (one per symbol and timeframe)
+MAX_MODEL_CHARTS = 6  # prediction scatter charts (one per model)
+_STYLE = {
+    "svg.hashsalt": "trading-assets-report",
+    "svg.fonttype": "none",
+    "font.family": "sans-serif",
+    "font.size": 9,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+_PROLOG = re.compile(r"^.*?(?=<svg)", re.S)
+
+
+def _svg(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return _PROLOG.sub("", buf.getvalue(), count=1)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def equity_chart(equity: pl.DataFrame, symbol: str, timeframe: str) -> str:
+    """Equity (top, starts at 1.0) and drawdown (bottom, %) of every strategy of one
+    (symbol, timeframe), as an SVG document string."""
+    plt = _pyplot()
+    rows = equity.filter((pl.col("symbol") == symbol) & (pl.col("timeframe") == timeframe))
+    with plt.rc_context(_STYLE):
+        fig, (top, bottom) = plt.subplots(
+            2, 1, figsize=(8, 4.2), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]}
+        )
+        for (strategy,), curve in rows.sort("ts").group_by("strategy", maintain_order=True):
+            ts = curve["ts"].dt.replace_time_zone(None).to_list()
+            top.plot(ts, curve["equity"].to_list(), lw=1.1, label=str(strategy))
+            bottom.plot(ts, (curve["drawdown"] * 100).to_list(), lw=0.9)
+        top.set_ylabel("equity (start = 1)")
+        top.set_title(f"{symbol} {timeframe}: equity after fees and slippage")
+        top.legend(loc="upper left", fontsize=8, frameon=False)
+        bottom.set_ylabel("drawdown %")
+        bottom.set_xlabel("bar open time (UTC)")
+        fig.autofmt_xdate()
+        return _svg(fig)
+
+
+def prediction_chart(predictions: pl.DataFrame, model: str) -> str:
+    """Scatter of one model's predicted vs realized forward log return (in %), with the
+    diagonal, as an SVG document string."""
+    plt = _pyplot()
+    rows = predictions.filter((pl.col("model") == model) & pl.col("realized").is_not_null()).sort(
+        "ts"
+    )
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(4.6, 3.6))
+        x = (rows["prediction"] * 100).to_list()
+        y = (rows["realized"] * 100).to_list()
+        ax.scatter(x, y, s=5, alpha=0.45, linewidths=0)
+        if x:
+            lo = min(min(x), min(y))
+            hi = max(max(x), max(y))
+            ax.plot([lo, hi], [lo, hi], lw=0.8, color="grey", ls="--")
+        ax.axhline(0, lw=0.6, color="black")
+        ax.axvline(0, lw=0.6, color="black")
+        ax.set_xlabel("predicted next-bar log return %")
+        ax.set_ylabel("realized %")
+        ax.set_title(model, fontsize=9)
+        return _svg(fig)
+
+
+def sentiment_chart(daily: pl.DataFrame) -> str:
+    """Articles per day (bars) and mean sentiment score per day (line, −1…1), SVG string."""
+    plt = _pyplot()
+    days = daily["day"].dt.replace_time_zone(None).to_list()
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(8, 2.8))
+        ax.bar(days, daily["articles"].to_list(), color="#c8d3e0", label="articles")
+        ax.set_ylabel("articles per day")
+        score = ax.twinx()
+        score.plot(days, daily["mean_score"].to_list(), color="#b5402a", lw=1.2, marker=".")
+        score.axhline(0, lw=0.6, color="grey")
+        score.set_ylim(-1, 1)
+        score.set_ylabel("mean sentiment (−1…1)")
+        ax.set_title("News sentiment per UTC day")
+        fig.autofmt_xdate()
+        return _svg(fig)
+
+
+def series_to_chart(equity: pl.DataFrame, limit: int = MAX_SERIES_CHARTS) -> list[tuple[str, str]]:
+    """The (symbol, timeframe) pairs with equity curves, sorted, at most ``limit``."""
+    pairs = equity.select("symbol", "timeframe").unique().sort("symbol", "timeframe").rows()
+    return [tuple(p) for p in pairs[:limit]]
+
+
+def models_to_chart(model_scores: pl.DataFrame, limit: int = MAX_MODEL_CHARTS) -> Sequence[str]:
+    """Model names to draw, best IC first, at most ``limit``."""
+    return (
+        model_scores.sort("ic", "model", descending=[True, False], nulls_last=True)["model"]
+        .head(limit)
+        .to_list()
+    )

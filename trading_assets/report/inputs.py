@@ -1,0 +1,419 @@
+"""What the report shows, read from the warehouse as Polars frames.
+
+Every table may be missing or empty (a fresh project, a profile without news, models not yet
+trained): the loader then returns an empty frame with the documented columns, and
+:mod:`trading_assets.report.sections` says in plain words what is missing. Reads are
+aggregated in DuckDB (latest signal per series, thinned equity curves, per-day sentiment)
+so the report stays cheap on long 1m histories.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+
+import duckdb
+import polars as pl
+
+from trading_assets.schemas import (
+    BACKTEST_EQUITY_SCHEMA,
+    BACKTEST_METRICS_SCHEMA,
+    SIGNALS_SCHEMA,
+    UTC_TS,
+)
+
+#: a close-to-close move by this factor or more in one bar looks like an unadjusted split
+#: (the same rule as the ``outlier_jumps`` check of ``staging/bars``)
+SPLIT_CLIFF_FACTOR = 3.0
+
+EQUITY_POINTS = 600  # points kept per equity curve (every n-th bar, plus the last)
+SCATTER_POINTS = 1500  # newest predictions kept per model for the scatter chart
+HEADLINES = 40  # newest headlines shown
+
+PREDICTION_COLUMNS: dict[str, pl.DataType] = {
+    "model": pl.String(),
+    "family": pl.String(),
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "ts": UTC_TS,
+    "prediction": pl.Float64(),
+    "realized": pl.Float64(),
+}
+MODEL_SCORE_COLUMNS: dict[str, pl.DataType] = {
+    "model": pl.String(),
+    "family": pl.String(),
+    "predictions": pl.Int64(),
+    "symbols": pl.Int64(),
+    "ic": pl.Float64(),
+    "hit_rate": pl.Float64(),
+    "first_ts": UTC_TS,
+    "last_ts": UTC_TS,
+}
+SIGNAL_COUNT_COLUMNS: dict[str, pl.DataType] = {
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "bars": pl.Int64(),
+    "long": pl.Int64(),
+    "short": pl.Int64(),
+    "flat": pl.Int64(),
+}
+SENTIMENT_COLUMNS: dict[str, pl.DataType] = {
+    "day": UTC_TS,
+    "articles": pl.Int64(),
+    "mean_score": pl.Float64(),
+}
+HEADLINE_COLUMNS: dict[str, pl.DataType] = {
+    "published_at": UTC_TS,
+    "publisher": pl.String(),
+    "title": pl.String(),
+    "url": pl.String(),
+    "tickers": pl.String(),
+    "score": pl.Float64(),
+    "label": pl.String(),
+}
+FRESHNESS_COLUMNS: dict[str, pl.DataType] = {
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "bars": pl.Int64(),
+    "first_ts": UTC_TS,
+    "last_ts": UTC_TS,
+}
+CLIFF_COLUMNS: dict[str, pl.DataType] = {
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "ts": UTC_TS,
+    "ratio": pl.Float64(),
+}
+COST_COLUMNS: dict[str, pl.DataType] = {
+    "asset_key": pl.String(),
+    "runs": pl.Int64(),
+    "wall_s": pl.Float64(),
+    "cpu_s": pl.Float64(),
+    "peak_rss_mb": pl.Float64(),
+    "rows": pl.Int64(),
+    "llm_tokens": pl.Int64(),
+    "cost_usd": pl.Float64(),
+}
+LEADERBOARD_COLUMNS: dict[str, pl.DataType] = {
+    "model": pl.String(),
+    "version": pl.String(),
+    "run_id": pl.String(),
+    "metrics": pl.String(),  # "name=value, ..." of the champion run's validation metrics
+    "sort_metric": pl.String(),
+    "sort_value": pl.Float64(),
+}
+QUALITY_COLUMNS: dict[str, pl.DataType] = {
+    "asset_key": pl.String(),
+    "check": pl.String(),
+    "status": pl.String(),  # passed | failed | error | skipped | running
+    "severity": pl.String(),
+    "partition": pl.String(),
+    "evaluated_at": UTC_TS,
+}
+
+
+def empty(columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    """An empty frame with ``columns``."""
+    return pl.DataFrame(schema=columns)
+
+
+def _signal_latest_columns() -> dict[str, pl.DataType]:
+    return dict(SIGNALS_SCHEMA)
+
+
+@dataclass
+class ReportInputs:
+    """Everything one report shows. Frames are empty (never None) when their input is missing.
+
+    Attributes:
+        equity: ``signals.backtest_equity`` rows (BACKTEST_EQUITY_SCHEMA), thinned to about
+            :data:`EQUITY_POINTS` bars per (strategy, symbol, timeframe); equity starts at 1.0.
+        backtests: ``signals.backtest_metrics`` rows (BACKTEST_METRICS_SCHEMA).
+        predictions: newest out-of-sample predictions per model joined with the realized
+            forward log return ``features.labels.fwd_ret_1`` (:data:`PREDICTION_COLUMNS`).
+        model_scores: per model, IC (Pearson of prediction vs realized) and hit rate over every
+            stored prediction with a realized label (:data:`MODEL_SCORE_COLUMNS`).
+        signals: the latest signal per (symbol, timeframe) (SIGNALS_SCHEMA).
+        signal_counts: long/short/flat bars per (symbol, timeframe) (:data:`SIGNAL_COUNT_COLUMNS`).
+        sentiment: articles and mean sentiment score per UTC day (:data:`SENTIMENT_COLUMNS`).
+        headlines: the newest :data:`HEADLINES` articles with their score (untrusted text:
+            escaped by the template) (:data:`HEADLINE_COLUMNS`).
+        freshness: bars and newest bar per (symbol, timeframe) in ``staging.bars``.
+        cliffs: one-bar close moves of :data:`SPLIT_CLIFF_FACTOR` x or more (split-like).
+        costs: ``ops.cost_metrics`` summed per asset (:data:`COST_COLUMNS`).
+        leaderboard: registered models' champion versions (:data:`LEADERBOARD_COLUMNS`),
+            filled by the caller from MLflow.
+        quality: latest asset check evaluations (:data:`QUALITY_COLUMNS`), filled by the caller
+            from the Dagster instance.
+        skipped: inputs that could not be read, ``{input: reason}``.
+    """
+
+    equity: pl.DataFrame = field(default_factory=lambda: empty(BACKTEST_EQUITY_SCHEMA))
+    backtests: pl.DataFrame = field(default_factory=lambda: empty(BACKTEST_METRICS_SCHEMA))
+    predictions: pl.DataFrame = field(default_factory=lambda: empty(PREDICTION_COLUMNS))
+    model_scores: pl.DataFrame = field(default_factory=lambda: empty(MODEL_SCORE_COLUMNS))
+    signals: pl.DataFrame = field(default_factory=lambda: empty(_signal_latest_columns()))
+    signal_counts: pl.DataFrame = field(default_factory=lambda: empty(SIGNAL_COUNT_COLUMNS))
+    sentiment: pl.DataFrame = field(default_factory=lambda: empty(SENTIMENT_COLUMNS))
+    headlines: pl.DataFrame = field(default_factory=lambda: empty(HEADLINE_COLUMNS))
+    freshness: pl.DataFrame = field(default_factory=lambda: empty(FRESHNESS_COLUMNS))
+    cliffs: pl.DataFrame = field(default_factory=lambda: empty(CLIFF_COLUMNS))
+    costs: pl.DataFrame = field(default_factory=lambda: empty(COST_COLUMNS))
+    leaderboard: pl.DataFrame = field(default_factory=lambda: empty(LEADERBOARD_COLUMNS))
+    quality: pl.DataFrame = field(default_factory=lambda: empty(QUALITY_COLUMNS))
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """Every frame by attribute name."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), pl.DataFrame)
+        }
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """``schema.table`` names of every table and view in the database."""
+    rows = con.execute(
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+        "WHERE table_catalog <> 'temp'"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _frame(
+    con: duckdb.DuckDBPyConnection, sql: str, columns: dict[str, pl.DataType], params=None
+) -> pl.DataFrame:
+    frame = con.sql(sql, params=params).pl() if params else con.sql(sql).pl()
+    if frame.height == 0:
+        return empty(columns)
+    return frame.select([pl.col(c).cast(t) for c, t in columns.items()])
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    schema, name = table.split(".")
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ?",
+        [schema, name],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def load_equity(con: duckdb.DuckDBPyConnection, points: int = EQUITY_POINTS) -> pl.DataFrame:
+    """Equity curves thinned to about ``points`` bars each (every n-th bar plus the last)."""
+    cols = ", ".join(f'"{c}"' for c in BACKTEST_EQUITY_SCHEMA)
+    sql = f"""
+        SELECT {cols} FROM (
+            SELECT *,
+                row_number() OVER w AS i,
+                count(*) OVER (PARTITION BY strategy, symbol, timeframe) AS n
+            FROM signals.backtest_equity
+            WINDOW w AS (PARTITION BY strategy, symbol, timeframe ORDER BY ts)
+        )
+        WHERE (i - 1) % greatest(1, n // {int(points)}) = 0 OR i = n
+        ORDER BY strategy, symbol, timeframe, ts
+    """
+    return _frame(con, sql, dict(BACKTEST_EQUITY_SCHEMA))
+
+
+def load_predictions(
+    con: duckdb.DuckDBPyConnection, has_labels: bool, points: int = SCATTER_POINTS
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(newest predictions with realized returns, per-model scores); realized is NULL where
+    no label is stored (the newest bar, or no ``features.labels`` table)."""
+    join = (
+        "LEFT JOIN features.labels AS l USING (symbol, timeframe, ts)"
+        if has_labels
+        else "LEFT JOIN (SELECT NULL::VARCHAR AS symbol, NULL::VARCHAR AS timeframe, "
+        "NULL::TIMESTAMPTZ AS ts, NULL::DOUBLE AS fwd_ret_1) AS l USING (symbol, timeframe, ts)"
+    )
+    joined = f"""
+        SELECT p.model, p.family, p.symbol, p.timeframe, p.ts, p.prediction,
+               l.fwd_ret_1 AS realized
+        FROM ml.predictions AS p {join}
+    """
+    # the newest rows per model first (a top-n on one table), then their labels
+    newest = _frame(
+        con,
+        f"""SELECT p.model, p.family, p.symbol, p.timeframe, p.ts, p.prediction,
+                   l.fwd_ret_1 AS realized
+            FROM (SELECT model, family, symbol, timeframe, ts, prediction FROM ml.predictions
+                  QUALIFY row_number() OVER
+                      (PARTITION BY model ORDER BY ts DESC, symbol, timeframe) <= {int(points)}
+                 ) AS p {join}
+            ORDER BY p.model, p.ts, p.symbol, p.timeframe""",
+        PREDICTION_COLUMNS,
+    )
+    scores = _frame(
+        con,
+        f"""SELECT model, any_value(family) AS family, count(*) AS predictions,
+                   count(DISTINCT symbol) AS symbols,
+                   corr(prediction, realized) AS ic,
+                   avg(CASE WHEN realized IS NOT NULL AND realized <> 0 AND prediction <> 0
+                       THEN CAST(sign(prediction) = sign(realized) AS DOUBLE) END) AS hit_rate,
+                   min(ts) AS first_ts, max(ts) AS last_ts
+            FROM ({joined}) GROUP BY model ORDER BY model""",
+        MODEL_SCORE_COLUMNS,
+    )
+    return newest, scores
+
+
+def load_signals(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(latest signal per symbol and timeframe, long/short/flat counts per series)."""
+    cols = ", ".join(f'"{c}"' for c in SIGNALS_SCHEMA)
+    latest = _frame(
+        con,
+        f"""SELECT {cols} FROM signals.signals
+            QUALIFY row_number() OVER (PARTITION BY symbol, timeframe ORDER BY ts DESC) = 1
+            ORDER BY symbol, timeframe""",
+        dict(SIGNALS_SCHEMA),
+    )
+    counts = _frame(
+        con,
+        """SELECT symbol, timeframe, count(*) AS bars,
+                  count(*) FILTER (WHERE direction > 0) AS long,
+                  count(*) FILTER (WHERE direction < 0) AS short,
+                  count(*) FILTER (WHERE direction = 0 OR direction IS NULL) AS flat
+           FROM signals.signals GROUP BY symbol, timeframe ORDER BY symbol, timeframe""",
+        SIGNAL_COUNT_COLUMNS,
+    )
+    return latest, counts
+
+
+def load_news(
+    con: duckdb.DuckDBPyConnection, has_scores: bool, limit: int = HEADLINES
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(articles and mean score per UTC day, the newest ``limit`` headlines with scores).
+
+    Scores are the mean over the stored methods/model versions of each article (lexicon, ML,
+    LLM); articles without a score count in ``articles`` with a NULL score."""
+    scores = (
+        "(SELECT article_id, avg(score) AS score, "
+        "mode(label) AS label FROM ml.sentiment GROUP BY article_id)"
+        if has_scores
+        else "(SELECT NULL::VARCHAR AS article_id, NULL::DOUBLE AS score, NULL::VARCHAR AS label)"
+    )
+    scored = f"""
+        SELECT n.published_at, n.publisher, n.title, n.url,
+               array_to_string(n.tickers, ', ') AS tickers, s.score, s.label
+        FROM raw.news AS n LEFT JOIN {scores} AS s USING (article_id)
+        WHERE n.published_at IS NOT NULL
+    """
+    daily = _frame(
+        con,
+        f"""SELECT date_trunc('day', published_at) AS day, count(*) AS articles,
+                   avg(score) AS mean_score
+            FROM ({scored}) GROUP BY day ORDER BY day""",
+        SENTIMENT_COLUMNS,
+    )
+    newest = _frame(
+        con,
+        f"SELECT * FROM ({scored}) ORDER BY published_at DESC, title LIMIT {int(limit)}",
+        HEADLINE_COLUMNS,
+    )
+    return daily, newest
+
+
+def load_freshness(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Bars, first and newest bar open time per (symbol, timeframe) of ``staging.bars``."""
+    return _frame(
+        con,
+        """SELECT symbol, timeframe, count(*) AS bars, min(ts) AS first_ts, max(ts) AS last_ts
+           FROM staging.bars GROUP BY symbol, timeframe ORDER BY symbol, timeframe""",
+        FRESHNESS_COLUMNS,
+    )
+
+
+def load_cliffs(con: duckdb.DuckDBPyConnection, factor: float = SPLIT_CLIFF_FACTOR) -> pl.DataFrame:
+    """One-bar close moves by ``factor`` x or more (up or down) in ``staging.bars``: the mark
+    of a split (or a reverse split) in prices that were not adjusted for it."""
+    low = 1.0 / factor
+    return _frame(
+        con,
+        f"""SELECT symbol, timeframe, ts, close / prev AS ratio FROM (
+                SELECT symbol, timeframe, ts, close,
+                       lag(close) OVER (PARTITION BY symbol, timeframe ORDER BY ts) AS prev
+                FROM staging.bars)
+            WHERE prev > 0 AND (close / prev >= {factor!r} OR close / prev <= {low!r})
+            ORDER BY symbol, timeframe, ts""",
+        CLIFF_COLUMNS,
+    )
+
+
+def load_costs(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """``ops.cost_metrics`` summed per asset, most expensive (wall time) first."""
+    return _frame(
+        con,
+        """SELECT asset_key, count(DISTINCT run_id) AS runs, sum(wall_s) AS wall_s,
+                  sum(cpu_s) AS cpu_s, max(peak_rss_mb) AS peak_rss_mb, sum(rows) AS rows,
+                  sum(llm_tokens) AS llm_tokens, sum(cost_usd) AS cost_usd
+           FROM ops.cost_metrics GROUP BY asset_key ORDER BY wall_s DESC NULLS LAST, asset_key""",
+        COST_COLUMNS,
+    )
+
+
+def load_inputs(con: duckdb.DuckDBPyConnection) -> ReportInputs:
+    """Read every warehouse input of the report; a missing table leaves its frame empty and a
+    table that cannot be read (an older layout, a wrong column) is recorded in ``skipped``
+    with the reason instead of failing the report."""
+    tables = existing_tables(con)
+    inputs = ReportInputs()
+
+    def attempt(name: str, needs: str, load) -> None:
+        if needs not in tables:
+            return
+        try:
+            load()
+        except duckdb.Error as exc:  # a table of an unexpected shape: say so, keep going
+            inputs.skipped[name] = f"{needs}: {str(exc).splitlines()[0]}"
+
+    def equity() -> None:
+        inputs.equity = load_equity(con)
+
+    def backtests() -> None:
+        cols = ", ".join(f'"{c}"' for c in BACKTEST_METRICS_SCHEMA)
+        inputs.backtests = _frame(
+            con,
+            f"SELECT {cols} FROM signals.backtest_metrics ORDER BY symbol, timeframe, strategy",
+            dict(BACKTEST_METRICS_SCHEMA),
+        )
+
+    def predictions() -> None:
+        has_labels = "features.labels" in tables and "fwd_ret_1" in _columns(con, "features.labels")
+        inputs.predictions, inputs.model_scores = load_predictions(con, has_labels)
+
+    def signals() -> None:
+        inputs.signals, inputs.signal_counts = load_signals(con)
+
+    def news() -> None:
+        inputs.sentiment, inputs.headlines = load_news(con, "ml.sentiment" in tables)
+
+    def freshness() -> None:
+        inputs.freshness = load_freshness(con)
+        inputs.cliffs = load_cliffs(con)
+
+    def costs() -> None:
+        inputs.costs = load_costs(con)
+
+    attempt("equity", "signals.backtest_equity", equity)
+    attempt("backtests", "signals.backtest_metrics", backtests)
+    attempt("predictions", "ml.predictions", predictions)
+    attempt("signals", "signals.signals", signals)
+    attempt("news", "raw.news", news)
+    attempt("freshness", "staging.bars", freshness)
+    attempt("costs", "ops.cost_metrics", costs)
+    return inputs
+
+
+def finite(value: float | None) -> bool:
+    """True for a real number that is neither NaN nor infinite."""
+    return value is not None and isinstance(value, int | float) and math.isfinite(value)
+
+
+def newest_bar(inputs: ReportInputs) -> datetime | None:
+    """Open time of the newest bar in ``staging.bars`` (None without bars)."""
+    if inputs.freshness.height == 0:
+        return None
+    return inputs.freshness["last_ts"].max()

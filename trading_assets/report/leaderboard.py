@@ -1,0 +1,82 @@
+"""The model leaderboard: registered models in MLflow, their ``champion`` versions and the
+validation metrics of the runs that produced them.
+
+Takes an ``mlflow.MlflowClient`` (or anything with the same methods), so the report logic
+never decides where MLflow lives; a store with no registered models gives an empty frame.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import polars as pl
+
+from trading_assets.report.inputs import LEADERBOARD_COLUMNS, empty
+
+CHAMPION_ALIAS = "champion"
+#: metric names tried in order to rank models (larger is better for all but *rmse/*mae/*loss)
+RANK_METRICS = ("val_ic", "ic", "val_rank_ic", "rank_ic", "val_sharpe", "sharpe", "val_rmse")
+MAX_METRICS = 6
+
+
+def _validation_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    val = {k: v for k, v in metrics.items() if k.startswith(("val", "valid", "oos", "test"))}
+    chosen = val or metrics
+    return {k: chosen[k] for k in sorted(chosen)[:MAX_METRICS]}
+
+
+def _rank(metrics: dict[str, float]) -> tuple[str | None, float | None]:
+    for name in RANK_METRICS:
+        if name in metrics and math.isfinite(metrics[name]):
+            return name, metrics[name]
+    return None, None
+
+
+def champion_leaderboard(client: Any, alias: str = CHAMPION_ALIAS) -> pl.DataFrame:
+    """One row per registered model (:data:`~trading_assets.report.inputs.LEADERBOARD_COLUMNS`):
+    the version behind ``alias`` (or the newest version when no version has the alias, marked
+    ``<n> (latest)``), its run id and validation metrics, sorted best first by the first of
+    :data:`RANK_METRICS` the run logged (lower is better for ``*rmse``).
+
+    Raises whatever the client raises for an unreachable store; a model whose run is gone
+    keeps its row with empty metrics.
+    """
+    rows = []
+    for model in client.search_registered_models():
+        name = model.name
+        version = None
+        label = None
+        try:
+            version = client.get_model_version_by_alias(name, alias)
+            label = str(version.version)
+        except Exception:  # no version has the alias: show the newest one, marked
+            versions = list(getattr(model, "latest_versions", None) or [])
+            if versions:
+                version = max(versions, key=lambda v: int(v.version))
+                label = f"{version.version} (latest)"
+        metrics: dict[str, float] = {}
+        run_id = getattr(version, "run_id", None) if version is not None else None
+        if run_id:
+            try:
+                metrics = dict(client.get_run(run_id).data.metrics)
+            except Exception:  # the run was deleted: keep the model, without metrics
+                metrics = {}
+        shown = _validation_metrics(metrics)
+        sort_metric, sort_value = _rank(metrics)
+        rows.append(
+            {
+                "model": name,
+                "version": label or "none",
+                "run_id": run_id or "",
+                "metrics": ", ".join(f"{k}={v:.4g}" for k, v in shown.items()),
+                "sort_metric": sort_metric,
+                "sort_value": sort_value,
+            }
+        )
+    if not rows:
+        return empty(LEADERBOARD_COLUMNS)
+    frame = pl.DataFrame(rows, schema=LEADERBOARD_COLUMNS)
+    key = pl.when(pl.col("sort_metric").str.contains("rmse|mae|loss"))
+    key = key.then(-pl.col("sort_value")).otherwise(pl.col("sort_value"))
+    return frame.sort(key, "model", descending=[True, False], nulls_last=True)

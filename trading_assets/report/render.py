@@ -1,0 +1,321 @@
+"""Render :class:`~trading_assets.report.inputs.ReportInputs` into one self-contained HTML page.
+
+jinja2 with autoescape on (headlines, explanations and model names are untrusted text); charts
+are inline SVG from :mod:`trading_assets.report.charts`; CSS is inline; there is no script,
+no font, no image and no link the browser would load, so the page works offline and makes no
+request. The content hash leaves out the generation time, so the same inputs give the same
+hash (and the asset the same data version) whenever they are rendered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+from markupsafe import Markup
+
+from trading_assets.report import charts
+from trading_assets.report.inputs import ReportInputs, newest_bar
+from trading_assets.report.sections import Section, build_sections
+
+BODY_START = "<!-- report:start -->"
+BODY_END = "<!-- report:end -->"
+
+
+@dataclass
+class RenderedReport:
+    """One rendered report.
+
+    Attributes:
+        html: the whole page (UTF-8 text).
+        content_hash: sha256 hex of the page rendered without its generation time.
+        report_date: the UTC date of generation (names the file and the published post).
+        sections: every section with presence and notes.
+        summary: key figures (JSON-able) for metadata, MLflow and the Discord embed.
+        charts: how many inline SVG charts the page holds.
+    """
+
+    html: str
+    content_hash: str
+    report_date: date
+    sections: list[Section]
+    summary: dict[str, Any] = field(default_factory=dict)
+    charts: int = 0
+
+    @property
+    def present(self) -> list[str]:
+        return [s.key for s in self.sections if s.present]
+
+    @property
+    def missing(self) -> list[str]:
+        return [s.key for s in self.sections if not s.present]
+
+    @property
+    def notes(self) -> list[str]:
+        return [n for s in self.sections for n in s.notes]
+
+    def body(self) -> str:
+        """The report's content without ``<html>``/``<head>`` (for a blog post)."""
+        start = self.html.index(BODY_START) + len(BODY_START)
+        return self.html[start : self.html.index(BODY_END)].strip()
+
+
+def fmt(value: Any, kind: str = "") -> str:
+    """Plain text for one table cell: ``pct`` (x100 with %), ``num`` (4 significant digits),
+    ``int``, ``ts`` (UTC minutes); NULL/NaN as an en dash."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    if kind == "pct":
+        return f"{value * 100:.2f} %"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "usd":
+        return f"${value:,.4f}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def table(frame: pl.DataFrame, columns: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """``{"header": [...], "rows": [[...]]}`` of ``frame`` with ``(column, title, kind)``."""
+    return {
+        "header": [title for _, title, _ in columns],
+        "rows": [
+            [fmt(row[col], kind) for col, _, kind in columns] for row in frame.iter_rows(named=True)
+        ],
+    }
+
+
+def _direction(value: Any) -> str:
+    return {1: "long", -1: "short", 0: "flat"}.get(value, "–")
+
+
+def _summary(inputs: ReportInputs) -> dict[str, Any]:
+    counts = inputs.signal_counts
+    best = None
+    consensus = inputs.backtests.filter(pl.col("strategy") == "consensus")
+    pool = consensus if consensus.height else inputs.backtests
+    if pool.height:
+        top = pool.sort("sharpe", descending=True, nulls_last=True).row(0, named=True)
+        best = {
+            "strategy": top["strategy"],
+            "symbol": top["symbol"],
+            "timeframe": top["timeframe"],
+            "sharpe": None if top["sharpe"] is None else round(float(top["sharpe"]), 3),
+            "total_return": None
+            if top["total_return"] is None
+            else round(float(top["total_return"]), 4),
+            "max_drawdown": None
+            if top["max_drawdown"] is None
+            else round(float(top["max_drawdown"]), 4),
+        }
+    newest = newest_bar(inputs)
+    return {
+        "newest_bar": newest.isoformat() if newest else None,
+        "symbols": inputs.freshness["symbol"].n_unique() if inputs.freshness.height else 0,
+        "models": inputs.model_scores.height,
+        "signals_long": int(counts["long"].sum()) if counts.height else 0,
+        "signals_short": int(counts["short"].sum()) if counts.height else 0,
+        "signals_flat": int(counts["flat"].sum()) if counts.height else 0,
+        "best_backtest": best,
+        "articles": int(inputs.sentiment["articles"].sum()) if inputs.sentiment.height else 0,
+        "registered_models": inputs.leaderboard.height,
+        "failed_checks": int(inputs.quality.filter(pl.col("status") != "passed").height),
+        "split_cliffs": inputs.cliffs.height,
+        "cost_usd": round(float(inputs.costs["cost_usd"].sum() or 0.0), 6)
+        if inputs.costs.height
+        else 0.0,
+    }
+
+
+def _context(inputs: ReportInputs, sections: list[Section]) -> dict[str, Any]:
+    series = charts.series_to_chart(inputs.equity)
+    models = charts.models_to_chart(inputs.model_scores)
+    with_realized = inputs.predictions.filter(pl.col("realized").is_not_null())
+    signals = inputs.signals.with_columns(
+        pl.col("direction").map_elements(_direction, return_dtype=pl.String).alias("side")
+    )
+    cost_total = inputs.costs.select(
+        pl.lit("total").alias("asset_key"),
+        pl.col("runs").max(),
+        pl.col("wall_s").sum(),
+        pl.col("cpu_s").sum(),
+        pl.col("peak_rss_mb").max(),
+        pl.col("rows").sum(),
+        pl.col("llm_tokens").sum(),
+        pl.col("cost_usd").sum(),
+    )
+    return {
+        "sections": {s.key: s for s in sections},
+        "order": [s.key for s in sections],
+        "missing_titles": [s.title for s in sections if not s.present],
+        "equity_charts": [
+            {"title": f"{s} {t}", "svg": Markup(charts.equity_chart(inputs.equity, s, t))}
+            for s, t in series
+        ],
+        "equity_more": max(0, inputs.equity.select("symbol", "timeframe").n_unique() - len(series))
+        if inputs.equity.height
+        else 0,
+        "backtests": table(
+            inputs.backtests,
+            [
+                ("strategy", "strategy", ""),
+                ("symbol", "symbol", ""),
+                ("timeframe", "tf", ""),
+                ("total_return", "total return", "pct"),
+                ("cagr", "CAGR", "pct"),
+                ("sharpe", "Sharpe", "num"),
+                ("sortino", "Sortino", "num"),
+                ("max_drawdown", "max drawdown", "pct"),
+                ("hit_rate", "hit rate", "pct"),
+                ("exposure", "exposure", "pct"),
+                ("bars", "bars", "int"),
+            ],
+        ),
+        "prediction_charts": [
+            {"title": m, "svg": Markup(charts.prediction_chart(inputs.predictions, m))}
+            for m in models
+            if with_realized.filter(pl.col("model") == m).height
+        ],
+        "model_scores": table(
+            inputs.model_scores,
+            [
+                ("model", "model", ""),
+                ("family", "family", ""),
+                ("predictions", "predictions", "int"),
+                ("symbols", "symbols", "int"),
+                ("ic", "IC (vs fwd_ret_1)", "num"),
+                ("hit_rate", "hit rate", "pct"),
+                ("first_ts", "first bar (UTC)", "ts"),
+                ("last_ts", "last bar (UTC)", "ts"),
+            ],
+        ),
+        "signals": table(
+            signals,
+            [
+                ("symbol", "symbol", ""),
+                ("timeframe", "tf", ""),
+                ("ts", "bar (UTC)", "ts"),
+                ("side", "direction", ""),
+                ("strength", "strength", "num"),
+                ("position", "position", "pct"),
+                ("agreement", "agreement", "pct"),
+                ("models", "models", "int"),
+                ("regime", "regime", ""),
+                ("explanation", "explanation", ""),
+            ],
+        ),
+        "signal_counts": table(
+            inputs.signal_counts,
+            [
+                ("symbol", "symbol", ""),
+                ("timeframe", "tf", ""),
+                ("bars", "bars", "int"),
+                ("long", "long", "int"),
+                ("short", "short", "int"),
+                ("flat", "flat", "int"),
+            ],
+        ),
+        "sentiment_chart": Markup(charts.sentiment_chart(inputs.sentiment))
+        if inputs.sentiment.height
+        else None,
+        "headlines": [
+            {
+                "when": fmt(r["published_at"]),
+                "publisher": r["publisher"] or "",
+                "title": r["title"] or "",
+                "tickers": r["tickers"] or "",
+                "score": fmt(r["score"], "num"),
+                "label": r["label"] or "unscored",
+            }
+            for r in inputs.headlines.iter_rows(named=True)
+        ],
+        "leaderboard": table(
+            inputs.leaderboard,
+            [
+                ("model", "registered model", ""),
+                ("version", "champion version", ""),
+                ("metrics", "validation metrics", ""),
+            ],
+        ),
+        "freshness": table(
+            inputs.freshness,
+            [
+                ("symbol", "symbol", ""),
+                ("timeframe", "tf", ""),
+                ("bars", "bars", "int"),
+                ("first_ts", "first bar (UTC)", "ts"),
+                ("last_ts", "newest bar (UTC)", "ts"),
+            ],
+        ),
+        "quality": table(
+            inputs.quality.sort("status", "asset_key", "check"),
+            [
+                ("asset_key", "asset", ""),
+                ("check", "check", ""),
+                ("status", "status", ""),
+                ("severity", "severity", ""),
+                ("partition", "partition", ""),
+                ("evaluated_at", "evaluated (UTC)", "ts"),
+            ],
+        ),
+        "costs": table(
+            pl.concat([inputs.costs, cost_total]) if inputs.costs.height else inputs.costs,
+            [
+                ("asset_key", "asset", ""),
+                ("runs", "runs", "int"),
+                ("wall_s", "wall s", "num"),
+                ("cpu_s", "CPU s", "num"),
+                ("peak_rss_mb", "peak RSS MB", "num"),
+                ("rows", "rows", "int"),
+                ("llm_tokens", "LLM tokens", "int"),
+                ("cost_usd", "cost", "usd"),
+            ],
+        ),
+    }
+
+
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("trading_assets.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_report(
+    inputs: ReportInputs, generated_at: datetime, title: str = "Trading report"
+) -> RenderedReport:
+    """Render the page for ``inputs``; ``generated_at`` (aware UTC) is printed on the page
+    and names the report date but is not part of :attr:`RenderedReport.content_hash`."""
+    sections = build_sections(inputs)
+    context = _context(inputs, sections)
+    summary = _summary(inputs)
+    template = _environment().get_template("report.html.j2")
+    common = {**context, "title": title, "summary": summary, "body_start": Markup(BODY_START)}
+    common["body_end"] = Markup(BODY_END)
+    unstamped = template.render(**common, generated_at=None)
+    html = template.render(**common, generated_at=f"{generated_at:%Y-%m-%d %H:%M:%S} UTC")
+    n_charts = (
+        len(context["equity_charts"])
+        + len(context["prediction_charts"])
+        + (1 if context["sentiment_chart"] is not None else 0)
+    )
+    return RenderedReport(
+        html=html,
+        content_hash=hashlib.sha256(unstamped.encode()).hexdigest(),
+        report_date=generated_at.date(),
+        sections=sections,
+        summary=summary,
+        charts=n_charts,
+    )

@@ -1,0 +1,126 @@
+"""Which sections of the report have data, and plain words for what is missing.
+
+A section is *present* when it has something to show; otherwise its notes say why (no
+predictions yet, only one model, all signals flat, no news on this profile...). Warnings
+that hold even when data is present (a split cliff in prices, an input that could not be
+read) are notes too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from trading_assets.report.inputs import SPLIT_CLIFF_FACTOR, ReportInputs
+
+
+@dataclass
+class Section:
+    """One section of the page: ``key`` (HTML id), ``title``, whether it has data, notes."""
+
+    key: str
+    title: str
+    present: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def _cliff_notes(cliffs: pl.DataFrame, limit: int = 5) -> list[str]:
+    notes = []
+    for row in cliffs.head(limit).iter_rows(named=True):
+        notes.append(
+            f"Split cliff flagged in {row['symbol']} {row['timeframe']} at "
+            f"{row['ts']:%Y-%m-%d %H:%M} UTC: the close moved x{row['ratio']:.3g} in one bar, "
+            f"beyond the {SPLIT_CLIFF_FACTOR:g}x limit; the prices look unadjusted for a split "
+            "and returns across it are not real."
+        )
+    if cliffs.height > limit:
+        notes.append(f"… and {cliffs.height - limit} more split-like cliffs.")
+    return notes
+
+
+def build_sections(inputs: ReportInputs) -> list[Section]:
+    """The report's sections in page order, each with its presence and notes."""
+    skipped = inputs.skipped
+
+    def also_skipped(*names: str) -> list[str]:
+        return [f"Could not read {n}: {skipped[n]}" for n in names if n in skipped]
+
+    equity = Section("equity", "Equity and drawdown", inputs.equity.height > 0)
+    if not equity.present:
+        equity.notes.append(
+            "No backtests yet: signals/backtest has not produced equity curves "
+            "(it needs signals, which need predictions)."
+        )
+    equity.notes += also_skipped("equity", "backtests")
+
+    models = inputs.model_scores
+    predictions = Section(
+        "predictions", "Predictions against realized returns", inputs.predictions.height > 0
+    )
+    if not predictions.present:
+        predictions.notes.append("No predictions yet: the models have not been trained.")
+    elif models.height == 1:
+        predictions.notes.append(
+            f"Only one model ({models['model'][0]}): the consensus is that model alone, "
+            "with nothing to agree or disagree with."
+        )
+    if predictions.present and inputs.predictions["realized"].drop_nulls().len() == 0:
+        predictions.notes.append(
+            "No realized returns to compare with: features/labels is missing or has no "
+            "rows for the predicted bars."
+        )
+    predictions.notes += also_skipped("predictions")
+
+    signals = Section("signals", "Latest signals", inputs.signals.height > 0)
+    if not signals.present:
+        signals.notes.append("No signals yet: signals/signals has not run (it needs predictions).")
+    else:
+        counts = inputs.signal_counts
+        if counts.height and int(counts["long"].sum()) + int(counts["short"].sum()) == 0:
+            signals.notes.append(
+                "All signals are flat: no bar had a consensus strong enough to take a position."
+            )
+    signals.notes += also_skipped("signals")
+
+    sentiment = Section(
+        "sentiment", "Sentiment timeline and headlines", inputs.headlines.height > 0
+    )
+    if not sentiment.present:
+        sentiment.notes.append(
+            "No news: nothing in raw.news. The demo profile has no news unless feeds are "
+            "configured and reachable."
+        )
+    elif inputs.sentiment["mean_score"].drop_nulls().len() == 0:
+        sentiment.notes.append("News is stored but not scored yet: ml/sentiment has not run.")
+    sentiment.notes += also_skipped("news")
+
+    leaderboard = Section(
+        "leaderboard", "Model leaderboard (MLflow)", inputs.leaderboard.height > 0
+    )
+    if not leaderboard.present:
+        leaderboard.notes.append(
+            "No registered models in MLflow: no champion to compare yet."
+            + (f" ({skipped['leaderboard']})" if "leaderboard" in skipped else "")
+        )
+
+    quality = Section(
+        "quality",
+        "Data quality and freshness",
+        inputs.freshness.height > 0 or inputs.quality.height > 0,
+    )
+    if inputs.freshness.height == 0:
+        quality.notes.append("No bars: staging.bars is empty, so nothing downstream can run.")
+    if inputs.quality.height == 0:
+        quality.notes.append(
+            "No asset check has been evaluated yet."
+            + (f" ({skipped['quality']})" if "quality" in skipped else "")
+        )
+    quality.notes += _cliff_notes(inputs.cliffs) + also_skipped("freshness")
+
+    costs = Section("costs", "Cost summary", inputs.costs.height > 0)
+    if not costs.present:
+        costs.notes.append("No cost metrics recorded yet: ops/cost_metrics has not run.")
+    costs.notes += also_skipped("costs")
+
+    return [equity, predictions, signals, sentiment, leaderboard, quality, costs]
