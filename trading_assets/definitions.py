@@ -13,6 +13,7 @@ import os
 import dagster as dg
 
 from trading_assets.defs.features import FEATURE_ASSETS, derived_assets
+from trading_assets.defs.ml import ML_ASSETS
 from trading_assets.defs.news.assets import NEWS_ASSETS
 from trading_assets.defs.news.resources import news_resources_from_env
 from trading_assets.defs.news.sensors import news_poll
@@ -26,7 +27,14 @@ from trading_assets.defs.resources import PriceSourcesResource, WarehouseResourc
 from trading_assets.home import ProjectHome
 from trading_assets.profiles import DATA_DIR_ENV, active_profile
 
-ASSETS = [*INGESTION_ASSETS, staging_bars, universal_stream, *NEWS_ASSETS, *FEATURE_ASSETS]
+ASSETS = [
+    *INGESTION_ASSETS,
+    staging_bars,
+    universal_stream,
+    *NEWS_ASSETS,
+    *FEATURE_ASSETS,
+    *ML_ASSETS,
+]
 
 
 def _optional_env(name: str) -> dg.EnvVar | None:
