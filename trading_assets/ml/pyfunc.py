@@ -12,7 +12,6 @@ import pickle
 from typing import Any
 
 import mlflow.pyfunc
-import numpy as np
 import polars as pl
 
 #: artifact key and file name of the pickled fitted model inside the MLflow model
@@ -31,7 +30,8 @@ class TradingModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
         self.model = load_fitted(context.artifacts[FITTED_ARTIFACT])
 
-    def predict(self, context: Any, model_input: Any, params: dict | None = None) -> np.ndarray:
+    # no type hints: MLflow would try to infer a signature from them
+    def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
         frame = (
             pl.from_pandas(model_input)
             if not isinstance(model_input, pl.DataFrame)

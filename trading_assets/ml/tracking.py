@@ -19,9 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
+import os
 import pickle
 import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -143,6 +148,46 @@ def log_family(
     Returns:
         the new :class:`ModelVersion` (role ``champion`` or ``challenger``).
     """
+    with _quiet():
+        return _log_family(
+            result, outcome, tracking_uri=tracking_uri, key=key, input_version=input_version,
+            artifact_location=artifact_location, dagster_run_id=dagster_run_id,
+            experiment=experiment, metric=metric,
+        )  # fmt: skip
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """MLflow's INFO lines, pickling warnings and progress bars off while logging."""
+    logger = logging.getLogger("mlflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    bar = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+        if bar is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = bar
+
+
+def _log_family(
+    result: FamilyResult,
+    outcome: TrainingOutcome,
+    *,
+    tracking_uri: str,
+    key: str,
+    input_version: str,
+    artifact_location: str | None,
+    dagster_run_id: str,
+    experiment: str,
+    metric: str,
+) -> ModelVersion:
     client = mlflow_store.client(tracking_uri)
     import lightgbm
     import mlflow
