@@ -105,6 +105,8 @@ def test_runs_registry_champion_challenger_and_hot_swap(store):
 
     # a known training key is found (no retrain), an unknown one is not
     assert tracking.find_trained(store["uri"], "k2").version == "2"
+    assert tracking.find_trained(store["uri"], "k2").role == "challenger"
+    assert tracking.find_trained(store["uri"], "k1").role == "champion"
     assert tracking.find_trained(store["uri"], "nope") is None
 
 

@@ -83,10 +83,11 @@ def find_trained(tracking_uri: str, key: str, experiment: str = EXPERIMENT) -> M
     client = mlflow_store.client(tracking_uri)
     versions = client.search_model_versions(f"tags.training_key = '{key}'")
     for version in versions:
-        role = CHAMPION if CHAMPION in (version.aliases or []) else CHALLENGER
+        current = champion(tracking_uri, version.name)
+        held = current is not None and current.version == str(version.version)
         return ModelVersion(
-            version.name, str(version.version), str(version.run_id), role,
-            _version_metrics(version),
+            version.name, str(version.version), str(version.run_id),
+            CHAMPION if held else CHALLENGER, _version_metrics(version),
         )  # fmt: skip
     return None
 
