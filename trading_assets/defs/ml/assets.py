@@ -183,6 +183,7 @@ def ml_models(
     from trading_assets.ml.errors import TrainingDataError
 
     overrides = json.loads(config.params_json or "{}")
+    known = [f for f in config.families if f in families.FAMILIES]
     split = config.split()
     wanted = config.features or list(newest_bar.FAST_FEATURES)
     columns = ["symbol", "timeframe", "ts", *wanted, "fwd_ret_1", *config.targets]
@@ -200,6 +201,11 @@ def ml_models(
                 con, TRAINING_TABLE, {"timeframe": tf})[1])  # fmt: skip
     if not exists:
         skipped.append({"dataset": "all", "family": "all", "reason": f"{TRAINING_TABLE} missing"})
+    for family in sorted(set(config.families) - set(known)):
+        skipped.append(
+            {"dataset": "all", "family": family,
+             "reason": f"unknown family; known: {list(families.FAMILIES)}"}
+        )  # fmt: skip
     for tf, (table, input_version) in loaded.items():
         for target in config.targets:
             where = f"{target} {tf}"
@@ -210,9 +216,8 @@ def ml_models(
                 continue
             todo: list[str] = []
             keys: dict[str, str] = {}
-            for family in config.families:
-                params = families.FAMILIES[family].params(overrides.get(family)) if (
-                    family in families.FAMILIES) else {}  # fmt: skip
+            for family in known:
+                params = families.FAMILIES[family].params(overrides.get(family))
                 keys[family] = tracking.training_key(
                     input_version, family, params, split, CODE_VERSION, target
                 )
