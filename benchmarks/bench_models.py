@@ -64,12 +64,18 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=3000)
     args = parser.parse_args()
 
+    import os
+
     from trading_assets.ml import tracking
     from trading_assets.ml.dataset import prepare
     from trading_assets.ml.newest_bar import arrays, newest_features
     from trading_assets.ml.predictor import Predictor
     from trading_assets.ml.training import TrainingConfig, train_all
 
+    print(
+        f"load average (1 min) {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: p99 figures "
+        "include the scheduling delays of a shared machine"
+    )
     bars = _bars()
     table = pl.concat(
         alpha158.alpha158(b).join(labels.labels(b), on=["symbol", "timeframe", "ts"])
