@@ -13,6 +13,7 @@ import os
 import dagster as dg
 
 from trading_assets.defs.features import FEATURE_ASSETS, derived_assets
+from trading_assets.defs.ml import ML_ASSETS
 from trading_assets.defs.news.assets import NEWS_ASSETS
 from trading_assets.defs.news.resources import news_resources_from_env
 from trading_assets.defs.news.sensors import news_poll
@@ -40,6 +41,7 @@ ASSETS = [
     universal_stream,
     *NEWS_ASSETS,
     *FEATURE_ASSETS,
+    *ML_ASSETS,
     *TRADING_ASSETS,
 ]
 

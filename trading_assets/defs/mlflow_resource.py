@@ -35,24 +35,13 @@ class MlflowResource(dg.ConfigurableResource):
 
     def client(self) -> Any:
         """An ``mlflow.MlflowClient`` on this store (imports mlflow: seconds)."""
-        import mlflow
-        from mlflow import MlflowClient
+        from trading_assets import mlflow_store
 
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.tracking_uri)
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        return mlflow_store.client(self.tracking_uri)
 
     def experiment_id(self, name: str) -> str:
         """The id of experiment ``name``, created (with :attr:`artifact_location`) if missing."""
-        from pathlib import Path
-
-        import mlflow
+        from trading_assets import mlflow_store
 
         self.client()
-        experiment = mlflow.get_experiment_by_name(name)
-        if experiment is not None:
-            return experiment.experiment_id
-        location = self.artifact_location
-        if location and "://" not in location:
-            location = Path(location).resolve().as_uri()
-        return mlflow.create_experiment(name, artifact_location=location)
+        return mlflow_store.experiment_id(name, self.artifact_location)

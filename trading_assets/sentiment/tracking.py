@@ -15,9 +15,9 @@ and code have been trained and registered already, and training is skipped.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
+from trading_assets import mlflow_store
 from trading_assets.sentiment.corpus import LABELS
 from trading_assets.sentiment.ml import TrainingOutcome
 
@@ -47,22 +47,11 @@ class RegisteredModel:
 
 
 def _experiment_id(mlflow: Any, name: str, artifact_location: str | None) -> str:
-    experiment = mlflow.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    location = Path(artifact_location).resolve().as_uri() if artifact_location else None
-    if artifact_location and "://" in artifact_location:
-        location = artifact_location
-    return mlflow.create_experiment(name, artifact_location=location)
+    return mlflow_store.experiment_id(name, artifact_location)
 
 
 def _client(tracking_uri: str):  # noqa: ANN202 (an MlflowClient)
-    import mlflow
-    from mlflow import MlflowClient
-
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    return mlflow_store.client(tracking_uri)
 
 
 def _registered(version: Any, name: str) -> RegisteredModel:

@@ -1,0 +1,96 @@
+"""End to end on real data (local profile): ETH and BTC 1m bars (resampled to 1h and 1d by
+the pipeline) and ORCL/NVDA daily; every model family trains on 1h and 1d, out-of-sample
+predictions land in ml.predictions, MLflow holds the runs, registered models and aliases, and
+a second materialization with no new data trains nothing and creates no MLflow run."""
+
+from pathlib import Path
+
+import pytest
+
+from trading_assets import Warehouse
+from trading_assets.definitions import build_definitions
+from trading_assets.home import ProjectHome
+from trading_assets.ml.families import FAMILIES
+from trading_assets.runner import dagster_instance, materialize
+
+FILES = {
+    "crypto/binance_spot_2023/ETH_USDT-1m.json": "ETH_USDT-1m.json",
+    "crypto/binance_spot_2023/BTC_USDT-1m.json": "BTC_USDT-1m.json",
+    "equities/daily/orcl-1995-2014.txt": "orcl-1995-2014.txt",
+    "equities/daily/nvda-1999-2014.txt": "nvda-1999-2014.txt",
+}
+
+
+@pytest.fixture(scope="module")
+def ml_run(tmp_path_factory, shared_data: Path):
+    mp = pytest.MonkeyPatch()
+    root = tmp_path_factory.mktemp("ml_e2e")
+    data = root / "data"
+    data.mkdir()
+    for source, name in FILES.items():
+        (data / name).symlink_to(shared_data / source)
+    home = root / "home"
+    mp.setenv("TRADING_ASSETS_HOME", str(home))
+    mp.setenv("TRADING_PROFILE", "local")
+    mp.setenv("TRADING_DATA_DIR", str(data))
+    mp.setenv("DAGSTER_HOME", str(home / "dagster"))
+    for name in ("TRADING_NEWS_FEEDS", "TRADING_SYMBOL_MAP", "ALPACA_API_KEY", "ALPACA_SECRET_KEY"):
+        mp.delenv(name, raising=False)
+    instance = dagster_instance(ProjectHome.from_env())
+    defs = build_definitions()
+    first = materialize(defs, instance)
+    from mlflow import MlflowClient
+
+    uri = ProjectHome.from_env().mlflow_tracking_uri
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    runs_after_first = len(client.search_runs(_experiments(client)))
+    second = materialize(defs, instance, selection='key:"ml/models" or key:"ml/predictions"')
+    yield first, second, Warehouse(), client, runs_after_first
+    mp.undo()
+
+
+def _experiments(client) -> list[str]:
+    return [e.experiment_id for e in client.search_experiments() if e.name == "trading-models"]
+
+
+def test_every_family_trains_on_1h_and_1d_and_predictions_are_stored(ml_run):
+    first, _, wh, client, runs = ml_run
+    assert first.ok, first.failures
+    stored = wh.sql(
+        "SELECT model, family, timeframe, count(DISTINCT symbol) AS symbols, count(*) AS n, "
+        "count(DISTINCT fold) AS folds, min(epoch(available_at) - epoch(ts)) AS lag "
+        "FROM ml.predictions GROUP BY ALL"
+    )
+    by_model = {r["model"]: r for r in stored.iter_rows(named=True)}
+    expected = {f"fwd_ret_1-{tf}-{f}" for tf in ("1h", "1d") for f in FAMILIES}
+    assert set(by_model) == expected
+    for name, row in by_model.items():
+        assert row["folds"] == 5 and row["n"] > 100, name
+        assert row["lag"] == (3600 if row["timeframe"] == "1h" else 86400)
+    assert by_model["fwd_ret_1-1h-lightgbm"]["symbols"] == 2
+    assert by_model["fwd_ret_1-1d-lightgbm"]["symbols"] == 4
+    contributions = wh.sql(
+        "SELECT count(*) AS n FROM ml.prediction_contributions "
+        "WHERE model = 'fwd_ret_1-1h-lightgbm'"
+    )["n"][0]
+    assert contributions == 3 * by_model["fwd_ret_1-1h-lightgbm"]["n"]
+
+    # MLflow: one run per model, each registered with a champion
+    assert runs == len(expected)
+    registered = {m.name for m in client.search_registered_models()}
+    assert expected <= registered
+    for name in expected:
+        champion = client.get_model_version_by_alias(name, "champion")
+        run = client.get_run(champion.run_id)
+        assert run.data.tags["model_name"] == name
+        assert run.data.tags["input_data_version"]
+        assert "ic" in run.data.metrics or name.endswith("-zero")
+
+
+def test_second_run_without_new_data_trains_nothing(ml_run):
+    first, second, _, client, runs = ml_run
+    assert second.ok, second.failures
+    assert len(client.search_runs(_experiments(client))) == runs
+    for key in ("ml/models", "ml/predictions"):
+        assert second.outcomes[key].data_versions == first.outcomes[key].data_versions
+        assert second.outcomes[key].rows_written == 0

@@ -1,0 +1,77 @@
+"""Bad input: too few rows, all-NULL features, constant labels, a family that fails; the
+known returns the baselines use look only backwards."""
+
+import numpy as np
+import polars as pl
+import pytest
+
+from trading_assets.ml.dataset import prepare
+from trading_assets.ml.errors import TrainingDataError
+from trading_assets.ml.families import FAMILIES
+from trading_assets.ml.splits import SplitConfig
+from trading_assets.ml.training import TrainingConfig, train_all
+
+
+def test_known_returns_use_only_closed_bars(crypto_1h, table_1h):
+    ds = prepare(table_1h, "1h", "fwd_ret_1")
+    eth = ds.frame.filter(pl.col("symbol") == "ETH/USDT")
+    close = crypto_1h["ETH/USDT"].sort("ts")["close"].to_numpy()
+    # row t: ret_1 = log(c_t / c_{t-1}) and label = log(c_{t+1} / c_t)
+    assert np.allclose(eth["ret_1"].to_numpy()[1:], np.diff(np.log(close))[: eth.height - 1])
+    assert np.allclose(eth["label"].to_numpy(), np.diff(np.log(close))[: eth.height])
+    assert np.allclose(eth["known_ret"].to_numpy()[1:], eth["label"].to_numpy()[:-1])
+    five = prepare(table_1h, "1h", "fwd_ret_5").frame.filter(pl.col("symbol") == "ETH/USDT")
+    logc = np.log(close)
+    assert np.allclose(five["known_ret"].to_numpy()[5:], (logc[5:] - logc[:-5])[: five.height - 5])
+    # an edit of a future bar's close leaves every known value of earlier bars unchanged
+    assert ds.frame.height == table_1h.height - 2  # last bar of each series has no label
+
+
+def test_bad_input_is_a_clear_error_or_a_recorded_note(table_1h):
+    with pytest.raises(
+        TrainingDataError, match="fwd_ret_1 1h: 100 labelled rows, need at least 200"
+    ):
+        prepare(table_1h.filter(pl.col("symbol") == "ETH/USDT").head(100), "1h", "fwd_ret_1")
+    with pytest.raises(TrainingDataError, match="label fwd_ret_1 is constant"):
+        prepare(table_1h.with_columns(pl.lit(0.001).alias("fwd_ret_1")), "1h", "fwd_ret_1")
+    with pytest.raises(TrainingDataError, match=r"no column\(s\) \['NOPE'\]"):
+        prepare(table_1h, "1h", "fwd_ret_1", ["KMID", "NOPE"])
+    with pytest.raises(TrainingDataError, match="only forward returns"):
+        prepare(table_1h, "1h", "dir_1")
+    nulled = table_1h.with_columns(pl.lit(None, dtype=pl.Float64).alias("KMID"))
+    ds = prepare(nulled, "1h", "fwd_ret_1", ["KMID", "KLEN", "ROC5"])
+    assert ds.features == ("KLEN", "ROC5") and "KMID" in ds.notes[0]
+    with pytest.raises(TrainingDataError, match="every feature is all NULL"):
+        prepare(nulled, "1h", "fwd_ret_1", ["KMID"])
+    ds = prepare(table_1h, "1h", "fwd_ret_1")
+    with pytest.raises(TrainingDataError, match="fold 0"):
+        train_all(ds, TrainingConfig(split=SplitConfig(n_folds=5, min_train_rows=5000)))
+
+
+def test_a_family_that_does_not_converge_is_skipped_and_the_others_train(table_1h):
+    ds = prepare(table_1h, "1h", "fwd_ret_1")
+    config = TrainingConfig(
+        families=("mlp", "arima", "lightgbm", "zero"),
+        params={"mlp": {"max_iter": 1, "early_stopping": False, "strict_convergence": True}},
+        split=SplitConfig(n_folds=3),
+    )
+    out = train_all(ds, config)
+    assert set(out.skipped) == {"mlp"} and "did not converge" in out.skipped["mlp"]
+    assert set(out.results) == {"arima", "lightgbm", "zero"}
+    five = prepare(table_1h, "1h", "fwd_ret_5")
+    out5 = train_all(five, TrainingConfig(families=("arima", "last"), split=SplitConfig(n_folds=2)))
+    assert "one bar ahead" in out5.skipped["arima"] and "last" in out5.results
+
+
+def test_every_family_trains_on_real_hourly_bars(table_1h):
+    ds = prepare(table_1h, "1h", "fwd_ret_1")
+    out = train_all(ds, TrainingConfig(split=SplitConfig(n_folds=3)))
+    assert out.skipped == {}
+    assert set(out.results) == set(FAMILIES)
+    for family, result in out.results.items():
+        assert result.predictions.height == sum(f.test.size for f in out.folds), family
+        assert np.isfinite(result.predictions["prediction"].to_numpy()).all()
+        assert 0.3 < result.overall["directional_accuracy"] < 0.7  # no leak: near chance
+    contrib = out.results["lightgbm"].contributions
+    assert contrib.height == 3 * out.results["lightgbm"].predictions.height
+    assert set(contrib["feature"].unique()) <= set(ds.features)

@@ -1,0 +1,127 @@
+"""MLflow: runs, registered models, champion/challenger, the Predictor's cache and hot swap,
+read back through MlflowClient on a throw-away SQLite store."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from trading_assets.ml import tracking
+from trading_assets.ml.dataset import prepare
+from trading_assets.ml.predictor import Predictor
+from trading_assets.ml.splits import SplitConfig
+from trading_assets.ml.training import TrainingConfig, train_all
+
+NAME = "fwd_ret_1-1h-lightgbm"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, table_1h):
+    root = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    ds = prepare(table_1h, "1h", "fwd_ret_1")
+    split = SplitConfig(n_folds=3)
+    small = train_all(ds, TrainingConfig(families=("lightgbm", "zero"), split=split,
+                                         params={"lightgbm": {"num_leaves": 4}}))  # fmt: skip
+    big = train_all(ds, TrainingConfig(families=("lightgbm",), split=split,
+                                       params={"lightgbm": {"num_leaves": 31}}))  # fmt: skip
+    return {"uri": uri, "art": str(root / "art"), "small": small, "big": big, "ds": ds}
+
+
+def _log(store, outcome, key, family="lightgbm", ic=None):
+    result = outcome.results[family]
+    if ic is not None:
+        result = dataclasses.replace(result, overall={**result.overall, "ic": ic})
+    return tracking.log_family(
+        result,
+        outcome,
+        tracking_uri=store["uri"],
+        key=key,
+        input_version="7-abc",
+        artifact_location=store["art"],
+        dagster_run_id="run-123",
+    )
+
+
+def test_runs_registry_champion_challenger_and_hot_swap(store):
+    from mlflow import MlflowClient
+
+    v1 = _log(store, store["small"], "k1", ic=0.05)
+    assert (v1.name, v1.version, v1.role) == (NAME, "1", "champion")
+    client = MlflowClient(tracking_uri=store["uri"], registry_uri=store["uri"])
+    run = client.get_run(v1.run_id)
+    assert run.data.tags["input_data_version"] == "7-abc"
+    assert run.data.tags["dagster_run_id"] == "run-123"
+    assert run.data.params["param_num_leaves"] == "4"
+    assert {"ic", "rank_ic", "icir", "directional_accuracy", "rmse", "rmse_vs_zero"} <= set(
+        run.data.metrics
+    )
+    history = client.get_metric_history(v1.run_id, "fold_ic")
+    assert sorted(m.step for m in history) == [0, 1, 2]
+    artifacts = {a.path for a in client.list_artifacts(v1.run_id)}
+    assert {"feature_importance.png", "feature_importance.json", "features.json"} <= artifacts
+    version = client.get_model_version(NAME, "1")
+    from mlflow.models import get_model_info
+
+    info = get_model_info(f"models:/{NAME}/1")
+    assert info.signature is not None and info.saved_input_example_info is not None
+    assert json.loads(info.signature.to_dict()["inputs"])[0]["name"] == "KMID"
+    assert version.tags["training_key"] == "k1"
+
+    # a worse version is tagged challenger and the alias stays
+    v2 = _log(store, store["big"], "k2", ic=0.01)
+    assert v2.role == "challenger"
+    assert client.get_model_version(NAME, "2").tags["challenger"] == "true"
+    assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
+
+    predictor = Predictor(NAME, store["uri"], refresh_seconds=0)
+    rows = store["ds"].frame.tail(50)
+    served_v1 = predictor.predict_batch(rows)
+    assert predictor.version == "1"
+    same_object = predictor.loaded.model
+    predictor.predict_batch(rows)
+    assert predictor.loaded.model is same_object  # cached, not reloaded
+
+    # a better one takes the alias; the running Predictor serves it without a restart
+    v3 = _log(store, store["big"], "k3", ic=0.09)
+    assert v3.role == "champion"
+    assert str(client.get_model_version_by_alias(NAME, "champion").version) == "3"
+    served_v3 = predictor.predict_batch(rows)
+    assert predictor.version == "3"
+    assert not np.allclose(served_v1, served_v3)
+
+    # pyfunc gives the same numbers as the fast path
+    import mlflow.pyfunc
+
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{NAME}@champion")
+    assert np.allclose(pyfunc.predict(rows.select(store["ds"].features).to_pandas()), served_v3)
+
+    # moving the alias back by hand swaps back
+    client.set_registered_model_alias(NAME, "champion", "1")
+    assert np.allclose(predictor.predict_batch(rows), served_v1)
+
+    # a known training key is found (no retrain), an unknown one is not
+    assert tracking.find_trained(store["uri"], "k2").version == "2"
+    assert tracking.find_trained(store["uri"], "k2").role == "challenger"
+    assert tracking.find_trained(store["uri"], "k1").role == "champion"
+    assert tracking.find_trained(store["uri"], "nope") is None
+
+
+def test_newest_bar_fast_path_equals_the_batch_prediction(store, crypto_1h):
+    _log(store, store["small"], "k-zero", family="zero")
+    predictor = Predictor(NAME, store["uri"])
+    eth = crypto_1h["ETH/USDT"].sort("ts")
+    features = store["ds"].frame.filter(pl.col("symbol") == "ETH/USDT")
+    # the newest labelled bar: features from the bars up to it only
+    last_ts = features["ts"][-1]
+    bars = eth.filter(pl.col("ts") <= last_ts)
+    fast = predictor.predict_newest_bar(bars)
+    assert fast == pytest.approx(float(predictor.predict_batch(features.tail(1))[0]), rel=1e-9)
+    with pytest.raises(ValueError, match="need 61 bars"):
+        predictor.predict_newest_bar(bars.tail(10))
+    zero = Predictor("fwd_ret_1-1h-zero", store["uri"])
+    assert zero.predict_newest_bar(bars) == 0.0
+    assert Path(store["art"]).exists()

@@ -1,0 +1,11 @@
+"""One training pipeline for every model family (no Dagster here).
+
+- :mod:`.dataset`: the feature/label rows of one (timeframe, target), checked and prepared.
+- :mod:`.splits`: walk-forward folds (expanding or rolling) with a purge gap.
+- :mod:`.metrics`: IC, Rank IC, ICIR, directional accuracy, RMSE.
+- :mod:`.families`: the configured model families (LightGBM, SVM, ARIMA, MLP, baselines).
+- :mod:`.training`: walk-forward training of every family on one dataset.
+- :mod:`.newest_bar`: the features of the newest bar only, for the inference fast path.
+- :mod:`.pyfunc` / :mod:`.tracking`: MLflow models, runs, registry and the champion alias.
+- :mod:`.predictor`: a cached champion with a fast path and hot swap of the alias.
+"""

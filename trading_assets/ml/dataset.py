@@ -1,0 +1,136 @@
+"""The rows one (timeframe, target) trains on, from the feature/label table.
+
+Source: ``features.training_table`` (one row per bar: ``symbol, timeframe, ts``, every
+feature, the labels ``fwd_ret_h``/``dir_h``). :func:`prepare` keeps one timeframe, the
+configured feature columns (default :data:`trading_assets.ml.newest_bar.FAST_FEATURES`) and
+the target, and adds the returns known at each bar's close that the baselines and ARIMA use:
+
+- ``known_ret``: the target of ``h`` bars earlier in the same series, ``log(close_t /
+  close_{t-h})`` (known at the close of bar t);
+- ``known_ma``: the mean of ``known_ret`` over the last ``ma_window`` bars;
+- ``ret_1``: the 1-bar log return of bar t, ``log(close_t / close_{t-1})``.
+Rows without a label (the last ``h`` bars of a series) are left out: they cannot be scored.
+Feature NULLs become NaN (LightGBM handles them, the scikit-learn families impute medians).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from trading_assets.ml.errors import TrainingDataError
+from trading_assets.ml.newest_bar import FAST_FEATURES
+
+KEY = ("symbol", "timeframe", "ts")
+KNOWN = ("known_ret", "known_ma", "ret_1")
+_TARGET = re.compile(r"^fwd_ret_(\d+)$")
+
+
+def horizon_of(target: str) -> int:
+    """The horizon in bars of a target ``fwd_ret_<h>``.
+
+    Raises:
+        TrainingDataError: any other target (classification labels ``dir_h`` are not trained
+            yet).
+    """
+    match = _TARGET.match(target)
+    if not match:
+        raise TrainingDataError(f"target {target!r}: only forward returns fwd_ret_<h> are trained")
+    return int(match.group(1))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Training rows of one (timeframe, target).
+
+    Attributes:
+        timeframe / target / horizon: what is predicted (``horizon`` bars ahead).
+        features: the feature columns used (float64, NaN where missing).
+        frame: ``symbol, timeframe, ts`` + features + :data:`KNOWN` + ``label`` (the target,
+            float64 log return), sorted by symbol then ts.
+        notes: what :func:`prepare` left out and why (for metadata).
+    """
+
+    timeframe: str
+    target: str
+    horizon: int
+    features: tuple[str, ...]
+    frame: pl.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.target} {self.timeframe}"
+
+    def matrix(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Feature matrix (float64, C order) of ``rows`` (default all)."""
+        frame = self.frame if rows is None else self.frame[rows]
+        return np.ascontiguousarray(frame.select(self.features).to_numpy().astype(np.float64))
+
+    def labels(self, rows: np.ndarray | None = None) -> np.ndarray:
+        frame = self.frame if rows is None else self.frame[rows]
+        return frame["label"].to_numpy().astype(np.float64)
+
+
+def prepare(
+    table: pl.DataFrame,
+    timeframe: str,
+    target: str,
+    features: Sequence[str] | None = None,
+    *,
+    ma_window: int = 20,
+    min_rows: int = 200,
+) -> Dataset:
+    """The :class:`Dataset` of ``timeframe`` and ``target`` from training-table rows.
+
+    Raises:
+        TrainingDataError: the target or a requested feature is not a column, fewer than
+            ``min_rows`` labelled rows, every feature all-NULL, or a constant label (each
+            message names the timeframe, target and column).
+    """
+    name = f"{target} {timeframe}"
+    horizon = horizon_of(target)
+    wanted = tuple(features) if features else FAST_FEATURES
+    missing = [c for c in (target, "fwd_ret_1", *wanted) if c not in table.columns]
+    if missing:
+        raise TrainingDataError(f"dataset {name}: training table has no column(s) {missing}")
+    rows = table.filter(pl.col("timeframe") == timeframe).sort("symbol", "ts")
+    by = {"partition_by": "symbol", "order_by": "ts"}
+    rows = rows.select(
+        *KEY,
+        *(pl.col(c).cast(pl.Float64).fill_nan(None) for c in wanted),
+        pl.col(target).cast(pl.Float64).shift(horizon).over(**by).alias("known_ret"),
+        pl.col("fwd_ret_1").cast(pl.Float64).shift(1).over(**by).alias("ret_1"),
+        pl.col(target).cast(pl.Float64).alias("label"),
+    ).with_columns(
+        pl.col("known_ret").rolling_mean(ma_window, min_samples=1).over(**by).alias("known_ma")
+    )
+    rows = rows.filter(pl.col("label").is_not_null() & pl.col("label").is_finite())
+    notes: list[str] = []
+    if rows.height < min_rows:
+        raise TrainingDataError(
+            f"dataset {name}: {rows.height} labelled rows, need at least {min_rows}"
+        )
+    counts = rows.select(pl.col(c).is_not_null().sum() for c in wanted).row(0)
+    empty = [c for c, n in zip(wanted, counts, strict=True) if n == 0]
+    if empty:
+        notes.append(f"left out all-NULL feature(s) {empty}")
+    kept = tuple(c for c in wanted if c not in empty)
+    if not kept:
+        raise TrainingDataError(f"dataset {name}: every feature is all NULL")
+    if rows["label"].std() is None or rows["label"].std() <= 1e-15:
+        raise TrainingDataError(f"dataset {name}: label {target} is constant; nothing to learn")
+    frame = rows.select(
+        *KEY,
+        *(pl.col(c).fill_null(np.nan) for c in kept),
+        *(pl.col(c).fill_null(0.0) for c in KNOWN),
+        "label",
+    )
+    return Dataset(timeframe, target, horizon, kept, frame, notes)
+
+
+__all__ = ["Dataset", "KEY", "KNOWN", "horizon_of", "prepare"]
