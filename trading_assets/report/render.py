@@ -24,6 +24,7 @@ from trading_assets.report.sections import Section, build_sections
 
 BODY_START = "<!-- report:start -->"
 BODY_END = "<!-- report:end -->"
+STATUS_ORDER = {"failed": 0, "warning": 1, "planned": 2, "passed": 3}  # problems first
 
 
 @dataclass
@@ -255,14 +256,16 @@ def _context(inputs: ReportInputs, sections: list[Section]) -> dict[str, Any]:
             ],
         ),
         "quality": table(
-            inputs.quality.sort("status", "asset_key", "check"),
+            inputs.quality.sort(
+                pl.col("status").replace_strict(STATUS_ORDER, default=9), "asset_key", "check"
+            ),
             [
                 ("asset_key", "asset", ""),
                 ("check", "check", ""),
                 ("status", "status", ""),
                 ("severity", "severity", ""),
                 ("partition", "partition", ""),
-                ("evaluated_at", "evaluated (UTC)", "ts"),
+                # no evaluation time: a re-run with the same outcomes is the same report
             ],
         ),
         "costs": table(
