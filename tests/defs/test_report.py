@@ -273,3 +273,28 @@ def test_demo_ingestion_then_report_through_the_definitions(home, monkeypatch):
     assert {"staging/bars", "raw/news", "features/labels"} <= {
         k.to_user_string() for k in graph.get(REPORT_KEY).parent_keys
     }
+
+
+def test_a_failing_publisher_does_not_lose_the_other(project, shared_data):
+    with connect(project.warehouse_path) as con:
+        fixtures.replace_scope(con, "staging.bars", fixtures.real_bars(shared_data), {})
+    with FakeWordPress() as wp, FakeDiscord() as dc, dg.instance_for_test() as instance:
+        res = resources(project, wp, dc)
+        res["wordpress"] = WordPressResource(
+            url=wp.url, user=wp.user, app_password=wp.app_password, attempts=2
+        )
+        wp.fail_next = [unavailable(), unavailable()]
+        failed = dg.materialize(
+            [REPORT, published], instance=instance, resources=res, raise_on_error=False
+        )
+        assert not failed.success
+        (failure,) = [e for e in failed.all_events if e.is_step_failure]
+        assert "wordpress: find post trading-report-" in str(failure.step_failure_data.error)
+        assert wp.app_password not in str(failure.step_failure_data.error)
+        assert len(dc.messages) == 1 and not wp.posts  # Discord went out and is recorded
+
+        retried = dg.materialize([published], instance=instance, resources=res)
+        _, pub = _meta(retried, PUBLISHED_KEY)
+        assert pub["status"]["wordpress"] == "created post 101"
+        assert pub["status"]["discord"].startswith("unchanged")
+        assert len(wp.posts) == 1 and len(dc.messages) == 1

@@ -284,6 +284,16 @@ def _context(inputs: ReportInputs, sections: list[Section]) -> dict[str, Any]:
     }
 
 
+TEMPLATE = "report.html.j2"
+
+
+def template_source() -> str:
+    """The page template's text (part of the report asset's code version)."""
+    from importlib.resources import files
+
+    return (files("trading_assets.report") / "templates" / TEMPLATE).read_text(encoding="utf-8")
+
+
 def _environment():
     import jinja2
 
@@ -304,7 +314,7 @@ def render_report(
     sections = build_sections(inputs)
     context = _context(inputs, sections)
     summary = _summary(inputs)
-    template = _environment().get_template("report.html.j2")
+    template = _environment().get_template(TEMPLATE)
     common = {**context, "title": title, "summary": summary, "body_start": Markup(BODY_START)}
     common["body_end"] = Markup(BODY_END)
     unstamped = template.render(**common, generated_at=None)
