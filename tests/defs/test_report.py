@@ -298,3 +298,23 @@ def test_a_failing_publisher_does_not_lose_the_other(project, shared_data):
         assert pub["status"]["wordpress"] == "created post 101"
         assert pub["status"]["discord"].startswith("unchanged")
         assert len(wp.posts) == 1 and len(dc.messages) == 1
+
+
+def test_report_depends_on_the_producers_of_its_tables():
+    @dg.asset(key=["signals", "signals"])
+    def signals_asset() -> None: ...
+
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(["trade", "equity"], metadata={"table": "signals.backtest_equity"}),
+            dg.AssetSpec(["trade", "other"], metadata={"table": "signals.elsewhere"}),
+        ]
+    )
+    def backtest_assets(): ...
+
+    report = report_asset_for([staging_bars, signals_asset, backtest_assets])
+    assert report.asset_deps[REPORT_KEY] == {
+        STAGING_BARS,
+        dg.AssetKey(["signals", "signals"]),
+        dg.AssetKey(["trade", "equity"]),
+    }
