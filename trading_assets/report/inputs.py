@@ -9,7 +9,6 @@ so the report stays cheap on long 1m histories.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
@@ -119,10 +118,6 @@ def empty(columns: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=columns)
 
 
-def _signal_latest_columns() -> dict[str, pl.DataType]:
-    return dict(SIGNALS_SCHEMA)
-
-
 @dataclass
 class ReportInputs:
     """Everything one report shows. Frames are empty (never None) when their input is missing.
@@ -154,7 +149,7 @@ class ReportInputs:
     backtests: pl.DataFrame = field(default_factory=lambda: empty(BACKTEST_METRICS_SCHEMA))
     predictions: pl.DataFrame = field(default_factory=lambda: empty(PREDICTION_COLUMNS))
     model_scores: pl.DataFrame = field(default_factory=lambda: empty(MODEL_SCORE_COLUMNS))
-    signals: pl.DataFrame = field(default_factory=lambda: empty(_signal_latest_columns()))
+    signals: pl.DataFrame = field(default_factory=lambda: empty(dict(SIGNALS_SCHEMA)))
     signal_counts: pl.DataFrame = field(default_factory=lambda: empty(SIGNAL_COUNT_COLUMNS))
     sentiment: pl.DataFrame = field(default_factory=lambda: empty(SENTIMENT_COLUMNS))
     headlines: pl.DataFrame = field(default_factory=lambda: empty(HEADLINE_COLUMNS))
@@ -418,11 +413,6 @@ def load_inputs(con: duckdb.DuckDBPyConnection) -> ReportInputs:
     attempt("freshness", "staging.bars", freshness)
     attempt("costs", "ops.cost_metrics", costs)
     return inputs
-
-
-def finite(value: float | None) -> bool:
-    """True for a real number that is neither NaN nor infinite."""
-    return value is not None and isinstance(value, int | float) and math.isfinite(value)
 
 
 def newest_bar(inputs: ReportInputs) -> datetime | None:

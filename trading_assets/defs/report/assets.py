@@ -157,7 +157,7 @@ def build_report_asset(
         _write_atomic(folder / "latest.html", rendered.html)
         version = f"sha256:{rendered.content_hash[:24]}"
         changed = _previous_version(context.instance) != version
-        run_id = ""
+        run_id = "not logged (unchanged)" if not changed else "not logged (off)"
         if changed and report_settings.log_to_mlflow:
             try:
                 client = mlflow.client()
@@ -185,7 +185,7 @@ def build_report_asset(
                 "summary": dg.MetadataValue.json(rendered.summary),
                 "charts": dg.MetadataValue.int(rendered.charts),
                 "bytes": dg.MetadataValue.int(len(rendered.html.encode())),
-                "mlflow_run_id": dg.MetadataValue.text(run_id or "not logged (unchanged)"),
+                "mlflow_run_id": dg.MetadataValue.text(run_id),
             },
             data_version=dg.DataVersion(version),
         )
