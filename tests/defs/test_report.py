@@ -235,3 +235,86 @@ def test_run_failure_sensor_logs_and_alerts_discord(project, caplog):
         assert embed["title"].startswith("Run failed: __ephemeral_asset_job__")
         assert result.run_id in embed["description"] and "broken" in embed["description"]
         assert dc.token not in "\n".join(r.getMessage() for r in caplog.records)
+
+
+def test_demo_ingestion_then_report_through_the_definitions(home, monkeypatch):
+    """The real code location on the demo profile: ingest, then the report says what is
+    missing; publishing stays off without its environment variables."""
+    from trading_assets.definitions import build_definitions
+    from trading_assets.runner import dagster_instance, materialize
+
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))  # restored after the test
+    for name in ("WORDPRESS_URL", "WORDPRESS_USER", "WORDPRESS_APP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("DISCORD_WEBHOOK_URL", raising=False)
+    project = ProjectHome.from_env()
+    instance = dagster_instance(project)
+    defs = build_definitions()
+    summary = materialize(
+        defs,
+        instance,
+        selection='key:"raw/bars" or key:"staging/bars" or key:"reports/report" '
+        'or key:"reports/published"',
+    )
+    assert summary.ok, summary.failures
+    assert summary.outcomes["reports/report"].materializations == 1
+    event = instance.get_latest_materialization_event(REPORT_KEY)
+    meta = {k: getattr(v, "value", v) for k, v in event.asset_materialization.metadata.items()}
+    assert meta["sections_present"] == ["quality"]
+    assert meta["summary"]["symbols"] == 2 and meta["summary"]["failed_checks"] == 0
+    html = (project.reports_dir / "latest.html").read_text()
+    assert "^GSPC" in html and "2018-12-31 00:00" in html
+    assert "<td>staging/bars</td><td>ohlc_consistent</td><td>passed</td>" in html
+    assert "No predictions yet: the models have not been trained." in html
+    published_event = instance.get_latest_materialization_event(PUBLISHED_KEY)
+    status = published_event.asset_materialization.metadata["status"].value
+    assert status["publishing"].startswith("publishing is off")
+    graph = defs.resolve_asset_graph()
+    assert {"staging/bars", "raw/news", "features/labels"} <= {
+        k.to_user_string() for k in graph.get(REPORT_KEY).parent_keys
+    }
+
+
+def test_a_failing_publisher_does_not_lose_the_other(project, shared_data):
+    with connect(project.warehouse_path) as con:
+        fixtures.replace_scope(con, "staging.bars", fixtures.real_bars(shared_data), {})
+    with FakeWordPress() as wp, FakeDiscord() as dc, dg.instance_for_test() as instance:
+        res = resources(project, wp, dc)
+        res["wordpress"] = WordPressResource(
+            url=wp.url, user=wp.user, app_password=wp.app_password, attempts=2
+        )
+        wp.fail_next = [unavailable(), unavailable()]
+        failed = dg.materialize(
+            [REPORT, published], instance=instance, resources=res, raise_on_error=False
+        )
+        assert not failed.success
+        (failure,) = [e for e in failed.all_events if e.is_step_failure]
+        assert "wordpress: find post trading-report-" in str(failure.step_failure_data.error)
+        assert wp.app_password not in str(failure.step_failure_data.error)
+        assert len(dc.messages) == 1 and not wp.posts  # Discord went out and is recorded
+
+        retried = dg.materialize([published], instance=instance, resources=res)
+        _, pub = _meta(retried, PUBLISHED_KEY)
+        assert pub["status"]["wordpress"] == "created post 101"
+        assert pub["status"]["discord"].startswith("unchanged")
+        assert len(wp.posts) == 1 and len(dc.messages) == 1
+
+
+def test_report_depends_on_the_producers_of_its_tables():
+    @dg.asset(key=["signals", "signals"])
+    def signals_asset() -> None: ...
+
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(["trade", "equity"], metadata={"table": "signals.backtest_equity"}),
+            dg.AssetSpec(["trade", "other"], metadata={"table": "signals.elsewhere"}),
+        ]
+    )
+    def backtest_assets(): ...
+
+    report = report_asset_for([staging_bars, signals_asset, backtest_assets])
+    assert report.asset_deps[REPORT_KEY] == {
+        STAGING_BARS,
+        dg.AssetKey(["signals", "signals"]),
+        dg.AssetKey(["trade", "equity"]),
+    }

@@ -142,6 +142,10 @@ def test_split_cliff_in_raw_prices(bars):
     )
     replace_scope(con, "staging.bars", bars, {})
     assert load_cliffs(con).height == 0  # the real, adjusted prices have none
+    # the same 4x step across a ten-day hole in the data is two stretches, not a split
+    holed = split.filter((pl.col("ts") < cut - timedelta(days=10)) | (pl.col("ts") >= cut))
+    replace_scope(con, "staging.bars", holed, {})
+    assert load_cliffs(con).height == 0
 
 
 def test_a_table_of_another_shape_is_skipped_not_fatal():

@@ -15,6 +15,7 @@ import polars as pl
 
 MAX_SERIES_CHARTS = 6  # equity charts (one per symbol and timeframe)
 MAX_MODEL_CHARTS = 6  # prediction scatter charts (one per model)
+GAP_DAYS = 7  # days without news that break the sentiment line
 _STYLE = {
     "svg.hashsalt": "trading-assets-report",
     "svg.fonttype": "none",
@@ -96,12 +97,20 @@ def sentiment_chart(daily: pl.DataFrame) -> str:
     """Articles per day (bars) and mean sentiment score per day (line, −1…1), SVG string."""
     plt = _pyplot()
     days = daily["day"].dt.replace_time_zone(None).to_list()
+    # the score line is broken where no news came for more than a week (no line across gaps)
+    line_days, line_scores = [], []
+    for i, (day, value) in enumerate(zip(days, daily["mean_score"].to_list(), strict=True)):
+        if i and (day - days[i - 1]).days > GAP_DAYS:
+            line_days.append(day)
+            line_scores.append(float("nan"))
+        line_days.append(day)
+        line_scores.append(float("nan") if value is None else value)
     with plt.rc_context(_STYLE):
         fig, ax = plt.subplots(figsize=(8, 2.8))
         ax.bar(days, daily["articles"].to_list(), color="#c8d3e0", label="articles")
         ax.set_ylabel("articles per day")
         score = ax.twinx()
-        score.plot(days, daily["mean_score"].to_list(), color="#b5402a", lw=1.2, marker=".")
+        score.plot(line_days, line_scores, color="#b5402a", lw=1.0, marker=".", ms=3)
         score.axhline(0, lw=0.6, color="grey")
         score.set_ylim(-1, 1)
         score.set_ylabel("mean sentiment (−1…1)")

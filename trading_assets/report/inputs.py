@@ -9,7 +9,6 @@ so the report stays cheap on long 1m histories.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
@@ -22,6 +21,7 @@ from trading_assets.schemas import (
     SIGNALS_SCHEMA,
     UTC_TS,
 )
+from trading_assets.timeframes import timeframe_seconds
 
 #: a close-to-close move by this factor or more in one bar looks like an unadjusted split
 #: (the same rule as the ``outlier_jumps`` check of ``staging/bars``)
@@ -29,7 +29,7 @@ SPLIT_CLIFF_FACTOR = 3.0
 
 EQUITY_POINTS = 600  # points kept per equity curve (every n-th bar, plus the last)
 SCATTER_POINTS = 1500  # newest predictions kept per model for the scatter chart
-HEADLINES = 40  # newest headlines shown
+HEADLINES = 25  # newest headlines shown
 
 PREDICTION_COLUMNS: dict[str, pl.DataType] = {
     "model": pl.String(),
@@ -118,10 +118,6 @@ def empty(columns: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=columns)
 
 
-def _signal_latest_columns() -> dict[str, pl.DataType]:
-    return dict(SIGNALS_SCHEMA)
-
-
 @dataclass
 class ReportInputs:
     """Everything one report shows. Frames are empty (never None) when their input is missing.
@@ -153,7 +149,7 @@ class ReportInputs:
     backtests: pl.DataFrame = field(default_factory=lambda: empty(BACKTEST_METRICS_SCHEMA))
     predictions: pl.DataFrame = field(default_factory=lambda: empty(PREDICTION_COLUMNS))
     model_scores: pl.DataFrame = field(default_factory=lambda: empty(MODEL_SCORE_COLUMNS))
-    signals: pl.DataFrame = field(default_factory=lambda: empty(_signal_latest_columns()))
+    signals: pl.DataFrame = field(default_factory=lambda: empty(dict(SIGNALS_SCHEMA)))
     signal_counts: pl.DataFrame = field(default_factory=lambda: empty(SIGNAL_COUNT_COLUMNS))
     sentiment: pl.DataFrame = field(default_factory=lambda: empty(SENTIMENT_COLUMNS))
     headlines: pl.DataFrame = field(default_factory=lambda: empty(HEADLINE_COLUMNS))
@@ -328,15 +324,27 @@ def load_freshness(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def load_cliffs(con: duckdb.DuckDBPyConnection, factor: float = SPLIT_CLIFF_FACTOR) -> pl.DataFrame:
     """One-bar close moves by ``factor`` x or more (up or down) in ``staging.bars``: the mark
-    of a split (or a reverse split) in prices that were not adjusted for it."""
+    of a split (or a reverse split) in prices that were not adjusted for it. Only consecutive
+    bars count, as in the ``outlier_jumps`` check: a move across a gap longer than five bars
+    (and five days) is two stretches of data, not a cliff."""
+    timeframes = [
+        r[0] for r in con.execute("SELECT DISTINCT timeframe FROM staging.bars").fetchall()
+    ]
+    gaps = {tf: max(5 * timeframe_seconds(tf), 5 * 86_400) for tf in timeframes if tf}
+    if not gaps:
+        return empty(CLIFF_COLUMNS)
+    values = ", ".join(f"('{tf}', {s})" for tf, s in gaps.items())
     low = 1.0 / factor
     return _frame(
         con,
         f"""SELECT symbol, timeframe, ts, close / prev AS ratio FROM (
-                SELECT symbol, timeframe, ts, close,
-                       lag(close) OVER (PARTITION BY symbol, timeframe ORDER BY ts) AS prev
-                FROM staging.bars)
-            WHERE prev > 0 AND (close / prev >= {factor!r} OR close / prev <= {low!r})
+                SELECT b.symbol, b.timeframe, b.ts, b.close, g.max_gap_s,
+                       lag(b.close) OVER w AS prev, lag(b.ts) OVER w AS prev_ts
+                FROM staging.bars AS b
+                JOIN (VALUES {values}) AS g(timeframe, max_gap_s) USING (timeframe)
+                WINDOW w AS (PARTITION BY b.symbol, b.timeframe ORDER BY b.ts))
+            WHERE prev > 0 AND epoch(ts) - epoch(prev_ts) <= max_gap_s
+              AND (close / prev >= {factor!r} OR close / prev <= {low!r})
             ORDER BY symbol, timeframe, ts""",
         CLIFF_COLUMNS,
     )
@@ -405,11 +413,6 @@ def load_inputs(con: duckdb.DuckDBPyConnection) -> ReportInputs:
     attempt("freshness", "staging.bars", freshness)
     attempt("costs", "ops.cost_metrics", costs)
     return inputs
-
-
-def finite(value: float | None) -> bool:
-    """True for a real number that is neither NaN nor infinite."""
-    return value is not None and isinstance(value, int | float) and math.isfinite(value)
 
 
 def newest_bar(inputs: ReportInputs) -> datetime | None:

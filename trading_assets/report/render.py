@@ -24,6 +24,7 @@ from trading_assets.report.sections import Section, build_sections
 
 BODY_START = "<!-- report:start -->"
 BODY_END = "<!-- report:end -->"
+STATUS_ORDER = {"failed": 0, "warning": 1, "planned": 2, "passed": 3}  # problems first
 
 
 @dataclass
@@ -255,14 +256,16 @@ def _context(inputs: ReportInputs, sections: list[Section]) -> dict[str, Any]:
             ],
         ),
         "quality": table(
-            inputs.quality.sort("status", "asset_key", "check"),
+            inputs.quality.sort(
+                pl.col("status").replace_strict(STATUS_ORDER, default=9), "asset_key", "check"
+            ),
             [
                 ("asset_key", "asset", ""),
                 ("check", "check", ""),
                 ("status", "status", ""),
                 ("severity", "severity", ""),
                 ("partition", "partition", ""),
-                ("evaluated_at", "evaluated (UTC)", "ts"),
+                # no evaluation time: a re-run with the same outcomes is the same report
             ],
         ),
         "costs": table(
@@ -279,6 +282,16 @@ def _context(inputs: ReportInputs, sections: list[Section]) -> dict[str, Any]:
             ],
         ),
     }
+
+
+TEMPLATE = "report.html.j2"
+
+
+def template_source() -> str:
+    """The page template's text (part of the report asset's code version)."""
+    from importlib.resources import files
+
+    return (files("trading_assets.report") / "templates" / TEMPLATE).read_text(encoding="utf-8")
 
 
 def _environment():
@@ -301,7 +314,7 @@ def render_report(
     sections = build_sections(inputs)
     context = _context(inputs, sections)
     summary = _summary(inputs)
-    template = _environment().get_template("report.html.j2")
+    template = _environment().get_template(TEMPLATE)
     common = {**context, "title": title, "summary": summary, "body_start": Markup(BODY_START)}
     common["body_end"] = Markup(BODY_END)
     unstamped = template.render(**common, generated_at=None)

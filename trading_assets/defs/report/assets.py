@@ -127,7 +127,9 @@ def build_report_asset(
         group_name="reports",
         kinds={"html", "duckdb", "mlflow"},
         pool=DUCKDB_WRITER_POOL,
-        code_version=code_version_of(inputs, leaderboard, sections, charts, render, salt="v1"),
+        code_version=code_version_of(
+            inputs, leaderboard, sections, charts, render, salt=render.template_source()
+        ),
         automation_condition=dg.AutomationCondition.eager(),
         metadata={"output": "<reports_dir>/report-<date>.html and latest.html"},
     )
@@ -155,7 +157,7 @@ def build_report_asset(
         _write_atomic(folder / "latest.html", rendered.html)
         version = f"sha256:{rendered.content_hash[:24]}"
         changed = _previous_version(context.instance) != version
-        run_id = ""
+        run_id = "not logged (unchanged)" if not changed else "not logged (off)"
         if changed and report_settings.log_to_mlflow:
             try:
                 client = mlflow.client()
@@ -183,7 +185,7 @@ def build_report_asset(
                 "summary": dg.MetadataValue.json(rendered.summary),
                 "charts": dg.MetadataValue.int(rendered.charts),
                 "bytes": dg.MetadataValue.int(len(rendered.html.encode())),
-                "mlflow_run_id": dg.MetadataValue.text(run_id or "not logged (unchanged)"),
+                "mlflow_run_id": dg.MetadataValue.text(run_id),
             },
             data_version=dg.DataVersion(version),
         )
@@ -226,6 +228,95 @@ def _state(con, report_date: date) -> dict[str, dict[str, Any]]:
     return {r["target"]: r for r in rows.iter_rows(named=True)}
 
 
+def _row(report_date: date, target: str, remote_id: str, url: str, content_hash: str, action: str):
+    return {
+        "report_date": report_date,
+        "target": target,
+        "remote_id": remote_id,
+        "url": url,
+        "content_hash": content_hash,
+        "action": action,
+        "published_at": datetime.now(UTC),
+    }
+
+
+def _to_wordpress(
+    wordpress: WordPressResource, title: str, report: dict[str, Any], report_date: date
+) -> tuple[str, dict[str, Any]]:
+    html = Path(report["path"]).read_text(encoding="utf-8")
+    body = html[
+        html.index(render.BODY_START) + len(render.BODY_START) : html.index(render.BODY_END)
+    ]
+    with wordpress.client() as client:
+        post = client.publish(
+            wordpress_logic.post_slug(report_date),
+            f"{title} {report_date:%Y-%m-%d}",
+            body.strip(),
+            status=wordpress.post_status,
+        )
+    row = _row(
+        report_date, "wordpress", str(post.post_id), post.link, report["content_hash"], post.action
+    )
+    return f"{post.action} post {post.post_id}", row
+
+
+def _to_discord(
+    discord: DiscordResource,
+    report: dict[str, Any],
+    report_date: date,
+    link: str,
+    previous_id: str | None,
+) -> tuple[str, dict[str, Any]]:
+    notes = [n.strip("- ") for n in str(report.get("notes", "")).splitlines()]
+    embed = discord_logic.report_embed(report_date, dict(report.get("summary") or {}), link, notes)
+    with discord.webhook() as hook:
+        message_id, action = hook.upsert({"embeds": [embed]}, previous_id)
+    row = _row(report_date, "discord", message_id, link, report["content_hash"], action)
+    return f"{action} message {message_id}", row
+
+
+def _publish(
+    report: dict[str, Any],
+    state: dict[str, dict[str, Any]],
+    settings: ReportSettings,
+    wordpress: WordPressResource,
+    discord: DiscordResource,
+) -> tuple[dict[str, str], list[dict[str, Any]], list[str]]:
+    """Publish ``report`` to each configured target whose stored content hash differs:
+    (status per target, rows for ``reports.published``, failures). A failing target does
+    not stop the other."""
+    report_date = date.fromisoformat(report["report_date"])
+    path = Path(report["path"])
+    link = f"{settings.public_url.rstrip('/')}/{path.name}" if settings.public_url else None
+    status: dict[str, str] = {}
+    rows: list[dict[str, Any]] = []
+    failures: list[str] = []
+    for target, resource in (("wordpress", wordpress), ("discord", discord)):
+        if not resource.enabled:
+            continue
+        previous = state.get(target)
+        if previous and previous["content_hash"] == report["content_hash"]:
+            status[target] = f"unchanged: {previous['remote_id']} is current"
+            if target == "wordpress":
+                link = previous["url"] or link
+            continue
+        try:
+            if target == "wordpress":
+                status[target], row = _to_wordpress(wordpress, settings.title, report, report_date)
+                link = row["url"] or link
+            else:
+                previous_id = previous["remote_id"] if previous else None
+                status[target], row = _to_discord(
+                    discord, report, report_date, link or str(path), previous_id
+                )
+        except PublishError as exc:
+            status[target] = f"failed: {exc}"
+            failures.append(str(exc))
+            continue
+        rows.append(row)
+    return status, rows, failures
+
+
 @dg.asset(
     key=PUBLISHED_KEY,
     description=(
@@ -251,89 +342,28 @@ def published(
     targets = [name for name, r in (("wordpress", wordpress), ("discord", discord)) if r.enabled]
     status: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
+    failures: list[str] = []
     if report is None:
         status["report"] = "no report yet: materialize reports/report first"
     elif not targets:
         status["publishing"] = PUBLISHING_OFF
     else:
-        report_date = date.fromisoformat(report["report_date"])
-        content_hash = report["content_hash"]
-        path = Path(report["path"])
         with warehouse.connect() as con:
-            state = _state(con, report_date)
-        now = datetime.now(UTC)
-        link = None
-        if report_settings.public_url:
-            link = f"{report_settings.public_url.rstrip('/')}/{path.name}"
-        if "wordpress" in targets:
-            previous = state.get("wordpress")
-            if previous and previous["content_hash"] == content_hash:
-                status["wordpress"] = f"unchanged: post {previous['remote_id']} is current"
-                link = previous["url"] or link
-            else:
-                html = path.read_text(encoding="utf-8")
-                body = html[
-                    html.index(render.BODY_START) + len(render.BODY_START) : html.index(
-                        render.BODY_END
-                    )
-                ]
-                with wordpress.client() as client:
-                    post = client.publish(
-                        wordpress_logic.post_slug(report_date),
-                        f"{report_settings.title} {report_date:%Y-%m-%d}",
-                        body.strip(),
-                        status=wordpress.post_status,
-                    )
-                status["wordpress"] = f"{post.action} post {post.post_id}"
-                link = post.link or link
-                rows.append(
-                    {
-                        "report_date": report_date,
-                        "target": "wordpress",
-                        "remote_id": str(post.post_id),
-                        "url": post.link,
-                        "content_hash": content_hash,
-                        "action": post.action,
-                        "published_at": now,
-                    }
-                )
-        if "discord" in targets:
-            previous = state.get("discord")
-            if previous and previous["content_hash"] == content_hash:
-                status["discord"] = f"unchanged: message {previous['remote_id']} is current"
-            else:
-                notes = [n.strip("- ") for n in str(report.get("notes", "")).splitlines()]
-                embed = discord_logic.report_embed(
-                    report_date, dict(report.get("summary") or {}), link or str(path), notes
-                )
-                with discord.webhook() as hook:
-                    message_id, action = hook.upsert(
-                        {"embeds": [embed]}, previous["remote_id"] if previous else None
-                    )
-                status["discord"] = f"{action} message {message_id}"
-                rows.append(
-                    {
-                        "report_date": report_date,
-                        "target": "discord",
-                        "remote_id": message_id,
-                        "url": link or "",
-                        "content_hash": content_hash,
-                        "action": action,
-                        "published_at": now,
-                    }
-                )
+            state = _state(con, date.fromisoformat(report["report_date"]))
+        status, rows, failures = _publish(report, state, report_settings, wordpress, discord)
     with warehouse.connect() as con:
-        if rows:
-            upsert(
-                con,
-                "reports.published",
-                pl.DataFrame(rows, schema=schemas.PUBLISHED_SCHEMA),
-                list(schemas.PUBLISHED_KEY),
-            )
         ensure_table(con, "reports.published")
+        if rows:  # what did get published is recorded even when another target failed
+            frame = pl.DataFrame(rows, schema=schemas.PUBLISHED_SCHEMA)
+            upsert(con, "reports.published", frame, list(schemas.PUBLISHED_KEY))
         stored, version = content_version(con, "reports.published")
     for target, text in status.items():
         context.log.info(f"{target}: {text}")
+    if failures:
+        raise dg.Failure(
+            description="publishing failed: " + "; ".join(failures),
+            metadata={"status": dg.MetadataValue.json(status)},
+        )
     return dg.MaterializeResult(
         metadata={
             "status": dg.MetadataValue.json(status),

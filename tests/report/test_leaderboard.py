@@ -1,0 +1,68 @@
+"""The leaderboard from an MLflow registry: champion versions, best first; models without a
+champion or whose run is gone keep their row. (The real MLflow store is exercised in
+``tests/defs/test_report.py``; here a stand-in client with MLflow's method names.)"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from trading_assets.report.leaderboard import champion_leaderboard
+
+
+class Registry:
+    def __init__(self, models, aliases, runs):
+        self.models, self.aliases, self.runs = models, aliases, runs
+
+    def search_registered_models(self):
+        return [
+            SimpleNamespace(
+                name=n, latest_versions=[SimpleNamespace(version=v, run_id=r) for v, r in vs]
+            )
+            for n, vs in self.models.items()
+        ]
+
+    def get_model_version_by_alias(self, name, alias):
+        if (name, alias) not in self.aliases:
+            raise LookupError(f"no alias {alias} on {name}")
+        version, run_id = self.aliases[(name, alias)]
+        return SimpleNamespace(version=version, run_id=run_id)
+
+    def get_run(self, run_id):
+        if run_id not in self.runs:
+            raise LookupError(run_id)
+        return SimpleNamespace(data=SimpleNamespace(metrics=self.runs[run_id]))
+
+
+def test_champions_best_ic_first():
+    registry = Registry(
+        models={
+            "fwd_ret_1-1h-lightgbm": [("1", "r1"), ("2", "r2")],
+            "fwd_ret_1-1h-svm": [("1", "r3")],
+            "fwd_ret_1-1d-arima": [("3", "gone")],
+            "fwd_ret_1-1d-mlp": [("1", "r5"), ("4", "r6")],
+        },
+        aliases={
+            ("fwd_ret_1-1h-lightgbm", "champion"): ("2", "r2"),
+            ("fwd_ret_1-1h-svm", "champion"): ("1", "r3"),
+            ("fwd_ret_1-1d-arima", "champion"): ("3", "gone"),
+        },
+        runs={
+            "r2": {"val_ic": 0.021, "val_rmse": 0.011, "train_loss": 0.3},
+            "r3": {"val_ic": 0.034, "val_rmse": 0.012},
+            "r6": {"val_ic": -0.01},
+        },
+    )
+    board = champion_leaderboard(registry)
+    assert board["model"].to_list() == [
+        "fwd_ret_1-1h-svm",
+        "fwd_ret_1-1h-lightgbm",
+        "fwd_ret_1-1d-mlp",
+        "fwd_ret_1-1d-arima",
+    ]
+    assert board["version"].to_list() == ["1", "2", "4 (latest)", "3"]
+    assert board["metrics"][1] == "val_ic=0.021, val_rmse=0.011"  # validation metrics only
+    assert board["metrics"][3] == ""  # its run was deleted: no metrics, row kept
+
+
+def test_empty_registry():
+    assert champion_leaderboard(Registry({}, {}, {})).height == 0
