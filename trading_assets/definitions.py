@@ -12,6 +12,8 @@ import os
 
 import dagster as dg
 
+from trading_assets.defs.cost.assets import COST_ASSETS, CostSettingsResource
+from trading_assets.defs.cost.meter import meter_assets
 from trading_assets.defs.features import FEATURE_ASSETS, derived_assets
 from trading_assets.defs.news.assets import NEWS_ASSETS
 from trading_assets.defs.news.resources import news_resources_from_env
@@ -52,7 +54,8 @@ def build_definitions() -> dg.Definitions:
     home = ProjectHome.from_env().ensure()
     profile = active_profile()
     return dg.Definitions(
-        assets=[*ASSETS, *derived_assets(ASSETS)],  # + features/sentiment, SQL models
+        # every asset metered (wall/CPU seconds, peak RSS, rows in its metadata)
+        assets=meter_assets([*ASSETS, *derived_assets(ASSETS), *COST_ASSETS]),
         schedules=build_ingestion_schedules(profile),
         sensors=[
             symbol_discovery,
@@ -69,6 +72,7 @@ def build_definitions() -> dg.Definitions:
             "warehouse": WarehouseResource(path=str(home.warehouse_path)),
             "price_sources": price_sources_for(profile, home),
             **news_resources_from_env(profile, home),
+            "cost_settings": CostSettingsResource(metrics_dir=str(home.metrics_dir)),
         },
         executor=dg.in_process_executor,
     )
