@@ -16,6 +16,9 @@ from trading_assets.costs.pricing import BudgetVerdict, cost_by
 
 _PREFIX = "trading_assets"
 
+#: file name of the export in the metrics folder (``$TRADING_ASSETS_HOME/metrics``)
+METRICS_FILE = "cost_metrics.prom"
+
 
 class _CostCollector:
     """A collector over a snapshot of ``ops.cost_metrics`` rows."""

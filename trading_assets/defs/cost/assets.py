@@ -30,7 +30,6 @@ from trading_assets.warehouse.ddl import ensure_table
 COST_METRICS_KEY = dg.AssetKey(["ops", "cost_metrics"])
 SIGNALS_KEY = dg.AssetKey(["signals", "signals"])
 DAILY_BUDGET = "daily_budget"
-METRICS_FILE = "cost_metrics.prom"
 
 
 class CostSettingsResource(dg.ConfigurableResource):
@@ -214,7 +213,7 @@ def cost_metrics(
     }
     if cost_settings.metrics_dir:
         path = prometheus.write_textfile(
-            Path(cost_settings.metrics_dir) / METRICS_FILE, stored, verdict, per_signal
+            Path(cost_settings.metrics_dir) / prometheus.METRICS_FILE, stored, verdict, per_signal
         )
         metadata["metrics_file"] = dg.MetadataValue.path(str(path))
     if verdict.level != "ok":
