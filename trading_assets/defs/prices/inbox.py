@@ -36,9 +36,8 @@ def inbox_requests(
     ``unreadable`` lists files no reader recognises or whose symbol is unknown (they are
     remembered too, so they are reported once, not on every tick).
     """
-    from trading_assets.sources.local_folder import UNKNOWN_SYMBOL, LocalFolderSource
-
     from trading_assets.news.files import discover_news_files
+    from trading_assets.sources.local_folder import UNKNOWN_SYMBOL, LocalFolderSource
 
     seen: dict[str, str] = json.loads(cursor) if cursor else {}
     news = {str(path): _fingerprint(path) for path, _ in discover_news_files(inbox)}
