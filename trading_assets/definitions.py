@@ -12,6 +12,7 @@ import os
 
 import dagster as dg
 
+from trading_assets.defs.automation import data_aware_automation
 from trading_assets.defs.cost.assets import COST_ASSETS, CostSettingsResource
 from trading_assets.defs.cost.meter import meter_assets
 from trading_assets.defs.features import FEATURE_ASSETS, derived_assets
@@ -54,8 +55,11 @@ def build_definitions() -> dg.Definitions:
     home = ProjectHome.from_env().ensure()
     profile = active_profile()
     return dg.Definitions(
-        # every asset metered (wall/CPU seconds, peak RSS, rows in its metadata)
-        assets=meter_assets([*ASSETS, *derived_assets(ASSETS), *COST_ASSETS]),
+        # every asset metered (wall/CPU seconds, peak RSS, rows in its metadata); eager()
+        # reacts to new data versions only (a 304 poll triggers nothing downstream)
+        assets=data_aware_automation(
+            meter_assets([*ASSETS, *derived_assets(ASSETS), *COST_ASSETS])
+        ),
         schedules=build_ingestion_schedules(profile),
         sensors=[
             symbol_discovery,
