@@ -29,11 +29,12 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from trading_assets.errors import ConfigurationError
+
+if TYPE_CHECKING:  # imported where used: the code location loads without them
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +171,8 @@ class LlmSentimentChain:
         batch: list[str],
         stats: ChainStats | None = None,
     ) -> list[LlmAnswer]:
+        import httpx
+
         payload = {
             "model": provider.model,
             "temperature": 0,
@@ -246,6 +249,8 @@ class LlmSentimentChain:
         Returns:
             ``(answers in text order, new cache entries by content hash, stats)``.
         """
+        import httpx
+
         cache = dict(cache or {})
         stats = ChainStats()
         hashes = [content_hash(t) for t in texts]
