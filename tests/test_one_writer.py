@@ -61,7 +61,7 @@ def test_two_concurrent_runs_and_sdk_reads_never_hit_a_lock_error(
     for proc, out in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, out
         assert "lock" not in out.lower(), out
-    assert reads, "no read happened while the runs were writing"
+    assert len(reads) >= 3, "too few reads happened while the runs were writing"
     assert reads == sorted(reads)  # reads see committed states only, never a torn one
     final = wh.sql("SELECT symbol, timeframe, count(*) AS n FROM raw.bars GROUP BY ALL")
     counts = {(s, tf): n for s, tf, n in final.iter_rows()}
