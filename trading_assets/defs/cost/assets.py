@@ -52,6 +52,7 @@ class CostSettingsResource(dg.ConfigurableResource):
     metrics_dir: str | None = None
 
     def prices(self) -> pricing.CostPrices:
+        """The configured unit prices."""
         return pricing.CostPrices(
             self.usd_per_vcpu_hour, self.usd_per_gb_hour, self.usd_per_1k_tokens
         )
@@ -67,23 +68,30 @@ def metered_materializations(
 ) -> tuple[pl.DataFrame, int]:
     """Every metered materialization stored after ``after_storage_id``, as cost rows.
 
-    Returns ``(frame with COST_METRICS_SCHEMA columns, cost_usd null; last storage id seen)``.
+    Returns ``(frame with COST_METRICS_SCHEMA columns, cost_usd null; watermark)``: the
+    watermark is the event log's highest storage id when the scan started, so an event stored
+    while the scan runs (another run in progress) is read by the next scan, not skipped.
     ``wall_s``/``cpu_s`` are the asset's share of its step (``cost_share``); ``started_at``
     is the materialization time minus its wall time (UTC). Unmetered events are ignored.
     """
     rows: list[dict[str, Any]] = []
-    last = after_storage_id
+    ceiling = instance.event_log_storage.get_maximum_record_id() or 0
+    if ceiling <= after_storage_id:
+        return pl.DataFrame(schema=schemas.COST_METRICS_SCHEMA), after_storage_id
     for key in instance.get_asset_keys():
         cursor = None
         while True:
             result = instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=key, after_storage_id=after_storage_id or None),
+                dg.AssetRecordsFilter(
+                    asset_key=key,
+                    after_storage_id=after_storage_id or None,
+                    before_storage_id=ceiling + 1,
+                ),
                 limit=page,
                 cursor=cursor,
                 ascending=True,
             )
             for record in result.records:
-                last = max(last, record.storage_id)
                 mat = record.asset_materialization
                 meta = dict(mat.metadata) if mat else {}
                 if "wall_s" not in meta:
@@ -108,7 +116,7 @@ def metered_materializations(
             if not result.has_more:
                 break
             cursor = result.cursor
-    return pl.DataFrame(rows, schema=schemas.COST_METRICS_SCHEMA), last
+    return pl.DataFrame(rows, schema=schemas.COST_METRICS_SCHEMA), ceiling
 
 
 def _previous_watermark(instance: dg.DagsterInstance) -> int:
