@@ -3,6 +3,8 @@
 - ``trading-assets run``: materialize every asset (or ``--select``), with progress and a summary.
 - ``trading-assets refresh``: materialize only stale and missing assets, saying why.
 - ``trading-assets ui``: start the Dagster UI on 127.0.0.1 against the project home.
+- ``trading-assets replay FILE``: feed a historical bar file into the inbox, bar by bar.
+- ``trading-assets metrics``: print the cost metrics in Prometheus text format.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 
@@ -118,6 +121,46 @@ def refresh(as_json: bool) -> None:
             console.print(f"[red]failed[/red] {failure}")
     if not summary.ok:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("source_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--speed", default=1.0, show_default=True, help="Bars per second.")
+@click.option("--chunk", default=1, show_default=True, help="Bars per inbox file.")
+@click.option("--limit", default=None, type=int, help="Stop after this many bars.")
+@click.option("--skip", default=0, show_default=True, help="Start after this many bars.")
+def replay(source_file: Path, speed: float, chunk: int, limit: int | None, skip: int) -> None:
+    """Feed SOURCE_FILE's bars into the inbox at --speed bars per second (the inbox sensor
+    ingests each file once; watch it in `trading-assets ui`)."""
+    from trading_assets.home import ProjectHome
+    from trading_assets.replay import replay as run_replay
+
+    inbox = ProjectHome.from_env().ensure().inbox_dir
+    chunks = run_replay(
+        source_file,
+        inbox,
+        speed=speed,
+        chunk=chunk,
+        limit=limit,
+        skip=skip,
+        on_chunk=lambda c: click.echo(f"{c.first} .. {c.last}: {c.bars} bar(s) -> {c.path}"),
+    )
+    click.echo(f"replayed {sum(c.bars for c in chunks)} bar(s) in {len(chunks)} file(s)")
+
+
+@main.command()
+def metrics() -> None:
+    """Print the cost metrics (Prometheus text) last exported by ops/cost_metrics."""
+    from trading_assets.costs.prometheus import METRICS_FILE
+    from trading_assets.home import ProjectHome
+
+    path = ProjectHome.from_env().metrics_dir / METRICS_FILE
+    if not path.is_file():
+        raise click.ClickException(
+            f"{path} does not exist yet: materialize ops/cost_metrics "
+            "(trading-assets run, or refresh)"
+        )
+    click.echo(path.read_text(), nl=False)
 
 
 @main.command()

@@ -12,6 +12,9 @@ import os
 
 import dagster as dg
 
+from trading_assets.defs.automation import data_aware_automation
+from trading_assets.defs.cost.assets import COST_ASSETS, CostSettingsResource
+from trading_assets.defs.cost.meter import meter_assets
 from trading_assets.defs.features import FEATURE_ASSETS, derived_assets
 from trading_assets.defs.ml import ML_ASSETS
 from trading_assets.defs.news.assets import NEWS_ASSETS
@@ -70,7 +73,19 @@ def build_definitions() -> dg.Definitions:
     profile = active_profile()
     derived = derived_assets(ASSETS)  # features/sentiment, SQL models
     return dg.Definitions(
-        assets=[*ASSETS, *derived, report_asset_for([*ASSETS, *derived]), published],
+        # every asset metered (wall/CPU seconds, peak RSS, rows in its metadata); eager()
+        # reacts to new data versions only (a 304 poll triggers nothing downstream)
+        assets=data_aware_automation(
+            meter_assets(
+                [
+                    *ASSETS,
+                    *derived,
+                    *COST_ASSETS,
+                    report_asset_for([*ASSETS, *derived, *COST_ASSETS]),
+                    published,
+                ]
+            )
+        ),
         jobs=[publish_job],
         schedules=build_ingestion_schedules(profile),
         sensors=[
@@ -90,6 +105,7 @@ def build_definitions() -> dg.Definitions:
             "price_sources": price_sources_for(profile, home),
             **news_resources_from_env(profile, home),
             **report_resources_from_env(home),
+            "cost_settings": CostSettingsResource(metrics_dir=str(home.metrics_dir)),
         },
         executor=dg.in_process_executor,
     )

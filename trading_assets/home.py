@@ -8,6 +8,7 @@ Layout under ``TRADING_ASSETS_HOME`` (default ``.trading/`` in the working direc
     mlartifacts/         MLflow artifacts
     reports/             generated HTML reports
     inbox/               files dropped here are ingested by the inbox sensor
+    metrics/             Prometheus text files (cost_metrics.prom)
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ class ProjectHome:
     @property
     def inbox_dir(self) -> Path:
         return self.root / "inbox"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.root / "metrics"
 
     def ensure(self) -> ProjectHome:
         """Create the folders and the Dagster instance config if missing; returns self."""

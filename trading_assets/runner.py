@@ -141,13 +141,12 @@ def materialize(
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     graph = defs.resolve_asset_graph()
     job = defs.resolve_implicit_global_asset_job_def()
+    # external assets (keys only named as deps, e.g. by a layer not loaded) cannot run
     keys = (
         dg.AssetSelection.from_string(selection).resolve(graph)
         if selection
         else set(graph.get_all_asset_keys())
-    )
-    # external assets (a dependency no asset of this code location produces) cannot run
-    keys = {k for k in keys if graph.get(k).is_materializable}
+    ) & set(graph.materializable_asset_keys)
     summary = RunSummary()
     wanted: list[str] = []
     if any(graph.get(k).partitions_def is not None for k in keys):

@@ -56,3 +56,61 @@ def test_files_dropped_in_the_inbox_are_ingested_once(tmp_path: Path, shared_dat
     )
     rows = Warehouse(db).sql("SELECT count(*) AS n FROM raw.bars WHERE symbol = 'ETH/USDT'")
     assert rows["n"][0] == 719
+
+
+def test_news_files_dropped_in_the_inbox_are_ingested_once(tmp_path: Path, shared_data: Path):
+    import shutil
+
+    from trading_assets.defs.news.assets import NEWS_KEY, news
+    from trading_assets.defs.news.resources import NewsSourcesResource
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    resources = {"price_sources": PriceSourcesResource(profile="demo", inbox_dir=str(inbox))}
+    instance = dg.DagsterInstance.ephemeral()
+    _, cursor = _tick(instance, resources, None)
+
+    yahoo = shared_data / "news" / "yahoo_per_symbol_2025-12"
+    shutil.copy(yahoo / "AAPL_news_20251223.json", inbox / "AAPL_news_20251223.json")
+    shutil.copy(
+        shared_data / "news" / "kaggle_headlines_2017-2020" / "cnbc_headlines.csv",
+        inbox / "cnbc_headlines.csv",
+    )
+    (inbox / "ETH_USDT-1h.json").symlink_to(
+        shared_data / "crypto" / "binance_spot_2023" / "ETH_USDT-1h.json"
+    )
+    result, cursor = _tick(instance, resources, cursor)
+    by_selection = {tuple(r.asset_selection): r.partition_key for r in result.run_requests}
+    assert by_selection == {(dg.AssetKey(["raw", "bars"]),): "ETH/USDT", (NEWS_KEY,): None}
+    again, cursor = _tick(instance, resources, cursor)
+    assert isinstance(again, dg.SkipReason)  # each file once; news files are not "unreadable"
+
+    # one more news file: one more raw/news request, nothing for prices
+    shutil.copy(yahoo / "MSFT_news_20251223.json", inbox / "MSFT_news_20251223.json")
+    result, cursor = _tick(instance, resources, cursor)
+    assert [r.asset_selection for r in result.run_requests] == [[NEWS_KEY]]
+
+    # raw/news reads the inbox's news files (no other news source configured)
+    db = tmp_path / "w.duckdb"
+    run = dg.materialize(
+        [news],
+        instance=instance,
+        resources={
+            **resources,
+            "warehouse": WarehouseResource(path=str(db)),
+            "news_sources": NewsSourcesResource(inbox_dir=str(inbox), symbols=["AAPL", "MSFT"]),
+        },
+    )
+    assert run.success
+    from trading_assets.news.files import HEADLINES_CSV, YAHOO_JSON
+
+    stored = Warehouse(db).sql("SELECT source, count(*) AS n FROM raw.news GROUP BY 1")
+    counts = dict(zip(stored["source"], stored["n"], strict=True))
+    assert counts[YAHOO_JSON] == 20  # 11 AAPL + 10 MSFT articles, one shared URL
+    assert 2000 < counts[HEADLINES_CSV] <= 2800  # CNBC headlines, duplicates merged
+    origins = Warehouse(db).sql("SELECT origin FROM ops.news_sources")["origin"].to_list()
+    assert sorted(Path(o).name for o in origins) == [
+        "AAPL_news_20251223.json",
+        "MSFT_news_20251223.json",
+        "cnbc_headlines.csv",
+    ]

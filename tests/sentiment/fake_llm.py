@@ -69,7 +69,15 @@ class FakeLlm:
                     if fake.mode == "garbage"
                     else json.dumps({"results": results})
                 )
-                answer = {"choices": [{"message": {"role": "assistant", "content": content}}]}
+                answer = {
+                    "choices": [{"message": {"role": "assistant", "content": content}}],
+                    # like OpenAI: tokens billed, here 1 per 4 characters in and out
+                    "usage": {
+                        "prompt_tokens": length // 4,
+                        "completion_tokens": len(content) // 4,
+                        "total_tokens": length // 4 + len(content) // 4,
+                    },
+                }
                 self._send(200, json.dumps(answer).encode())
 
             def _send(self, status: int, payload: bytes) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.sentiment.fake_llm import FakeLlm
@@ -50,6 +52,11 @@ def test_fallback_batching_and_cache():
         assert len(new) == 6  # the repeated text was sent once
         assert sorted(good.texts_sent()) == sorted(set(TEXTS))
         assert stats.requests == {"primary": 2, "secondary": 2, "local": 2}  # 6 texts / 3
+        # tokens billed by the two servers that answered (the garbage answers cost too)
+        billed = sum(
+            len(json.dumps(r["body"]).encode()) // 4 for r in good.requests + babbling.requests
+        )
+        assert billed / 2 < stats.tokens < billed * 2
         assert len(broken.requests) == 4  # one retry per batch on HTTP 500
         assert good.requests[0]["headers"]["authorization"] == "Bearer sk-secret-3"
         assert "authorization" not in babbling.requests[0]["headers"]

@@ -20,14 +20,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
-import tenacity
+from typing import TYPE_CHECKING, Any
 
 from trading_assets.errors import ConfigurationError, SourceDataError, SourceUnavailableError
 from trading_assets.news.articles import MAX_SUMMARY_CHARS, plain_text
 from trading_assets.sources.alpaca import API_KEY_ENV, DEFAULT_DATA_URL, SECRET_KEY_ENV
+
+if TYPE_CHECKING:  # imported where used: the code location loads without them
+    import httpx
+    import tenacity
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +137,9 @@ class AlpacaNewsClient:
         return params
 
     def _get(self, client: httpx.Client, params: list[tuple[str, str]]) -> Any:
+        import httpx
+        import tenacity
+
         url = self.origin
 
         def attempt() -> httpx.Response:
@@ -180,6 +184,8 @@ class AlpacaNewsClient:
             SourceDataError: a body that is not a news page, or a page token that repeats.
             ConfigurationError: the keys were rejected (401/403).
         """
+        import httpx
+
         headers = {
             "Accept": "application/json",
             "User-Agent": "trading-assets",

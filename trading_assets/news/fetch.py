@@ -26,9 +26,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
-import httpx
-import tenacity
+if TYPE_CHECKING:  # imported where used: the code location loads without them
+    import httpx
+    import tenacity
+
 
 #: Default limit of one feed body: 10 MB.
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -120,6 +123,8 @@ async def _attempt(
     retry_statuses: frozenset[int],
     result: FetchResult,
 ) -> None:
+    import httpx
+
     headers = {"Accept": _ACCEPT}
     if request.etag:
         headers["If-None-Match"] = request.etag
@@ -176,6 +181,8 @@ async def _fetch_one(
     max_backoff_s: float,
     retry_statuses: frozenset[int],
 ) -> FetchResult:
+    import tenacity
+
     result = FetchResult(url=request.url, status="failed")
     started = time.perf_counter()
 
@@ -251,6 +258,8 @@ async def fetch_feeds_async(
         user_agent: the ``User-Agent`` header.
         transport: an httpx transport (tests); default a pooled TCP transport.
     """
+    import httpx
+
     if not requests:
         return []
     limits = httpx.Limits(

@@ -29,11 +29,12 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from trading_assets.errors import ConfigurationError
+
+if TYPE_CHECKING:  # imported where used: the code location loads without them
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -98,17 +99,27 @@ class LlmAnswer:
 @dataclass
 class ChainStats:
     """What :meth:`LlmSentimentChain.score` did: texts answered from the cache, texts sent,
-    requests per provider, failures per provider (reasons), texts left unscored."""
+    requests per provider, failures per provider (reasons), texts left unscored, and LLM
+    tokens billed (``usage.total_tokens`` of every answer that reports it, valid or not)."""
 
     cached: int = 0
     sent: int = 0
     requests: dict[str, int] = field(default_factory=dict)
     failures: dict[str, list[str]] = field(default_factory=dict)
     unscored: int = 0
+    tokens: int = 0
 
 
 class _BadAnswer(Exception):
     pass
+
+
+def _tokens_used(response: httpx.Response) -> int:
+    """``usage.total_tokens`` of an OpenAI-style answer (0 when absent or malformed)."""
+    try:
+        return int(response.json()["usage"]["total_tokens"])
+    except (ValueError, KeyError, TypeError):
+        return 0
 
 
 class LlmSentimentChain:
@@ -154,8 +165,14 @@ class LlmSentimentChain:
         return f"llm-{PROMPT_VERSION}-{hashlib.sha256(chain.encode()).hexdigest()[:8]}"
 
     def _request(
-        self, client: httpx.Client, provider: LlmProvider, batch: list[str]
+        self,
+        client: httpx.Client,
+        provider: LlmProvider,
+        batch: list[str],
+        stats: ChainStats | None = None,
     ) -> list[LlmAnswer]:
+        import httpx
+
         payload = {
             "model": provider.model,
             "temperature": 0,
@@ -183,6 +200,8 @@ class LlmSentimentChain:
                 last = f"{type(exc).__name__}"
             else:
                 if response.status_code == 200:
+                    if stats is not None:
+                        stats.tokens += _tokens_used(response)
                     return self._validate(response, provider, len(batch))
                 last = f"HTTP {response.status_code}"
                 if response.status_code not in (429, 500, 502, 503, 504):
@@ -230,6 +249,8 @@ class LlmSentimentChain:
         Returns:
             ``(answers in text order, new cache entries by content hash, stats)``.
         """
+        import httpx
+
         cache = dict(cache or {})
         stats = ChainStats()
         hashes = [content_hash(t) for t in texts]
@@ -251,7 +272,7 @@ class LlmSentimentChain:
                     stats.requests[provider.name] = stats.requests.get(provider.name, 0) + 1
                     stats.sent += len(batch)
                     try:
-                        answers = self._request(client, provider, batch)
+                        answers = self._request(client, provider, batch, stats)
                     except _BadAnswer as exc:
                         stats.failures.setdefault(provider.name, []).append(str(exc))
                         logger.warning("LLM provider %s failed a batch: %s", provider.name, exc)

@@ -51,16 +51,18 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import polars as pl
-import tenacity
 
 from trading_assets.errors import ConfigurationError, SourceDataError, SourceUnavailableError
 from trading_assets.schemas import empty_frame
 from trading_assets.sources.base import SourceItem
 from trading_assets.sources.validate import ROW, validate_bars, validate_ticks
+
+if TYPE_CHECKING:  # imported where used: the code location loads without them
+    import httpx
+    import tenacity
 
 logger = logging.getLogger(__name__)
 
@@ -401,6 +403,8 @@ class AlpacaSource:
         return _Request(symbol, asset_class, kind, timeframe, path, tuple(params))
 
     def _origin(self, request: _Request) -> str:
+        import httpx
+
         return str(httpx.URL(self.data_url + request.path, params=request.params))
 
     # ------------------------------------------------------------------ loading
@@ -439,6 +443,8 @@ class AlpacaSource:
     def _pages(self, request: _Request, origin: str) -> Iterator[list[Any]]:
         """The rows of each page of ``request``, in the order Alpaca sends them, following
         ``next_page_token`` until it is null or empty."""
+        import httpx
+
         headers = self._headers(request)
         url = self.data_url + request.path
         seen_tokens: set[str] = set()
@@ -472,6 +478,8 @@ class AlpacaSource:
         self, client: httpx.Client, url: str, params: list[tuple[str, str]]
     ) -> tuple[Any, str]:
         """GET one page, retrying 429/5xx and connection errors; returns (JSON body, URL)."""
+        import httpx
+        import tenacity
 
         def attempt() -> httpx.Response:
             try:

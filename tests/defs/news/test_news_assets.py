@@ -221,6 +221,8 @@ def test_news_to_sentiment_bars_end_to_end_and_incremental(setup):
     assert model_meta["status"].startswith("trained")
     assert 0.5 < model_meta["linear_accuracy"] <= 1.0
     llm_texts_first = len(setup["llm"].texts_sent())
+    # the fake server bills tokens like OpenAI; the asset reports them (priced by cost_metrics)
+    assert _metadata(first, dg.AssetKey(["ml", "sentiment"]))["llm_tokens"] > 0
     assert llm_texts_first <= articles  # identical titles are sent once
 
     # second poll: 304s, unchanged files, nothing new from Alpaca -> nothing written or

@@ -496,6 +496,7 @@ def sentiment(
                 plans.append((method, version, scorer, todo, cache))
     frames: list[pl.DataFrame] = []
     cache_rows: pl.DataFrame | None = None
+    llm_tokens = 0
     for method, version, scorer, todo, cache in plans:
         texts = _texts(todo, sentiment_settings.text)
         if method == "ml":
@@ -503,6 +504,7 @@ def sentiment(
             result = ml.MlScorer(model, version).score(texts)
         elif method == "llm":
             answers, new, stats = scorer.score(texts, cache)
+            llm_tokens += stats.tokens
             cache_rows = _cache_rows(new, now)
             keep = [i for i, a in enumerate(answers) if a is not None]
             result = pl.DataFrame(
@@ -558,6 +560,7 @@ def sentiment(
         metadata={
             **write_metadata(result_write),
             "scored_now": dg.MetadataValue.json(scored),
+            "llm_tokens": dg.MetadataValue.int(llm_tokens),
             "skipped": dg.MetadataValue.json(skipped),
             "versions": preview(versions, n=20),
         },

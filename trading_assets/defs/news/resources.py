@@ -51,6 +51,8 @@ class NewsSourcesResource(dg.ConfigurableResource):
         feeds_enabled: poll RSS/Atom feeds (off by default).
         feeds_file: the feed list TOML (None: the shipped ``feeds.toml``).
         news_dir: folder of local news files (Yahoo JSON, headline CSVs, RSS/Atom XML).
+        inbox_dir: the project inbox; news files dropped there are read too (the ``inbox``
+            sensor requests ``raw/news`` when one lands).
         alpaca_enabled: read Alpaca news (needs the keys).
         alpaca_api_key / alpaca_secret_key: Alpaca keys (``dagster.EnvVar``; never logged).
         alpaca_data_url: base URL override of Alpaca's data API (tests use 127.0.0.1).
@@ -68,6 +70,7 @@ class NewsSourcesResource(dg.ConfigurableResource):
     feeds_enabled: bool = False
     feeds_file: str | None = None
     news_dir: str | None = None
+    inbox_dir: str | None = None
     alpaca_enabled: bool = False
     alpaca_api_key: str | None = None
     alpaca_secret_key: str | None = None
@@ -89,17 +92,26 @@ class NewsSourcesResource(dg.ConfigurableResource):
         return load_feed_list(self.feeds_file) if self.feeds_enabled else []
 
     def files(self) -> list[tuple[Path, str]]:
-        """(path, kind) of the news files in :attr:`news_dir` ([] when unset).
+        """(path, kind) of the news files in :attr:`news_dir` ([] when unset) and in
+        :attr:`inbox_dir` (when it exists).
 
         Raises:
             ConfigurationError: ``news_dir`` is set but is not a folder.
         """
-        if not self.news_dir:
-            return []
-        try:
-            return discover_news_files(self.news_dir)
-        except FileNotFoundError as exc:
-            raise ConfigurationError(f"news folder {self.news_dir} does not exist") from exc
+        found: list[tuple[Path, str]] = []
+        if self.news_dir:
+            try:
+                found = discover_news_files(self.news_dir)
+            except FileNotFoundError as exc:
+                raise ConfigurationError(f"news folder {self.news_dir} does not exist") from exc
+        if self.inbox_dir and Path(self.inbox_dir).is_dir():
+            known = {path.resolve() for path, _ in found}
+            found += [
+                (path, kind)
+                for path, kind in discover_news_files(self.inbox_dir)
+                if path.resolve() not in known
+            ]
+        return found
 
     def alpaca_client(self) -> AlpacaNewsClient | None:
         """The Alpaca news client, or None when Alpaca news is off.
@@ -262,6 +274,7 @@ def news_resources_from_env(profile: str, home: ProjectHome) -> dict[str, Any]:
             feeds_enabled=feeds_enabled,
             feeds_file=feeds_file,
             news_dir=news_dir,
+            inbox_dir=str(home.inbox_dir),
             alpaca_enabled=alpaca_enabled,
             alpaca_api_key=_env("ALPACA_API_KEY"),
             alpaca_secret_key=_env("ALPACA_SECRET_KEY"),

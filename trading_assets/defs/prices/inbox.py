@@ -1,9 +1,12 @@
-"""The ``inbox`` sensor: price files dropped into the project's inbox folder are ingested once.
+"""The ``inbox`` sensor: price and news files dropped into the project's inbox folder are
+ingested once.
 
 The cursor remembers every (file, kind) it has requested with the file's fingerprint (size and
 modification time), so a file is requested exactly once, and again only if it changes. New
 symbols become partitions; each symbol with new files gets one run of its ingestion assets,
 and downstream assets follow by declarative automation (or ``trading-assets refresh``).
+News files (the layouts of :func:`trading_assets.news.files.discover_news_files`) get one
+``raw/news`` run for all of them; that asset reads the inbox's news files too.
 """
 
 import hashlib
@@ -12,11 +15,17 @@ from pathlib import Path
 
 import dagster as dg
 
+from trading_assets.defs.news.assets import NEWS_KEY
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
 from trading_assets.defs.resources import PriceSourcesResource
 
 _KEY_OF_KIND = {a.key.path[-1]: a.key for a in INGESTION_ASSETS}
+
+
+def _fingerprint(path: Path) -> str:
+    stat = path.stat()
+    return f"{stat.st_size}-{stat.st_mtime_ns}"
 
 
 def inbox_requests(
@@ -27,14 +36,24 @@ def inbox_requests(
     ``unreadable`` lists files no reader recognises or whose symbol is unknown (they are
     remembered too, so they are reported once, not on every tick).
     """
+    from trading_assets.news.files import discover_news_files
     from trading_assets.sources.local_folder import UNKNOWN_SYMBOL, LocalFolderSource
 
     seen: dict[str, str] = json.loads(cursor) if cursor else {}
+    news = {str(path): _fingerprint(path) for path, _ in discover_news_files(inbox)}
+    fresh_news = sorted(p for p, fp in news.items() if seen.get(f"{p}|news") != fp)
+    for path in fresh_news:
+        seen[f"{path}|news"] = news[path]
     source = LocalFolderSource(inbox)
-    fresh = [i for i in source.items() if seen.get(f"{i.origin}|{i.kind}") != i.fingerprint]
+    fresh = [
+        i
+        for i in source.items()
+        if seen.get(f"{i.origin}|{i.kind}") != i.fingerprint and i.origin not in news
+    ]
     by_symbol: dict[str, list] = {}
-    unreadable = [str(p) for p, _ in source.skipped if seen.get(f"{p}|skipped") is None]
-    for path, _ in source.skipped:
+    skipped = [str(p) for p, _ in source.skipped if str(p) not in news]
+    unreadable = [p for p in skipped if seen.get(f"{p}|skipped") is None]
+    for path in skipped:
         seen[f"{path}|skipped"] = "seen"
     for item in fresh:
         seen[f"{item.origin}|{item.kind}"] = item.fingerprint
@@ -55,17 +74,26 @@ def inbox_requests(
                 tags={"trading_assets/trigger": "inbox"},
             )
         )
+    if fresh_news:
+        stamp = hashlib.sha256("|".join(f"{p}:{news[p]}" for p in fresh_news).encode())
+        requests.append(
+            dg.RunRequest(
+                run_key=f"inbox:news:{stamp.hexdigest()[:16]}",
+                asset_selection=[NEWS_KEY],
+                tags={"trading_assets/trigger": "inbox"},
+            )
+        )
     new_symbols = sorted(s for s in by_symbol if s not in known_symbols)
     return requests, new_symbols, json.dumps(seen, sort_keys=True), unreadable
 
 
 @dg.sensor(
     name="inbox",
-    description="Ingests price files dropped into $TRADING_ASSETS_HOME/inbox, once per file "
-    "version, one run per symbol.",
+    description="Ingests price and news files dropped into $TRADING_ASSETS_HOME/inbox, once "
+    "per file version: one run per symbol, one raw/news run for news files.",
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    asset_selection=list(_KEY_OF_KIND.values()),
+    asset_selection=[*_KEY_OF_KIND.values(), NEWS_KEY],
 )
 def inbox_sensor(context: dg.SensorEvaluationContext, price_sources: PriceSourcesResource):
     inbox = Path(price_sources.inbox_dir) if price_sources.inbox_dir else None
@@ -77,7 +105,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, price_sources: PriceSource
         context.log.warning(f"inbox: cannot ingest {path} (unknown format or symbol)")
     if not requests:
         context.update_cursor(cursor)
-        return dg.SkipReason("no new price files in the inbox")
+        return dg.SkipReason("no new price or news files in the inbox")
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[SYMBOLS.build_add_request(new_symbols)] if new_symbols else [],

@@ -1,0 +1,5 @@
+"""What keeping assets fresh costs: resource meters, prices, budgets and metrics export.
+
+Plain Python (no Dagster): :mod:`.meter` measures one computation, :mod:`.pricing` turns
+measurements into money and budget verdicts, :mod:`.prometheus` renders them as metrics text.
+"""
