@@ -5,6 +5,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from tests.ml.conftest import COLS
 from trading_assets.ml.dataset import prepare
 from trading_assets.ml.errors import TrainingDataError
 from trading_assets.ml.families import FAMILIES
@@ -75,3 +76,21 @@ def test_every_family_trains_on_real_hourly_bars(table_1h):
     contrib = out.results["lightgbm"].contributions
     assert contrib.height == 3 * out.results["lightgbm"].predictions.height
     assert set(contrib["feature"].unique()) <= set(ds.features)
+
+
+def test_zero_volume_days_do_not_blow_up_the_neural_net():
+    """^GSPC/^IXIC daily (arch demo data) have zero-volume days: VMA/VSTD reach 1e21. The
+    scikit-learn families clip features to their training quantiles, so the MLP stays sane."""
+    from tests.ml.conftest import training_rows
+    from trading_assets.sources.demo import DEMO_FILES, _arch_data_dir, read_demo_csv
+
+    frames = []
+    for symbol, name in DEMO_FILES.items():
+        bars = read_demo_csv(_arch_data_dir() / name, symbol).with_columns(
+            pl.lit(None, dtype=pl.Float64).alias("vwap")
+        )
+        frames.append(training_rows(bars.select(*COLS)))
+    ds = prepare(pl.concat(frames), "1d", "fwd_ret_1")
+    assert ds.frame["VMA5"].max() > 1e12
+    out = train_all(ds, TrainingConfig(families=("mlp", "zero"), split=SplitConfig(n_folds=2)))
+    assert out.results["mlp"].overall["rmse_vs_zero"] < 1.2

@@ -8,7 +8,8 @@ share it.
 
 =================  ==========================================================================
 lightgbm           LightGBM gradient-boosted trees (native ``Booster``), NaN-aware
-svm                scikit-learn SVR (RBF) on median-imputed, standardized features and a
+svm                scikit-learn SVR (RBF) on clipped (0.5%/99.5% training quantiles),
+                   median-imputed, standardized features and a
                    standardized label; trained on at most ``max_rows`` evenly spaced rows
 mlp                scikit-learn MLPRegressor (the neural-net family; an LSTM needs PyTorch,
                    an optional extra not installed here), same preprocessing, early stopping
@@ -220,6 +221,38 @@ def _fit_lightgbm(dataset: Dataset, rows: np.ndarray, params: Mapping[str, Any])
     return TabularModel("lightgbm", dataset.features, booster)
 
 
+class QuantileClipper:
+    """Clip each column to its ``[q, 1 - q]`` training quantiles (NaN ignored, kept).
+
+    Alpha158 ratios explode where volume is 0 (``VMA``/``VSTD`` divide by ``volume + 1e-12``);
+    scaled values of 1e12 would make a neural net extrapolate without bound. A scikit-learn
+    style transformer (``fit``/``transform``), picklable.
+    """
+
+    def __init__(self, q: float = 0.005) -> None:
+        self.q = q
+
+    def fit(self, x: np.ndarray, y: Any = None) -> QuantileClipper:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # all-NaN columns
+            self.low_ = np.nanquantile(x, self.q, axis=0)
+            self.high_ = np.nanquantile(x, 1 - self.q, axis=0)
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return np.clip(x, self.low_, self.high_)
+
+    def fit_transform(self, x: np.ndarray, y: Any = None) -> np.ndarray:
+        return self.fit(x).transform(x)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"q": self.q}
+
+    def set_params(self, **params: Any) -> QuantileClipper:
+        self.q = params.get("q", self.q)
+        return self
+
+
 def _sklearn_pipeline(regressor: Any) -> Any:
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.impute import SimpleImputer
@@ -227,7 +260,10 @@ def _sklearn_pipeline(regressor: Any) -> Any:
     from sklearn.preprocessing import StandardScaler
 
     pipeline = make_pipeline(
-        SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(), regressor
+        QuantileClipper(),
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        StandardScaler(),
+        regressor,
     )
     return TransformedTargetRegressor(regressor=pipeline, transformer=StandardScaler())
 

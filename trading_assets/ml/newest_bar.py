@@ -14,6 +14,7 @@ columns fall back to :func:`trading_assets.features.alpha158.alpha158` over the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,43 +41,57 @@ FAST_FEATURES: tuple[str, ...] = (
 BARS_NEEDED: int = LOOKBACK + 1
 
 
-def _all_features(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray):
+_W = np.asarray(WINDOWS)
+_LAST = _W - 1  # index of the last-n sums in a reversed cumulative sum
+_NMAX = int(_W.max())
+_MASK = (np.arange(_NMAX)[None, :] < _W[:, None]).astype(np.float64)  # window k holds bar j
+
+
+def _vector(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray):
+    """Every feature of :data:`FAST_FEATURES`, in that order, for the last bar (reversed
+    cumulative sums and extrema: one NumPy call per quantity for all five windows)."""
     last_o, last_h, last_l, last_c, last_v = o[-1], h[-1], lo[-1], c[-1], v[-1]
     rng = last_h - last_l + EPS
     top, bottom = max(last_o, last_c), min(last_o, last_c)
-    out = {
-        "KMID": (last_c - last_o) / last_o,
-        "KLEN": (last_h - last_l) / last_o,
-        "KMID2": (last_c - last_o) / rng,
-        "KUP": (last_h - top) / last_o,
-        "KUP2": (last_h - top) / rng,
-        "KLOW": (bottom - last_l) / last_o,
-        "KLOW2": (bottom - last_l) / rng,
-        "KSFT": (2 * last_c - last_h - last_l) / last_o,
-        "KSFT2": (2 * last_c - last_h - last_l) / rng,
-        "OPEN0": last_o / last_c,
-        "HIGH0": last_h / last_c,
-        "LOW0": last_l / last_c,
-    }
-    diff = np.diff(c)
-    up, down, absd = np.maximum(diff, 0.0), np.maximum(-diff, 0.0), np.abs(diff)
-    for n in WINDOWS:
-        cw, hw, lw, vw = c[-n:], h[-n:], lo[-n:], v[-n:]
-        hi, mn = hw.max(), lw.min()
-        out[f"ROC{n}"] = c[-1 - n] / last_c
-        out[f"MA{n}"] = cw.mean() / last_c
-        out[f"STD{n}"] = cw.std(ddof=1) / last_c
-        out[f"MAX{n}"] = hi / last_c
-        out[f"MIN{n}"] = mn / last_c
-        out[f"RSV{n}"] = (last_c - mn) / (hi - mn + EPS)
-        cntp = float((diff[-n:] > 0).mean())
-        cntn = float((diff[-n:] < 0).mean())
-        out[f"CNTP{n}"], out[f"CNTN{n}"], out[f"CNTD{n}"] = cntp, cntn, cntp - cntn
-        su, sd, sa = up[-n:].sum(), down[-n:].sum(), absd[-n:].sum() + EPS
-        out[f"SUMP{n}"], out[f"SUMN{n}"], out[f"SUMD{n}"] = su / sa, sd / sa, (su - sd) / sa
-        out[f"VMA{n}"] = vw.mean() / (last_v + EPS)
-        out[f"VSTD{n}"] = vw.std(ddof=1) / (last_v + EPS)
-    return out
+    head = [
+        (last_c - last_o) / last_o, (last_h - last_l) / last_o, (last_c - last_o) / rng,
+        (last_h - top) / last_o, (last_h - top) / rng, (bottom - last_l) / last_o,
+        (bottom - last_l) / rng, (2 * last_c - last_h - last_l) / last_o,
+        (2 * last_c - last_h - last_l) / rng, last_o / last_c, last_h / last_c,
+        last_l / last_c,
+    ]  # fmt: skip
+    rc, rv = c[::-1], v[::-1]
+    s1 = np.cumsum(rc)[_LAST]
+    mean = s1 / _W
+    vmean = np.cumsum(rv)[_LAST] / _W
+    # two-pass (centred) std of every window at once: no cancellation on price levels
+    std = np.sqrt(np.sum(((rc[:_NMAX] - mean[:, None]) ** 2) * _MASK, axis=1) / (_W - 1))
+    vstd = np.sqrt(np.sum(((rv[:_NMAX] - vmean[:, None]) ** 2) * _MASK, axis=1) / (_W - 1))
+    hi = np.maximum.accumulate(h[::-1])[_LAST]
+    mn = np.minimum.accumulate(lo[::-1])[_LAST]
+    d = -np.diff(rc)  # d[k] = c[-1-k] - c[-2-k], newest first
+    su = np.cumsum(np.maximum(d, 0.0))[_LAST]
+    sd = np.cumsum(np.maximum(-d, 0.0))[_LAST]
+    sa = np.cumsum(np.abs(d))[_LAST] + EPS
+    cntp = np.cumsum(d > 0)[_LAST] / _W
+    cntn = np.cumsum(d < 0)[_LAST] / _W
+    return np.concatenate(
+        [
+            head,
+            rc[_W] / last_c, mean / last_c, std / last_c, hi / last_c, mn / last_c,
+            (last_c - mn) / (hi - mn + EPS), cntp, cntn, cntp - cntn, su / sa, sd / sa,
+            (su - sd) / sa, vmean / (last_v + EPS), vstd / (last_v + EPS),
+        ]
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _positions(names: tuple[str, ...]) -> np.ndarray:
+    index = {n: i for i, n in enumerate(FAST_FEATURES)}
+    try:
+        return np.array([index[n] for n in names], dtype=np.intp)
+    except KeyError as exc:
+        raise ValueError(f"feature {exc.args[0]!r} is not in the newest-bar fast set") from None
 
 
 def newest_features(
@@ -99,14 +114,9 @@ def newest_features(
     """
     if close.shape[0] < BARS_NEEDED:
         raise ValueError(f"the newest-bar features need {BARS_NEEDED} bars, got {close.shape[0]}")
-    values = _all_features(
-        open_[-BARS_NEEDED:], high[-BARS_NEEDED:], low[-BARS_NEEDED:],
-        close[-BARS_NEEDED:], volume[-BARS_NEEDED:],
-    )  # fmt: skip
-    try:
-        return np.array([[values[n] for n in names]], dtype=np.float64)
-    except KeyError as exc:
-        raise ValueError(f"feature {exc.args[0]!r} is not in the newest-bar fast set") from None
+    n = BARS_NEEDED
+    values = _vector(open_[-n:], high[-n:], low[-n:], close[-n:], volume[-n:])
+    return values[_positions(tuple(names))].reshape(1, -1)
 
 
 def arrays(bars: pl.DataFrame) -> tuple[np.ndarray, ...]:

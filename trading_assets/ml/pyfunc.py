@@ -9,6 +9,7 @@ wrapper loads it and predicts a pandas frame of the model's ``input_columns``. T
 from __future__ import annotations
 
 import pickle
+import warnings
 from typing import Any
 
 import mlflow.pyfunc
@@ -24,17 +25,21 @@ def load_fitted(path: str) -> Any:
         return pickle.load(handle)  # noqa: S301 - our own artifact store
 
 
-class TradingModel(mlflow.pyfunc.PythonModel):
-    """pyfunc model: pandas frame of the input columns -> float64 predictions (log return)."""
+# MLflow warns at class creation that predict has no type hints (on purpose, see below)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
 
-    def load_context(self, context: Any) -> None:
-        self.model = load_fitted(context.artifacts[FITTED_ARTIFACT])
+    class TradingModel(mlflow.pyfunc.PythonModel):
+        """pyfunc model: pandas frame of the input columns -> float64 predictions (log return)."""
 
-    # no type hints: MLflow would try to infer a signature from them
-    def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
-        frame = (
-            pl.from_pandas(model_input)
-            if not isinstance(model_input, pl.DataFrame)
-            else model_input
-        )
-        return self.model.predict_frame(frame)
+        def load_context(self, context: Any) -> None:
+            self.model = load_fitted(context.artifacts[FITTED_ARTIFACT])
+
+        # no type hints: MLflow would try to infer a signature from them
+        def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
+            frame = (
+                pl.from_pandas(model_input)
+                if not isinstance(model_input, pl.DataFrame)
+                else model_input
+            )
+            return self.model.predict_frame(frame)

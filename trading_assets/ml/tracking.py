@@ -17,7 +17,9 @@ nothing is trained and no run is created.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
 import math
@@ -26,7 +28,6 @@ import pickle
 import tempfile
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -157,7 +158,7 @@ def log_family(
         )  # fmt: skip
 
 
-@contextmanager
+@contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """MLflow's INFO lines, pickling warnings and progress bars off while logging."""
     logger = logging.getLogger("mlflow")
@@ -166,7 +167,8 @@ def _quiet() -> Iterator[None]:
     bar = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     try:
-        with warnings.catch_warnings():
+        # MLflow prints "Registered model ..." lines straight to stderr
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore")
             yield
     finally:
