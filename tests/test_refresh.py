@@ -86,17 +86,31 @@ def test_editing_one_sql_model_reruns_only_it_and_its_descendants(
     assert summary.ok, summary.failures
     assert plan_refresh(defs, instance) == []
 
+    # a text-only edit: the model re-runs (new code version) but its data version is
+    # unchanged, so nothing below it is stale and nothing else runs
     model = sql_dir / "features" / "training_table.sql"
     model.write_text(model.read_text() + "\n-- edited: same query, new text\n")
     defs = build_definitions()  # the code location reloads after an edit
+    executed, summary = refresh(defs, instance)
+    assert summary.ok, summary.failures
+    assert [(s.asset, s.reason) for s in executed] == [
+        ("features/training_table", "new code version")
+    ]
+
+    # an edit that changes the output: exactly the model and its descendants run
+    model = sql_dir / "reports" / "signal_performance.sql"
+    sql = model.read_text()
+    assert "count(*) AS signals," in sql
+    model.write_text(sql.replace("count(*) AS signals,", "count(*) AS signals, 1 AS edition,"))
+    defs = build_definitions()
     graph = defs.resolve_asset_graph()
-    key = dg.AssetKey(["features", "training_table"])
+    key = dg.AssetKey(["reports", "signal_performance"])
     downstream = dg.AssetSelection.assets(key).downstream().resolve(graph)  # key included
     expected = {k.to_user_string() for k in downstream}
 
     executed, summary = refresh(defs, instance)
     assert summary.ok, summary.failures
     assert {s.asset for s in executed} == expected
-    assert {s.reason for s in executed if s.asset == "features/training_table"} == {
+    assert {s.reason for s in executed if s.asset == "reports/signal_performance"} == {
         "new code version"
     }

@@ -157,6 +157,7 @@ def refresh(
         for step in batch:
             by_partition.setdefault(step.partition, []).append(step)
         for partition, steps in sorted(by_partition.items(), key=lambda kv: kv[0] or ""):
+            steps = steps + _step_siblings(graph, steps, partition, plan)
             keys = sorted({s.asset for s in steps}, key=order.__getitem__)
             if on_step:
                 on_step(f"{partition + ': ' if partition else ''}{', '.join(keys)}")
@@ -171,6 +172,23 @@ def refresh(
             executed.extend(steps)
             done.update((s.asset, s.partition) for s in steps)
     return executed, summary
+
+
+def _step_siblings(
+    graph, steps: list[PlannedStep], partition: str | None, plan: list[PlannedStep]
+) -> list[PlannedStep]:
+    """The assets a multi-asset step materializes together with the planned ones (a
+    multi-asset that cannot be subset runs whole), as steps saying why they run: their own
+    reason when ``plan`` has them, else "same step as <asset>"."""
+    planned = {s.asset for s in steps}
+    extra: dict[str, str] = {}
+    own = {s.asset: s.reason for s in plan if s.partition == partition}
+    for step in steps:
+        for key in graph.get(dg.AssetKey.from_user_string(step.asset)).execution_set_asset_keys:
+            name = key.to_user_string()
+            if name not in planned:
+                extra.setdefault(name, own.get(name, f"same step as {step.asset}"))
+    return [PlannedStep(name, partition, reason) for name, reason in extra.items()]
 
 
 def _levels(graph) -> dict[str, int]:
