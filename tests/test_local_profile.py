@@ -108,3 +108,26 @@ def test_second_run_adds_nothing_and_keeps_data_versions(local_run):
             continue  # the cost ledger records every run, this one too, and the report shows it
         assert outcome.rows_written == 0, key
         assert outcome.data_versions == first.outcomes[key].data_versions, key
+
+
+def test_main_job_produces_signals_backtests_and_a_report_chromium_renders(local_run):
+    from tests.browser import assert_renders_offline, launch_chromium
+
+    first, _, wh = local_run
+    assert first.ok, first.failures
+    families = wh.sql(
+        "SELECT timeframe, count(DISTINCT family) AS families FROM ml.predictions GROUP BY 1"
+    )
+    assert dict(families.iter_rows()) == {"1h": 7, "1d": 7}  # every family, both timeframes
+    signals = wh.sql("SELECT symbol, timeframe, count(*) AS n FROM signals.signals GROUP BY 1, 2")
+    assert signals.height >= 4 and signals["n"].min() > 0
+    strategies = wh.sql("SELECT DISTINCT strategy FROM signals.backtest_metrics")["strategy"]
+    assert {"consensus", "buy_and_hold", "fwd_ret_1-1d-lightgbm"} <= set(strategies)
+
+    report = ProjectHome.from_env().reports_dir / "latest.html"
+    for browser in launch_chromium():
+        page = assert_renders_offline(browser, report)["page"]
+        assert page.locator("[data-chart] svg").count() >= 3  # equity, predictions, sentiment
+        text = page.locator("main").inner_text()
+        assert "No predictions yet" not in text
+        assert "ETH/USDT" in text and "buy_and_hold" in text

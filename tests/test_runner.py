@@ -38,6 +38,18 @@ def test_demo_run_is_idempotent_and_readable(demo_home: ProjectHome):
         assert outcome.rows_written == 0, key
         assert outcome.data_versions == first.outcomes[key].data_versions, key
 
+    # the main job ends in signals, backtests and a report that renders in headless Chromium
+    from tests.browser import assert_renders_offline, launch_chromium
+
+    assert first.outcomes["ml/predictions"].rows > 0
+    assert first.outcomes["signals/signals"].rows > 0
+    for browser in launch_chromium():
+        seen = assert_renders_offline(browser, demo_home.reports_dir / "latest.html")
+        text = seen["page"].locator("main").inner_text()
+        assert "^GSPC" in text and "consensus" in text
+        assert "No news" in text  # the demo has no news, and the report says so
+        assert seen["page"].locator("[data-chart] svg").count() >= 2
+
     wh = Warehouse()
     assert wh.symbols() == ["^GSPC", "^IXIC"]
     spx = wh.bars("^GSPC", "1d", start="2018-12-01", end="2019-01-01")

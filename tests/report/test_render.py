@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 import polars as pl
+import pytest
 
 from tests.report.conftest import GENERATED, memory_warehouse
 from trading_assets.report.inputs import ReportInputs, load_cliffs, load_inputs
@@ -42,12 +43,20 @@ def test_inputs_from_real_data(inputs):
         inputs.sentiment["articles"].sum() > inputs.headlines.height
     )
     assert inputs.costs.filter(pl.col("asset_key") == "staging/bars")["runs"][0] == 2
+    # cost over time: the fixture's three materializations all started on 2026-01-05
+    (day,) = inputs.cost_daily.iter_rows(named=True)
+    assert (day["day"].date().isoformat(), day["runs"], day["materializations"]) == (
+        "2026-01-05",
+        2,
+        3,
+    )
+    assert day["cost_usd"] == pytest.approx(0.0001 + 0.0012 + 0.00003)
 
 
 def test_full_report_has_every_section_but_the_leaderboard(rendered):
     assert rendered.missing == ["leaderboard"]
-    assert rendered.charts == 5  # 2 equity, 2 prediction scatters, 1 sentiment
-    assert rendered.html.count("<svg") == 5
+    assert rendered.charts == 6  # 2 equity, 2 prediction scatters, 1 sentiment, 1 cost
+    assert rendered.html.count("<svg") == 6
     html = rendered.html
     for text in ("ETH/USDT", "SMA(10) below SMA(30)", "fwd_ret_1-1h-moving_average", "Sharpe"):
         assert text in html

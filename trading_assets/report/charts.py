@@ -119,6 +119,22 @@ def sentiment_chart(daily: pl.DataFrame) -> str:
         return _svg(fig)
 
 
+def cost_chart(daily: pl.DataFrame) -> str:
+    """Compute cost per UTC day (bars, USD) and CPU seconds per day (line), SVG string."""
+    plt = _pyplot()
+    days = daily["day"].dt.replace_time_zone(None).to_list()
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(8, 2.6))
+        ax.bar(days, daily["cost_usd"].fill_null(0.0).to_list(), color="#7a9cc6", width=0.8)
+        ax.set_ylabel("cost per day (USD)")
+        cpu = ax.twinx()
+        cpu.plot(days, daily["cpu_s"].fill_null(0.0).to_list(), color="#b5402a", lw=1.0, marker=".")
+        cpu.set_ylabel("CPU seconds per day")
+        ax.set_title("Compute cost over time (ops.cost_metrics)")
+        fig.autofmt_xdate()
+        return _svg(fig)
+
+
 def series_to_chart(equity: pl.DataFrame, limit: int = MAX_SERIES_CHARTS) -> list[tuple[str, str]]:
     """The (symbol, timeframe) pairs with equity curves, sorted, at most ``limit``."""
     pairs = equity.select("symbol", "timeframe").unique().sort("symbol", "timeframe").rows()

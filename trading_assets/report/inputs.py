@@ -95,6 +95,14 @@ COST_COLUMNS: dict[str, pl.DataType] = {
     "llm_tokens": pl.Int64(),
     "cost_usd": pl.Float64(),
 }
+COST_DAILY_COLUMNS: dict[str, pl.DataType] = {
+    "day": UTC_TS,  # 00:00 UTC of the day the materializations started
+    "runs": pl.Int64(),
+    "materializations": pl.Int64(),
+    "wall_s": pl.Float64(),
+    "cpu_s": pl.Float64(),
+    "cost_usd": pl.Float64(),
+}
 LEADERBOARD_COLUMNS: dict[str, pl.DataType] = {
     "model": pl.String(),
     "version": pl.String(),
@@ -138,6 +146,8 @@ class ReportInputs:
         freshness: bars and newest bar per (symbol, timeframe) in ``staging.bars``.
         cliffs: one-bar close moves of :data:`SPLIT_CLIFF_FACTOR` x or more (split-like).
         costs: ``ops.cost_metrics`` summed per asset (:data:`COST_COLUMNS`).
+        cost_daily: ``ops.cost_metrics`` summed per UTC day, oldest first
+            (:data:`COST_DAILY_COLUMNS`): the cost over time.
         leaderboard: registered models' champion versions (:data:`LEADERBOARD_COLUMNS`),
             filled by the caller from MLflow.
         quality: latest asset check evaluations (:data:`QUALITY_COLUMNS`), filled by the caller
@@ -156,6 +166,7 @@ class ReportInputs:
     freshness: pl.DataFrame = field(default_factory=lambda: empty(FRESHNESS_COLUMNS))
     cliffs: pl.DataFrame = field(default_factory=lambda: empty(CLIFF_COLUMNS))
     costs: pl.DataFrame = field(default_factory=lambda: empty(COST_COLUMNS))
+    cost_daily: pl.DataFrame = field(default_factory=lambda: empty(COST_DAILY_COLUMNS))
     leaderboard: pl.DataFrame = field(default_factory=lambda: empty(LEADERBOARD_COLUMNS))
     quality: pl.DataFrame = field(default_factory=lambda: empty(QUALITY_COLUMNS))
     skipped: dict[str, str] = field(default_factory=dict)
@@ -362,6 +373,18 @@ def load_costs(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     )
 
 
+def load_cost_daily(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """``ops.cost_metrics`` per UTC day of ``started_at`` (cost over time), oldest first."""
+    return _frame(
+        con,
+        """SELECT date_trunc('day', started_at) AS day, count(DISTINCT run_id) AS runs,
+                  count(*) AS materializations, sum(wall_s) AS wall_s, sum(cpu_s) AS cpu_s,
+                  sum(cost_usd) AS cost_usd
+           FROM ops.cost_metrics WHERE started_at IS NOT NULL GROUP BY 1 ORDER BY 1""",
+        COST_DAILY_COLUMNS,
+    )
+
+
 def load_inputs(con: duckdb.DuckDBPyConnection) -> ReportInputs:
     """Read every warehouse input of the report; a missing table leaves its frame empty and a
     table that cannot be read (an older layout, a wrong column) is recorded in ``skipped``
@@ -404,6 +427,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection) -> ReportInputs:
 
     def costs() -> None:
         inputs.costs = load_costs(con)
+        inputs.cost_daily = load_cost_daily(con)
 
     attempt("equity", "signals.backtest_equity", equity)
     attempt("backtests", "signals.backtest_metrics", backtests)

@@ -268,6 +268,20 @@ def _context(inputs: ReportInputs, sections: list[Section]) -> dict[str, Any]:
                 # no evaluation time: a re-run with the same outcomes is the same report
             ],
         ),
+        "cost_chart": Markup(charts.cost_chart(inputs.cost_daily))
+        if inputs.cost_daily.height
+        else None,
+        "cost_daily": table(
+            inputs.cost_daily.sort("day", descending=True),
+            [
+                ("day", "day (UTC)", "ts"),
+                ("runs", "runs", "int"),
+                ("materializations", "materializations", "int"),
+                ("wall_s", "wall s", "num"),
+                ("cpu_s", "CPU s", "num"),
+                ("cost_usd", "cost", "usd"),
+            ],
+        ),
         "costs": table(
             pl.concat([inputs.costs, cost_total]) if inputs.costs.height else inputs.costs,
             [
@@ -323,6 +337,7 @@ def render_report(
         len(context["equity_charts"])
         + len(context["prediction_charts"])
         + (1 if context["sentiment_chart"] is not None else 0)
+        + (1 if context["cost_chart"] is not None else 0)
     )
     return RenderedReport(
         html=html,
