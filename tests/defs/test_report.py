@@ -151,7 +151,7 @@ def test_full_report_published_once_after_two_runs(
         assert first.success
         _, report_meta = _meta(first, REPORT_KEY)
         assert report_meta["sections_missing"] == []
-        assert report_meta["charts"] == 5
+        assert report_meta["charts"] == 6  # 2 equity, 2 predictions, sentiment, cost
         client = mlflow_with_champion.client()
         logged = client.get_run(report_meta["mlflow_run_id"])
         assert logged.data.tags["content_hash"] == report_meta["content_hash"]
