@@ -42,3 +42,26 @@ def home(tmp_path, monkeypatch) -> Path:
     ):
         monkeypatch.delenv(name, raising=False)
     return path
+
+
+#: variables from a developer's shell that must not reach a test's definitions
+NETWORK_AND_SHELL_ENV = (
+    "TRADING_NEWS_FEEDS",
+    "TRADING_SYMBOL_MAP",
+    "TRADING_NEWS_DIR",
+    "ALPACA_API_KEY",
+    "ALPACA_SECRET_KEY",
+    "ALPACA_DATA_URL",
+)
+
+
+def use_local_profile(mp: pytest.MonkeyPatch, home: Path, data: Path) -> None:
+    """Point ``mp``'s environment at a project ``home`` on the ``local`` profile over the price
+    and news files in ``data`` (Dagster's instance in ``home/dagster``), with no network source
+    switched on."""
+    for name in NETWORK_AND_SHELL_ENV:
+        mp.delenv(name, raising=False)
+    mp.setenv("TRADING_ASSETS_HOME", str(home))
+    mp.setenv("TRADING_PROFILE", "local")
+    mp.setenv("TRADING_DATA_DIR", str(data))
+    mp.setenv("DAGSTER_HOME", str(home / "dagster"))

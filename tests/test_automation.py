@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.conftest import use_local_profile
 from trading_assets import Warehouse
 from trading_assets.cli import main
 from trading_assets.definitions import build_definitions
@@ -51,14 +52,7 @@ def platform(tmp_path_factory, shared_data_dir_path):
     for name in ("ETH_USDT-1h.json", "BTC_USDT-1h.json"):
         (data / name).symlink_to(shared_data_dir_path.joinpath(*BINANCE, name))
     with pytest.MonkeyPatch.context() as mp:
-        for name in ("TRADING_NEWS_FEEDS", "TRADING_SYMBOL_MAP", "TRADING_NEWS_DIR"):
-            mp.delenv(name, raising=False)
-        for name in ("ALPACA_API_KEY", "ALPACA_SECRET_KEY", "ALPACA_DATA_URL"):
-            mp.delenv(name, raising=False)
-        mp.setenv("TRADING_ASSETS_HOME", str(root / "home"))
-        mp.setenv("TRADING_PROFILE", "local")
-        mp.setenv("TRADING_DATA_DIR", str(data))
-        mp.setenv("DAGSTER_HOME", str(root / "home" / "dagster"))
+        use_local_profile(mp, root / "home", data)
         home = ProjectHome.from_env()
         instance = dagster_instance(home)
         defs = build_definitions()

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import use_local_profile
 from trading_assets import Warehouse
 from trading_assets.definitions import build_definitions
 from trading_assets.home import ProjectHome
@@ -32,12 +33,7 @@ def _yahoo_minutes(shared: Path, symbol: str) -> int:
 def local_run(tmp_path_factory, shared_data: Path):
     mp = pytest.MonkeyPatch()
     home = tmp_path_factory.mktemp("local") / "home"
-    mp.setenv("TRADING_ASSETS_HOME", str(home))
-    mp.setenv("TRADING_PROFILE", "local")
-    mp.setenv("TRADING_DATA_DIR", str(shared_data))
-    mp.setenv("DAGSTER_HOME", str(home / "dagster"))
-    for name in ("TRADING_NEWS_FEEDS", "TRADING_SYMBOL_MAP", "ALPACA_API_KEY", "ALPACA_SECRET_KEY"):
-        mp.delenv(name, raising=False)
+    use_local_profile(mp, home, shared_data)
     instance = dagster_instance(ProjectHome.from_env())
     defs = build_definitions()
     first = materialize(defs, instance)
