@@ -62,7 +62,8 @@ def run(select: str | None, symbols: tuple[str, ...]) -> None:
             ),
         )
     table = Table(title="Materialized assets")
-    for col in ("asset", "materializations", "rows stored", "rows written", "failed checks"):
+    table.add_column("asset", no_wrap=True)
+    for col in ("materializations", "rows stored", "rows written", "failed checks"):
         table.add_column(col)
     for outcome in summary.outcomes.values():
         table.add_row(
@@ -75,6 +76,12 @@ def run(select: str | None, symbols: tuple[str, ...]) -> None:
     console.print(table)
     console.print(f"Warehouse: {home.warehouse_path}")
     console.print(f"Dagster runs: {home.dagster_home} (trading-assets ui)")
+    report = home.reports_dir / "latest.html"
+    if report.exists():
+        console.print(f"Report: {report}")
+    console.print(
+        f"MLflow: mlflow ui --backend-store-uri {home.mlflow_tracking_uri} --host 127.0.0.1"
+    )
     console.print(
         'Python: from trading_assets import Warehouse; Warehouse().bars("<symbol>", "1d")'
     )
