@@ -121,11 +121,18 @@ def sentiment_chart(daily: pl.DataFrame) -> str:
 
 def cost_chart(daily: pl.DataFrame) -> str:
     """Compute cost per UTC day (bars, USD) and CPU seconds per day (line), SVG string."""
+    from datetime import timedelta
+
+    import matplotlib.dates as mdates
+
     plt = _pyplot()
     days = daily["day"].dt.replace_time_zone(None).to_list()
     with plt.rc_context(_STYLE):
         fig, ax = plt.subplots(figsize=(8, 2.6))
         ax.bar(days, daily["cost_usd"].fill_null(0.0).to_list(), color="#7a9cc6", width=0.8)
+        ax.set_xlim(min(days) - timedelta(days=1), max(days) + timedelta(days=1))
+        ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=1, maxticks=10))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
         ax.set_ylabel("cost per day (USD)")
         cpu = ax.twinx()
         cpu.plot(days, daily["cpu_s"].fill_null(0.0).to_list(), color="#b5402a", lw=1.0, marker=".")
