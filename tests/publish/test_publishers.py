@@ -10,11 +10,11 @@ import pytest
 
 from tests.publish.servers import rate_limited, unavailable
 from trading_assets.publish.discord import DiscordWebhook, report_embed
-from trading_assets.publish.http import PublishError
+from trading_assets.publish.http import PublishError, RetryPolicy
 from trading_assets.publish.wordpress import WordPressClient, post_slug
 
 DAY = date(2023, 5, 1)
-FAST = {"backoff_s": 0.01, "max_wait_s": 1.0}
+FAST = {"retry": RetryPolicy(backoff_s=0.01, max_wait_s=1.0)}
 
 
 def test_wordpress_creates_then_updates_the_post_of_the_date(wordpress):
@@ -42,7 +42,10 @@ def test_wordpress_retries_429_and_503(wordpress):
 def test_wordpress_gives_up_with_a_clear_error_and_no_secret(wordpress):
     wordpress.fail_next = [unavailable()] * 3
     client = WordPressClient(
-        wordpress.url, wordpress.user, wordpress.app_password, attempts=3, **FAST
+        wordpress.url,
+        wordpress.user,
+        wordpress.app_password,
+        retry=RetryPolicy(attempts=3, backoff_s=0.01, max_wait_s=1.0),
     )
     with pytest.raises(PublishError, match="HTTP 503 after 3 attempts") as err:
         client.publish(post_slug(DAY), "t", "c")
@@ -77,7 +80,9 @@ def test_discord_reposts_a_deleted_message(discord):
 def test_discord_429_waits_retry_after_then_succeeds(discord):
     discord.fail_next = [rate_limited(0.2), unavailable()]
     waits: list[float] = []
-    hook = DiscordWebhook(discord.webhook_url, sleep=waits.append, **FAST)
+    hook = DiscordWebhook(
+        discord.webhook_url, retry=RetryPolicy(backoff_s=0.01, max_wait_s=1.0, sleep=waits.append)
+    )
     message_id, _ = hook.upsert({"content": "report"})
     assert message_id in discord.messages
     assert len(discord.requests) == 3

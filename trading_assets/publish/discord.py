@@ -8,14 +8,13 @@ re-running for the same report date edits that message with
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
-from trading_assets.publish.http import PublishError, redact_in_logs, send
+from trading_assets.publish.http import PublishError, RetryPolicy, redact_in_logs, send
 
 EMBED_COLOR = 0x1D4F91
 ALERT_COLOR = 0xB5402A
@@ -74,10 +73,10 @@ class DiscordWebhook:
 
     Args:
         url: the webhook URL (secret: its last path segment is the token).
-        timeout_s / attempts / max_wait_s / backoff_s: timeout and retry policy (429 waits
-            ``Retry-After`` or the body's ``retry_after``).
+        timeout_s: per request timeout, seconds.
+        retry: how 429/5xx answers and transport errors are retried (:class:`RetryPolicy`;
+            a 429 waits ``Retry-After`` or the body's ``retry_after``).
         transport: an httpx transport (tests).
-        sleep: waits between attempts (tests pass a recorder).
     """
 
     def __init__(
@@ -85,22 +84,16 @@ class DiscordWebhook:
         url: str,
         *,
         timeout_s: float = 30.0,
-        attempts: int = 5,
-        max_wait_s: float = 30.0,
-        backoff_s: float = 0.5,
+        retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not url:
             raise PublishError("discord", "no webhook URL")
         self._url = url.rstrip("/")
         redact_in_logs([self._url, self._url.rsplit("/", 1)[-1]])
-        self._retry = {
-            "attempts": attempts,
-            "max_wait_s": max_wait_s,
-            "backoff_s": backoff_s,
-            "sleep": sleep,
-        }
+        self._retry = retry or RetryPolicy()
+        import httpx
+
         self._client = httpx.Client(timeout=timeout_s, transport=transport)
 
     def close(self) -> None:
@@ -122,7 +115,7 @@ class DiscordWebhook:
             label="post message",
             params={"wait": "true"},
             json=payload,
-            **self._retry,
+            retry=self._retry,
         )
         return str(response.json()["id"])
 
@@ -136,7 +129,7 @@ class DiscordWebhook:
             label=f"edit message {message_id}",
             json=payload,
             ok_statuses=(404,),
-            **self._retry,
+            retry=self._retry,
         )
         return response.status_code != 404
 

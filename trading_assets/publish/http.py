@@ -11,18 +11,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
-
-import httpx
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-)
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from trading_assets.errors import TradingAssetsError
+
+if TYPE_CHECKING:  # imported where a call is made: the code location loads without them
+    import httpx
+    from tenacity import RetryCallState
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +38,23 @@ class PublishError(TradingAssetsError):
         self.target = target
         self.status = status
         super().__init__(f"{target}: {reason}")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a publisher retries a call answered 429/5xx or failing in transport.
+
+    Attributes:
+        attempts: tries in all (>= 1).
+        max_wait_s: the longest wait between two tries, seconds (caps ``Retry-After`` too).
+        backoff_s: base of the exponential backoff, seconds.
+        sleep: waits between tries (tests pass a recorder).
+    """
+
+    attempts: int = 5
+    max_wait_s: float = 30.0
+    backoff_s: float = 0.5
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
 
 class RetryableStatus(Exception):
@@ -104,6 +117,8 @@ def retry_after_s(response: httpx.Response) -> float | None:
 
 
 def _waiter(max_wait_s: float, backoff_s: float) -> Callable[[RetryCallState], float]:
+    from tenacity import wait_exponential
+
     exponential = wait_exponential(multiplier=backoff_s, max=max_wait_s)
 
     def wait(state: RetryCallState) -> float:
@@ -124,23 +139,24 @@ def send(
     *,
     target: str,
     label: str,
-    attempts: int = 5,
-    max_wait_s: float = 30.0,
-    backoff_s: float = 0.5,
+    retry: RetryPolicy = RetryPolicy(),
     ok_statuses: Iterable[int] = (),
-    sleep: Callable[[float], None] = time.sleep,
     **kwargs: Any,
 ) -> httpx.Response:
     """``client.request(method, url, **kwargs)``, retried on 429/5xx and transport errors.
 
     ``label`` names the call in logs and errors instead of the URL (which may hold a secret).
     A 2xx answer, or one in ``ok_statuses`` (e.g. 404 when the caller handles it), is
-    returned. ``sleep`` waits between attempts (tests pass a recorder).
+    returned. ``retry`` says how often and how long to retry.
 
     Raises:
         PublishError: a non-retryable status, or still failing after ``attempts`` tries.
     """
+    import httpx
+    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
     allowed = set(ok_statuses)
+    attempts = retry.attempts
 
     def once() -> httpx.Response:
         response = client.request(method, url, **kwargs)
@@ -151,9 +167,9 @@ def send(
 
     retrying = Retrying(
         retry=retry_if_exception_type((RetryableStatus, httpx.TransportError)),
-        wait=_waiter(max_wait_s, backoff_s),
+        wait=_waiter(retry.max_wait_s, retry.backoff_s),
         stop=stop_after_attempt(attempts),
-        sleep=sleep,
+        sleep=retry.sleep,
         reraise=True,
     )
     try:

@@ -9,15 +9,14 @@ post. Authentication is HTTP Basic with a user and an application password (Word
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
-from trading_assets.publish.http import PublishError, redact_in_logs, send
+from trading_assets.publish.http import PublishError, RetryPolicy, redact_in_logs, send
 
 POSTS = "/wp-json/wp/v2/posts"
 
@@ -44,10 +43,10 @@ class WordPressClient:
         base_url: the site root, e.g. ``https://blog.example.com`` (``/wp-json`` is added).
         user: the WordPress user name.
         app_password: an application password of that user (spaces allowed).
-        timeout_s / attempts / max_wait_s / backoff_s: per request timeout and retry policy
-            (429 waits ``Retry-After``; 5xx and transport errors back off exponentially).
+        timeout_s: per request timeout, seconds.
+        retry: how 429/5xx answers and transport errors are retried (:class:`RetryPolicy`:
+            a 429 waits ``Retry-After``; 5xx and transport errors back off exponentially).
         transport: an httpx transport (tests).
-        sleep: waits between attempts (tests pass a recorder).
     """
 
     def __init__(
@@ -57,21 +56,15 @@ class WordPressClient:
         app_password: str,
         *,
         timeout_s: float = 30.0,
-        attempts: int = 5,
-        max_wait_s: float = 30.0,
-        backoff_s: float = 0.5,
+        retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not base_url or not user or not app_password:
             raise PublishError("wordpress", "base URL, user and application password are needed")
         redact_in_logs([app_password])
-        self._retry = {
-            "attempts": attempts,
-            "max_wait_s": max_wait_s,
-            "backoff_s": backoff_s,
-            "sleep": sleep,
-        }
+        self._retry = retry or RetryPolicy()
+        import httpx
+
         self._client = httpx.Client(
             base_url=base_url.rstrip("/"),
             auth=httpx.BasicAuth(user, app_password),
@@ -91,7 +84,7 @@ class WordPressClient:
 
     def _call(self, method: str, path: str, label: str, **kwargs: Any) -> httpx.Response:
         return send(
-            self._client, method, path, target="wordpress", label=label, **self._retry, **kwargs
+            self._client, method, path, target="wordpress", label=label, retry=self._retry, **kwargs
         )
 
     def find_post(self, slug: str) -> dict[str, Any] | None:

@@ -14,13 +14,15 @@ Secrets are ``dagster.EnvVar`` values, resolved at run time and never shown or l
 """
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from trading_assets.home import ProjectHome
-from trading_assets.publish.discord import DiscordWebhook
-from trading_assets.publish.wordpress import WordPressClient
+
+if TYPE_CHECKING:  # the clients import httpx: only when a publisher is used
+    from trading_assets.publish.discord import DiscordWebhook
+    from trading_assets.publish.wordpress import WordPressClient
 
 
 class ReportSettings(dg.ConfigurableResource):
@@ -63,14 +65,17 @@ class WordPressResource(dg.ConfigurableResource):
     def enabled(self) -> bool:
         return bool(self.url and self.user and self.app_password)
 
-    def client(self, **kwargs: Any) -> WordPressClient:
+    def client(self, **kwargs: Any) -> "WordPressClient":
         """A client of the site (raises ``PublishError`` when not configured)."""
+        from trading_assets.publish.http import RetryPolicy
+        from trading_assets.publish.wordpress import WordPressClient
+
         return WordPressClient(
             self.url or "",
             self.user or "",
             self.app_password or "",
             timeout_s=self.timeout_s,
-            attempts=self.attempts,
+            retry=RetryPolicy(attempts=self.attempts),
             **kwargs,
         )
 
@@ -92,10 +97,16 @@ class DiscordResource(dg.ConfigurableResource):
     def enabled(self) -> bool:
         return bool(self.webhook_url)
 
-    def webhook(self, **kwargs: Any) -> DiscordWebhook:
+    def webhook(self, **kwargs: Any) -> "DiscordWebhook":
         """The webhook client (raises ``PublishError`` when not configured)."""
+        from trading_assets.publish.discord import DiscordWebhook
+        from trading_assets.publish.http import RetryPolicy
+
         return DiscordWebhook(
-            self.webhook_url or "", timeout_s=self.timeout_s, attempts=self.attempts, **kwargs
+            self.webhook_url or "",
+            timeout_s=self.timeout_s,
+            retry=RetryPolicy(attempts=self.attempts),
+            **kwargs,
         )
 
 
