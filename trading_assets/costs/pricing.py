@@ -79,6 +79,7 @@ class BudgetVerdict:
 
     @property
     def message(self) -> str:
+        """One line for the budget check: spent today against the warn level and budget (USD)."""
         text = (
             f"${self.spent_usd:.6f} spent today "
             f"(warn at ${self.warn_usd:.4f}, budget ${self.budget_usd:.4f})"

@@ -31,6 +31,8 @@ class _CostCollector:
         self.per_signal = per_signal
 
     def collect(self) -> Iterator:
+        """The cost metric families (prometheus_client's collector protocol): totals per asset,
+        peak RSS, today's spend against the budget, and cost per signal."""
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         per_asset = cost_by(self.frame, "asset_key") if self.frame.height else None

@@ -64,6 +64,7 @@ class Dataset:
 
     @property
     def name(self) -> str:
+        """The dataset's name, ``"<target> <timeframe>"`` (e.g. ``"fwd_ret_1 1h"``)."""
         return f"{self.target} {self.timeframe}"
 
     def matrix(self, rows: np.ndarray | None = None) -> np.ndarray:
@@ -72,6 +73,7 @@ class Dataset:
         return np.ascontiguousarray(frame.select(self.features).to_numpy().astype(np.float64))
 
     def labels(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Label values (float64, one per row) of ``rows`` (default: every row of :attr:`frame`)."""
         frame = self.frame if rows is None else self.frame[rows]
         return frame["label"].to_numpy().astype(np.float64)
 

@@ -70,6 +70,7 @@ class TabularModel:
 
     @property
     def input_columns(self) -> tuple[str, ...]:
+        """Columns :meth:`predict_frame` reads, in order."""
         return self.features
 
     def predict_frame(self, frame: pl.DataFrame) -> np.ndarray:
@@ -78,6 +79,7 @@ class TabularModel:
         return self.predict_matrix(np.ascontiguousarray(x))
 
     def predict_rows(self, dataset: Dataset, rows: np.ndarray) -> np.ndarray:
+        """Predictions (float64, ``(len(rows),)``) for the dataset rows ``rows`` (int indices)."""
         return self.predict_matrix(dataset.matrix(rows))
 
     def predict_bars(self, o, h, lo, c, v, *, symbol: str | None = None) -> float:
@@ -86,6 +88,7 @@ class TabularModel:
 
     @property
     def fast(self) -> bool:
+        """Whether the newest-bar fast path computes every input of this model."""
         return is_fast(self.features)
 
 
@@ -100,6 +103,7 @@ class BaselineModel:
 
     @property
     def input_columns(self) -> tuple[str, ...]:
+        """Columns :meth:`predict_frame` reads, in order."""
         return ("known_ret", "known_ma")
 
     def predict_frame(self, frame: pl.DataFrame) -> np.ndarray:
@@ -110,9 +114,11 @@ class BaselineModel:
         return frame[column].cast(pl.Float64).fill_null(0.0).to_numpy()
 
     def predict_rows(self, dataset: Dataset, rows: np.ndarray) -> np.ndarray:
+        """Predictions (float64, ``(len(rows),)``) for the dataset rows ``rows`` (int indices)."""
         return self.predict_frame(dataset.frame[rows])
 
     def predict_bars(self, o, h, lo, c, v, *, symbol: str | None = None) -> float:
+        """Prediction for the newest of the OHLCV bars (quote currency, oldest first)."""
         if self.family == "zero":
             return 0.0
         logc = np.log(np.asarray(c, dtype=np.float64))
@@ -158,6 +164,7 @@ class ArimaModel:
 
     @property
     def input_columns(self) -> tuple[str, ...]:
+        """Columns :meth:`predict_frame` reads, in order."""
         return ("symbol", "ret_1")
 
     def predict_frame(self, frame: pl.DataFrame) -> np.ndarray:
@@ -171,6 +178,7 @@ class ArimaModel:
         return out
 
     def predict_rows(self, dataset: Dataset, rows: np.ndarray) -> np.ndarray:
+        """Predictions (float64, ``(len(rows),)``) for the dataset rows ``rows`` (int indices)."""
         out = np.full(rows.size, np.nan)
         frame = dataset.frame.with_row_index("__row")
         wanted = set(rows.tolist())
@@ -189,6 +197,7 @@ class ArimaModel:
         return out
 
     def predict_bars(self, o, h, lo, c, v, *, symbol: str | None = None) -> float:
+        """Prediction for the newest of the OHLCV bars (quote currency, oldest first)."""
         logc = np.log(np.asarray(c, dtype=np.float64))
         return float(self.one_step(np.diff(logc)[-self.history :], symbol or "")[-1])
 
@@ -233,6 +242,7 @@ class QuantileClipper:
         self.q = q
 
     def fit(self, x: np.ndarray, y: Any = None) -> QuantileClipper:
+        """Fit on the float64 matrix ``x`` ``(n, k)`` and target ``y`` ``(n,)``; returns self."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # all-NaN columns
             self.low_ = np.nanquantile(x, self.q, axis=0)
@@ -240,6 +250,7 @@ class QuantileClipper:
         return self
 
     def transform(self, x: np.ndarray) -> np.ndarray:
+        """``x`` clipped to the quantiles seen in :meth:`fit` (same shape, float64)."""
         return np.clip(x, self.low_, self.high_)
 
     def fit_transform(self, x: np.ndarray, y: Any = None) -> np.ndarray:
@@ -270,6 +281,7 @@ def _sklearn_pipeline(regressor: Any) -> Any:
 
 def _fit_sklearn(family: str, make: Callable[[dict], Any]):
     def fit(dataset: Dataset, rows: np.ndarray, params: Mapping[str, Any]) -> TabularModel:
+        """Fit on the float64 matrix ``x`` ``(n, k)`` and target ``y`` ``(n,)``; returns self."""
         p = dict(params)
         strict = bool(p.pop("strict_convergence", False))
         rows = _even_subsample(rows, p.pop("max_rows", None))
@@ -331,6 +343,7 @@ def _fit_arima(dataset: Dataset, rows: np.ndarray, params: Mapping[str, Any]) ->
 
 def _fit_baseline(family: str):
     def fit(dataset: Dataset, rows: np.ndarray, params: Mapping[str, Any]) -> BaselineModel:
+        """Fit on the float64 matrix ``x`` ``(n, k)`` and target ``y`` ``(n,)``; returns self."""
         return BaselineModel(family, dataset.horizon, int(params.get("window", 20)))
 
     return fit

@@ -82,6 +82,7 @@ class TrainingSettings(dg.Config):
     """Validation metric a new version must beat to become the champion."""
 
     def split(self) -> splits.SplitConfig:
+        """These knobs as the walk-forward :class:`~trading_assets.ml.splits.SplitConfig`."""
         return splits.SplitConfig(
             n_folds=self.n_folds, window=self.window, test_fraction=self.test_fraction,
             purge=self.purge or None,

@@ -76,6 +76,7 @@ class SignalsConfig(dg.Config):
     (1m: 15 min ... 1d: 4 days); on for live data, off for historical files."""
 
     def consensus_config(self) -> consensus.ConsensusConfig:
+        """These knobs as the logic's :class:`~trading_assets.trading.consensus.ConsensusConfig`."""
         return consensus.ConsensusConfig(
             ic_lookback=self.ic_lookback,
             min_ic_obs=self.min_ic_obs,
