@@ -12,7 +12,9 @@ import os
 
 import dagster as dg
 
+from trading_assets.code_graph import CodeGraph
 from trading_assets.defs.automation import data_aware_automation
+from trading_assets.defs.code_version import with_code_versions
 from trading_assets.defs.cost.assets import COST_ASSETS, CostSettingsResource
 from trading_assets.defs.cost.meter import meter_assets
 from trading_assets.defs.features import FEATURE_ASSETS, derived_assets
@@ -23,6 +25,7 @@ from trading_assets.defs.news.sensors import news_poll
 from trading_assets.defs.prices.discovery import symbol_discovery
 from trading_assets.defs.prices.inbox import inbox_sensor
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
+from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.prices.schedules import build_ingestion_schedules
 from trading_assets.defs.prices.staging import staging_bars
 from trading_assets.defs.prices.stream import universal_stream
@@ -33,7 +36,7 @@ from trading_assets.defs.report import (
     report_asset_for,
     report_resources_from_env,
 )
-from trading_assets.defs.resources import PriceSourcesResource, WarehouseResource
+from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.trading import TRADING_ASSETS
 from trading_assets.home import ProjectHome
 from trading_assets.profiles import DATA_DIR_ENV, active_profile
@@ -67,24 +70,28 @@ def price_sources_for(profile: str, home: ProjectHome) -> PriceSourcesResource:
     )
 
 
-def build_definitions() -> dg.Definitions:
-    """Assemble the definitions for the current environment (see the module docstring)."""
+def project_assets() -> list[dg.AssetsDefinition]:
+    """Every asset of the code location as declared (before code versions and metering)."""
+    derived = derived_assets(ASSETS)  # features/sentiment, SQL models
+    upstream = [*ASSETS, *derived, *COST_ASSETS]
+    return [*upstream, report_asset_for(upstream), published]
+
+
+def build_definitions(code_graph: CodeGraph | None = None) -> dg.Definitions:
+    """Assemble the definitions for the current environment (see the module docstring).
+
+    Args:
+        code_graph: where code versions are computed from (default: this installation's
+            source; tests pass an edited copy).
+    """
     home = ProjectHome.from_env().ensure()
     profile = active_profile()
-    derived = derived_assets(ASSETS)  # features/sentiment, SQL models
     return dg.Definitions(
-        # every asset metered (wall/CPU seconds, peak RSS, rows in its metadata); eager()
-        # reacts to new data versions only (a 304 poll triggers nothing downstream)
+        # code versions hash the code each asset reaches (computed before the meter wraps
+        # the compute functions); every asset metered (wall/CPU seconds, peak RSS, rows in its
+        # metadata); eager() reacts to new data versions only (a 304 poll triggers nothing)
         assets=data_aware_automation(
-            meter_assets(
-                [
-                    *ASSETS,
-                    *derived,
-                    *COST_ASSETS,
-                    report_asset_for([*ASSETS, *derived, *COST_ASSETS]),
-                    published,
-                ]
-            )
+            meter_assets(with_code_versions(project_assets(), code_graph))
         ),
         jobs=[publish_job],
         schedules=build_ingestion_schedules(profile),

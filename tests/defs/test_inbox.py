@@ -5,7 +5,8 @@ from pathlib import Path
 import dagster as dg
 
 from trading_assets.defs.prices.inbox import inbox_sensor
-from trading_assets.defs.resources import PriceSourcesResource, WarehouseResource
+from trading_assets.defs.prices.resources import PriceSourcesResource
+from trading_assets.defs.resources import WarehouseResource
 from trading_assets.sdk import Warehouse
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.prices.ingestion import raw_bars
-from trading_assets.defs.resources import PriceSourcesResource, WarehouseResource
+from trading_assets.defs.prices.resources import PriceSourcesResource
+from trading_assets.defs.resources import WarehouseResource
 from trading_assets.sdk import Warehouse
 
 

@@ -9,8 +9,9 @@ import pytest
 from tests.sources.alpaca_replay import ReplayServer, load_captures, split_pages
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.prices.ingestion import raw_bars, raw_ticks
+from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.prices.staging import staging_bars
-from trading_assets.defs.resources import PriceSourcesResource, WarehouseResource
+from trading_assets.defs.resources import WarehouseResource
 from trading_assets.sdk import Warehouse
 
 

@@ -3,8 +3,8 @@
 import dagster as dg
 
 from trading_assets.defs.partitions import SYMBOLS
+from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.prices.schedules import build_ingestion_schedules, scheduled_requests
-from trading_assets.defs.resources import PriceSourcesResource
 
 TICK = "2026-11-23T15:00:00+00:00"
 

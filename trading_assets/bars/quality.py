@@ -15,6 +15,16 @@ import polars as pl
 from trading_assets.markets import Market
 from trading_assets.timeframes import timeframe_seconds
 
+#: allowed lag of the newest bar per timeframe, when freshness is enforced
+MAX_LAG = {
+    "1s": timedelta(minutes=15),
+    "1m": timedelta(minutes=15),
+    "5m": timedelta(minutes=30),
+    "15m": timedelta(hours=1),
+    "1h": timedelta(hours=3),
+    "1d": timedelta(days=4),
+}
+
 
 @dataclass(frozen=True)
 class QualityResult:

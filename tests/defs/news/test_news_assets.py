@@ -38,7 +38,8 @@ from trading_assets.defs.news.resources import (
     NewsSourcesResource,
     SentimentSettingsResource,
 )
-from trading_assets.defs.resources import PriceSourcesResource, WarehouseResource
+from trading_assets.defs.prices.resources import PriceSourcesResource
+from trading_assets.defs.resources import WarehouseResource
 from trading_assets.news.alpaca_news import NEWS_PATH
 
 YAHOO_FILES = ("AAPL_news_20251223.json", "MSFT_news_20251223.json", "NVDA_news_20251224.json")

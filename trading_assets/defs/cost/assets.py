@@ -19,7 +19,7 @@ import polars as pl
 
 from trading_assets import schemas
 from trading_assets.costs import pricing, prometheus
-from trading_assets.defs.code_version import code_version_of
+from trading_assets.defs import keys
 from trading_assets.defs.cost import meter
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.resources import WarehouseResource
@@ -27,8 +27,8 @@ from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.warehouse import writes
 from trading_assets.warehouse.ddl import ensure_table
 
-COST_METRICS_KEY = dg.AssetKey(["ops", "cost_metrics"])
-SIGNALS_KEY = dg.AssetKey(["signals", "signals"])
+COST_METRICS_KEY = keys.COST_METRICS
+SIGNALS_KEY = keys.SIGNALS
 DAILY_BUDGET = "daily_budget"
 
 
@@ -174,7 +174,6 @@ def _runs_table(stored: pl.DataFrame, n: int = 10) -> pl.DataFrame:
     kinds={"duckdb", "polars", "prometheus"},
     pool=DUCKDB_WRITER_POOL,
     automation_condition=dg.AutomationCondition.eager(),
-    code_version=code_version_of(pricing, prometheus, meter, writes),
     check_specs=[
         dg.AssetCheckSpec(
             DAILY_BUDGET,

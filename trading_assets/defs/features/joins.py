@@ -20,14 +20,12 @@ from collections.abc import Callable, Sequence
 import dagster as dg
 import polars as pl
 
-from trading_assets.defs.code_version import code_version_of
-from trading_assets.defs.features.series import classic as classic_asset
 from trading_assets.defs.features.store import ensure_feature_table, table_exists
+from trading_assets.defs.keys import CLASSIC, CONTEXT, CROSS_ASSET, SENTIMENT_FEATURES, STAGING_BARS
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.partitions import SYMBOLS
-from trading_assets.defs.prices.staging import STAGING_BARS
 from trading_assets.defs.resources import WarehouseResource
-from trading_assets.features import _windows, checks
+from trading_assets.features import checks
 from trading_assets.features import context as context_logic
 from trading_assets.features import cross_asset as cross_logic
 from trading_assets.features import sentiment as sentiment_logic
@@ -114,7 +112,7 @@ def _bars(con, symbol: str | None, columns: str = "symbol, timeframe, ts") -> pl
     ).pl()
 
 
-CONTEXT_KEY = dg.AssetKey(["features", "context"])
+CONTEXT_KEY = CONTEXT
 
 
 @dg.asset(
@@ -124,11 +122,10 @@ CONTEXT_KEY = dg.AssetKey(["features", "context"])
         "(a bar at ts is known at ts + timeframe), joined as-of onto finer bars."
     ),
     partitions_def=SYMBOLS,
-    deps=[classic_asset.key],
+    deps=[CLASSIC],
     group_name="features",
     kinds={"duckdb", "polars"},
     pool=DUCKDB_WRITER_POOL,
-    code_version=code_version_of(context_logic, checks),
     automation_condition=dg.AutomationCondition.eager(),
     check_specs=_check_specs(CONTEXT_KEY),
     metadata={"table": "features.context"},
@@ -187,7 +184,7 @@ def context_features(
     )
 
 
-CROSS_ASSET_KEY = dg.AssetKey(["features", "cross_asset"])
+CROSS_ASSET_KEY = CROSS_ASSET
 
 
 class CrossAssetConfig(JoinFeatureConfig):
@@ -208,7 +205,6 @@ class CrossAssetConfig(JoinFeatureConfig):
     group_name="features",
     kinds={"duckdb", "polars"},
     pool=DUCKDB_WRITER_POOL,
-    code_version=code_version_of(cross_logic, _windows, checks),
     automation_condition=dg.AutomationCondition.eager(),
     check_specs=_check_specs(CROSS_ASSET_KEY),
     metadata={"table": "features.cross_asset"},
@@ -251,7 +247,7 @@ def cross_asset(
     )
 
 
-SENTIMENT_KEY = dg.AssetKey(["features", "sentiment"])
+SENTIMENT_KEY = SENTIMENT_FEATURES
 
 
 def build_sentiment_asset(upstream: Sequence[dg.AssetKey] = ()) -> dg.AssetsDefinition:
@@ -274,7 +270,6 @@ def build_sentiment_asset(upstream: Sequence[dg.AssetKey] = ()) -> dg.AssetsDefi
         group_name="features",
         kinds={"duckdb", "polars"},
         pool=DUCKDB_WRITER_POOL,
-        code_version=code_version_of(sentiment_logic, checks),
         automation_condition=dg.AutomationCondition.eager(),
         check_specs=_check_specs(SENTIMENT_KEY),
         metadata={"table": "features.sentiment"},

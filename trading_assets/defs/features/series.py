@@ -17,16 +17,13 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from trading_assets.defs.code_version import code_version_of
 from trading_assets.defs.features import store
+from trading_assets.defs.keys import STAGING_BARS
 from trading_assets.defs.metadata import preview
 from trading_assets.defs.partitions import SYMBOLS
-from trading_assets.defs.prices.staging import STAGING_BARS
 from trading_assets.defs.resources import WarehouseResource
-from trading_assets.features import _windows, checks, incremental
-from trading_assets.features import alpha158 as alpha158_logic
+from trading_assets.features import checks, incremental
 from trading_assets.features import classic as classic_logic
-from trading_assets.features import labels as labels_logic
 from trading_assets.features import regime as regime_logic
 from trading_assets.features.incremental import SeriesFamily, Watermark
 from trading_assets.home import DUCKDB_WRITER_POOL
@@ -145,12 +142,10 @@ def build_series_asset(
     description: str,
     family_of: Callable[[Any], SeriesFamily],
     config_class: type[SeriesFeatureConfig],
-    modules: tuple,
 ) -> dg.AssetsDefinition:
     """The asset ``features/<name>`` computing ``family_of(config)`` per symbol."""
     key = dg.AssetKey(["features", name])
     table = f"features.{name}"
-    code_version = code_version_of(*modules, _windows, incremental)
 
     @dg.asset(
         key=key,
@@ -160,7 +155,6 @@ def build_series_asset(
         group_name="features",
         kinds={"duckdb", "polars"},
         pool=DUCKDB_WRITER_POOL,
-        code_version=code_version,
         automation_condition=dg.AutomationCondition.eager(),
         check_specs=[
             dg.AssetCheckSpec(check, asset=key, description=desc)
@@ -175,6 +169,7 @@ def build_series_asset(
     ) -> dg.MaterializeResult:
         symbol = context.partition_key
         family = family_of(config)
+        code_version = context.assets_def.code_versions_by_key[key] or ""
         version = f"{code_version}:{_fingerprint(config)}"
         with warehouse.connect() as con:
             ensure_table(con, "staging.bars")
@@ -230,7 +225,6 @@ alpha158 = build_series_asset(
     "over 5/10/20/30/60 bars), computed as Qlib 0.9.7 does in float64.",
     lambda config: incremental.alpha158_family(),
     SeriesFeatureConfig,
-    (alpha158_logic,),
 )
 
 classic = build_series_asset(
@@ -243,7 +237,6 @@ classic = build_series_asset(
         else None
     ),
     ClassicConfig,
-    (classic_logic,),
 )
 
 regime = build_series_asset(
@@ -261,7 +254,6 @@ regime = build_series_asset(
         )
     ),
     RegimeAssetConfig,
-    (regime_logic,),
 )
 
 labels = build_series_asset(
@@ -270,7 +262,6 @@ labels = build_series_asset(
     "their direction. They look ahead by construction; never use them as features.",
     lambda config: incremental.labels_family(),
     SeriesFeatureConfig,
-    (labels_logic,),
 )
 
 SERIES_ASSETS = [alpha158, classic, regime, labels]

@@ -32,7 +32,7 @@ import dagster as dg
 import polars as pl
 
 from trading_assets import schemas
-from trading_assets.defs.code_version import code_version_of
+from trading_assets.defs import keys
 from trading_assets.defs.metadata import preview
 from trading_assets.defs.mlflow_resource import MlflowResource
 from trading_assets.defs.resources import WarehouseResource
@@ -49,13 +49,12 @@ from trading_assets.timeframes import timeframe_delta
 from trading_assets.warehouse import writes
 from trading_assets.warehouse.ddl import ensure_table
 
-MODELS_KEY = dg.AssetKey(["ml", "models"])
-PREDICTIONS_KEY = dg.AssetKey(["ml", "predictions"])
-TRAINING_TABLE_KEY = dg.AssetKey(["features", "training_table"])
+MODELS_KEY = keys.MODELS
+PREDICTIONS_KEY = keys.PREDICTIONS
+TRAINING_TABLE_KEY = keys.TRAINING_TABLE
 TRAINING_TABLE = "features.training_table"
 
 #: version of the training logic; part of every training key
-CODE_VERSION = code_version_of(dataset, splits, metrics, families, training, newest_bar)
 
 
 class TrainingSettings(dg.Config):
@@ -156,7 +155,6 @@ def _fmt(value: Any) -> str:
             "one MLflow run each, registered as <target>-<timeframe>-<family> (alias champion).",
             group_name="ml",
             kinds={"mlflow", "lightgbm", "scikitlearn"},
-            code_version=CODE_VERSION,
             automation_condition=dg.AutomationCondition.eager(),
         ),
         dg.AssetSpec(
@@ -166,7 +164,6 @@ def _fmt(value: Any) -> str:
             "(baselines included), with LightGBM's top-3 feature contributions.",
             group_name="ml",
             kinds={"duckdb", "polars"},
-            code_version=CODE_VERSION,
             automation_condition=dg.AutomationCondition.eager(),
             metadata={"table": "ml.predictions"},
         ),
@@ -207,6 +204,7 @@ def ml_models(
             {"dataset": "all", "family": family,
              "reason": f"unknown family; known: {list(families.FAMILIES)}"}
         )  # fmt: skip
+    code_version = context.assets_def.code_versions_by_key[MODELS_KEY] or ""
     for tf, (table, input_version) in loaded.items():
         for target in config.targets:
             where = f"{target} {tf}"
@@ -220,7 +218,7 @@ def ml_models(
             for family in known:
                 params = families.FAMILIES[family].params(overrides.get(family))
                 keys[family] = tracking.training_key(
-                    input_version, family, params, split, CODE_VERSION, target
+                    input_version, family, params, split, code_version, target
                 )
                 found = tracking.find_trained(mlflow.tracking_uri, keys[family])
                 if found is None:

@@ -24,35 +24,24 @@ import dagster as dg
 import polars as pl
 
 from trading_assets import schemas
-from trading_assets.defs.code_version import code_version_of
+from trading_assets.defs import keys
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.mlflow_resource import MlflowResource
 from trading_assets.defs.news.resources import NewsSourcesResource, SentimentSettingsResource
-from trading_assets.defs.resources import PriceSourcesResource, WarehouseResource
+from trading_assets.defs.prices.resources import PriceSourcesResource
+from trading_assets.defs.resources import WarehouseResource
 from trading_assets.errors import TradingAssetsError
 from trading_assets.home import DUCKDB_WRITER_POOL
-from trading_assets.news import (
-    alpaca_news,
-    articles,
-    dedup,
-    feedlist,
-    fetch,
-    files,
-    ingest,
-    parse,
-    tagging,
-)
 from trading_assets.news.dedup import merge_stored
 from trading_assets.news.ingest import NewsBatch, collect_news
 from trading_assets.sentiment import aggregate, corpus, lexicon, llm, ml, tracking
-from trading_assets.warehouse import writes
 from trading_assets.warehouse.ddl import ensure_table
 from trading_assets.warehouse.writes import replace_scope, transaction, upsert_rows
 
-NEWS_KEY = dg.AssetKey(["raw", "news"])
-MODEL_KEY = dg.AssetKey(["ml", "sentiment_model"])
-SENTIMENT_KEY = dg.AssetKey(["ml", "sentiment"])
-AGG_KEY = dg.AssetKey(["features", "sentiment_agg"])
+NEWS_KEY = keys.NEWS
+MODEL_KEY = keys.SENTIMENT_MODEL
+SENTIMENT_KEY = keys.SENTIMENT
+AGG_KEY = keys.SENTIMENT_AGG
 
 #: Asset check names.
 UNIQUE_ARTICLE_ID = "unique_article_id"
@@ -161,9 +150,6 @@ def _news_checks(con, now: datetime, max_untagged: float, batch: NewsBatch):
     group_name="news",
     kinds={"duckdb", "polars"},
     pool=DUCKDB_WRITER_POOL,
-    code_version=code_version_of(
-        articles, dedup, tagging, parse, fetch, files, alpaca_news, feedlist, ingest, writes
-    ),
     check_specs=[
         dg.AssetCheckSpec(UNIQUE_ARTICLE_ID, asset=NEWS_KEY, description="article_id is unique."),
         dg.AssetCheckSpec(
@@ -311,7 +297,6 @@ def _evaluation_md(outcome: Any) -> dg.MetadataValue:
     "on the configured labelled corpus, logged to MLflow and registered (alias champion).",
     group_name="news",
     kinds={"mlflow", "scikitlearn"},
-    code_version=code_version_of(ml, corpus, tracking),
 )
 def sentiment_model(
     context: dg.AssetExecutionContext,
@@ -437,7 +422,6 @@ _SCORES = {"score": pl.Float64, "label": pl.String, "confidence": pl.Float64}
     kinds={"duckdb", "polars"},
     pool=DUCKDB_WRITER_POOL,
     automation_condition=dg.AutomationCondition.eager(),
-    code_version=code_version_of(lexicon, ml, llm, writes),
     check_specs=[
         dg.AssetCheckSpec(
             SCORE_IN_RANGE,
@@ -579,7 +563,6 @@ def sentiment(
     kinds={"duckdb", "polars"},
     pool=DUCKDB_WRITER_POOL,
     automation_condition=dg.AutomationCondition.eager(),
-    code_version=code_version_of(aggregate, writes),
     metadata={"table": "features.sentiment_agg"},
 )
 def sentiment_agg(

@@ -8,7 +8,7 @@ downstream reruns.
 
 import dagster as dg
 
-from trading_assets.defs.news.assets import NEWS_KEY
+from trading_assets.defs.keys import NEWS as NEWS_KEY
 from trading_assets.defs.news.resources import NewsSourcesResource
 
 #: Default polling interval (seconds). The original system polled every 45 s; conditional

@@ -4,7 +4,7 @@ import dagster as dg
 
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
-from trading_assets.defs.resources import PriceSourcesResource
+from trading_assets.defs.prices.resources import PriceSourcesResource
 
 _INGESTION_KEYS = [a.key for a in INGESTION_ASSETS]
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from trading_assets.defs.news.assets import NEWS_KEY
+from trading_assets.defs.keys import NEWS as NEWS_KEY
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
-from trading_assets.defs.resources import PriceSourcesResource
+from trading_assets.defs.prices.resources import PriceSourcesResource
 
 _KEY_OF_KIND = {a.key.path[-1]: a.key for a in INGESTION_ASSETS}
 

@@ -13,14 +13,13 @@ import dagster as dg
 import polars as pl
 
 from trading_assets import schemas
-from trading_assets.defs.code_version import code_version_of
 from trading_assets.defs.metadata import coverage_from_stats, preview, write_metadata
 from trading_assets.defs.partitions import SYMBOLS
-from trading_assets.defs.resources import PriceSourcesResource, WarehouseResource
+from trading_assets.defs.prices.resources import PriceSourcesResource
+from trading_assets.defs.resources import WarehouseResource
 from trading_assets.errors import SourceDataError, SourceUnavailableError, TradingAssetsError
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.sources import base as sources_base
-from trading_assets.warehouse import writes
 from trading_assets.warehouse.ddl import ensure_table
 from trading_assets.warehouse.writes import transaction, upsert_rows
 
@@ -72,7 +71,6 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
         group_name="prices",
         kinds={"duckdb", "polars"},
         pool=DUCKDB_WRITER_POOL,
-        code_version=code_version_of(writes, sources_base, schemas, salt=f"ingest:{kind}"),
         check_specs=[
             dg.AssetCheckSpec(
                 SOURCES_LOADED,

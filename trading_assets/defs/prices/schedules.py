@@ -9,7 +9,7 @@ are files that do not change by the clock (the ``inbox`` sensor covers new files
 import dagster as dg
 
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
-from trading_assets.defs.resources import PriceSourcesResource
+from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.markets import market_of
 
 _INGESTION_KEYS = [a.key for a in INGESTION_ASSETS]

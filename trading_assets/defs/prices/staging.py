@@ -4,23 +4,20 @@ Source bars are kept as delivered; timeframes a source does not provide are resa
 finest finer input (ticks, then bars), and where both exist the two are reconciled.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from trading_assets import markets, schemas
 from trading_assets.bars import quality, resample
-from trading_assets.defs.code_version import code_version_of
+from trading_assets.defs.keys import RAW_BARS, RAW_TICKS, STAGING_BARS
 from trading_assets.defs.metadata import coverage, preview, write_metadata
 from trading_assets.defs.partitions import SYMBOLS
-from trading_assets.defs.prices.ingestion import raw_bars, raw_ticks
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.timeframes import STANDARD_TIMEFRAMES
 from trading_assets.warehouse.ddl import ensure_table
 from trading_assets.warehouse.writes import replace_scope
-
-STAGING_BARS = dg.AssetKey(["staging", "bars"])
 
 #: check name -> (description, severity)
 BAR_CHECKS: dict[str, tuple[str, dg.AssetCheckSeverity]] = {
@@ -55,17 +52,6 @@ class StagingBarsConfig(dg.Config):
     """Fail the ``fresh`` check when data lags (on for live data; historical files always lag)."""
 
 
-#: allowed lag of the newest bar per timeframe, when freshness is enforced
-MAX_LAG = {
-    "1s": timedelta(minutes=15),
-    "1m": timedelta(minutes=15),
-    "5m": timedelta(minutes=30),
-    "15m": timedelta(hours=1),
-    "1h": timedelta(hours=3),
-    "1d": timedelta(days=4),
-}
-
-
 def bar_check_results(
     bars, market: markets.Market, reconciliation: dict, enforce_freshness: bool
 ) -> list[dg.AssetCheckResult]:
@@ -76,7 +62,9 @@ def bar_check_results(
         "unique_keys": quality.unique_keys(bars),
         "gaps": quality.gaps(bars, market),
         "outlier_jumps": quality.outlier_jumps(bars),
-        "fresh": quality.freshness(bars, datetime.now(UTC), MAX_LAG if enforce_freshness else None),
+        "fresh": quality.freshness(
+            bars, datetime.now(UTC), quality.MAX_LAG if enforce_freshness else None
+        ),
         "reconciles": quality.QualityResult(
             all(
                 (r["price_match"] is None or r["price_match"] >= 0.99)
@@ -103,11 +91,10 @@ def bar_check_results(
         "ticks or finer bars where no source provides them (equity days session-aware)."
     ),
     partitions_def=SYMBOLS,
-    deps=[raw_bars.key, raw_ticks.key],
+    deps=[RAW_BARS, RAW_TICKS],
     group_name="prices",
     kinds={"duckdb", "polars"},
     pool=DUCKDB_WRITER_POOL,
-    code_version=code_version_of(resample, quality, markets),
     automation_condition=dg.AutomationCondition.eager(),
     check_specs=[
         dg.AssetCheckSpec(name, asset=STAGING_BARS, description=desc)

@@ -7,9 +7,8 @@ files, ``ETH/USD`` from Alpaca...), so the same view works on every profile.
 
 import dagster as dg
 
+from trading_assets.defs.keys import RAW_TICKS, STAGING_BARS
 from trading_assets.defs.metadata import preview
-from trading_assets.defs.prices.ingestion import raw_ticks
-from trading_assets.defs.prices.staging import staging_bars
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.warehouse.ddl import ensure_table
@@ -33,7 +32,7 @@ class UniversalStreamConfig(dg.Config):
     key=["staging", "universal_stream"],
     description="ETH ticks, ETH 1m/1h/1d bars and BTC ticks as one view (stream, symbol, "
     "timeframe, ts, OHLCV, side).",
-    deps=[staging_bars.key, raw_ticks.key],
+    deps=[STAGING_BARS, RAW_TICKS],
     group_name="prices",
     kinds={"duckdb"},
     pool=DUCKDB_WRITER_POOL,

@@ -14,7 +14,7 @@ import dagster as dg
 import polars as pl
 
 from trading_assets import schemas
-from trading_assets.defs.code_version import code_version_of
+from trading_assets.defs import keys
 from trading_assets.defs.mlflow_resource import MlflowResource
 from trading_assets.defs.report.quality import latest_check_evaluations
 from trading_assets.defs.report.resources import DiscordResource, ReportSettings, WordPressResource
@@ -23,12 +23,12 @@ from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.publish import discord as discord_logic
 from trading_assets.publish import wordpress as wordpress_logic
 from trading_assets.publish.http import PublishError
-from trading_assets.report import charts, inputs, leaderboard, render, sections, tracking
+from trading_assets.report import inputs, leaderboard, render, tracking
 from trading_assets.warehouse.ddl import ensure_table
 from trading_assets.warehouse.writes import content_version, upsert
 
-REPORT_KEY = dg.AssetKey(["reports", "report"])
-PUBLISHED_KEY = dg.AssetKey(["reports", "published"])
+REPORT_KEY = keys.REPORT
+PUBLISHED_KEY = keys.PUBLISHED
 
 #: asset keys whose tables the report reads, and the tables (an asset producing one of them
 #: under another key is a dependency too)
@@ -127,9 +127,6 @@ def build_report_asset(
         group_name="reports",
         kinds={"html", "duckdb", "mlflow"},
         pool=DUCKDB_WRITER_POOL,
-        code_version=code_version_of(
-            inputs, leaderboard, sections, charts, render, salt=render.template_source()
-        ),
         automation_condition=dg.AutomationCondition.eager(),
         metadata={"output": "<reports_dir>/report-<date>.html and latest.html"},
     )
@@ -328,7 +325,6 @@ def _publish(
     group_name="reports",
     kinds={"wordpress", "discord", "duckdb"},
     pool=DUCKDB_WRITER_POOL,
-    code_version=code_version_of(wordpress_logic, discord_logic, salt="v1"),
     metadata={"table": "reports.published"},
 )
 def published(

@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from trading_assets.defs.report.assets import PUBLISHED_KEY, REPORT_KEY
+from trading_assets.defs.keys import PUBLISHED as PUBLISHED_KEY
+from trading_assets.defs.keys import REPORT as REPORT_KEY
 from trading_assets.defs.report.resources import DiscordResource, WordPressResource
 from trading_assets.publish.http import PublishError
 

@@ -15,12 +15,10 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from trading_assets.defs.code_version import code_version_of
+from trading_assets.defs.keys import BACKTEST, PREDICTIONS, SIGNALS, STAGING_BARS
 from trading_assets.defs.metadata import preview
-from trading_assets.defs.prices.staging import STAGING_BARS
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.trading.reads import read_series, read_table
-from trading_assets.defs.trading.signals import PREDICTIONS, SIGNALS
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.schemas import BACKTEST_EQUITY_SCHEMA, BACKTEST_METRICS_SCHEMA
 from trading_assets.trading import backtest as engine
@@ -28,7 +26,6 @@ from trading_assets.trading import metrics
 from trading_assets.trading.consensus import latest_versions
 from trading_assets.warehouse.writes import replace_scope_rows, transaction
 
-BACKTEST = dg.AssetKey(["signals", "backtest"])
 METRICS_TABLE = "signals.backtest_metrics"
 EQUITY_TABLE = "signals.backtest_equity"
 
@@ -158,7 +155,6 @@ def backtest_series(
     group_name="signals",
     kinds={"duckdb", "numpy"},
     pool=DUCKDB_WRITER_POOL,
-    code_version=code_version_of(engine, metrics),
     automation_condition=dg.AutomationCondition.eager(),
     metadata={"table": METRICS_TABLE, "tables": [METRICS_TABLE, EQUITY_TABLE]},
 )

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
-from trading_assets.defs.code_version import code_version_of
+from trading_assets.bars.quality import MAX_LAG
+from trading_assets.defs.keys import LABELS, PREDICTIONS, REGIME, SIGNALS, STAGING_BARS
 from trading_assets.defs.metadata import preview, write_metadata
-from trading_assets.defs.prices.staging import MAX_LAG, STAGING_BARS
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.trading.reads import read_series, read_table
 from trading_assets.home import DUCKDB_WRITER_POOL
@@ -22,10 +22,6 @@ from trading_assets.trading import consensus, explain, signal_checks, sizing
 from trading_assets.warehouse.ddl import ensure_table
 from trading_assets.warehouse.writes import content_version, replace_scope
 
-SIGNALS = dg.AssetKey(["signals", "signals"])
-PREDICTIONS = dg.AssetKey(["ml", "predictions"])
-LABELS = dg.AssetKey(["features", "labels"])
-REGIME = dg.AssetKey(["features", "regime"])
 TABLE = "signals.signals"
 _BAR_KEY = ["symbol", "timeframe", "ts"]
 
@@ -124,7 +120,6 @@ def signal_check_results(
     group_name="signals",
     kinds={"duckdb", "polars"},
     pool=DUCKDB_WRITER_POOL,
-    code_version=code_version_of(consensus, sizing, explain, signal_checks),
     automation_condition=dg.AutomationCondition.eager(),
     check_specs=[
         dg.AssetCheckSpec(name, asset=SIGNALS, description=desc)

@@ -1,0 +1,36 @@
+"""Asset keys, by stage: the one place a key is spelled.
+
+Asset modules import keys from here rather than from each other, so an asset's code version
+(the code its module reaches) does not take in another asset's code.
+"""
+
+import dagster as dg
+
+# prices
+RAW_BARS = dg.AssetKey(["raw", "bars"])
+RAW_TICKS = dg.AssetKey(["raw", "ticks"])
+STAGING_BARS = dg.AssetKey(["staging", "bars"])
+UNIVERSAL_STREAM = dg.AssetKey(["staging", "universal_stream"])
+# news and sentiment
+NEWS = dg.AssetKey(["raw", "news"])
+SENTIMENT_MODEL = dg.AssetKey(["ml", "sentiment_model"])
+SENTIMENT = dg.AssetKey(["ml", "sentiment"])
+SENTIMENT_AGG = dg.AssetKey(["features", "sentiment_agg"])
+# features
+CLASSIC = dg.AssetKey(["features", "classic"])
+CONTEXT = dg.AssetKey(["features", "context"])
+CROSS_ASSET = dg.AssetKey(["features", "cross_asset"])
+SENTIMENT_FEATURES = dg.AssetKey(["features", "sentiment"])
+LABELS = dg.AssetKey(["features", "labels"])
+REGIME = dg.AssetKey(["features", "regime"])
+TRAINING_TABLE = dg.AssetKey(["features", "training_table"])
+# ml
+MODELS = dg.AssetKey(["ml", "models"])
+PREDICTIONS = dg.AssetKey(["ml", "predictions"])
+# signals
+SIGNALS = dg.AssetKey(["signals", "signals"])
+BACKTEST = dg.AssetKey(["signals", "backtest"])
+# reports and ops
+REPORT = dg.AssetKey(["reports", "report"])
+PUBLISHED = dg.AssetKey(["reports", "published"])
+COST_METRICS = dg.AssetKey(["ops", "cost_metrics"])
