@@ -37,7 +37,8 @@ def test_a_logic_module_importing_dagster_breaks_a_contract(tmp_path: Path):
     logic = tmp_path / "trading_assets" / "trading" / "sizing.py"
     logic.write_text(logic.read_text() + "\n\ndef _bad():\n    import dagster  # noqa\n")
     sdk = tmp_path / "trading_assets" / "sdk.py"
-    sdk.write_text(sdk.read_text() + "\n\ndef _bad():\n    import trading_assets.defs.keys  # noqa\n")
+    bad_import = "\n\ndef _bad():\n    import trading_assets.defs.keys  # noqa\n"
+    sdk.write_text(sdk.read_text() + bad_import)
     result = _lint(tmp_path)
     assert result.returncode != 0
     assert "Logic packages never import Dagster BROKEN" in result.stdout

@@ -19,6 +19,7 @@ from trading_assets.defs.cost.assets import COST_ASSETS, CostSettingsResource
 from trading_assets.defs.cost.meter import meter_assets
 from trading_assets.defs.features import FEATURE_ASSETS, derived_assets
 from trading_assets.defs.ml import ML_ASSETS
+from trading_assets.defs.ml.live import live_predictions
 from trading_assets.defs.news.assets import NEWS_ASSETS
 from trading_assets.defs.news.resources import news_resources_from_env
 from trading_assets.defs.news.sensors import news_poll
@@ -48,6 +49,7 @@ ASSETS = [
     *NEWS_ASSETS,
     *FEATURE_ASSETS,
     *ML_ASSETS,
+    live_predictions,
     *TRADING_ASSETS,
 ]
 

@@ -216,8 +216,12 @@ SENTIMENT_AGG_KEY: tuple[str, ...] = ("symbol", "timeframe", "ts", "method", "mo
 #: ``fwd_ret_1-1h-lightgbm``), ``model_version`` the content version of the training run
 #: (input data version + config + code), ``target`` the label column predicted (a forward log
 #: return, e.g. ``fwd_ret_1``), ``prediction`` the predicted value of that label, ``fold`` the
-#: walk-forward fold index (0, 1, ...), ``available_at`` when the prediction could first be made
-#: (the bar's close, ``ts + timeframe``). Key: (model, model_version, symbol, timeframe, ts).
+#: walk-forward fold index (0, 1, ...; NULL for live rows), ``available_at`` when the prediction
+#: could first be made (the bar's close, ``ts + timeframe``), ``kind`` ``walk_forward`` (a test
+#: fold of training) or ``live`` (a served champion or a baseline formula on a bar whose label
+#: is not realized yet), ``predicted_at`` the measured wall-clock time (UTC) it was computed.
+#: ``ml.live_predictions`` has the same schema and key.
+#: Key: (model, model_version, symbol, timeframe, ts).
 PREDICTIONS_SCHEMA: dict[str, pl.DataType] = {
     "model": pl.String(),
     "model_version": pl.String(),
@@ -229,6 +233,8 @@ PREDICTIONS_SCHEMA: dict[str, pl.DataType] = {
     "available_at": UTC_TS,
     "prediction": pl.Float64(),
     "fold": pl.Int64(),
+    "kind": pl.String(),  # walk_forward | live
+    "predicted_at": UTC_TS,
 }
 PREDICTIONS_KEY: tuple[str, ...] = ("model", "model_version", "symbol", "timeframe", "ts")
 
@@ -239,7 +245,8 @@ PREDICTIONS_KEY: tuple[str, ...] = ("model", "model_version", "symbol", "timefra
 #: IC-weighted predicted forward log return; ``models`` how many models had non-zero weight;
 #: ``regime`` the bar's market regime (``features.regime``); ``explanation`` plain words from
 #: the top feature contributions; ``as_of`` the latest ``available_at`` of the predictions used
-#: (never after the bar's close). Key: (symbol, timeframe, ts).
+#: (never after the bar's close); ``kind`` ``live`` when a live prediction went into it, else
+#: ``walk_forward``. Key: (symbol, timeframe, ts).
 SIGNALS_SCHEMA: dict[str, pl.DataType] = {
     "symbol": pl.String(),
     "timeframe": pl.String(),
@@ -254,6 +261,7 @@ SIGNALS_SCHEMA: dict[str, pl.DataType] = {
     "regime": pl.String(),
     "explanation": pl.String(),
     "as_of": UTC_TS,
+    "kind": pl.String(),  # live | walk_forward
 }
 SIGNALS_KEY: tuple[str, ...] = ("symbol", "timeframe", "ts")
 

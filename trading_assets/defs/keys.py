@@ -27,6 +27,7 @@ TRAINING_TABLE = dg.AssetKey(["features", "training_table"])
 # ml
 MODELS = dg.AssetKey(["ml", "models"])
 PREDICTIONS = dg.AssetKey(["ml", "predictions"])
+LIVE_PREDICTIONS = dg.AssetKey(["ml", "live_predictions"])
 # signals
 SIGNALS = dg.AssetKey(["signals", "signals"])
 BACKTEST = dg.AssetKey(["signals", "backtest"])

@@ -32,6 +32,13 @@ def preview(frame: pl.DataFrame, n: int = 5) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join([header, rule, *rows]))
 
 
+def markdown_rows(rows: list[dict[str, Any]]) -> dg.MetadataValue:
+    """A list of same-keyed dicts as a Markdown table (``_none_`` when empty)."""
+    if not rows:
+        return dg.MetadataValue.md("_none_")
+    return preview(pl.DataFrame(rows, infer_schema_length=None), n=len(rows))
+
+
 def coverage(frame: pl.DataFrame, by: str = "timeframe") -> dg.MetadataValue:
     """Rows and first/last ts per ``by`` value, as a Markdown table."""
     if frame.height == 0 or by not in frame.columns:

@@ -78,6 +78,32 @@ class Dataset:
         return frame["label"].to_numpy().astype(np.float64)
 
 
+def with_known_returns(
+    table: pl.DataFrame,
+    timeframe: str,
+    target: str,
+    features: Sequence[str],
+    *,
+    ma_window: int = 20,
+) -> pl.DataFrame:
+    """Every row of ``timeframe`` (labelled or not): ``symbol, timeframe, ts``, ``features``
+    (float64, NULL where missing or NaN), ``known_ret``, ``ret_1``, ``label`` (the target,
+    NULL where not realized yet) and ``known_ma`` (see the module docstring), sorted by
+    symbol, ts. ``table`` must hold ``target``, ``fwd_ret_1`` and ``features``."""
+    horizon = horizon_of(target)
+    rows = table.filter(pl.col("timeframe") == timeframe).sort("symbol", "ts")
+    by = {"partition_by": "symbol", "order_by": "ts"}
+    return rows.select(
+        *KEY,
+        *(pl.col(c).cast(pl.Float64).fill_nan(None) for c in features),
+        pl.col(target).cast(pl.Float64).shift(horizon).over(**by).alias("known_ret"),
+        pl.col("fwd_ret_1").cast(pl.Float64).shift(1).over(**by).alias("ret_1"),
+        pl.col(target).cast(pl.Float64).alias("label"),
+    ).with_columns(
+        pl.col("known_ret").rolling_mean(ma_window, min_samples=1).over(**by).alias("known_ma")
+    )
+
+
 def prepare(
     table: pl.DataFrame,
     timeframe: str,
@@ -100,17 +126,7 @@ def prepare(
     missing = [c for c in (target, "fwd_ret_1", *wanted) if c not in table.columns]
     if missing:
         raise TrainingDataError(f"dataset {name}: training table has no column(s) {missing}")
-    rows = table.filter(pl.col("timeframe") == timeframe).sort("symbol", "ts")
-    by = {"partition_by": "symbol", "order_by": "ts"}
-    rows = rows.select(
-        *KEY,
-        *(pl.col(c).cast(pl.Float64).fill_nan(None) for c in wanted),
-        pl.col(target).cast(pl.Float64).shift(horizon).over(**by).alias("known_ret"),
-        pl.col("fwd_ret_1").cast(pl.Float64).shift(1).over(**by).alias("ret_1"),
-        pl.col(target).cast(pl.Float64).alias("label"),
-    ).with_columns(
-        pl.col("known_ret").rolling_mean(ma_window, min_samples=1).over(**by).alias("known_ma")
-    )
+    rows = with_known_returns(table, timeframe, target, wanted, ma_window=ma_window)
     rows = rows.filter(pl.col("label").is_not_null() & pl.col("label").is_finite())
     notes: list[str] = []
     if rows.height < min_rows:
@@ -135,4 +151,4 @@ def prepare(
     return Dataset(timeframe, target, horizon, kept, frame, notes)
 
 
-__all__ = ["Dataset", "KEY", "KNOWN", "horizon_of", "prepare"]
+__all__ = ["Dataset", "KEY", "KNOWN", "horizon_of", "prepare", "with_known_returns"]

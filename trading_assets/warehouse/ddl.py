@@ -25,6 +25,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "ml.llm_sentiment_cache": schemas.LLM_CACHE_SCHEMA,
     "features.sentiment_agg": schemas.SENTIMENT_AGG_SCHEMA,
     "ml.predictions": schemas.PREDICTIONS_SCHEMA,
+    "ml.live_predictions": schemas.PREDICTIONS_SCHEMA,
     "ml.prediction_contributions": schemas.PREDICTION_CONTRIBUTIONS_SCHEMA,
     "signals.signals": schemas.SIGNALS_SCHEMA,
     "signals.backtest_metrics": schemas.BACKTEST_METRICS_SCHEMA,
@@ -68,13 +69,21 @@ def create_table_sql(table: str, schema: dict[str, pl.DataType]) -> str:
 def ensure_table(
     con: duckdb.DuckDBPyConnection, table: str, schema: dict[str, pl.DataType] | None = None
 ) -> None:
-    """Create ``table`` (``schema.name``) and its schema if missing.
+    """Create ``table`` (``schema.name``) and its schema if missing, and add the columns a
+    newer release registered to a table an older one created (NULL in existing rows).
 
     ``schema`` defaults to the registered one in :data:`TABLES`.
     """
     layer = table.split(".")[0]
+    schema = schema or TABLES[table]
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
-    con.execute(create_table_sql(table, schema or TABLES[table]))
+    con.execute(create_table_sql(table, schema))
+    from trading_assets.warehouse.catalog import column_names  # catalog imports this module
+
+    have = set(column_names(con, table))
+    for column, dtype in schema.items():
+        if column not in have:
+            con.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {duckdb_type(dtype)}')
 
 
 def ensure_all(con: duckdb.DuckDBPyConnection) -> None:

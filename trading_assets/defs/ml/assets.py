@@ -26,6 +26,7 @@ No ``from __future__ import annotations`` here: Dagster reads the annotations at
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -121,6 +122,8 @@ def _prediction_rows(result: Any, name: str, version: str, target: str) -> pl.Da
         (pl.col("ts") + step).alias("available_at"),
         "prediction",
         "fold",
+        pl.lit("walk_forward").alias("kind"),
+        pl.lit(datetime.now(UTC)).alias("predicted_at"),
     ).cast(schemas.PREDICTIONS_SCHEMA)
 
 

@@ -1,0 +1,108 @@
+"""Live predictions on real ETH/BTC 1h bars: only closed, unlabeled bars; tail-incremental;
+a NULL feature skips that model for that bar; the newest bar's prediction equals the
+newest-bar fast path of the same model."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from trading_assets.ml import live
+from trading_assets.ml.dataset import prepare
+from trading_assets.ml.families import FAMILIES, BaselineModel
+from trading_assets.ml.newest_bar import FAST_FEATURES, arrays
+
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def lightgbm(table_1h):
+    ds = prepare(table_1h, "1h", "fwd_ret_1")
+    rows = np.arange(ds.frame.height)
+    model = FAMILIES["lightgbm"].fit(ds, rows, FAMILIES["lightgbm"].params({"n_estimators": 20}))
+    return live.ServedModel("fwd_ret_1-1h-lightgbm", "lightgbm", "fwd_ret_1", "1h", "3", model)
+
+
+def test_pending_bars_are_the_closed_unlabeled_newest_ones(table_1h):
+    frame = live.live_frame(table_1h, "1h", "fwd_ret_1", FAST_FEATURES)
+    rows = live.pending(frame, NOW)
+    newest = table_1h.group_by("symbol").agg(pl.col("ts").max()).sort("symbol")
+    assert rows.select("symbol", "ts").sort("symbol").equals(newest)
+    # a bar that has not closed yet is not pending
+    eth_last = newest.filter(pl.col("symbol") == "ETH/USDT")["ts"][0]
+    assert (
+        live.pending(frame, eth_last + timedelta(minutes=59))
+        .filter(pl.col("symbol") == "ETH/USDT")
+        .is_empty()
+    )
+    # five-bar label: the last five bars of each series are pending
+    five = live.pending(live.live_frame(table_1h, "1h", "fwd_ret_5", FAST_FEATURES), NOW)
+    assert five.group_by("symbol").len()["len"].to_list() == [5, 5]
+
+
+def test_live_prediction_equals_the_newest_bar_fast_path(table_1h, crypto_1h, lightgbm):
+    frame = live.live_frame(table_1h, "1h", "fwd_ret_1", lightgbm.model.input_columns)
+    rows = live.pending(frame, NOW)
+    stamp = datetime(2031, 5, 5, tzinfo=UTC)
+    result = live.predict_pending(lightgbm, frame, rows, clock=lambda: stamp)
+    assert result.skipped == []
+    out = result.rows.sort("symbol")
+    assert out.columns == list(live.schemas.PREDICTIONS_SCHEMA)
+    assert out["kind"].to_list() == ["live", "live"]
+    assert out["predicted_at"].to_list() == [stamp, stamp]
+    assert (out["available_at"] == out["ts"] + timedelta(hours=1)).all()
+    assert out["fold"].null_count() == 2
+    for symbol, value in out.select("symbol", "prediction").iter_rows():
+        bars = crypto_1h[symbol].sort("ts")
+        fast = lightgbm.model.predict_bars(*arrays(bars))
+        assert value == pytest.approx(fast, rel=1e-9, abs=1e-12)
+
+
+def test_tail_incremental_and_gaps(table_1h, lightgbm):
+    frame = live.live_frame(table_1h, "1h", "fwd_ret_1", lightgbm.model.input_columns)
+    done = frame.group_by("symbol").agg(pl.col("ts").max().alias("last_ts"))
+    assert live.pending(frame, NOW, since=done).is_empty()
+    # drop three ETH bars before the newest one: the newest is pending, the gap is noted
+    eth = frame.filter(pl.col("symbol") == "ETH/USDT")
+    holed = frame.join(eth.slice(eth.height - 4, 3).select("symbol", "ts"), on=["symbol", "ts"],
+                       how="anti")  # fmt: skip
+    notes = live.gaps(holed, live.pending(holed, NOW))
+    assert notes == [f"ETH/USDT 1h: 3 bar(s) missing before {eth['ts'][-1]}"]
+
+
+def test_a_null_feature_skips_that_model_for_that_bar_only(table_1h, lightgbm):
+    frame = live.live_frame(table_1h, "1h", "fwd_ret_1", lightgbm.model.input_columns)
+    feature = lightgbm.model.input_columns[0]
+    broken = frame.with_columns(
+        pl.when((pl.col("symbol") == "BTC/USDT") & pl.col("label").is_null())
+        .then(None)
+        .otherwise(pl.col(feature))
+        .alias(feature)
+    )
+    result = live.predict_pending(lightgbm, broken, live.pending(broken, NOW))
+    assert result.rows["symbol"].to_list() == ["ETH/USDT"]
+    assert len(result.skipped) == 1
+    assert result.skipped[0]["symbol"] == "BTC/USDT"
+    assert feature in result.skipped[0]["reason"]
+    # a column the model needs that the table lacks: every bar skipped, with the name
+    dropped = frame.drop(feature)
+    gone = live.predict_pending(lightgbm, dropped, live.pending(dropped, NOW))
+    assert gone.rows.is_empty()
+    assert {s["reason"] for s in gone.skipped} == {f"feature(s) ['{feature}'] missing"}
+
+
+def test_baselines_predict_live_by_formula(table_1h, crypto_1h):
+    frame = live.live_frame(table_1h, "1h", "fwd_ret_1", ())
+    rows = live.pending(frame, NOW)
+    served = live.ServedModel(
+        "fwd_ret_1-1h-last", "last", "fwd_ret_1", "1h",
+        live.baseline_version({}, "fwd_ret_1-1h-last"), BaselineModel("last", 1),
+    )  # fmt: skip
+    out = live.predict_pending(served, frame, rows).rows.sort("symbol")
+    assert out["model_version"].to_list() == [live.FORMULA_VERSION] * 2
+    for symbol, value in out.select("symbol", "prediction").iter_rows():
+        close = crypto_1h[symbol].sort("ts")["close"].to_numpy()
+        assert value == pytest.approx(np.log(close[-1] / close[-2]))

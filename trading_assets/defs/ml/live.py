@@ -1,0 +1,95 @@
+"""``ml/live_predictions``: the champions and the baseline formulas predict every closed bar
+whose label is not realized yet (``ml.live_predictions``; see :mod:`trading_assets.ml.live`).
+
+It runs on every new bar (new training-table data) without retraining: one version per model,
+resolved when the run starts; only bars newer than that version's last live prediction are
+scored. Models without a champion are listed in the metadata (``no_champion``).
+
+No ``from __future__ import annotations`` here: Dagster reads the annotations at run time.
+"""
+
+import dagster as dg
+import polars as pl
+
+from trading_assets.defs import keys
+from trading_assets.defs.metadata import markdown_rows, preview, write_metadata
+from trading_assets.defs.mlflow_resource import MlflowResource
+from trading_assets.defs.resources import WarehouseResource
+from trading_assets.home import DUCKDB_WRITER_POOL
+from trading_assets.ml import live
+from trading_assets.ml.families import DEFAULT_FAMILIES
+from trading_assets.ml.newest_bar import FAST_FEATURES
+from trading_assets.warehouse import predictions as store
+
+
+class LivePredictionSettings(dg.Config):
+    """Which models predict live (the same defaults as ``ml/models`` trains)."""
+
+    timeframes: list[str] = ["1h", "1d"]
+    targets: list[str] = ["fwd_ret_1"]
+    families: list[str] = list(DEFAULT_FAMILIES)
+    history_bars: int = 600
+    """Bars per series read for the pending bars' inputs (ARIMA's return history, moving
+    averages); only unlabeled bars are predicted."""
+
+
+@dg.asset(
+    key=keys.LIVE_PREDICTIONS,
+    deps=[keys.TRAINING_TABLE, keys.MODELS],
+    description="Live predictions of the newest bars (label not realized yet) by each "
+    "family's `champion` version and the baseline formulas, tail-incremental, with the "
+    "measured `predicted_at`.",
+    group_name="ml",
+    kinds={"duckdb", "mlflow"},
+    pool=DUCKDB_WRITER_POOL,
+    automation_condition=dg.AutomationCondition.eager(),
+    metadata={"table": store.LIVE_TABLE},
+)
+def live_predictions(
+    context: dg.AssetExecutionContext,
+    config: LivePredictionSettings,
+    warehouse: WarehouseResource,
+    mlflow: MlflowResource,
+) -> dg.MaterializeResult:
+    with warehouse.connect(read_only=True) as con:
+        wf_versions = store.newest_walk_forward_versions(con)
+        tails = {tf: store.training_tail(con, tf, config.history_bars) for tf in config.timeframes}
+    served, no_champion = live.resolve_served(
+        mlflow.tracking_uri, config.timeframes, config.targets, config.families, wf_versions
+    )
+    frames, skipped, notes = [], [], []
+    with warehouse.connect(read_only=True) as con:
+        marks = {s.name: store.live_watermarks(con, s.name, s.version, s.timeframe) for s in served}
+    for s in served:
+        table = tails[s.timeframe]
+        if table.is_empty() or s.target not in table.columns:
+            skipped.append({"model": s.name, "reason": f"no {s.timeframe} training rows"})
+            continue
+        frame = live.live_frame(table, s.timeframe, s.target, FAST_FEATURES)
+        rows = live.pending(frame, live.now_utc(), marks[s.name])
+        notes += live.gaps(frame, rows)
+        result = live.predict_pending(s, frame, rows)
+        frames.append(result.rows)
+        skipped += result.skipped
+    rows = pl.concat(frames) if frames else live.empty_rows()
+    with warehouse.connect() as con:
+        written = store.write_live(con, {s.name: s.version for s in served}, rows)
+    for name in no_champion:
+        context.log.warning(f"{name}: no champion yet, not predicting live")
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(written.data_version),
+        metadata={
+            **write_metadata(written),
+            "served": markdown_rows([{"model": s.name, "version": s.version} for s in served]),
+            "no_champion": dg.MetadataValue.json(no_champion),
+            "skipped": markdown_rows(skipped[:50]),
+            "skipped_count": dg.MetadataValue.int(len(skipped)),
+            "gaps": dg.MetadataValue.json(sorted(set(notes))),
+            "newest": preview(
+                rows.sort("ts").select(
+                    "model", "symbol", "timeframe", "ts", "prediction", "predicted_at"
+                ),
+                n=10,
+            ),
+        },  # fmt: skip
+    )

@@ -1,0 +1,273 @@
+"""Live predictions: the served models predict every closed bar whose label is not realized yet.
+
+Walk-forward predictions (``ml.predictions``) exist only for bars whose label is realized, so
+the newest bars of every series would never get a prediction. Here each registered family's
+``champion`` version (resolved once per run) and the formula baselines predict those bars:
+
+- a bar is *pending* when it has features, its label ``fwd_ret_h`` is still NULL, and it has
+  closed (``available_at = ts + timeframe <= now``);
+- only pending bars newer than the model version's last live prediction of that series are
+  scored (tail-incremental); when the champion changes, the new version scores every pending
+  bar and its rows replace the old version's;
+- a model whose input column is missing from the training table skips every bar; a bar where
+  one of the model's features is NULL/NaN is skipped for that model, and the reason is kept
+  (the other models still predict it);
+- ``predicted_at`` is the wall-clock time (UTC) measured when the prediction was computed,
+  ``available_at`` the bar's close, ``kind`` is ``live``.
+
+Rows follow :data:`trading_assets.schemas.PREDICTIONS_SCHEMA`. No Dagster here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from trading_assets import schemas
+from trading_assets.ml.dataset import KEY, horizon_of, with_known_returns
+from trading_assets.timeframes import timeframe_delta
+
+LIVE = "live"
+WALK_FORWARD = "walk_forward"
+#: the model version of a baseline that has no walk-forward rows to take its version from
+FORMULA_VERSION = "formula"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """One model that predicts live.
+
+    Attributes:
+        name: registered model name ``<target>-<timeframe>-<family>``.
+        family: family name (``lightgbm``, ``svm``, ``mlp``, ``arima`` or a baseline).
+        target: label predicted (``fwd_ret_<h>``).
+        timeframe: bar timeframe it predicts.
+        version: the registered version (the champion at run start), or the version a
+            baseline's walk-forward rows carry, or :data:`FORMULA_VERSION`.
+        model: the fitted model (:mod:`trading_assets.ml.families`): ``input_columns`` and
+            ``predict_frame``.
+    """
+
+    name: str
+    family: str
+    target: str
+    timeframe: str
+    version: str
+    model: Any
+
+
+@dataclass
+class LiveResult:
+    """Rows predicted (``PREDICTIONS_SCHEMA``), bars skipped with why, and notes (gaps)."""
+
+    rows: pl.DataFrame
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def now_utc() -> datetime:
+    """The wall-clock time, UTC."""
+    return datetime.now(UTC)
+
+
+def empty_rows() -> pl.DataFrame:
+    """An empty frame of :data:`~trading_assets.schemas.PREDICTIONS_SCHEMA`."""
+    return pl.DataFrame(schema=schemas.PREDICTIONS_SCHEMA)
+
+
+def live_frame(
+    table: pl.DataFrame, timeframe: str, target: str, features: Sequence[str]
+) -> pl.DataFrame:
+    """Every row of ``timeframe`` in the training table with what the families read.
+
+    Args:
+        table: ``features.training_table`` rows (``symbol, timeframe, ts``, features, labels).
+        timeframe / target: the series and the label whose NULL marks a pending bar.
+        features: feature columns to carry (those of the table only; missing ones are absent).
+
+    Returns:
+        ``symbol, timeframe, ts`` + the features present (float64, NULL where missing) +
+        ``known_ret, known_ma, ret_1`` + ``label`` (NULL on pending bars), sorted by symbol, ts.
+    """
+    present = [c for c in features if c in table.columns]
+    return with_known_returns(table, timeframe, target, present)
+
+
+def pending(frame: pl.DataFrame, now: datetime, since: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Rows of ``frame`` (:func:`live_frame`) that are closed, unlabeled and newer than
+    ``since`` (``symbol, last_ts``: the last live prediction per symbol; None: none yet)."""
+    if frame.height == 0:
+        return frame
+    step = timeframe_delta(str(frame["timeframe"][0]))
+    rows = frame.filter(pl.col("label").is_null() & (pl.col("ts") + step <= now))
+    if since is not None and since.height:
+        rows = rows.join(since.select("symbol", "last_ts"), on="symbol", how="left").filter(
+            pl.col("last_ts").is_null() | (pl.col("ts") > pl.col("last_ts"))
+        )
+        rows = rows.drop("last_ts")
+    return rows
+
+
+def gaps(frame: pl.DataFrame, rows: pl.DataFrame) -> list[str]:
+    """Plain-words notes on missing bars just before the pending ``rows`` of each series
+    (``frame`` is the whole series, ``rows`` the pending ones)."""
+    if rows.height == 0:
+        return []
+    step = timeframe_delta(str(frame["timeframe"][0]))
+    notes = []
+    spaced = frame.select(
+        "symbol", "ts", (pl.col("ts") - pl.col("ts").shift(1).over("symbol")).alias("gap")
+    ).join(rows.select("symbol", "ts"), on=["symbol", "ts"], how="semi")
+    for symbol, ts, gap in spaced.filter(pl.col("gap") > step).iter_rows():
+        missing = int(gap / step) - 1
+        notes.append(f"{symbol} {frame['timeframe'][0]}: {missing} bar(s) missing before {ts}")
+    return notes
+
+
+def _skip(rows: pl.DataFrame, served: ServedModel, reason: str) -> list[dict[str, str]]:
+    return [
+        {"model": served.name, "version": served.version, "symbol": s, "ts": str(t),
+         "reason": reason}
+        for s, t in rows.select("symbol", "ts").iter_rows()
+    ]  # fmt: skip
+
+
+def _arima_predictions(served: ServedModel, frame: pl.DataFrame, rows: pl.DataFrame) -> np.ndarray:
+    """One-step forecasts at ``rows`` from each symbol's return history up to the row."""
+    history = int(getattr(served.model, "history", 500))
+    out = np.full(rows.height, np.nan)
+    for i, (symbol, ts) in enumerate(rows.select("symbol", "ts").iter_rows()):
+        past = (
+            frame.filter((pl.col("symbol") == symbol) & (pl.col("ts") <= ts))
+            .tail(history)
+            .select("symbol", pl.col("ret_1").fill_null(0.0))
+        )
+        out[i] = served.model.predict_frame(past)[-1]
+    return out
+
+
+def predict_pending(
+    served: ServedModel,
+    frame: pl.DataFrame,
+    rows: pl.DataFrame,
+    clock: Callable[[], datetime] = now_utc,
+) -> LiveResult:
+    """Predictions of ``served`` for the pending ``rows`` of ``frame`` (both from
+    :func:`live_frame`), as ``PREDICTIONS_SCHEMA`` rows of kind ``live``.
+
+    ``clock`` gives ``predicted_at`` (measured after the model ran).
+    """
+    if rows.height == 0:
+        return LiveResult(empty_rows())
+    skipped: list[dict[str, str]] = []
+    if served.family == "arima":
+        ok = rows.filter(pl.col("ret_1").is_not_null())
+        skipped += _skip(rows.filter(pl.col("ret_1").is_null()), served, "1-bar return is NULL")
+        values = _arima_predictions(served, frame, ok) if ok.height else np.array([])
+    else:
+        columns = [c for c in served.model.input_columns if c not in ("symbol",)]
+        absent = [c for c in columns if c not in rows.columns]
+        if absent:
+            return LiveResult(empty_rows(), _skip(rows, served, f"feature(s) {absent} missing"))
+        null = pl.any_horizontal(pl.col(c).is_null() | pl.col(c).is_nan() for c in columns)
+        bad = rows.filter(null) if columns else rows.clear()
+        for symbol, ts, *vals in bad.select("symbol", "ts", *columns).iter_rows():
+            nulls = [c for c, v in zip(columns, vals, strict=True) if v is None or v != v]
+            skipped += _skip(
+                pl.DataFrame({"symbol": [symbol], "ts": [ts]}), served,
+                f"feature(s) {nulls[:5]} NULL in this bar",
+            )  # fmt: skip
+        ok = rows.filter(~null) if columns else rows
+        values = served.model.predict_frame(ok) if ok.height else np.array([])
+    predicted_at = clock()
+    step = timeframe_delta(served.timeframe)
+    out = ok.select(
+        pl.lit(served.name).alias("model"),
+        pl.lit(served.version).alias("model_version"),
+        pl.lit(served.family).alias("family"),
+        pl.lit(served.target).alias("target"),
+        *KEY,
+        (pl.col("ts") + step).alias("available_at"),
+        pl.Series("prediction", np.asarray(values, dtype=np.float64)),
+        pl.lit(None, dtype=pl.Int64).alias("fold"),
+        pl.lit(LIVE).alias("kind"),
+        pl.lit(predicted_at).cast(schemas.UTC_TS).alias("predicted_at"),
+    )
+    out = out.filter(pl.col("prediction").is_finite()).cast(schemas.PREDICTIONS_SCHEMA)
+    return LiveResult(out.select(list(schemas.PREDICTIONS_SCHEMA)), skipped)
+
+
+def resolve_served(
+    tracking_uri: str,
+    timeframes: Sequence[str],
+    targets: Sequence[str],
+    families: Sequence[str],
+    walk_forward_versions: Mapping[str, str],
+) -> tuple[list[ServedModel], list[str]]:
+    """The models that predict live in this run, each at ONE version resolved now.
+
+    Registered families are served at the version their ``champion`` alias points to at this
+    call (a later move of the alias does not change this run); baselines are formulas with
+    no registry entry (:func:`baseline_version`).
+
+    Returns:
+        ``(served, no_champion)``: the models, and the registered names that have no
+        champion yet (never trained, or the registry was reset).
+    """
+    from trading_assets.ml.families import BASELINES, BaselineModel
+    from trading_assets.ml.tracking import champion, model_name
+
+    served: list[ServedModel] = []
+    missing: list[str] = []
+    loaded: dict[tuple[str, str], Any] = {}
+    for timeframe in timeframes:
+        for target in targets:
+            horizon = horizon_of(target)
+            for family in families:
+                name = model_name(target, timeframe, family)
+                if family in BASELINES:
+                    version = baseline_version(walk_forward_versions, name)
+                    model = BaselineModel(family, horizon)
+                    served.append(ServedModel(name, family, target, timeframe, version, model))
+                    continue
+                current = champion(tracking_uri, name)
+                if current is None:
+                    missing.append(name)
+                    continue
+                if (name, current.version) not in loaded:
+                    from trading_assets.ml.predictor import load_version
+
+                    loaded[(name, current.version)] = load_version(
+                        tracking_uri, name, current.version
+                    )
+                model = loaded[(name, current.version)]
+                served.append(ServedModel(name, family, target, timeframe, current.version, model))
+    return served, missing
+
+
+def baseline_version(walk_forward_versions: Mapping[str, str], name: str) -> str:
+    """The version a baseline's live rows carry: that of its newest walk-forward rows (so its
+    IC history joins them), else :data:`FORMULA_VERSION`."""
+    return walk_forward_versions.get(name, FORMULA_VERSION)
+
+
+__all__ = [
+    "FORMULA_VERSION",
+    "LIVE",
+    "LiveResult",
+    "ServedModel",
+    "WALK_FORWARD",
+    "baseline_version",
+    "empty_rows",
+    "gaps",
+    "horizon_of",
+    "live_frame",
+    "pending",
+    "predict_pending",
+    "resolve_served",
+]

@@ -1,0 +1,114 @@
+"""Warehouse reads and writes of model predictions: walk-forward (``ml.predictions``, written
+by training) and live (``ml.live_predictions``, written by the served champions).
+
+Both tables follow :data:`trading_assets.schemas.PREDICTIONS_SCHEMA`, keyed (model,
+model_version, symbol, timeframe, ts); timestamps UTC; predictions are forward log returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import duckdb
+import polars as pl
+
+from trading_assets import schemas
+from trading_assets.warehouse import writes
+from trading_assets.warehouse.catalog import column_names, read_table, table_exists
+from trading_assets.warehouse.ddl import ensure_table
+
+WALK_FORWARD_TABLE = "ml.predictions"
+LIVE_TABLE = "ml.live_predictions"
+TRAINING_TABLE = "features.training_table"
+
+
+def training_tail(con: duckdb.DuckDBPyConnection, timeframe: str, bars: int) -> pl.DataFrame:
+    """The last ``bars`` rows of every series of ``timeframe`` in ``features.training_table``
+    (every column), sorted by symbol, ts; empty when the table does not exist."""
+    if not table_exists(con, TRAINING_TABLE):
+        return pl.DataFrame()
+    return con.sql(
+        f"SELECT * FROM {TRAINING_TABLE} WHERE timeframe = $1 "
+        "QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY ts DESC) <= $2 "
+        "ORDER BY symbol, ts",
+        params=[timeframe, bars],
+    ).pl()
+
+
+def newest_walk_forward_versions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """model -> the version of its newest walk-forward predictions (by ``available_at``)."""
+    if not table_exists(con, WALK_FORWARD_TABLE):
+        return {}
+    rows = con.execute(
+        f"SELECT model, arg_max(model_version, available_at) FROM {WALK_FORWARD_TABLE} "
+        "GROUP BY model"
+    ).fetchall()
+    return {m: v for m, v in rows}
+
+
+def live_watermarks(
+    con: duckdb.DuckDBPyConnection, model: str, version: str, timeframe: str
+) -> pl.DataFrame:
+    """``symbol, last_ts``: the newest bar each series has a live prediction of ``model`` at
+    ``version`` for (empty when none)."""
+    empty = pl.DataFrame(schema={"symbol": pl.String(), "last_ts": schemas.UTC_TS})
+    if not table_exists(con, LIVE_TABLE):
+        return empty
+    return con.sql(
+        f"SELECT symbol, max(ts) AS last_ts FROM {LIVE_TABLE} "
+        "WHERE model = $1 AND model_version = $2 AND timeframe = $3 GROUP BY symbol",
+        params=[model, version, timeframe],
+    ).pl()
+
+
+def write_live(
+    con: duckdb.DuckDBPyConnection, served: Mapping[str, str], rows: pl.DataFrame
+) -> writes.WriteResult:
+    """Store live ``rows`` in one transaction: rows of a served model at another version
+    than ``served[model]`` (a former champion) are deleted, then ``rows`` are upserted.
+
+    Raises:
+        duckdb.Error: the write failed; nothing changed.
+    """
+    with writes.transaction(con):
+        ensure_table(con, LIVE_TABLE)
+        deleted = 0
+        for model, version in served.items():
+            deleted += int(
+                con.execute(
+                    f"SELECT count(*) FROM {LIVE_TABLE} WHERE model = ? AND model_version <> ?",
+                    [model, version],
+                ).fetchall()[0][0]
+            )
+            con.execute(
+                f"DELETE FROM {LIVE_TABLE} WHERE model = ? AND model_version <> ?",
+                [model, version],
+            )
+        result = writes.upsert_rows(
+            con, LIVE_TABLE, rows.select(list(schemas.PREDICTIONS_SCHEMA)),
+            schemas.PREDICTIONS_KEY,
+        )  # fmt: skip
+    return writes.WriteResult(
+        result.inserted, result.updated, deleted, result.rows, result.data_version
+    )
+
+
+def all_predictions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Walk-forward and live predictions together (``PREDICTIONS_SCHEMA``). A table written
+    before ``kind``/``predicted_at`` existed reads as walk-forward with no ``predicted_at``."""
+    frames = []
+    for table, kind in ((WALK_FORWARD_TABLE, "walk_forward"), (LIVE_TABLE, "live")):
+        frame = read_table(con, table)
+        if frame.is_empty():
+            continue
+        have = set(column_names(con, table))
+        if "kind" not in have or frame["kind"].null_count():
+            frame = frame.with_columns(pl.col("kind").fill_null(kind) if "kind" in have
+                                       else pl.lit(kind).alias("kind"))  # fmt: skip
+        if "predicted_at" not in have:
+            frame = frame.with_columns(pl.lit(None, dtype=schemas.UTC_TS).alias("predicted_at"))
+        frames.append(frame.select(list(schemas.PREDICTIONS_SCHEMA)).cast(
+            schemas.PREDICTIONS_SCHEMA))  # fmt: skip
+    if not frames:
+        return pl.DataFrame(schema=schemas.PREDICTIONS_SCHEMA)
+    return pl.concat(frames)
