@@ -6,6 +6,7 @@ The logic itself is tested without Dagster in ``tests/trading``."""
 from __future__ import annotations
 
 from datetime import timedelta
+from inspect import signature
 from pathlib import Path
 
 import dagster as dg
@@ -15,10 +16,13 @@ import pytest
 
 from trading_assets.definitions import build_definitions
 from trading_assets.defs.trading.backtest import BacktestConfig
+from trading_assets.defs.trading.signals import SignalsConfig
 from trading_assets.home import ProjectHome
 from trading_assets.runner import dagster_instance, materialize
 from trading_assets.schemas import PREDICTION_CONTRIBUTIONS_SCHEMA, PREDICTIONS_SCHEMA
 from trading_assets.trading.backtest_run import BacktestSettings
+from trading_assets.trading.consensus import ConsensusConfig
+from trading_assets.trading.signals_run import build_signals
 from trading_assets.warehouse.connection import connect
 from trading_assets.warehouse.writes import upsert
 
@@ -156,3 +160,5 @@ def test_signals_and_backtests_through_dagster(demo_home: ProjectHome):
 def test_run_config_defaults_are_the_logic_defaults():
     """The knobs' defaults (part of the code version) are the logic's own defaults."""
     assert BacktestConfig().settings() == BacktestSettings()
+    assert SignalsConfig().consensus_config() == ConsensusConfig()
+    assert SignalsConfig().top_drivers == signature(build_signals).parameters["top_drivers"].default
