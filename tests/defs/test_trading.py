@@ -1,10 +1,12 @@
 """End to end through Dagster on real data (the demo's S&P 500 daily bars): signals with their
 checks, backtests and the signal_performance SQL model, from predictions this test writes
-(deterministic predictors in ``PREDICTIONS_SCHEMA``; the training asset lives elsewhere)."""
+(deterministic predictors in ``PREDICTIONS_SCHEMA``; the training asset lives elsewhere).
+The logic itself is tested without Dagster in ``tests/trading``."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from inspect import signature
 from pathlib import Path
 
 import dagster as dg
@@ -13,10 +15,14 @@ import polars as pl
 import pytest
 
 from trading_assets.definitions import build_definitions
-from trading_assets.defs.trading.backtest import BacktestConfig, backtest_series
+from trading_assets.defs.trading.backtest import BacktestConfig
+from trading_assets.defs.trading.signals import SignalsConfig
 from trading_assets.home import ProjectHome
 from trading_assets.runner import dagster_instance, materialize
 from trading_assets.schemas import PREDICTION_CONTRIBUTIONS_SCHEMA, PREDICTIONS_SCHEMA
+from trading_assets.trading.backtest_run import BacktestSettings
+from trading_assets.trading.consensus import ConsensusConfig
+from trading_assets.trading.signals_run import build_signals
 from trading_assets.warehouse.connection import connect
 from trading_assets.warehouse.writes import upsert
 
@@ -151,44 +157,8 @@ def test_signals_and_backtests_through_dagster(demo_home: ProjectHome):
         assert outcome.data_versions == first.outcomes[key].data_versions, key
 
 
-def test_all_flat_signals_and_a_single_model_are_reported(shared_data):
-    from tests.trading.conftest import ORCL, read_daily
-
-    bars = read_daily(shared_data / ORCL)
-    preds = bars.select("symbol", "timeframe", "ts").with_columns(
-        model=pl.lit("only"), prediction=pl.lit(0.0)
-    )
-    flat = bars.select("symbol", "timeframe", "ts").with_columns(position=pl.lit(0.0))
-    metrics, equity, notes = backtest_series("ORCL", "1d", bars, preds, flat, BacktestConfig())
-    assert metrics["strategy"].to_list() == ["buy_and_hold", "only", "consensus"]
-    assert any("never took a position" in n for n in notes)
-    consensus = metrics.filter(pl.col("strategy") == "consensus").row(0, named=True)
-    assert consensus["exposure"] == 0 and consensus["total_return"] == 0
-    assert consensus["sharpe"] is None  # undefined, stored as NULL
-    assert equity.height == 3 * bars.height
-    broken = bars.with_columns(
-        pl.when(pl.int_range(pl.len()) == 10).then(None).otherwise(pl.col("open")).alias("open")
-    )
-    metrics, _, notes = backtest_series("ORCL", "1d", broken, preds, flat, BacktestConfig())
-    assert "1 bar(s) without a positive open/close left out" in notes[0]
-    assert (metrics["bars"] == bars.height - 1).all()
-
-
-def test_split_cliff_in_raw_prices_is_flagged_not_a_return(shared_data):
-    from tests.trading.conftest import ORCL, read_daily
-
-    bars = read_daily(shared_data / ORCL)
-    split_at = bars["ts"][3000]
-    raw = bars.with_columns(  # unadjusted for a 4:1 split: earlier prices four times higher
-        pl.when(pl.col("ts") < split_at).then(pl.col(c) * 4).otherwise(pl.col(c)).alias(c)
-        for c in ("open", "close")
-    )
-    none = pl.DataFrame(schema={"ts": pl.Datetime("us", "UTC"), "model": pl.String})
-    config = BacktestConfig()
-    adjusted, _, notes = backtest_series("ORCL", "1d", raw, none, none, config)
-    assert len(notes) == 1 and notes[0].startswith("ORCL 1d: 1 split-like cliff(s) (>= 3.0x")
-    assert notes[0].endswith(f"neutralized, at {split_at.date()}")
-    clean, _, _ = backtest_series("ORCL", "1d", bars, none, none, config)
-    got, want = adjusted["total_return"][0], clean["total_return"][0]
-    assert got == pytest.approx(want, rel=0.05)  # only the split day's overnight move is lost
-    assert want > 10  # ORCL rose 20-fold; unadjusted it would look like a quarter of that
+def test_run_config_defaults_are_the_logic_defaults():
+    """The knobs' defaults (part of the code version) are the logic's own defaults."""
+    assert BacktestConfig().settings() == BacktestSettings()
+    assert SignalsConfig().consensus_config() == ConsensusConfig()
+    assert SignalsConfig().top_drivers == signature(build_signals).parameters["top_drivers"].default

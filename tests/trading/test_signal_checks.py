@@ -8,6 +8,7 @@ import polars as pl
 
 from trading_assets.schemas import SIGNALS_SCHEMA
 from trading_assets.trading import signal_checks
+from trading_assets.trading.sizing import KellySizing
 
 DAY = timedelta(days=1)
 T0 = datetime(2014, 6, 2, tzinfo=UTC)
@@ -61,3 +62,24 @@ def test_no_future_predictions():
     )
     passed, details = signal_checks.no_future_predictions(future)
     assert not passed and details["violations"] == 1
+
+
+def test_check_signals_runs_all_four_and_takes_no_bars_as_none():
+    caps = KellySizing(max_long=1.0, max_short=1.0)
+    now = T0 + 4 * DAY
+    results = signal_checks.check_signals(_signals(), _bars(), caps, now)
+    assert list(results) == [
+        "no_nan", "positions_within_caps", "fresh_bars", "no_future_predictions"
+    ]  # fmt: skip
+    assert all(passed for passed, _ in results.values())
+    passed, details = signal_checks.check_signals(_signals(), None, caps, now)["fresh_bars"]
+    assert not passed and details["signals_without_bar"] == 3
+    late = now + 10 * DAY
+    assert signal_checks.check_signals(_signals(), _bars(), caps, late)["fresh_bars"][0]
+    enforced = signal_checks.check_signals(_signals(), _bars(), caps, late, True)
+    assert enforced["fresh_bars"][1]["stale_series"] == ["ORCL 1d"]
+    long_only = KellySizing(long_only=True)
+    short = _signals().with_columns(pl.Series("position", [-0.5, 0.1, 0.2]))
+    assert not signal_checks.check_signals(short, _bars(), long_only, now)["positions_within_caps"][
+        0
+    ]

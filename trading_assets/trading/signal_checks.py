@@ -10,7 +10,7 @@
 - ``no_future_predictions``: no signal uses a prediction that became available after its
   bar's close (``as_of <= ts + timeframe``).
 
-Each returns ``(passed, details)``; details are JSON-ready.
+Each returns ``(passed, details)``; details are JSON-ready. :func:`check_signals` runs all four.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from trading_assets.bars.quality import MAX_LAG
 from trading_assets.timeframes import timeframe_seconds
+from trading_assets.trading.sizing import KellySizing
 
 _KEY = ["symbol", "timeframe", "ts"]
 
@@ -108,4 +110,36 @@ def no_future_predictions(signals: pl.DataFrame) -> tuple[bool, dict]:
     return bad.height == 0, {
         "violations": bad.height,
         "examples": _examples(bad.select(*_KEY, "as_of")),
+    }
+
+
+def check_signals(
+    signals: pl.DataFrame,
+    bars: pl.DataFrame | None,
+    caps: KellySizing,
+    now: datetime,
+    enforce_freshness: bool = False,
+) -> dict[str, tuple[bool, dict]]:
+    """All four measures on the stored signals, by check name (see the module docstring).
+
+    Args:
+        signals: ``signals.signals`` rows (``SIGNALS_SCHEMA``; ts and as_of UTC).
+        bars: ``symbol, timeframe, ts`` of ``staging.bars`` for the signals' series; None (no
+            ``staging.bars``) counts as no bars.
+        caps: the position caps (``caps.lower``, ``caps.upper``, fractions of equity).
+        now: the time the newest bars' lags are measured at (UTC-aware).
+        enforce_freshness: fail ``fresh_bars`` when a series' newest bar lags more than
+            :data:`trading_assets.bars.quality.MAX_LAG` allows for its timeframe.
+
+    Returns:
+        ``{"no_nan", "positions_within_caps", "fresh_bars", "no_future_predictions"}`` ->
+        ``(passed, details)``, details JSON-ready.
+    """
+    if bars is None:
+        bars = signals.select(_KEY).clear()
+    return {
+        "no_nan": no_nan(signals),
+        "positions_within_caps": within_caps(signals, caps.lower, caps.upper),
+        "fresh_bars": fresh_bars(signals, bars, now, MAX_LAG if enforce_freshness else None),
+        "no_future_predictions": no_future_predictions(signals),
     }

@@ -3,7 +3,8 @@ its four asset checks (no NaN, positions within caps, fresh bars, no future pred
 
 Reads ``ml.predictions`` (and ``ml.prediction_contributions`` when present), ``staging.bars``,
 ``features.labels`` and ``features.regime``; replaces ``signals.signals`` in one transaction.
-With no predictions yet it writes nothing (stored signals are kept) and says so.
+With no predictions yet it writes nothing (stored signals are kept) and says so. The logic is
+:mod:`trading_assets.trading.signals_run` and :mod:`trading_assets.trading.signal_checks`.
 """
 
 from datetime import UTC, datetime
@@ -11,19 +12,18 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
-from trading_assets.bars.quality import MAX_LAG
 from trading_assets.defs.keys import LABELS, PREDICTIONS, REGIME, SIGNALS, STAGING_BARS
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.resources import WarehouseResource
-from trading_assets.defs.trading.reads import read_series, read_table
+from trading_assets.defs.trading.metadata import missing_metadata
 from trading_assets.home import DUCKDB_WRITER_POOL
-from trading_assets.schemas import SIGNALS_SCHEMA, STAGING_BARS_SCHEMA
-from trading_assets.trading import consensus, explain, signal_checks, sizing
+from trading_assets.schemas import SIGNALS_SCHEMA
+from trading_assets.trading import consensus, signal_checks, signals_run, sizing
+from trading_assets.warehouse.catalog import read_series, read_table
 from trading_assets.warehouse.ddl import ensure_table
-from trading_assets.warehouse.writes import content_version, replace_scope
+from trading_assets.warehouse.writes import WriteResult, content_version, replace_scope
 
 TABLE = "signals.signals"
-_BAR_KEY = ["symbol", "timeframe", "ts"]
 
 #: check name -> (description, severity)
 SIGNAL_CHECKS: dict[str, tuple[str, dg.AssetCheckSeverity]] = {
@@ -86,18 +86,17 @@ class SignalsConfig(dg.Config):
 
 
 def signal_check_results(
-    signals: pl.DataFrame, bars: pl.DataFrame, config: SignalsConfig
+    signals: pl.DataFrame, bars: pl.DataFrame | None, config: SignalsConfig
 ) -> list[dg.AssetCheckResult]:
-    """The four checks on the stored signals."""
-    caps = config.consensus_config().sizing
-    measures = {
-        "no_nan": signal_checks.no_nan(signals),
-        "positions_within_caps": signal_checks.within_caps(signals, caps.lower, caps.upper),
-        "fresh_bars": signal_checks.fresh_bars(
-            signals, bars, datetime.now(UTC), MAX_LAG if config.enforce_freshness else None
-        ),
-        "no_future_predictions": signal_checks.no_future_predictions(signals),
-    }
+    """The four checks on the stored signals (``bars``: ``symbol, timeframe, ts`` of
+    ``staging.bars`` for their series, None without the table)."""
+    measures = signal_checks.check_signals(
+        signals,
+        bars,
+        config.consensus_config().sizing,
+        datetime.now(UTC),
+        config.enforce_freshness,
+    )
     return [
         dg.AssetCheckResult(
             check_name=name,
@@ -138,73 +137,30 @@ def signals(
         labels = read_series(con, "features.labels", pairs, ["fwd_ret_1", "fwd_ret_5"])
         regime = read_series(con, "features.regime", pairs, ["regime"])
         contributions = read_table(con, "ml.prediction_contributions")
-    missing = []
-    if predictions.height == 0:
-        missing.append("no predictions in ml.predictions yet (no model has been trained)")
-    elif bars is None or bars.height == 0:
-        missing.append("no bars in staging.bars for the predicted series")
-    if bars is None:
-        bars = pl.DataFrame(schema={c: STAGING_BARS_SCHEMA[c] for c in _BAR_KEY + ["close"]})
-    if labels is None:
-        if predictions.height:
-            missing.append("features.labels is missing: no realized labels, every IC unknown")
-        labels = bars.select(_BAR_KEY).clear()
-    if regime is None:
-        if predictions.height:
-            missing.append("features.regime is missing: weights use every bar's IC")
-        regime = bars.select(_BAR_KEY).clear().with_columns(regime=pl.lit(None, pl.String))
-    if predictions.height and contributions.height == 0:
-        missing.append("no feature contributions: explanations name no drivers")
-    result = consensus.consensus_signals(
-        predictions, bars, labels, regime, config.consensus_config()
-    )
-    frame = explain.explain(result.signals, result.weights, contributions, config.top_drivers)
+    run = signals_run.build_signals(
+        predictions, bars, labels, regime, contributions, config.consensus_config(),
+        config.top_drivers,
+    )  # fmt: skip
     with warehouse.connect() as con:
-        if predictions.height == 0:
+        if predictions.height == 0:  # nothing to replace them with: keep the stored signals
             rows, version = content_version(con, TABLE)
-            written = {
-                "rows": dg.MetadataValue.int(rows),
-                "rows_inserted": dg.MetadataValue.int(0),
-                "rows_updated": dg.MetadataValue.int(0),
-                "rows_deleted": dg.MetadataValue.int(0),
-                "data_version": dg.MetadataValue.text(version),
-            }
+            write = WriteResult(inserted=0, updated=0, deleted=0, rows=rows, data_version=version)
         else:
-            write = replace_scope(con, TABLE, frame, {}, schema=SIGNALS_SCHEMA)
-            version, written = write.data_version, write_metadata(write)
-        stored = con.sql(f"SELECT * FROM {TABLE}").pl()
+            write = replace_scope(con, TABLE, run.signals, {}, schema=SIGNALS_SCHEMA)
+        stored = read_table(con, TABLE)
         stored_bars = read_series(con, "staging.bars", stored.select("symbol", "timeframe"), [])
-    for note in missing:
+    for note in run.missing:
         context.log.warning(note)
-    summary = (
-        stored.group_by("symbol", "timeframe")
-        .agg(
-            pl.len().alias("signals"),
-            (pl.col("direction") == 1).mean().alias("long_share"),
-            (pl.col("direction") == -1).mean().alias("short_share"),
-            pl.col("position").abs().mean().alias("mean_abs_position"),
-            pl.col("models").mean().alias("mean_models"),
-        )
-        .sort("symbol", "timeframe")
-    )
     return dg.MaterializeResult(
         metadata={
-            **written,
-            "missing": dg.MetadataValue.md(
-                "\n".join(f"- {m}" for m in missing) if missing else "nothing missing"
-            ),
-            "notes": dg.MetadataValue.json(result.notes),
-            "series": preview(summary, n=50),
-            "all_flat": dg.MetadataValue.bool(
-                bool(stored.height) and bool((stored["direction"] == 0).all())
-            ),
+            **write_metadata(write),
+            "missing": missing_metadata(run.missing),
+            "notes": dg.MetadataValue.json(run.notes),
+            "series": preview(signals_run.series_summary(stored), n=50),
+            "all_flat": dg.MetadataValue.bool(signals_run.all_flat(stored)),
             "preview": preview(stored.drop("explanation")),
-            "latest_explanation": dg.MetadataValue.text(
-                stored.sort("ts")["explanation"][-1] if stored.height else ""
-            ),
+            "latest_explanation": dg.MetadataValue.text(signals_run.latest_explanation(stored)),
         },
-        data_version=dg.DataVersion(version),
-        check_results=signal_check_results(
-            stored, stored.select(_BAR_KEY).clear() if stored_bars is None else stored_bars, config
-        ),
+        data_version=dg.DataVersion(write.data_version),
+        check_results=signal_check_results(stored, stored_bars, config),
     )

@@ -1,0 +1,137 @@
+"""The signals behind ``signals/signals``: inputs completed where a table is missing, the
+consensus (:mod:`~trading_assets.trading.consensus`) with its explanations
+(:mod:`~trading_assets.trading.explain`), and the per-series summary of the stored signals
+(no Dagster, no warehouse I/O).
+
+Frames: timestamps are UTC ``Datetime("us", "UTC")`` bar open times; closes are float64 in the
+quote currency; signals follow ``SIGNALS_SCHEMA``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from trading_assets.schemas import STAGING_BARS_SCHEMA
+from trading_assets.trading import consensus, explain
+
+_BAR_KEY = ["symbol", "timeframe", "ts"]
+
+
+@dataclass
+class SignalsRun:
+    """What :func:`build_signals` produced.
+
+    Attributes:
+        signals: ``SIGNALS_SCHEMA`` rows with explanations, sorted by symbol, timeframe, ts
+            (empty without predictions).
+        notes: the consensus' plain-words notes on predictions left out.
+        missing: plain-words notes on missing inputs (predictions, bars, labels, regimes,
+            contributions).
+    """
+
+    signals: pl.DataFrame
+    notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def complete_inputs(
+    predictions: pl.DataFrame,
+    bars: pl.DataFrame | None,
+    labels: pl.DataFrame | None,
+    regime: pl.DataFrame | None,
+    contributions: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[str]]:
+    """Empty frames in place of missing tables, and what is missing in plain words.
+
+    Args:
+        predictions: ``ml.predictions`` rows (``PREDICTIONS_SCHEMA``; may be empty).
+        bars: ``symbol, timeframe, ts, close`` of ``staging.bars``, or None (no table).
+        labels: ``symbol, timeframe, ts, fwd_ret_<h>...`` of ``features.labels``, or None.
+        regime: ``symbol, timeframe, ts, regime`` of ``features.regime``, or None.
+        contributions: ``ml.prediction_contributions`` rows (may be empty).
+
+    Returns:
+        ``(bars, labels, regime, missing)``: the frames, empty with their key columns (and
+        ``close`` Float64 / ``regime`` String) where None was given, and the notes.
+    """
+    missing = []
+    if predictions.height == 0:
+        missing.append("no predictions in ml.predictions yet (no model has been trained)")
+    elif bars is None or bars.height == 0:
+        missing.append("no bars in staging.bars for the predicted series")
+    if bars is None:
+        bars = pl.DataFrame(schema={c: STAGING_BARS_SCHEMA[c] for c in _BAR_KEY + ["close"]})
+    if labels is None:
+        if predictions.height:
+            missing.append("features.labels is missing: no realized labels, every IC unknown")
+        labels = bars.select(_BAR_KEY).clear()
+    if regime is None:
+        if predictions.height:
+            missing.append("features.regime is missing: weights use every bar's IC")
+        regime = bars.select(_BAR_KEY).clear().with_columns(regime=pl.lit(None, pl.String))
+    if predictions.height and contributions.height == 0:
+        missing.append("no feature contributions: explanations name no drivers")
+    return bars, labels, regime, missing
+
+
+def build_signals(
+    predictions: pl.DataFrame,
+    bars: pl.DataFrame | None,
+    labels: pl.DataFrame | None,
+    regime: pl.DataFrame | None,
+    contributions: pl.DataFrame,
+    config: consensus.ConsensusConfig,
+    top_drivers: int = 3,
+) -> SignalsRun:
+    """Explained consensus signals of every predicted (symbol, timeframe).
+
+    Args:
+        predictions, bars, labels, regime, contributions: as for :func:`complete_inputs`
+            (None = the table does not exist).
+        config: IC weights, confidence and Kelly sizing.
+        top_drivers: features named in each explanation.
+
+    Returns:
+        :class:`SignalsRun`.
+
+    Raises:
+        TradingAssetsError: a predicted series' timeframe is not a timeframe (``1d``, ...).
+
+    Unusable predictions (NULL/NaN, targets not ``fwd_ret_<h>``, available after their bar's
+    close) are left out and said in ``notes``, not raised.
+    """
+    bars, labels, regime, missing = complete_inputs(
+        predictions, bars, labels, regime, contributions
+    )
+    result = consensus.consensus_signals(predictions, bars, labels, regime, config)
+    frame = explain.explain(result.signals, result.weights, contributions, top_drivers)
+    return SignalsRun(frame, result.notes, missing)
+
+
+def series_summary(signals: pl.DataFrame) -> pl.DataFrame:
+    """Per (symbol, timeframe) of ``signals`` (``SIGNALS_SCHEMA``), sorted: ``signals``
+    (UInt32 count), ``long_share``/``short_share`` (Float64 share of bars with direction 1 /
+    -1), ``mean_abs_position`` (fraction of equity) and ``mean_models`` (Float64)."""
+    return (
+        signals.group_by("symbol", "timeframe")
+        .agg(
+            pl.len().alias("signals"),
+            (pl.col("direction") == 1).mean().alias("long_share"),
+            (pl.col("direction") == -1).mean().alias("short_share"),
+            pl.col("position").abs().mean().alias("mean_abs_position"),
+            pl.col("models").mean().alias("mean_models"),
+        )
+        .sort("symbol", "timeframe")
+    )
+
+
+def all_flat(signals: pl.DataFrame) -> bool:
+    """Whether ``signals`` has rows and every one is flat (direction 0)."""
+    return bool(signals.height) and bool((signals["direction"] == 0).all())
+
+
+def latest_explanation(signals: pl.DataFrame) -> str:
+    """The explanation of the newest signal by ts ("" without signals)."""
+    return signals.sort("ts")["explanation"][-1] if signals.height else ""
