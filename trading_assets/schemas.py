@@ -243,6 +243,8 @@ PREDICTIONS_KEY: tuple[str, ...] = ("model", "model_version", "symbol", "timefra
 #: equity (fractional Kelly, within the configured caps); ``agreement`` the weighted share of
 #: models agreeing with ``direction`` in [0, 1]; ``confidence`` in [0, 1]; ``consensus`` the
 #: IC-weighted predicted forward log return; ``models`` how many models had non-zero weight;
+#: ``agreeing_models`` the families with weight whose forecast has the signal's direction
+#: (comma-separated, e.g. ``lightgbm,svm``; empty when flat);
 #: ``regime`` the bar's market regime (``features.regime``); ``explanation`` plain words from
 #: the top feature contributions; ``as_of`` the latest ``available_at`` of the predictions used
 #: (never after the bar's close); ``kind`` ``live`` when a live prediction went into it, else
@@ -258,6 +260,7 @@ SIGNALS_SCHEMA: dict[str, pl.DataType] = {
     "confidence": pl.Float64(),
     "consensus": pl.Float64(),
     "models": pl.Int64(),
+    "agreeing_models": pl.String(),
     "regime": pl.String(),
     "explanation": pl.String(),
     "as_of": UTC_TS,

@@ -55,6 +55,8 @@ def _predictions(bars: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
                 target=pl.lit("fwd_ret_1"),
                 available_at=pl.col("ts") + timedelta(days=1),
                 fold=pl.lit(0, dtype=pl.Int64),
+                kind=pl.lit("walk_forward"),
+                predicted_at=pl.col("ts") + timedelta(days=1, seconds=1),
             )
             .select(list(PREDICTIONS_SCHEMA))
         )

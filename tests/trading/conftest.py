@@ -61,6 +61,8 @@ def predictions_frame(
             pl.lit(target).alias("target"),
             (pl.col("ts") + tf).cast(UTC_TS).alias("available_at"),
             pl.lit(0, dtype=pl.Int64).alias("fold"),
+            pl.lit("walk_forward").alias("kind"),
+            (pl.col("ts") + tf).cast(UTC_TS).alias("predicted_at"),
         )
         .select(list(PREDICTIONS_SCHEMA))
     )

@@ -193,3 +193,29 @@ def test_target_must_be_a_forward_return(orcl, orcl_labels, orcl_regime):
     odd = predictions_frame(orcl, "direction", np.ones(orcl.height), "dir_1", start=START)
     result = consensus_signals(odd, orcl, orcl_labels, orcl_regime)
     assert result.signals.height == 0 and "['dir_1']" in result.notes[0]
+
+
+def test_live_predictions_give_the_newest_bar_a_live_signal(orcl, orcl_labels, orcl_regime):
+    """Walk-forward rows end where labels are realized; a live row on the last bar (label
+    NULL) gets a signal of kind ``live`` whose weight comes from realized pairs only."""
+    fwd1 = orcl_labels["fwd_ret_1"].to_numpy()
+    last = orcl.height - 1
+    assert np.isnan(fwd1[last])  # the newest bar's label is not realized
+    values = oracle(fwd1, 0.03, 1)
+    walk = predictions_frame(orcl, "good", values, start=START).filter(
+        pl.col("ts") < orcl["ts"][last]
+    )
+    live_row = predictions_frame(orcl, "good", np.full(orcl.height, 0.01), start=last)
+    live_row = live_row.with_columns(pl.lit("live").alias("kind"))
+    result = consensus_signals(pl.concat([walk, live_row]), orcl, orcl_labels, orcl_regime)
+    newest = result.signals.filter(pl.col("ts") == orcl["ts"][last]).row(0, named=True)
+    assert newest["kind"] == "live"
+    assert newest["direction"] == 1 and newest["agreeing_models"] == "good"
+    assert result.signals.filter(pl.col("ts") < orcl["ts"][last])["kind"].unique().to_list() == [
+        "walk_forward"
+    ]
+    # the live value does not move any weight: weights of earlier bars are the same without it
+    alone = consensus_signals(walk, orcl, orcl_labels, orcl_regime)
+    before = result.weights.filter(pl.col("ts") < orcl["ts"][last]).select("ts", "weight")
+    assert before.equals(alone.weights.select("ts", "weight"))
+    assert result.weights.filter(pl.col("ts") == orcl["ts"][last])["weight"][0] > 0

@@ -35,7 +35,25 @@ def _frames():
         orient="row",
     )
     signal = pl.DataFrame(
-        [("ORCL", "1d", TS, 1, 0.5, 0.4, 0.75, 0.66, 0.0016, 2, "up_calm", "", TS)],
+        [
+            (
+                "ORCL",
+                "1d",
+                TS,
+                1,
+                0.5,
+                0.4,
+                0.75,
+                0.66,
+                0.0016,
+                2,
+                "lgbm_a,lgbm_b",
+                "up_calm",
+                "",
+                TS,
+                "walk_forward",
+            )
+        ],  # fmt: skip
         schema=SIGNALS_SCHEMA,
         orient="row",
     )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from trading_assets.schemas import SIGNALS_SCHEMA
+from trading_assets.schemas import SIGNALS_SCHEMA, UTC_TS
 from trading_assets.trading import signal_checks
 from trading_assets.trading.sizing import KellySizing
 
@@ -15,9 +15,21 @@ T0 = datetime(2014, 6, 2, tzinfo=UTC)
 
 
 def _signals(n: int = 3) -> pl.DataFrame:
-    values = (1, 0.5, 0.8, 0.9, 0.5, 0.001, 2, "up_calm", "x")
-    rows = [("ORCL", "1d", T0 + i * DAY, *values, T0 + (i + 1) * DAY) for i in range(n)]
+    values = (1, 0.5, 0.8, 0.9, 0.5, 0.001, 2, "lightgbm,svm", "up_calm", "x")
+    rows = [
+        ("ORCL", "1d", T0 + i * DAY, *values, T0 + (i + 1) * DAY, "walk_forward") for i in range(n)
+    ]
     return pl.DataFrame(rows, schema=SIGNALS_SCHEMA, orient="row")
+
+
+def _predictions(n: int = 3, late_by=timedelta(0)) -> pl.DataFrame:
+    """``symbol, timeframe, ts, model, predicted_at``: each made ``late_by`` after its close."""
+    return pl.DataFrame(
+        [("ORCL", "1d", T0 + i * DAY, "m", T0 + (i + 1) * DAY + late_by) for i in range(n)],
+        schema={"symbol": pl.String, "timeframe": pl.String, "ts": UTC_TS, "model": pl.String,
+                "predicted_at": UTC_TS},
+        orient="row",
+    )  # fmt: skip
 
 
 def _bars(n: int = 3) -> pl.DataFrame:
@@ -41,18 +53,33 @@ def test_positions_within_caps():
     assert not signal_checks.within_caps(weak, -1.0, 1.0)[0]
 
 
-def test_fresh_bars():
+def test_fresh():
     now = T0 + 4 * DAY
-    assert signal_checks.fresh_bars(_signals(), _bars(), now, None)[0]
+    passed, details = signal_checks.fresh(_signals(), _bars(), now, None)
+    assert passed and details["series_behind"] == 0
     carried = _signals().with_columns(pl.Series("as_of", [T0 + DAY, T0 + DAY, T0 + 3 * DAY]))
-    passed, details = signal_checks.fresh_bars(carried, _bars(), now, None)
+    passed, details = signal_checks.fresh(carried, _bars(), now, None)
     assert not passed and details["signals_with_stale_predictions"] == 1
-    passed, details = signal_checks.fresh_bars(_signals(), _bars(2), now, None)
+    passed, details = signal_checks.fresh(_signals(), _bars(2), now, None)
     assert not passed and details["signals_without_bar"] == 1
     late = now + 10 * DAY
-    assert signal_checks.fresh_bars(_signals(), _bars(), late, None)[0]  # historical: reported
-    passed, details = signal_checks.fresh_bars(_signals(), _bars(), late, {"1d": 4 * DAY})
+    assert signal_checks.fresh(_signals(), _bars(), late, None)[0]  # historical: reported
+    passed, details = signal_checks.fresh(_signals(), _bars(), late, {"1d": 4 * DAY})
     assert not passed and details["stale_series"] == ["ORCL 1d"]
+
+
+def test_fresh_fails_when_the_newest_signal_is_a_bar_behind():
+    now = T0 + 10 * DAY
+    # a stale home: two closed bars came after the newest signal
+    passed, details = signal_checks.fresh(_signals(3), _bars(5), now, None)
+    assert not passed
+    assert details["behind"] == {"ORCL 1d": 2}
+    # the newest bar has not closed yet: no signal is owed for it
+    assert signal_checks.fresh(_signals(3), _bars(4), T0 + 3 * DAY + DAY / 2, None)[0]
+    # a series with bars and no signal at all
+    other = _bars(2).with_columns(pl.lit("MSFT").alias("symbol"))
+    passed, details = signal_checks.fresh(_signals(3), pl.concat([_bars(3), other]), now, None)
+    assert not passed and details["behind"] == {"MSFT 1d": 2}
 
 
 def test_no_future_predictions():
@@ -64,20 +91,33 @@ def test_no_future_predictions():
     assert not passed and details["violations"] == 1
 
 
+def test_no_future_predictions_compares_the_measured_predicted_at_with_the_close():
+    measured = _predictions(late_by=timedelta(milliseconds=3))
+    passed, details = signal_checks.no_future_predictions(_signals(), measured)
+    assert passed and details["predicted_before_close"] == 0
+    # computed a minute before the bar closed: it saw an unfinished bar
+    early = _predictions(late_by=-timedelta(minutes=1))
+    passed, details = signal_checks.no_future_predictions(_signals(), early)
+    assert not passed and details["predicted_before_close"] == 3
+    unmeasured = _predictions().with_columns(pl.lit(None, dtype=UTC_TS).alias("predicted_at"))
+    passed, details = signal_checks.no_future_predictions(_signals(), unmeasured)
+    assert passed and details["unmeasured_predictions"] == 3
+
+
 def test_check_signals_runs_all_four_and_takes_no_bars_as_none():
     caps = KellySizing(max_long=1.0, max_short=1.0)
     now = T0 + 4 * DAY
     results = signal_checks.check_signals(_signals(), _bars(), caps, now)
     assert list(results) == [
-        "no_nan", "positions_within_caps", "fresh_bars", "no_future_predictions"
+        "no_nan", "positions_within_caps", "fresh", "no_future_predictions"
     ]  # fmt: skip
     assert all(passed for passed, _ in results.values())
-    passed, details = signal_checks.check_signals(_signals(), None, caps, now)["fresh_bars"]
+    passed, details = signal_checks.check_signals(_signals(), None, caps, now)["fresh"]
     assert not passed and details["signals_without_bar"] == 3
     late = now + 10 * DAY
-    assert signal_checks.check_signals(_signals(), _bars(), caps, late)["fresh_bars"][0]
+    assert signal_checks.check_signals(_signals(), _bars(), caps, late)["fresh"][0]
     enforced = signal_checks.check_signals(_signals(), _bars(), caps, late, True)
-    assert enforced["fresh_bars"][1]["stale_series"] == ["ORCL 1d"]
+    assert enforced["fresh"][1]["stale_series"] == ["ORCL 1d"]
     long_only = KellySizing(long_only=True)
     short = _signals().with_columns(pl.Series("position", [-0.5, 0.1, 0.2]))
     assert not signal_checks.check_signals(short, _bars(), long_only, now)["positions_within_caps"][

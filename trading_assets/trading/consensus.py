@@ -199,7 +199,7 @@ def _series_signals(
     label columns, one row per bar in ts order."""
     close_of = timeframe_delta(timeframe)
     regime_codes = _codes(bars["regime"])
-    cols = {"x": [], "w": [], "ic": [], "obs": [], "avail": []}
+    cols = {"x": [], "w": [], "ic": [], "obs": [], "avail": [], "live": []}
     weight_frames = []
     models = preds["model"].unique().sort().to_list()
     for model in models:
@@ -208,7 +208,9 @@ def _series_signals(
         h = horizon_of(target)
         label = pl.col(target) if target in bars.columns else pl.lit(None, dtype=pl.Float64)
         placed = bars.select("ts", label.cast(pl.Float64).alias("y")).join(
-            rows.select("ts", "prediction", "available_at", "model_version"), on="ts", how="left"
+            rows.select("ts", "prediction", "available_at", "model_version", "kind"),
+            on="ts",
+            how="left",
         )
         x = placed["prediction"].fill_nan(None).to_numpy().astype(np.float64)
         y = placed["y"].fill_nan(None).to_numpy().astype(np.float64)
@@ -219,6 +221,7 @@ def _series_signals(
         cols["ic"].append(ic)
         cols["obs"].append(obs)
         cols["avail"].append(placed["available_at"])
+        cols["live"].append(has & (placed["kind"] == "live").fill_null(False).to_numpy())
         weight_frames.append(
             placed.with_columns(
                 model=pl.lit(model),
@@ -247,6 +250,16 @@ def _series_signals(
     var = trailing_variance(bars["close"].to_numpy().astype(np.float64), config.vol_window)
     position = kelly_positions(consensus, var, config.sizing)
     position = np.where(direction == 0, 0.0, position)
+    carry = agree & (w > 0) & (direction != 0)
+    labels = [m.rsplit("-", 1)[-1] for m in models]  # the family, unless two share one
+    labels = labels if len(set(labels)) == len(labels) else list(models)
+    agreeing = pl.DataFrame({c: carry[i] for i, c in enumerate(labels)}).select(
+        pl.concat_str(
+            [pl.when(pl.col(c)).then(pl.lit(c)) for c in labels], separator=",", ignore_nulls=True
+        )
+        .fill_null("")
+        .alias("agreeing")
+    )["agreeing"]
     as_of = pl.DataFrame({f"a{i}": s for i, s in enumerate(cols["avail"])}).select(
         pl.max_horizontal(pl.all()).alias("as_of")
     )["as_of"]
@@ -262,9 +275,11 @@ def _series_signals(
             "confidence": confidence,
             "consensus": consensus,
             "models": (w > 0).sum(axis=0).astype(np.int64),
+            "agreeing_models": agreeing,
             "regime": bars["regime"].fill_null(UNKNOWN_REGIME),
             "explanation": "",
             "as_of": as_of,
+            "kind": np.where(np.vstack(cols["live"]).any(axis=0), "live", "walk_forward"),
         },
         schema_overrides={"ts": UTC_TS, "as_of": UTC_TS},
     ).filter(pl.Series(has.any(axis=0)))
@@ -283,8 +298,11 @@ def consensus_signals(
     """Consensus signals of every (symbol, timeframe) that has predictions.
 
     Args:
-        predictions: ``ml.predictions`` rows (``PREDICTIONS_SCHEMA``); per (model, symbol,
-            timeframe) only the newest model version is used (:func:`latest_versions`).
+        predictions: walk-forward and live prediction rows (``PREDICTIONS_SCHEMA``; without
+            ``kind`` all count as walk-forward); per (model, symbol, timeframe) only the newest
+            model version is used (:func:`latest_versions`). A signal's ``kind`` is ``live``
+            when a live prediction went into it. IC weights come only from realized pairs,
+            so a live prediction counts once its label is realized, like any other.
         bars: ``staging.bars`` rows (``symbol, timeframe, ts, close``; closes > 0); they set
             the bar index the horizons count in.
         labels: ``features.labels`` rows (``symbol, timeframe, ts, fwd_ret_<h>``...).
@@ -320,7 +338,12 @@ def consensus_signals(
             f"predictions of target(s) {unusable} are not forward returns fwd_ret_<h>; ignored"
         )
         predictions = predictions.filter(~pl.col("target").is_in(unusable))
-    predictions = latest_versions(predictions)
+    if "kind" not in predictions.columns:
+        predictions = predictions.with_columns(pl.lit("walk_forward").alias("kind"))
+    predictions = latest_versions(predictions).unique(
+        subset=["model", "model_version", "symbol", "timeframe", "ts"], keep="first",
+        maintain_order=True,
+    )  # fmt: skip
     label_cols = [c for c in labels.columns if _TARGET.match(c)]
     signal_frames, weight_frames = [], []
     for (symbol, timeframe), preds in predictions.group_by(

@@ -3,12 +3,15 @@
 - ``no_nan``: no NULL or NaN in any column of a signal;
 - ``positions_within_caps``: every position within the configured caps, and strength,
   agreement and confidence within [0, 1];
-- ``fresh_bars``: a signal only for a bar that exists in ``staging.bars`` and whose
-  predictions were made at that bar's close (``as_of == ts + timeframe``: nothing carried
-  over from an older bar); when freshness is enforced (live data), also the newest bar of the
-  symbol and timeframe closed no longer ago than the allowed lag;
+- ``fresh``: every predicted series has a signal on its newest *closed* bar of
+  ``staging.bars`` (a series whose newest signal is one bar or more behind fails); every signal
+  is on a bar of ``staging.bars`` and its predictions were made at that bar's close
+  (``as_of == ts + timeframe``: nothing carried over from an older bar); when freshness is
+  enforced (live data), also the newest bar closed no longer ago than the allowed lag;
 - ``no_future_predictions``: no signal uses a prediction that became available after its
-  bar's close (``as_of <= ts + timeframe``).
+  bar's close (``as_of <= ts + timeframe``), and no prediction behind a signal was computed
+  before its bar closed (measured ``predicted_at`` >= ``ts + timeframe``: a prediction made
+  earlier saw a bar that was not finished).
 
 Each returns ``(passed, details)``; details are JSON-ready. :func:`check_signals` runs all four.
 """
@@ -70,46 +73,78 @@ def within_caps(signals: pl.DataFrame, lower: float, upper: float) -> tuple[bool
     }
 
 
-def fresh_bars(
+def fresh(
     signals: pl.DataFrame,
     bars: pl.DataFrame,
     now: datetime,
     max_lag: dict[str, timedelta] | None,
 ) -> tuple[bool, dict]:
     """See the module docstring. ``bars``: ``symbol, timeframe, ts`` of ``staging.bars`` for
-    the signals' series; ``max_lag`` None = historical data, lags reported, not enforced."""
-    if signals.height == 0:
-        return True, {"rows": 0}
+    every predicted series; ``max_lag`` None = historical data, lags reported, not enforced.
+
+    Details: ``behind`` (series -> bars between its newest signal and its newest closed
+    bar), ``newest_bar_lag_hours`` (series -> hours since its newest bar closed), counts."""
     no_bar = signals.join(bars.select(_KEY), on=_KEY, how="anti")
-    stale = signals.filter(pl.col("as_of") != bar_close(signals))
-    lags, late = {}, []
-    newest = bars.group_by("symbol", "timeframe").agg(pl.col("ts").max())
+    stale = signals.filter(pl.col("as_of") != bar_close(signals)) if signals.height else signals
+    closed = bars.filter(bar_close(bars) <= now) if bars.height else bars
+    newest = closed.group_by("symbol", "timeframe").agg(pl.col("ts").max())
     if newest.height:
         newest = newest.with_columns(bar_close(newest).alias("close"))
-    for symbol, timeframe, _, close in newest.iter_rows():
+    last_signal = {
+        (s, tf): ts
+        for s, tf, ts in signals.group_by("symbol", "timeframe").agg(pl.col("ts").max()).rows()
+    }
+    lags, late, behind = {}, [], {}
+    for symbol, timeframe, ts, close in newest.iter_rows():
+        name = f"{symbol} {timeframe}"
         lag = now - close
-        lags[f"{symbol} {timeframe}"] = round(lag.total_seconds() / 3600, 2)
+        lags[name] = round(lag.total_seconds() / 3600, 2)
         if max_lag is not None and timeframe in max_lag and lag > max_lag[timeframe]:
-            late.append(f"{symbol} {timeframe}")
-    passed = no_bar.height == 0 and stale.height == 0 and not late
+            late.append(name)
+        signal_ts = last_signal.get((symbol, timeframe))
+        if signal_ts is None or signal_ts < ts:
+            series = closed.filter(
+                (pl.col("symbol") == symbol) & (pl.col("timeframe") == timeframe)
+            )
+            after = series.filter(pl.col("ts") > signal_ts) if signal_ts else series
+            behind[name] = after.height
+    passed = no_bar.height == 0 and stale.height == 0 and not late and not behind
     return passed, {
+        "series": newest.height,
+        "series_behind": len(behind),
+        "behind": behind,
         "signals_without_bar": no_bar.height,
         "signals_with_stale_predictions": stale.height,
         "examples": _examples(stale.select(*_KEY, "as_of")),
         "newest_bar_lag_hours": lags,
+        "max_lag_hours": max(lags.values(), default=None),
         "freshness_enforced": max_lag is not None,
         "stale_series": late,
     }
 
 
-def no_future_predictions(signals: pl.DataFrame) -> tuple[bool, dict]:
-    """Signals whose ``as_of`` is missing or after the bar's close."""
+def no_future_predictions(
+    signals: pl.DataFrame, predictions: pl.DataFrame | None = None
+) -> tuple[bool, dict]:
+    """Signals whose ``as_of`` is missing or after the bar's close, and predictions behind a
+    signal (``predictions``: ``symbol, timeframe, ts, model, predicted_at``) computed before
+    their bar closed. Predictions without a measured ``predicted_at`` (stored by an older
+    release) are counted, not failed."""
     if signals.height == 0:
         return True, {"rows": 0}
     bad = signals.filter(pl.col("as_of").is_null() | (pl.col("as_of") > bar_close(signals)))
-    return bad.height == 0, {
-        "violations": bad.height,
-        "examples": _examples(bad.select(*_KEY, "as_of")),
+    early = unmeasured = pl.DataFrame()
+    if predictions is not None and predictions.height:
+        used = predictions.join(signals.select(_KEY), on=_KEY, how="semi")
+        unmeasured = used.filter(pl.col("predicted_at").is_null())
+        early = used.filter(pl.col("predicted_at") < bar_close(used))
+    return bad.height == 0 and early.height == 0, {
+        "violations": bad.height + early.height,
+        "late_as_of": bad.height,
+        "predicted_before_close": early.height,
+        "unmeasured_predictions": unmeasured.height,
+        "examples": _examples(bad.select(*_KEY, "as_of"))
+        + (_examples(early.select(*_KEY, "model", "predicted_at")) if early.height else []),
     }
 
 
@@ -119,6 +154,7 @@ def check_signals(
     caps: KellySizing,
     now: datetime,
     enforce_freshness: bool = False,
+    predictions: pl.DataFrame | None = None,
 ) -> dict[str, tuple[bool, dict]]:
     """All four measures on the stored signals, by check name (see the module docstring).
 
@@ -128,11 +164,13 @@ def check_signals(
             ``staging.bars``) counts as no bars.
         caps: the position caps (``caps.lower``, ``caps.upper``, fractions of equity).
         now: the time the newest bars' lags are measured at (UTC-aware).
-        enforce_freshness: fail ``fresh_bars`` when a series' newest bar lags more than
+        enforce_freshness: fail ``fresh`` when a series' newest bar lags more than
             :data:`trading_assets.bars.quality.MAX_LAG` allows for its timeframe.
+        predictions: the predictions behind the signals (``symbol, timeframe, ts, model,
+            predicted_at``), for ``no_future_predictions``.
 
     Returns:
-        ``{"no_nan", "positions_within_caps", "fresh_bars", "no_future_predictions"}`` ->
+        ``{"no_nan", "positions_within_caps", "fresh", "no_future_predictions"}`` ->
         ``(passed, details)``, details JSON-ready.
     """
     if bars is None:
@@ -140,6 +178,6 @@ def check_signals(
     return {
         "no_nan": no_nan(signals),
         "positions_within_caps": within_caps(signals, caps.lower, caps.upper),
-        "fresh_bars": fresh_bars(signals, bars, now, MAX_LAG if enforce_freshness else None),
-        "no_future_predictions": no_future_predictions(signals),
+        "fresh": fresh(signals, bars, now, MAX_LAG if enforce_freshness else None),
+        "no_future_predictions": no_future_predictions(signals, predictions),
     }

@@ -10,10 +10,12 @@ quote currency; signals follow ``SIGNALS_SCHEMA``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import polars as pl
 
-from trading_assets.schemas import STAGING_BARS_SCHEMA
+from trading_assets.schemas import STAGING_BARS_SCHEMA, UTC_TS
+from trading_assets.timeframes import timeframe_seconds
 from trading_assets.trading import consensus, explain
 
 _BAR_KEY = ["symbol", "timeframe", "ts"]
@@ -135,3 +137,53 @@ def all_flat(signals: pl.DataFrame) -> bool:
 def latest_explanation(signals: pl.DataFrame) -> str:
     """The explanation of the newest signal by ts ("" without signals)."""
     return signals.sort("ts")["explanation"][-1] if signals.height else ""
+
+
+def newest_signals(signals: pl.DataFrame, now: datetime | None = None) -> pl.DataFrame:
+    """The newest signal of every (symbol, timeframe) of ``signals`` (``SIGNALS_SCHEMA``),
+    sorted by symbol, timeframe, for people to read.
+
+    Columns: ``symbol``, ``timeframe``, ``ts`` (bar open, UTC), ``bar_close`` (UTC),
+    ``age_hours`` (Float64: hours from the bar's close to ``now``, default the wall clock),
+    ``direction`` (``long``/``short``/``flat``), ``position`` (target, signed fraction of
+    equity), ``confidence`` [0, 1], ``agreeing_models``, ``kind`` (``live`` or
+    ``walk_forward``) and ``explanation``.
+    """
+    now = now or datetime.now(UTC)
+    if signals.height == 0:
+        return pl.DataFrame(schema=NEWEST_SIGNALS_SCHEMA)
+    newest = signals.sort("ts").group_by("symbol", "timeframe").last()
+    seconds = {tf: timeframe_seconds(tf) for tf in newest["timeframe"].unique().to_list()}
+    close = pl.col("ts") + pl.duration(
+        seconds=pl.col("timeframe").replace_strict(seconds, return_dtype=pl.Int64)
+    )
+    return (
+        newest.with_columns(close.alias("bar_close"))
+        .with_columns(
+            ((pl.lit(now) - pl.col("bar_close")).dt.total_seconds() / 3600).alias("age_hours"),
+            pl.col("direction").replace_strict(
+                {1: "long", -1: "short", 0: "flat"}, return_dtype=pl.String
+            ),
+            pl.col("agreeing_models").fill_null(""),
+            pl.col("kind").fill_null("walk_forward"),
+        )
+        .select(list(NEWEST_SIGNALS_SCHEMA))
+        .cast(NEWEST_SIGNALS_SCHEMA)
+        .sort("symbol", "timeframe")
+    )
+
+
+#: columns of :func:`newest_signals`
+NEWEST_SIGNALS_SCHEMA: dict[str, pl.DataType] = {
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "ts": UTC_TS,
+    "bar_close": UTC_TS,
+    "age_hours": pl.Float64(),
+    "direction": pl.String(),
+    "position": pl.Float64(),
+    "confidence": pl.Float64(),
+    "agreeing_models": pl.String(),
+    "kind": pl.String(),
+    "explanation": pl.String(),
+}

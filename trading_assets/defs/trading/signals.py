@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
-from trading_assets.defs.keys import LABELS, PREDICTIONS, REGIME, SIGNALS, STAGING_BARS
+from trading_assets.defs.keys import (
+    LABELS,
+    LIVE_PREDICTIONS,
+    PREDICTIONS,
+    REGIME,
+    SIGNALS,
+    STAGING_BARS,
+)
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.trading.metadata import missing_metadata
@@ -21,6 +28,7 @@ from trading_assets.schemas import SIGNALS_SCHEMA
 from trading_assets.trading import consensus, signal_checks, signals_run, sizing
 from trading_assets.warehouse.catalog import read_series, read_table
 from trading_assets.warehouse.ddl import ensure_table
+from trading_assets.warehouse.predictions import all_predictions
 from trading_assets.warehouse.writes import WriteResult, content_version, replace_scope
 
 TABLE = "signals.signals"
@@ -32,13 +40,15 @@ SIGNAL_CHECKS: dict[str, tuple[str, dg.AssetCheckSeverity]] = {
         "positions within the Kelly caps; strength, agreement, confidence in [0, 1]",
         dg.AssetCheckSeverity.ERROR,
     ),
-    "fresh_bars": (
-        "signals only on bars of staging.bars whose predictions were made at that bar's close "
-        "(as_of = ts + timeframe); with enforce_freshness, the newest bar is recent enough",
-        dg.AssetCheckSeverity.WARN,
+    "fresh": (
+        "every predicted series has a signal on its newest closed bar of staging.bars, made "
+        "from predictions at that bar's close; with enforce_freshness (live), the newest bar "
+        "is recent enough",
+        dg.AssetCheckSeverity.ERROR,
     ),
     "no_future_predictions": (
-        "no signal uses a prediction available after its bar's close",
+        "no signal uses a prediction available after its bar's close, or computed (measured "
+        "predicted_at) before its bar closed",
         dg.AssetCheckSeverity.ERROR,
     ),
 }
@@ -68,7 +78,7 @@ class SignalsConfig(dg.Config):
     top_drivers: int = 3
     """Features named in each explanation."""
     enforce_freshness: bool = False
-    """Fail ``fresh_bars`` when a series' newest bar lags more than staging's allowed lag
+    """Fail ``fresh`` when a series' newest bar lags more than staging's allowed lag
     (1m: 15 min ... 1d: 4 days); on for live data, off for historical files."""
 
     def consensus_config(self) -> consensus.ConsensusConfig:
@@ -86,23 +96,35 @@ class SignalsConfig(dg.Config):
 
 
 def signal_check_results(
-    signals: pl.DataFrame, bars: pl.DataFrame | None, config: SignalsConfig
+    signals: pl.DataFrame,
+    bars: pl.DataFrame | None,
+    config: SignalsConfig,
+    predictions: pl.DataFrame | None = None,
 ) -> list[dg.AssetCheckResult]:
     """The four checks on the stored signals (``bars``: ``symbol, timeframe, ts`` of
-    ``staging.bars`` for their series, None without the table)."""
+    ``staging.bars`` for the predicted series, None without the table; ``predictions``: the
+    walk-forward and live predictions)."""
     measures = signal_checks.check_signals(
         signals,
         bars,
         config.consensus_config().sizing,
         datetime.now(UTC),
         config.enforce_freshness,
+        predictions,
     )
     return [
         dg.AssetCheckResult(
             check_name=name,
             passed=passed,
             severity=SIGNAL_CHECKS[name][1],
-            metadata={"details": dg.MetadataValue.json(details)},
+            metadata={
+                "details": dg.MetadataValue.json(details),
+                **{
+                    k: dg.MetadataValue.float(float(v))
+                    for k, v in details.items()
+                    if isinstance(v, int | float) and not isinstance(v, bool)
+                },
+            },
         )
         for name, (passed, details) in measures.items()
     ]
@@ -111,11 +133,12 @@ def signal_check_results(
 @dg.asset(
     key=SIGNALS,
     description=(
-        "Consensus trading signal per symbol, timeframe and bar: models' out-of-sample "
-        "predictions weighted by their walk-forward IC per market regime, direction, "
-        "strength, fractional-Kelly position and a plain-words explanation."
+        "Consensus trading signal per symbol, timeframe and bar, the newest bar included: "
+        "models' walk-forward and live predictions weighted by their walk-forward IC per "
+        "market regime, direction, strength, fractional-Kelly position and a plain-words "
+        "explanation."
     ),
-    deps=[PREDICTIONS, LABELS, REGIME, STAGING_BARS],
+    deps=[PREDICTIONS, LIVE_PREDICTIONS, LABELS, REGIME, STAGING_BARS],
     group_name="signals",
     kinds={"duckdb", "polars"},
     pool=DUCKDB_WRITER_POOL,
@@ -131,7 +154,7 @@ def signals(
 ) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         ensure_table(con, TABLE)
-        predictions = read_table(con, "ml.predictions")
+        predictions = all_predictions(con)
         pairs = predictions.select("symbol", "timeframe").unique()
         bars = read_series(con, "staging.bars", pairs, ["close"])
         labels = read_series(con, "features.labels", pairs, ["fwd_ret_1", "fwd_ret_5"])
@@ -148,7 +171,7 @@ def signals(
         else:
             write = replace_scope(con, TABLE, run.signals, {}, schema=SIGNALS_SCHEMA)
         stored = read_table(con, TABLE)
-        stored_bars = read_series(con, "staging.bars", stored.select("symbol", "timeframe"), [])
+        stored_bars = read_series(con, "staging.bars", pairs, [])
     for note in run.missing:
         context.log.warning(note)
     return dg.MaterializeResult(
@@ -158,9 +181,10 @@ def signals(
             "notes": dg.MetadataValue.json(run.notes),
             "series": preview(signals_run.series_summary(stored), n=50),
             "all_flat": dg.MetadataValue.bool(signals_run.all_flat(stored)),
+            "newest_signals": preview(signals_run.newest_signals(stored), n=50),
             "preview": preview(stored.drop("explanation")),
             "latest_explanation": dg.MetadataValue.text(signals_run.latest_explanation(stored)),
         },
         data_version=dg.DataVersion(write.data_version),
-        check_results=signal_check_results(stored, stored_bars, config),
+        check_results=signal_check_results(stored, stored_bars, config, predictions),
     )
