@@ -14,6 +14,14 @@
 - ``features/sentiment_agg`` rebuilds the per-symbol hourly/daily sentiment bars from the
   current model version of each method (see :mod:`trading_assets.sentiment.aggregate`).
 
+The assets only read, call the logic and attach metadata. The logic, testable without
+Dagster: collection settings and sources in :mod:`trading_assets.news.settings`, the
+``raw.news``/``ops.news_sources`` reads and writes in :mod:`trading_assets.news.store`; which
+articles each method scores and the scoring in :mod:`trading_assets.sentiment.scoring`, the
+LLM cache in :mod:`trading_assets.sentiment.llm_cache`, the ``ml.sentiment`` and
+``features.sentiment_agg`` plumbing in :mod:`trading_assets.sentiment.store`, training once
+per corpus and code in :mod:`trading_assets.sentiment.training`.
+
 No ``from __future__ import annotations`` here: Dagster reads the annotations at run time.
 """
 
