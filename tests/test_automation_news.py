@@ -14,7 +14,7 @@ import dagster as dg
 from tests.news.conftest import guard_loopback
 from tests.news.feed_server import FeedRoute, FeedServer, rss_document, yahoo_articles
 from trading_assets.definitions import build_definitions
-from trading_assets.defs.news.assets import NEWS_KEY
+from trading_assets.defs.keys import NEWS as NEWS_KEY
 from trading_assets.home import ProjectHome
 from trading_assets.refresh import plan_refresh
 from trading_assets.runner import dagster_instance, materialize

@@ -27,6 +27,7 @@ from trading_assets.news.fetch import FeedRequest, fetch_feeds
 from trading_assets.news.files import file_fingerprint, read_news_file
 from trading_assets.news.parse import parse_feed
 from trading_assets.news.tagging import TickerTagger
+from trading_assets.schemas import NEWS_SOURCES_SCHEMA
 
 #: Source statuses, from good to bad.
 STATUSES: tuple[str, ...] = ("ok", "not_modified", "unchanged", "degraded", "failed")
@@ -98,6 +99,30 @@ class NewsBatch:
     def by_status(self, *statuses: str) -> list[SourceReport]:
         """The reports with one of ``statuses``."""
         return [r for r in self.reports if r.status in statuses]
+
+    def report_frame(self, checked_at: datetime) -> pl.DataFrame:
+        """The reports as ``ops.news_sources`` rows (schema
+        :data:`~trading_assets.schemas.NEWS_SOURCES_SCHEMA`), ``checked_at`` aware UTC."""
+        return pl.DataFrame(
+            [r.as_row(checked_at) for r in self.reports], schema=NEWS_SOURCES_SCHEMA
+        )
+
+    def status_counts(self) -> dict[str, int]:
+        """Status -> number of sources with it, sorted by status ({} without sources)."""
+        counts: dict[str, int] = {}
+        for report in sorted(self.reports, key=lambda r: r.status):
+            counts[report.status] = counts.get(report.status, 0) + 1
+        return counts
+
+    def problems(self, *statuses: str, with_status: bool = True) -> list[dict[str, Any]]:
+        """``origin``, ``kind``, ``status`` (unless not ``with_status``) and ``reason`` of
+        the reports with one of ``statuses``, in report order."""
+        return [
+            {"origin": r.origin, "kind": r.kind, "status": r.status, "reason": r.reason}
+            if with_status
+            else {"origin": r.origin, "kind": r.kind, "reason": r.reason}
+            for r in self.by_status(*statuses)
+        ]
 
 
 def _status(warnings: Sequence[str]) -> tuple[str, str | None]:

@@ -141,3 +141,18 @@ def aggregate_sentiment(
     return result.select(
         [pl.col(name).cast(dtype) for name, dtype in SENTIMENT_AGG_SCHEMA.items()]
     ).sort(["symbol", "timeframe", "ts", "method", "model_version"])
+
+
+def bar_summary(bars: pl.DataFrame) -> pl.DataFrame:
+    """Per (``timeframe``, ``method``) of sentiment ``bars``: ``bars`` and ``symbols``
+    (counts) and the ``first``/``last`` bar open time (UTC), sorted."""
+    return (
+        bars.group_by("timeframe", "method")
+        .agg(
+            pl.len().alias("bars"),
+            pl.col("symbol").n_unique().alias("symbols"),
+            pl.col("ts").min().alias("first"),
+            pl.col("ts").max().alias("last"),
+        )
+        .sort("timeframe", "method")
+    )

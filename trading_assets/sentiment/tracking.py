@@ -15,6 +15,7 @@ and code have been trained and registered already, and training is skipped.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from trading_assets import mlflow_store
@@ -44,6 +45,14 @@ class RegisteredModel:
     run_id: str
     model_uri: str
     winner: str
+
+
+def store_exists(tracking_uri: str) -> bool:
+    """Whether the store at ``tracking_uri`` may hold models: False only for a
+    ``sqlite:///`` file that does not exist yet (opening it would create it)."""
+    if tracking_uri.startswith("sqlite:///"):
+        return Path(tracking_uri.removeprefix("sqlite:///")).exists()
+    return True
 
 
 def _experiment_id(mlflow: Any, name: str, artifact_location: str | None) -> str:

@@ -14,16 +14,22 @@
 - ``features/sentiment_agg`` rebuilds the per-symbol hourly/daily sentiment bars from the
   current model version of each method (see :mod:`trading_assets.sentiment.aggregate`).
 
+The assets only read, call the logic and attach metadata. The logic, testable without
+Dagster: collection settings and sources in :mod:`trading_assets.news.settings`, the
+``raw.news``/``ops.news_sources`` reads and writes in :mod:`trading_assets.news.store`; which
+articles each method scores and the scoring in :mod:`trading_assets.sentiment.scoring`, the
+LLM cache in :mod:`trading_assets.sentiment.llm_cache`, the ``ml.sentiment`` and
+``features.sentiment_agg`` plumbing in :mod:`trading_assets.sentiment.store`, training once
+per corpus and code in :mod:`trading_assets.sentiment.training`.
+
 No ``from __future__ import annotations`` here: Dagster reads the annotations at run time.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
-import polars as pl
 
-from trading_assets import schemas
 from trading_assets.defs import keys
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.mlflow_resource import MlflowResource
@@ -32,12 +38,14 @@ from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.errors import TradingAssetsError
 from trading_assets.home import DUCKDB_WRITER_POOL
-from trading_assets.news.dedup import merge_stored
-from trading_assets.news.ingest import NewsBatch, collect_news
-from trading_assets.sentiment import aggregate, corpus, lexicon, llm, ml, tracking
-from trading_assets.warehouse.ddl import ensure_table
-from trading_assets.warehouse.writes import replace_scope, transaction, upsert_rows
+from trading_assets.news import store as news_store
+from trading_assets.news.ingest import NewsBatch
+from trading_assets.news.settings import collect_configured
+from trading_assets.sentiment import aggregate, scoring, training
+from trading_assets.sentiment import store as sentiment_store
+from trading_assets.warehouse.writes import transaction
 
+# the keys live in defs/keys.py; these names stay for the modules that import them from here
 NEWS_KEY = keys.NEWS
 MODEL_KEY = keys.SENTIMENT_MODEL
 SENTIMENT_KEY = keys.SENTIMENT
@@ -49,9 +57,6 @@ PUBLISHED_NOT_IN_FUTURE = "published_at_not_in_future"
 UNTAGGED_SHARE = "untagged_share"
 SOURCES_HEALTHY = "news_sources_healthy"
 SCORE_IN_RANGE = "score_in_range"
-
-#: Clock skew allowed before a publication time counts as "in the future".
-FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 class NewsConfig(dg.Config):
@@ -71,15 +76,6 @@ def _md_table(rows: list[dict[str, Any]], columns: list[str]) -> dg.MetadataValu
     return dg.MetadataValue.md("\n".join(lines))
 
 
-def _state(con) -> tuple[dict[str, tuple[str | None, str | None]], dict[str, str]]:
-    rows = con.execute(
-        "SELECT origin, etag, last_modified, fingerprint FROM ops.news_sources"
-    ).fetchall()
-    validators = {origin: (etag, modified) for origin, etag, modified, _ in rows}
-    fingerprints = {origin: fp for origin, _, _, fp in rows if fp}
-    return validators, fingerprints
-
-
 def _price_symbols(context: dg.AssetExecutionContext, price_sources: PriceSourcesResource):
     """The symbols the price sources offer (configuration, not what the warehouse holds yet,
     so tagging does not depend on the order assets ran in)."""
@@ -90,33 +86,24 @@ def _price_symbols(context: dg.AssetExecutionContext, price_sources: PriceSource
         return []
 
 
-def _news_checks(con, now: datetime, max_untagged: float, batch: NewsBatch):
-    total, distinct, future, untagged = con.execute(
-        "SELECT count(*), count(DISTINCT article_id), "
-        "count(*) FILTER (WHERE published_at > ?), "
-        "count(*) FILTER (WHERE len(tickers) = 0) FROM raw.news",
-        [now + FUTURE_TOLERANCE],
-    ).fetchall()[0]
-    share = (untagged / total) if total else 0.0
-    failed = [
-        {"origin": r.origin, "kind": r.kind, "reason": r.reason} for r in batch.by_status("failed")
-    ]
-    degraded = [
-        {"origin": r.origin, "kind": r.kind, "reason": r.reason}
-        for r in batch.by_status("degraded")
-    ]
+def _news_checks(
+    health: news_store.NewsHealth, now: datetime, max_untagged: float, batch: NewsBatch
+) -> list[dg.AssetCheckResult]:
+    failed = batch.problems("failed", with_status=False)
+    degraded = batch.problems("degraded", with_status=False)
+    share = health.untagged_share
     return [
         dg.AssetCheckResult(
             check_name=UNIQUE_ARTICLE_ID,
-            passed=total == distinct,
+            passed=health.duplicate_ids == 0,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"rows": total, "duplicate_ids": total - distinct},
+            metadata={"rows": health.rows, "duplicate_ids": health.duplicate_ids},
         ),
         dg.AssetCheckResult(
             check_name=PUBLISHED_NOT_IN_FUTURE,
-            passed=future == 0,
+            passed=health.in_future == 0,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"rows_in_future": future, "now_utc": now.isoformat()},
+            metadata={"rows_in_future": health.in_future, "now_utc": now.isoformat()},
         ),
         dg.AssetCheckResult(
             check_name=UNTAGGED_SHARE,
@@ -124,8 +111,8 @@ def _news_checks(con, now: datetime, max_untagged: float, batch: NewsBatch):
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
                 "untagged_share": dg.MetadataValue.float(round(share, 4)),
-                "untagged": untagged,
-                "rows": total,
+                "untagged": health.untagged,
+                "rows": health.rows,
                 "max_untagged_share": dg.MetadataValue.float(max_untagged),
             },
         ),
@@ -144,27 +131,27 @@ def _news_checks(con, now: datetime, max_untagged: float, batch: NewsBatch):
 
 
 @dg.asset(
-    key=NEWS_KEY,
+    key=keys.NEWS,
     description="Deduplicated news articles (RSS/Atom feeds, Alpaca news, local files), "
     "tagged with tickers. One row per article_id.",
     group_name="news",
     kinds={"duckdb", "polars"},
     pool=DUCKDB_WRITER_POOL,
     check_specs=[
-        dg.AssetCheckSpec(UNIQUE_ARTICLE_ID, asset=NEWS_KEY, description="article_id is unique."),
+        dg.AssetCheckSpec(UNIQUE_ARTICLE_ID, asset=keys.NEWS, description="article_id is unique."),
         dg.AssetCheckSpec(
             PUBLISHED_NOT_IN_FUTURE,
-            asset=NEWS_KEY,
+            asset=keys.NEWS,
             description="No article is published after now (+5 min clock skew).",
         ),
         dg.AssetCheckSpec(
             UNTAGGED_SHARE,
-            asset=NEWS_KEY,
+            asset=keys.NEWS,
             description="Share of articles without tickers (warns above max_untagged_share).",
         ),
         dg.AssetCheckSpec(
             SOURCES_HEALTHY,
-            asset=NEWS_KEY,
+            asset=keys.NEWS,
             description="Every news source of this run was read (failures listed with reasons).",
         ),
     ],
@@ -178,121 +165,63 @@ def news(
     price_sources: PriceSourcesResource,
 ) -> dg.MaterializeResult:
     now = datetime.now(UTC)
-    feeds = news_sources.feeds()
-    news_files = news_sources.files()
-    alpaca = news_sources.alpaca_client()
+    settings = news_sources.settings()
+    sources = settings.sources()
     with warehouse.connect() as con:
-        for table in ("raw.news", "ops.news_sources"):
-            ensure_table(con, table)
-        validators, fingerprints = _state(con)
-        latest_alpaca = con.execute(
-            "SELECT max(published_at) FROM raw.news WHERE source = 'alpaca'"
-        ).fetchall()[0][0]
-    start = now - timedelta(days=news_sources.lookback_days)
-    if latest_alpaca is not None:
-        start = max(start, latest_alpaca.astimezone(UTC) - timedelta(hours=1))
-    batch = collect_news(
-        feeds=feeds,
-        feed_state=validators,
-        fetch_options=news_sources.fetch_options(),
-        files=news_files,
-        known_fingerprints={} if config.force_files else fingerprints,
-        alpaca=alpaca,
-        alpaca_symbols=news_sources.alpaca_symbols,
-        alpaca_start=start,
-        tagger=news_sources.tagger(
-            [] if news_sources.symbols is not None else _price_symbols(context, price_sources)
-        ),
+        state = news_store.read_source_state(con)
+    price_symbols = _price_symbols(context, price_sources) if settings.needs_price_symbols else []
+    batch = collect_configured(
+        settings,
+        sources,
+        state,
+        price_symbols=price_symbols,
         now=now,
+        force_files=config.force_files,
     )
     for report in batch.by_status("failed", "degraded"):
         context.log.warning(f"news source {report.origin}: {report.status}: {report.reason}")
-    reports = pl.DataFrame(
-        [r.as_row(now) for r in batch.reports], schema=schemas.NEWS_SOURCES_SCHEMA
-    )
     with warehouse.connect() as con, transaction(con):
-        con.register("__news_batch_ids", batch.articles.select("article_id"))
-        try:
-            stored = con.sql(
-                "SELECT * FROM raw.news WHERE article_id IN "
-                "(SELECT article_id FROM __news_batch_ids)"
-            ).pl()
-        finally:
-            con.unregister("__news_batch_ids")
-        merged = merge_stored(batch.articles, stored)
-        result = upsert_rows(con, "raw.news", merged, schemas.NEWS_KEY)
-        if reports.height:
-            upsert_rows(con, "ops.news_sources", reports, schemas.NEWS_SOURCES_KEY)
-        checks = _news_checks(con, now, news_sources.max_untagged_share, batch)
-        per_source = con.sql(
-            "SELECT source, count(*) AS articles, min(published_at) AS first, "
-            "max(published_at) AS last FROM raw.news GROUP BY ALL ORDER BY source"
-        ).pl()
-        latest = con.sql(
-            "SELECT published_at, publisher, title, tickers FROM raw.news "
-            "ORDER BY published_at DESC, article_id LIMIT 5"
-        ).pl()
-    statuses = reports.group_by("status").len().sort("status") if reports.height else None
-    configured = len(feeds) + len(news_files) + (alpaca is not None)
-    if configured == 0:
-        summary = (
-            "No news source is configured (feeds off, no news folder, no Alpaca keys): "
-            "zero articles. Enable feeds with TRADING_NEWS_FEEDS=on or point "
-            "TRADING_NEWS_DIR at a folder of news files."
-        )
-    elif result.rows == 0:
-        summary = f"{configured} news sources configured, but none delivered an article yet."
-    else:
-        summary = (
-            f"{result.inserted} new and {result.updated} updated articles from "
-            f"{configured} sources; {result.rows} stored."
-        )
-    problems = [
-        {"origin": r.origin, "kind": r.kind, "status": r.status, "reason": r.reason}
-        for r in batch.by_status("failed", "degraded")
-    ]
+        result = news_store.write_batch(con, batch, now)
+        health = news_store.news_health(con, now)
+        per_source, latest = news_store.per_source(con), news_store.latest_articles(con)
     metadata = {
         **write_metadata(result),
-        "summary": dg.MetadataValue.text(summary),
-        "sources_configured": dg.MetadataValue.int(configured),
+        "summary": dg.MetadataValue.text(news_store.news_summary(sources.configured, result)),
+        "sources_configured": dg.MetadataValue.int(sources.configured),
         "articles_read": dg.MetadataValue.int(batch.records),
         "articles_after_dedup": dg.MetadataValue.int(batch.articles.height),
-        "source_status": dg.MetadataValue.json(
-            dict(statuses.iter_rows()) if statuses is not None else {}
-        ),
-        "source_problems": dg.MetadataValue.json(problems),
+        "source_status": dg.MetadataValue.json(batch.status_counts()),
+        "source_problems": dg.MetadataValue.json(batch.problems("failed", "degraded")),
         "per_source": preview(per_source, n=20),
-        "latest": preview(latest.sort("published_at")),
+        "latest": preview(latest),
     }
     return dg.MaterializeResult(
-        metadata=metadata, data_version=dg.DataVersion(result.data_version), check_results=checks
+        metadata=metadata,
+        data_version=dg.DataVersion(result.data_version),
+        check_results=_news_checks(health, now, settings.max_untagged_share, batch),
     )
 
 
-def _mlflow_store_exists(mlflow: MlflowResource) -> bool:
-    uri = mlflow.tracking_uri
-    if uri.startswith("sqlite:///"):
-        from pathlib import Path
-
-        return Path(uri.removeprefix("sqlite:///")).exists()
-    return True
-
-
-def _evaluation_md(outcome: Any) -> dg.MetadataValue:
-    rows = [
-        {
-            "model": name + (" (registered)" if name == outcome.winner else ""),
-            "accuracy": f"{ev.accuracy:.4f}",
-            "macro_f1": f"{ev.macro_f1:.4f}",
-            "confusion (rows true neg/neu/pos)": str(ev.confusion),
-        }
-        for name, ev in outcome.held_out.items()
-    ]
-    return _md_table(rows, list(rows[0]))
+def _model_metadata(trained: training.ModelTraining) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "corpus": dg.MetadataValue.path(trained.corpus.origin),
+        "corpus_sentences": dg.MetadataValue.int(trained.corpus.frame.height),
+        "model_version": dg.MetadataValue.text(trained.model_version),
+        "status": dg.MetadataValue.text(trained.status),
+    }
+    if trained.outcome is not None:
+        rows = trained.held_out_rows()
+        metadata["held_out"] = _md_table(rows, list(rows[0]))
+        for cand, ev in trained.outcome.held_out.items():
+            metadata[f"{cand}_accuracy"] = dg.MetadataValue.float(round(ev.accuracy, 4))
+            metadata[f"{cand}_macro_f1"] = dg.MetadataValue.float(round(ev.macro_f1, 4))
+    metadata["model_uri"] = dg.MetadataValue.text(trained.registered.model_uri)
+    metadata["mlflow_run_id"] = dg.MetadataValue.text(trained.registered.run_id)
+    return metadata
 
 
 @dg.asset(
-    key=MODEL_KEY,
+    key=keys.SENTIMENT_MODEL,
     description="The ml news-sentiment classifier (TF-IDF + linear vs random forest), trained "
     "on the configured labelled corpus, logged to MLflow and registered (alias champion).",
     group_name="news",
@@ -303,121 +232,26 @@ def sentiment_model(
     sentiment_settings: SentimentSettingsResource,
     mlflow: MlflowResource,
 ) -> dg.MaterializeResult:
-    if "ml" not in sentiment_settings.methods or not sentiment_settings.corpus_path:
-        reason = (
-            "ml method not selected"
-            if "ml" not in sentiment_settings.methods
-            else "no labelled corpus configured (set TRADING_SENTIMENT_CORPUS)"
-        )
+    settings = sentiment_settings.settings()
+    reason = settings.training_skip_reason()
+    if reason is not None:
         return dg.MaterializeResult(
             metadata={"status": dg.MetadataValue.text(f"not trained: {reason}; ml scoring off")},
             data_version=dg.DataVersion("untrained"),
         )
-    labelled = corpus.load_corpus(sentiment_settings.corpus_path)
-    config = sentiment_settings.training_config()
-    version = ml.model_version(labelled.content_hash, config)
-    name = sentiment_settings.model_name
-    registered = tracking.find_registered(mlflow.tracking_uri, version, name)
-    metadata: dict[str, Any] = {
-        "corpus": dg.MetadataValue.path(labelled.origin),
-        "corpus_sentences": dg.MetadataValue.int(labelled.frame.height),
-        "model_version": dg.MetadataValue.text(version),
-    }
-    if registered is not None:
-        tracking.promote(mlflow.tracking_uri, registered)
-        metadata["status"] = dg.MetadataValue.text(
-            f"already trained and registered as {registered.model_uri}; not retrained"
-        )
-    else:
-        scorer = lexicon.LexiconScorer(sentiment_settings.lexicon_threshold)
-        outcome = ml.train_sentiment_models(
-            labelled.texts,
-            labelled.labels,
-            corpus_hash=labelled.content_hash,
-            config=config,
-            baseline=scorer.predict,
-        )
-        registered = tracking.log_training(
-            outcome,
-            tracking_uri=mlflow.tracking_uri,
-            artifact_location=mlflow.artifact_location,
-            corpus=labelled.origin,
-            model_name=name,
-        )
-        context.log.info("held-out evaluation:\n" + outcome.table())
-        metadata["status"] = dg.MetadataValue.text(f"trained; winner {outcome.winner}")
-        metadata["held_out"] = _evaluation_md(outcome)
-        for cand, ev in outcome.held_out.items():
-            metadata[f"{cand}_accuracy"] = dg.MetadataValue.float(round(ev.accuracy, 4))
-            metadata[f"{cand}_macro_f1"] = dg.MetadataValue.float(round(ev.macro_f1, 4))
-    metadata["model_uri"] = dg.MetadataValue.text(registered.model_uri)
-    metadata["mlflow_run_id"] = dg.MetadataValue.text(registered.run_id)
-    return dg.MaterializeResult(metadata=metadata, data_version=dg.DataVersion(version))
-
-
-def _texts(frame: pl.DataFrame, how: str) -> list[str]:
-    if how == "title_summary":
-        return [
-            f"{t}. {s}" if s and not s.startswith(t) else (s or t)
-            for t, s in zip(frame["title"].to_list(), frame["summary"].to_list(), strict=True)
-        ]
-    return frame["title"].to_list()
-
-
-def _unscored(con, method: str, model_version: str) -> pl.DataFrame:
-    return con.sql(
-        "SELECT n.article_id, n.title, n.summary FROM raw.news n "
-        "WHERE NOT EXISTS (SELECT 1 FROM ml.sentiment s WHERE s.article_id = n.article_id "
-        "AND s.method = ? AND s.model_version = ?) ORDER BY n.article_id",
-        params=[method, model_version],
-    ).pl()
-
-
-def _llm_cache(con, texts: list[str]) -> dict[str, Any]:
-    """Known LLM answers (content hash -> LlmAnswer) for ``texts``."""
-    hashes = sorted({llm.content_hash(t) for t in texts})
-    con.register(
-        "__llm_hashes", pl.DataFrame({"content_hash": hashes}, schema={"content_hash": pl.String})
+    trained = training.train_or_reuse(settings, mlflow.tracking_uri, mlflow.artifact_location)
+    if trained.outcome is not None:
+        context.log.info("held-out evaluation:\n" + trained.outcome.table())
+    return dg.MaterializeResult(
+        metadata=_model_metadata(trained), data_version=dg.DataVersion(trained.model_version)
     )
-    try:
-        known = con.execute(
-            "SELECT content_hash, score, label, confidence, provider, model "
-            "FROM ml.llm_sentiment_cache WHERE prompt_version = ? AND content_hash IN "
-            "(SELECT content_hash FROM __llm_hashes)",
-            [llm.PROMPT_VERSION],
-        ).fetchall()
-    finally:
-        con.unregister("__llm_hashes")
-    return {h: llm.LlmAnswer(s, lab, c, p, m) for h, s, lab, c, p, m in known}
-
-
-def _cache_rows(new: dict[str, Any], now: datetime) -> pl.DataFrame:
-    return pl.DataFrame(
-        [
-            {
-                "content_hash": h,
-                "prompt_version": llm.PROMPT_VERSION,
-                "score": a.score,
-                "label": a.label,
-                "confidence": a.confidence,
-                "provider": a.provider,
-                "model": a.model,
-                "created_at": now,
-            }
-            for h, a in new.items()
-        ],
-        schema=schemas.LLM_CACHE_SCHEMA,
-    )
-
-
-_SCORES = {"score": pl.Float64, "label": pl.String, "confidence": pl.Float64}
 
 
 @dg.asset(
-    key=SENTIMENT_KEY,
+    key=keys.SENTIMENT,
     description="Sentiment score per article, method (lexicon, ml, llm) and model version; "
     "only unscored (article, method, model version) are scored.",
-    deps=[NEWS_KEY, MODEL_KEY],
+    deps=[keys.NEWS, keys.SENTIMENT_MODEL],
     group_name="news",
     kinds={"duckdb", "polars"},
     pool=DUCKDB_WRITER_POOL,
@@ -425,7 +259,7 @@ _SCORES = {"score": pl.Float64, "label": pl.String, "confidence": pl.Float64}
     check_specs=[
         dg.AssetCheckSpec(
             SCORE_IN_RANGE,
-            asset=SENTIMENT_KEY,
+            asset=keys.SENTIMENT,
             description="Every score is in [-1, 1] and every confidence in [0, 1].",
         )
     ],
@@ -438,102 +272,16 @@ def sentiment(
     mlflow: MlflowResource,
 ) -> dg.MaterializeResult:
     now = datetime.now(UTC)
-    skipped: dict[str, str] = {}
-    scored: dict[str, int] = {}
-    plans: list[tuple[str, str, Any, pl.DataFrame, dict[str, Any]]] = []
+    settings = sentiment_settings.settings()
     with warehouse.connect() as con:
-        for table in ("raw.news", "ml.sentiment", "ml.llm_sentiment_cache"):
-            ensure_table(con, table)
-        articles_stored = con.execute("SELECT count(*) FROM raw.news").fetchall()[0][0]
-        for method in sentiment_settings.methods:
-            if articles_stored == 0:
-                skipped[method] = "no articles"
-                continue
-            scorer: Any = None
-            if method == "lexicon":
-                scorer = lexicon.LexiconScorer(sentiment_settings.lexicon_threshold)
-                version = scorer.model_version
-            elif method == "ml":
-                best = (
-                    tracking.champion(mlflow.tracking_uri, sentiment_settings.model_name)
-                    if _mlflow_store_exists(mlflow)
-                    else None
-                )
-                if best is None:
-                    skipped[method] = "no registered model (materialize ml/sentiment_model)"
-                    continue
-                scorer, version = best, best.model_version
-            elif method == "llm":
-                scorer = sentiment_settings.llm_chain()
-                if scorer is None:
-                    skipped[method] = "no LLM provider configured"
-                    continue
-                version = scorer.model_version
-            else:
-                skipped[method] = "unknown method"
-                continue
-            todo = _unscored(con, method, version)
-            scored[method] = 0
-            if todo.height:
-                texts = _texts(todo, sentiment_settings.text)
-                cache = _llm_cache(con, texts) if method == "llm" else {}
-                plans.append((method, version, scorer, todo, cache))
-    frames: list[pl.DataFrame] = []
-    cache_rows: pl.DataFrame | None = None
-    llm_tokens = 0
-    for method, version, scorer, todo, cache in plans:
-        texts = _texts(todo, sentiment_settings.text)
-        if method == "ml":
-            model = tracking.load_model(mlflow.tracking_uri, scorer)
-            result = ml.MlScorer(model, version).score(texts)
-        elif method == "llm":
-            answers, new, stats = scorer.score(texts, cache)
-            llm_tokens += stats.tokens
-            cache_rows = _cache_rows(new, now)
-            keep = [i for i, a in enumerate(answers) if a is not None]
-            result = pl.DataFrame(
-                {
-                    "score": [answers[i].score for i in keep],
-                    "label": [answers[i].label for i in keep],
-                    "confidence": [answers[i].confidence for i in keep],
-                },
-                schema=_SCORES,
-            )
-            todo = todo[keep]
-            if stats.unscored:
-                skipped[method] = (
-                    f"{stats.unscored} texts unscored, every provider failed: {stats.failures}"
-                )
-            context.log.info(
-                f"llm: {stats.cached} from cache, {stats.sent} sent, requests {stats.requests}"
-            )
-        else:
-            result = scorer.score(texts)
-        frames.append(
-            pl.concat([todo.select("article_id"), result], how="horizontal").with_columns(
-                pl.lit(method).alias("method"),
-                pl.lit(version).alias("model_version"),
-                pl.lit(now, dtype=schemas.UTC_TS).alias("scored_at"),
-            )
-        )
-        scored[method] = todo.height
-    incoming = (
-        pl.concat(frames).select(list(schemas.SENTIMENT_SCHEMA))
-        if frames
-        else pl.DataFrame(schema=schemas.SENTIMENT_SCHEMA)
-    )
+        plan = scoring.plan_scoring(con, settings, mlflow.tracking_uri)
+    run = scoring.run_scoring(plan, mlflow.tracking_uri, now)
+    for note in run.notes:
+        context.log.info(note)
     with warehouse.connect() as con, transaction(con):
-        result_write = upsert_rows(con, "ml.sentiment", incoming, schemas.SENTIMENT_KEY)
-        if cache_rows is not None and cache_rows.height:
-            upsert_rows(con, "ml.llm_sentiment_cache", cache_rows, schemas.LLM_CACHE_KEY)
-        bad = con.execute(
-            "SELECT count(*) FROM ml.sentiment WHERE NOT (score BETWEEN -1 AND 1) "
-            "OR isnan(score) OR NOT (confidence BETWEEN 0 AND 1) OR isnan(confidence)"
-        ).fetchall()[0][0]
-        versions = con.sql(
-            "SELECT method, model_version, count(*) AS articles, avg(score) AS mean_score "
-            "FROM ml.sentiment GROUP BY ALL ORDER BY ALL"
-        ).pl()
+        result = sentiment_store.write_scores(con, run.scores, run.llm_cache)
+        bad = sentiment_store.out_of_range_scores(con)
+        versions = sentiment_store.score_versions(con)
     check = dg.AssetCheckResult(
         check_name=SCORE_IN_RANGE,
         passed=bad == 0,
@@ -542,23 +290,23 @@ def sentiment(
     )
     return dg.MaterializeResult(
         metadata={
-            **write_metadata(result_write),
-            "scored_now": dg.MetadataValue.json(scored),
-            "llm_tokens": dg.MetadataValue.int(llm_tokens),
-            "skipped": dg.MetadataValue.json(skipped),
+            **write_metadata(result),
+            "scored_now": dg.MetadataValue.json(run.scored),
+            "llm_tokens": dg.MetadataValue.int(run.llm_tokens),
+            "skipped": dg.MetadataValue.json(run.skipped),
             "versions": preview(versions, n=20),
         },
-        data_version=dg.DataVersion(result_write.data_version),
+        data_version=dg.DataVersion(result.data_version),
         check_results=[check],
     )
 
 
 @dg.asset(
-    key=AGG_KEY,
+    key=keys.SENTIMENT_AGG,
     description="News sentiment per symbol per hour and per day (mean score, count, positive/"
     "negative share, novelty) for the current model version of each method. A bar at ts holds "
     "articles published in [ts, ts + timeframe) and is known at ts + timeframe.",
-    deps=[SENTIMENT_KEY, NEWS_KEY],
+    deps=[keys.SENTIMENT, keys.NEWS],
     group_name="news",
     kinds={"duckdb", "polars"},
     pool=DUCKDB_WRITER_POOL,
@@ -570,40 +318,18 @@ def sentiment_agg(
     warehouse: WarehouseResource,
     sentiment_settings: SentimentSettingsResource,
 ) -> dg.MaterializeResult:
+    settings = sentiment_settings.settings()
     with warehouse.connect() as con:
-        for table in ("raw.news", "ml.sentiment", "features.sentiment_agg"):
-            ensure_table(con, table)
-        tagged = con.sql(
-            "SELECT article_id, published_at, title, tickers FROM raw.news WHERE len(tickers) > 0"
-        ).pl()
-        scores = con.sql(
-            "WITH current AS (SELECT method, arg_max(model_version, scored_at) AS model_version "
-            "FROM ml.sentiment GROUP BY method) "
-            "SELECT s.article_id, s.method, s.model_version, s.score, s.label "
-            "FROM ml.sentiment s JOIN current USING (method, model_version)"
-        ).pl()
+        tagged, scores = sentiment_store.read_aggregation_inputs(con)
     bars = aggregate.aggregate_sentiment(
-        tagged,
-        scores,
-        timeframes=sentiment_settings.timeframes,
-        novelty_window=timedelta(hours=sentiment_settings.novelty_window_hours),
+        tagged, scores, timeframes=settings.timeframes, novelty_window=settings.novelty_window
     )
     with warehouse.connect() as con:
-        result = replace_scope(con, "features.sentiment_agg", bars, {})
-    summary = (
-        bars.group_by("timeframe", "method")
-        .agg(
-            pl.len().alias("bars"),
-            pl.col("symbol").n_unique().alias("symbols"),
-            pl.col("ts").min().alias("first"),
-            pl.col("ts").max().alias("last"),
-        )
-        .sort("timeframe", "method")
-    )
+        result = sentiment_store.write_bars(con, bars)
     return dg.MaterializeResult(
         metadata={
             **write_metadata(result),
-            "bars": preview(summary, n=20),
+            "bars": preview(aggregate.bar_summary(bars), n=20),
             "tagged_articles": dg.MetadataValue.int(tagged.height),
         },
         data_version=dg.DataVersion(result.data_version),

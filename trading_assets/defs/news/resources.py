@@ -26,26 +26,25 @@ import time):
 """
 
 import os
-from pathlib import Path
+from dataclasses import fields
 from typing import Any
 
 import dagster as dg
 
 from trading_assets.defs.mlflow_resource import MlflowResource
-from trading_assets.errors import ConfigurationError
 from trading_assets.home import ProjectHome
-from trading_assets.news.alpaca_news import AlpacaNewsClient
-from trading_assets.news.feedlist import FeedSpec, load_feed_list
-from trading_assets.news.files import discover_news_files
-from trading_assets.news.tagging import TickerTagger, load_aliases
+from trading_assets.news.settings import NewsSourceSettings, news_environment
 from trading_assets.profiles import DATA_DIR_ENV
-
-_ON = ("1", "on", "true", "yes")
-_OFF = ("", "0", "off", "false", "no")
+from trading_assets.sentiment.settings import (
+    LlmEndpoint,
+    SentimentSettings,
+    sentiment_environment,
+)
 
 
 class NewsSourcesResource(dg.ConfigurableResource):
-    """Where the ``raw/news`` asset reads news from.
+    """Where the ``raw/news`` asset reads news from (what each field does:
+    :class:`trading_assets.news.settings.NewsSourceSettings`, which :meth:`settings` returns).
 
     Attributes:
         feeds_enabled: poll RSS/Atom feeds (off by default).
@@ -87,67 +86,11 @@ class NewsSourcesResource(dg.ConfigurableResource):
     max_backoff_s: float = 10.0
     max_untagged_share: float = 0.9
 
-    def feeds(self) -> list[FeedSpec]:
-        """The feeds to poll ([] when feeds are off)."""
-        return load_feed_list(self.feeds_file) if self.feeds_enabled else []
-
-    def files(self) -> list[tuple[Path, str]]:
-        """(path, kind) of the news files in :attr:`news_dir` ([] when unset) and in
-        :attr:`inbox_dir` (when it exists).
-
-        Raises:
-            ConfigurationError: ``news_dir`` is set but is not a folder.
-        """
-        found: list[tuple[Path, str]] = []
-        if self.news_dir:
-            try:
-                found = discover_news_files(self.news_dir)
-            except FileNotFoundError as exc:
-                raise ConfigurationError(f"news folder {self.news_dir} does not exist") from exc
-        if self.inbox_dir and Path(self.inbox_dir).is_dir():
-            known = {path.resolve() for path, _ in found}
-            found += [
-                (path, kind)
-                for path, kind in discover_news_files(self.inbox_dir)
-                if path.resolve() not in known
-            ]
-        return found
-
-    def alpaca_client(self) -> AlpacaNewsClient | None:
-        """The Alpaca news client, or None when Alpaca news is off.
-
-        Raises:
-            ConfigurationError: enabled without keys.
-        """
-        if not self.alpaca_enabled:
-            return None
-        return AlpacaNewsClient(
-            api_key=self.alpaca_api_key,
-            secret_key=self.alpaca_secret_key,
-            data_url=self.alpaca_data_url,
-            retries=self.retries,
-            backoff_s=self.backoff_s,
-            max_backoff_s=self.max_backoff_s,
-            timeout_s=self.timeout_s,
+    def settings(self) -> NewsSourceSettings:
+        """These fields (environment variables resolved) as plain settings."""
+        return NewsSourceSettings(
+            **{f.name: getattr(self, f.name) for f in fields(NewsSourceSettings)}
         )
-
-    def fetch_options(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`trading_assets.news.fetch.fetch_feeds`."""
-        return {
-            "concurrency": self.concurrency,
-            "timeout_s": self.timeout_s,
-            "max_bytes": self.max_bytes,
-            "retries": self.retries,
-            "backoff_s": self.backoff_s,
-            "max_backoff_s": self.max_backoff_s,
-        }
-
-    def tagger(self, price_symbols: list[str]) -> TickerTagger:
-        """The ticker tagger over :attr:`symbols`, or when unset over ``price_symbols`` (what
-        the price sources offer) and the aliases file's symbols."""
-        aliases = load_aliases(self.aliases_file)
-        symbols = self.symbols if self.symbols is not None else [*price_symbols, *aliases]
-        return TickerTagger(symbols, aliases)
 
 
 class LlmProviderConfig(dg.Config):
@@ -160,7 +103,9 @@ class LlmProviderConfig(dg.Config):
 
 
 class SentimentSettingsResource(dg.ConfigurableResource):
-    """How sentiment is trained and scored.
+    """How sentiment is trained and scored (what each field does:
+    :class:`trading_assets.sentiment.settings.SentimentSettings`, which :meth:`settings`
+    returns).
 
     Attributes:
         methods: scoring methods to run: ``lexicon``, ``ml``, ``llm``.
@@ -192,52 +137,19 @@ class SentimentSettingsResource(dg.ConfigurableResource):
     timeframes: list[str] = ["1h", "1d"]
     novelty_window_hours: float = 24.0
 
-    def training_config(self) -> Any:
-        """The :class:`~trading_assets.sentiment.ml.TrainingConfig` of these settings."""
-        from trading_assets.sentiment.ml import TrainingConfig
-
-        return TrainingConfig(
-            seed=self.seed,
-            test_size=self.test_size,
-            linear_c=self.linear_c,
-            forest_trees=self.forest_trees,
-            compare_forest=self.compare_forest,
+    def settings(self) -> SentimentSettings:
+        """These fields (environment variables resolved) as plain settings."""
+        values = {f.name: getattr(self, f.name) for f in fields(SentimentSettings)}
+        values["llm_providers"] = tuple(
+            LlmEndpoint(p.name, p.base_url, p.model, p.api_key) for p in self.llm_providers
         )
-
-    def llm_chain(self) -> Any:
-        """The LLM chain, or None when no provider is configured."""
-        if not self.llm_providers:
-            return None
-        from trading_assets.sentiment.llm import LlmProvider, LlmSentimentChain
-
-        return LlmSentimentChain(
-            [LlmProvider(p.name, p.base_url, p.model, p.api_key) for p in self.llm_providers],
-            batch_size=self.llm_batch_size,
-            timeout_s=self.llm_timeout_s,
-        )
-
-
-def _flag(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    value = value.strip().lower()
-    if value in _ON:
-        return True
-    if value in _OFF:
-        return False
-    raise ConfigurationError(f"{name}={value!r}: use on or off")
+        return SentimentSettings(**values)
 
 
 def _env(name: str) -> dg.EnvVar | None:
+    """``EnvVar(name)`` when ``name`` is set and not empty (resolved when the resource is
+    used, so secrets never enter the definitions), else None."""
     return dg.EnvVar(name) if os.environ.get(name) else None
-
-
-def _csv_env(name: str) -> list[str] | None:
-    value = os.environ.get(name)
-    if value is None:
-        return None
-    return [v.strip() for v in value.split(",") if v.strip()]
 
 
 def news_resources_from_env(profile: str, home: ProjectHome) -> dict[str, Any]:
@@ -248,43 +160,27 @@ def news_resources_from_env(profile: str, home: ProjectHome) -> dict[str, Any]:
         ConfigurationError: an invalid on/off value, a missing feeds file, or an LLM provider
             without base URL or model.
     """
-    from trading_assets.sentiment.llm import providers_from_env
-
-    feeds_value = (os.environ.get("TRADING_NEWS_FEEDS") or "").strip()
-    feeds_enabled, feeds_file = False, None
-    if feeds_value.lower() in _ON:
-        feeds_enabled = True
-    elif feeds_value.lower() not in _OFF:
-        if not Path(feeds_value).is_file():
-            raise ConfigurationError(
-                f"TRADING_NEWS_FEEDS={feeds_value!r} is neither on/off nor a feed list file"
-            )
-        feeds_enabled, feeds_file = True, feeds_value
+    news = news_environment(os.environ, profile)
     news_dir: Any = _env("TRADING_NEWS_DIR")
     if news_dir is None and profile == "local":
         news_dir = dg.EnvVar(DATA_DIR_ENV)
-    has_keys = bool(os.environ.get("ALPACA_API_KEY") and os.environ.get("ALPACA_SECRET_KEY"))
-    alpaca_enabled = _flag("TRADING_ALPACA_NEWS", profile == "live" and has_keys)
-    providers = providers_from_env(os.environ)
-    methods = _csv_env("TRADING_SENTIMENT_METHODS") or ["lexicon", "ml"]
-    if providers and "llm" not in methods:
-        methods.append("llm")
+    sentiment = sentiment_environment(os.environ)
     return {
         "news_sources": NewsSourcesResource(
-            feeds_enabled=feeds_enabled,
-            feeds_file=feeds_file,
+            feeds_enabled=news.feeds_enabled,
+            feeds_file=news.feeds_file,
             news_dir=news_dir,
             inbox_dir=str(home.inbox_dir),
-            alpaca_enabled=alpaca_enabled,
+            alpaca_enabled=news.alpaca_enabled,
             alpaca_api_key=_env("ALPACA_API_KEY"),
             alpaca_secret_key=_env("ALPACA_SECRET_KEY"),
             alpaca_data_url=_env("ALPACA_DATA_URL"),
-            alpaca_symbols=_csv_env("TRADING_ALPACA_NEWS_SYMBOLS") or [],
-            symbols=_csv_env("TRADING_NEWS_SYMBOLS"),
+            alpaca_symbols=news.alpaca_symbols,
+            symbols=news.symbols,
             aliases_file=_env("TRADING_NEWS_ALIASES"),
         ),
         "sentiment_settings": SentimentSettingsResource(
-            methods=methods,
+            methods=sentiment.methods,
             corpus_path=_env("TRADING_SENTIMENT_CORPUS"),
             llm_providers=[
                 LlmProviderConfig(
@@ -293,7 +189,7 @@ def news_resources_from_env(profile: str, home: ProjectHome) -> dict[str, Any]:
                     model=p["model"],
                     api_key=_env(p["api_key_env"]),
                 )
-                for p in providers
+                for p in sentiment.llm_providers
             ],
         ),
         "mlflow": MlflowResource.for_home(home),

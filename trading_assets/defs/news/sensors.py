@@ -30,7 +30,7 @@ def build_news_poll_sensor(interval_s: int = DEFAULT_POLL_SECONDS) -> dg.SensorD
     def news_poll(
         context: dg.SensorEvaluationContext, news_sources: NewsSourcesResource
     ) -> dg.SensorResult | dg.SkipReason:
-        if not (news_sources.feeds_enabled or news_sources.alpaca_enabled):
+        if not news_sources.settings().remote_configured:
             return dg.SkipReason(
                 "no remote news source configured (TRADING_NEWS_FEEDS, Alpaca news keys)"
             )
