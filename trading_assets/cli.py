@@ -4,6 +4,7 @@
 - ``trading-assets refresh``: materialize only stale and missing assets, saying why.
 - ``trading-assets ui``: start the Dagster UI on 127.0.0.1 against the project home.
 - ``trading-assets replay FILE``: feed a historical bar file into the inbox, bar by bar.
+- ``trading-assets signals``: the newest signal of every series, with its age and explanation.
 - ``trading-assets metrics``: print the cost metrics in Prometheus text format.
 """
 
@@ -153,6 +154,58 @@ def replay(source_file: Path, speed: float, chunk: int, limit: int | None, skip:
         on_chunk=lambda c: click.echo(f"{c.first} .. {c.last}: {c.bars} bar(s) -> {c.path}"),
     )
     click.echo(f"replayed {sum(c.bars for c in chunks)} bar(s) in {len(chunks)} file(s)")
+
+
+@main.command()
+@click.option("--symbol", default=None, help="Only this symbol's series.")
+@click.option("--json", "as_json", is_flag=True, help="Print the signals as JSON.")
+def signals(symbol: str | None, as_json: bool) -> None:
+    """Print the newest signal of every series: bar time and age, direction, target
+    position, confidence, the models that agree, and the explanation."""
+    import json
+
+    from trading_assets.sdk import Warehouse
+
+    try:
+        newest = Warehouse().latest_signals(symbol)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        rows = [
+            {**r, "ts": r["ts"].isoformat(), "bar_close": r["bar_close"].isoformat()}
+            for r in newest.iter_rows(named=True)
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if newest.is_empty():
+        where = f" for {symbol}" if symbol else ""
+        click.echo(f"No signals yet{where}: run `trading-assets run` (models train first).")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Newest signals (UTC)")
+    for col in ("series", "bar", "age", "direction", "position", "confidence", "agree", "kind"):
+        table.add_column(col, no_wrap=True)
+    for r in newest.iter_rows(named=True):
+        table.add_row(
+            f"{r['symbol']} {r['timeframe']}", f"{r['ts']:%Y-%m-%d %H:%M}",
+            _age(r["age_hours"]), r["direction"], f"{r['position']:+.3f}",
+            f"{r['confidence']:.0%}", r["agreeing_models"] or "-", r["kind"],
+        )  # fmt: skip
+    console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+    console.print(table)
+    for r in newest.iter_rows(named=True):
+        console.print(f"[bold]{r['symbol']} {r['timeframe']}[/bold]: {r['explanation']}")
+
+
+def _age(hours: float) -> str:
+    """Hours as a short age: ``45 s``, ``12 min``, ``5.0 h``, ``3.2 d``."""
+    if hours < 1 / 60:
+        return f"{hours * 3600:.0f} s"
+    if hours < 1:
+        return f"{hours * 60:.0f} min"
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
 
 
 @main.command()

@@ -9,6 +9,7 @@ definitions are built lazily, when Dagster asks for them, from the environment:
 from __future__ import annotations
 
 import os
+import warnings
 
 import dagster as dg
 
@@ -20,6 +21,7 @@ from trading_assets.defs.cost.meter import meter_assets
 from trading_assets.defs.features import FEATURE_ASSETS, derived_assets
 from trading_assets.defs.ml import ML_ASSETS
 from trading_assets.defs.ml.live import live_predictions
+from trading_assets.defs.ml.retrain import with_retrain_policy
 from trading_assets.defs.news.assets import NEWS_ASSETS
 from trading_assets.defs.news.resources import news_resources_from_env
 from trading_assets.defs.news.sensors import news_poll
@@ -72,6 +74,20 @@ def price_sources_for(profile: str, home: ProjectHome) -> PriceSourcesResource:
     )
 
 
+def automation_sensor() -> dg.AutomationConditionSensorDefinition:
+    """Declarative automation, on by default, evaluated in the code location: the retraining
+    policy (``RetrainDue``) is Python."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)  # use_user_code_server is beta in 1.13
+        return dg.AutomationConditionSensorDefinition(
+            "automation",
+            target=dg.AssetSelection.all(),
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=30,
+            use_user_code_server=True,
+        )
+
+
 def project_assets() -> list[dg.AssetsDefinition]:
     """Every asset of the code location as declared (before code versions and metering)."""
     derived = derived_assets(ASSETS)  # features/sentiment, SQL models
@@ -92,8 +108,9 @@ def build_definitions(code_graph: CodeGraph | None = None) -> dg.Definitions:
         # code versions hash the code each asset reaches (computed before the meter wraps
         # the compute functions); every asset metered (wall/CPU seconds, peak RSS, rows in its
         # metadata); eager() reacts to new data versions only (a 304 poll triggers nothing)
-        assets=data_aware_automation(
-            meter_assets(with_code_versions(project_assets(), code_graph))
+        # ml/models retrains on its own policy, not on every new bar
+        assets=with_retrain_policy(
+            data_aware_automation(meter_assets(with_code_versions(project_assets(), code_graph)))
         ),
         jobs=[publish_job],
         schedules=build_ingestion_schedules(profile),
@@ -102,12 +119,7 @@ def build_definitions(code_graph: CodeGraph | None = None) -> dg.Definitions:
             inbox_sensor,
             news_poll,
             *REPORT_SENSORS,
-            dg.AutomationConditionSensorDefinition(
-                "automation",
-                target=dg.AssetSelection.all(),
-                default_status=dg.DefaultSensorStatus.RUNNING,
-                minimum_interval_seconds=30,
-            ),
+            automation_sensor(),
         ],
         resources={
             "warehouse": WarehouseResource(path=str(home.warehouse_path)),

@@ -2,13 +2,21 @@
 "Materialize stale and missing".
 
 The plan comes from Dagster's own stale-status resolver (code versions, data versions,
-missing materializations), per symbol partition. One case Dagster does not track is an
-unpartitioned asset downstream of a partitioned one (say the universal stream of every
+missing materializations), per symbol partition, plus the source files Dagster cannot see: a
+price file that is new or changed since it was last read (its fingerprint against
+``ops.source_items``) re-runs its symbol's ingestion ("new source data"). One case Dagster
+does not track is an unpartitioned asset downstream of a partitioned one (say the universal stream of every
 symbol's bars); for those edges the parent partitions' data versions before and after the
 child's last materialization are compared here.
 
 Execution goes in dependency order, one level at a time, and re-plans after each level: if an
 upstream asset re-runs and reports the same data version, nothing below it runs.
+
+New data and retraining are two decisions: ``ml/models`` (and its step sibling
+``ml/predictions``) re-run for a new code version, when missing, or when the retraining
+policy is due (:mod:`trading_assets.defs.ml.retrain`; the reason reads "retraining policy:
+..."), never because a new bar arrived; what is stale only below a held-back retraining is
+not run either.
 """
 
 from __future__ import annotations
@@ -90,16 +98,39 @@ def _partitioned_parent_changed(
     return False
 
 
+def new_source_items(defs: dg.Definitions) -> set[tuple[str, str]]:
+    """``(kind, symbol)`` of every price source item (file) whose fingerprint is not the one
+    ``ops.source_items`` recorded when it was last read, ok or not: new or changed files in
+    the data folder or the inbox. Everything counts as new before the warehouse exists."""
+    from trading_assets.warehouse.catalog import table_exists
+
+    if "price_sources" not in defs.resources or "warehouse" not in defs.resources:
+        return set()
+    items = defs.resources["price_sources"].process_config_and_initialize().items()
+    recorded: dict[tuple[str, str], str] = {}
+    try:
+        with defs.resources["warehouse"].connect(read_only=True) as con:
+            if table_exists(con, "ops.source_items"):
+                rows = con.execute("SELECT origin, kind, fingerprint FROM ops.source_items")
+                recorded = {(o, k): f for o, k, f in rows.fetchall()}
+    except FileNotFoundError:
+        pass
+    return {(i.kind, i.symbol) for i in items if recorded.get((i.origin, i.kind)) != i.fingerprint}
+
+
 def plan_refresh(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[PlannedStep]:
     """Every stale or missing asset (partition) of ``defs``, in dependency order."""
     from dagster._core.definitions.data_version import StaleStatus
 
+    from trading_assets.defs.ml.retrain import POLICY_ASSETS, retrain_reason
     from trading_assets.defs.partitions import SYMBOLS
 
     graph = defs.resolve_asset_graph()
     resolver = _resolver(defs, instance)
     symbols = instance.get_dynamic_partitions(SYMBOLS.name)
     plan: list[PlannedStep] = []
+    deferred: set[dg.AssetKey] = set()  # stale from new data, held back by the retrain policy
+    new_items = {("raw", kind, symbol) for kind, symbol in new_source_items(defs)}
     for key in graph.toposorted_asset_keys:
         node = graph.get(key)
         if not node.is_materializable:
@@ -114,8 +145,21 @@ def plan_refresh(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[Pla
                 causes = resolver.get_stale_root_causes(
                     key, partition
                 ) or resolver.get_stale_causes(key, partition)
+                causes = [c for c in causes if c.asset_key not in deferred]
+                if not causes:
+                    continue  # stale only below a deferred retraining
+                categories = {c.category.value for c in causes}
+                if key in POLICY_ASSETS and "CODE" not in categories:
+                    why = retrain_reason(instance)
+                    if why is None:
+                        deferred.add(key)
+                        continue
+                    plan.append(PlannedStep(name, partition, f"retraining policy: {why}"))
+                    continue
                 reasons = sorted({_CATEGORY_REASON.get(c.category.value, c.reason) for c in causes})
                 plan.append(PlannedStep(name, partition, ", ".join(reasons) or "stale"))
+            elif (key.path[0], key.path[-1], partition) in new_items:
+                plan.append(PlannedStep(name, partition, "new source data"))
             elif partition is None:
                 changed = [
                     parent

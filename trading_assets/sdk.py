@@ -180,3 +180,26 @@ class Warehouse:
             f"SELECT * FROM staging.universal_stream WHERE TRUE{where} ORDER BY ts, stream",
             params,
         )
+
+    def latest_signals(self, symbol: str | None = None) -> pl.DataFrame:
+        """The newest signal of every series (or of ``symbol``'s series), for the newest bar.
+
+        Returns:
+            One row per (symbol, timeframe), sorted: symbol, timeframe, ts (bar open, UTC),
+            bar_close (UTC), age_hours (float64, hours since the bar closed), direction
+            (``long``/``short``/``flat``), position (target, signed fraction of equity),
+            confidence ([0, 1]), agreeing_models (families, comma-separated), kind (``live``:
+            from live predictions of the champions; ``walk_forward``), explanation. Read from
+            ``signals.signals``; empty when there are no signals yet.
+        """
+        from trading_assets.trading.signals_run import NEWEST_SIGNALS_SCHEMA, newest_signals
+
+        if "signals.signals" not in self._tables():
+            return pl.DataFrame(schema=NEWEST_SIGNALS_SCHEMA)
+        where, params = ("WHERE symbol = ?", [symbol]) if symbol else ("", [])
+        newest = self.sql(
+            f"SELECT * FROM signals.signals {where} "
+            "QUALIFY row_number() OVER (PARTITION BY symbol, timeframe ORDER BY ts DESC) = 1",
+            params,
+        )
+        return newest_signals(newest)

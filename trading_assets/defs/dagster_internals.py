@@ -23,3 +23,9 @@ def compute_function(op: dg.OpDefinition) -> Callable[..., Any] | None:
     if isinstance(fn, DecoratedOpFunction):
         return fn.decorated_fn
     return None
+
+
+def automation_instance(context: dg.AutomationContext) -> dg.DagsterInstance:
+    """The instance a custom automation condition is evaluated against (no public accessor
+    on ``AutomationContext`` in 1.13)."""
+    return context.asset_graph_view.instance
