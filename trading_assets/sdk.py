@@ -22,6 +22,7 @@ import polars as pl
 
 from trading_assets.errors import TradingAssetsError, UnknownSymbolError
 from trading_assets.home import ProjectHome
+from trading_assets.warehouse.catalog import existing_tables
 from trading_assets.warehouse.connection import connect
 
 TimeLike = str | date | datetime | None
@@ -69,10 +70,9 @@ class Warehouse:
             return con.sql(query, params=params).pl()
 
     def _tables(self) -> set[str]:
-        rows = self.sql(
-            "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables"
-        )
-        return set(rows["t"].to_list())
+        """``schema.table`` names of every table and view in the warehouse."""
+        with connect(self.path, read_only=True, timeout_s=self.lock_timeout_s) as con:
+            return existing_tables(con)
 
     def symbols(self) -> list[str]:
         """Every symbol with bars or ticks in the warehouse, sorted."""

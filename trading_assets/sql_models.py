@@ -33,7 +33,8 @@ from pathlib import Path
 import duckdb
 
 from trading_assets.errors import TradingAssetsError
-from trading_assets.warehouse.writes import content_version, transaction
+from trading_assets.warehouse.catalog import table_columns
+from trading_assets.warehouse.writes import WriteResult, content_version, transaction
 
 #: environment variable naming another folder of SQL models (read when models are loaded)
 SQL_DIR_ENV = "TRADING_SQL_DIR"
@@ -275,17 +276,17 @@ class ModelResult:
     previous_rows: int
     changed: bool
 
-
-def _columns(
-    con: duckdb.DuckDBPyConnection, schema: str, table: str, *, temp: bool = False
-) -> list[tuple[str, str]]:
-    catalog = "= 'temp'" if temp else "<> 'temp'"
-    return con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        f"WHERE table_catalog {catalog} AND table_schema = ? AND table_name = ? "
-        "ORDER BY ordinal_position",
-        [schema, table],
-    ).fetchall()
+    @property
+    def write(self) -> WriteResult:
+        """The build as a write: a changed table counts every new row inserted and every old
+        row deleted (the table is replaced whole); an unchanged one counts nothing."""
+        return WriteResult(
+            inserted=self.rows if self.changed else 0,
+            updated=0,
+            deleted=self.previous_rows if self.changed else 0,
+            rows=self.rows,
+            data_version=self.data_version,
+        )
 
 
 def materialize_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelResult:
@@ -306,13 +307,11 @@ def materialize_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelR
             raise SqlModelError(model.path, message, line) from None
         rows, version = content_version(con, f"temp.main.{_TEMP}")
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
-        old_columns = _columns(con, model.schema, model.name)
+        old_columns = table_columns(con, model.table)
         previous_rows, previous_version = 0, None
         if old_columns:
             previous_rows, previous_version = content_version(con, model.table)
-        same = old_columns == _columns(con, "main", _TEMP, temp=True) and (
-            previous_version == version
-        )
+        same = old_columns == table_columns(con, _TEMP, temp=True) and (previous_version == version)
         if not same:
             con.execute(f"CREATE OR REPLACE TABLE {model.table} AS SELECT * FROM {_TEMP}")
         con.execute(f"DROP TABLE {_TEMP}")

@@ -81,3 +81,23 @@ def test_freshness_reports_lag_and_enforces_only_when_asked(spx):
     assert quality.freshness(
         spx, datetime(2019, 1, 2, tzinfo=UTC), {"1d": timedelta(days=4)}
     ).passed
+
+
+def test_every_measure_of_staging_bars_by_check_name(spx):
+    now = datetime(2019, 1, 10, tzinfo=UTC)
+    report = {"1d": {"overlap": 10, "price_match": 1.0}, "1h": {"overlap": 0, "price_match": None}}
+    measures = quality.measure_bars(spx, US_EQUITY, report, now=now)
+    assert list(measures) == [
+        "ohlc_consistent",
+        "prices_positive",
+        "unique_keys",
+        "gaps",
+        "outlier_jumps",
+        "fresh",
+        "reconciles",
+    ]
+    assert measures["fresh"].passed and measures["reconciles"].passed
+    assert measures["reconciles"].metadata == {"by_timeframe": report}
+    enforced = quality.measure_bars(spx, US_EQUITY, report, enforce_freshness=True, now=now)
+    assert not enforced["fresh"].passed
+    assert not quality.reconciliation({"1d": {"price_match": 0.98}}).passed

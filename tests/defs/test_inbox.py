@@ -115,3 +115,21 @@ def test_news_files_dropped_in_the_inbox_are_ingested_once(tmp_path: Path, share
         "MSFT_news_20251223.json",
         "cnbc_headlines.csv",
     ]
+
+
+def test_the_inbox_scan_reports_each_file_version_once(tmp_path: Path, shared_data: Path):
+    """The logic behind the sensor (``sources.inbox``): new files per symbol, news, cursor."""
+    from trading_assets.sources.inbox import scan_inbox
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    real = shared_data / "crypto" / "binance_spot_2023"
+    (inbox / "ETH_USDT-1h.json").symlink_to(real / "ETH_USDT-1h.json")
+    (inbox / "notes.bin").write_bytes(b"\x00\x01")
+    first = scan_inbox(inbox, None)
+    assert list(first.prices) == ["ETH/USDT"] and first.news == {}
+    assert first.unreadable == [str(inbox / "notes.bin")]
+    assert len(first.price_stamp("ETH/USDT")) == 16
+
+    again = scan_inbox(inbox, first.cursor)
+    assert again.prices == {} and again.unreadable == [] and again.cursor == first.cursor

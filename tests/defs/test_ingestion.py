@@ -99,3 +99,35 @@ def test_file_named_like_bars_but_unreadable_is_a_failure_not_a_skip(setup):
     assert failure["origin"].endswith("ETH_USDT-5m.json") and failure["row"] == 1
     assert "named like ETH/USDT 5m bars" in failure["reason"]
     assert Warehouse(db).sql("SELECT count(*) AS n FROM raw.bars")["n"][0] == 719
+
+
+def test_loading_items_skips_the_unchanged_and_records_the_bad(setup):
+    """The logic behind the asset (``sources.ingest``) and its write (``warehouse.prices``)."""
+    from datetime import UTC, datetime
+
+    from trading_assets.sources.ingest import load_new_items
+    from trading_assets.warehouse.connection import connect
+    from trading_assets.warehouse.prices import known_fingerprints, write_ingest
+
+    data, _, db, _ = setup
+    (data / "ETH_USDT-5m.json").write_bytes(b"[[1, 2")
+    items = PriceSourcesResource(profile="local", data_dir=str(data)).items(["ETH/USDT"])
+    now = datetime(2024, 1, 2, tzinfo=UTC)
+    batch = load_new_items(items, "bars", {}, now=now)
+    assert (batch.items_total, batch.items_loaded, batch.items_unchanged) == (2, 1, 0)
+    assert not batch.all_loaded and batch.rows.height == 719
+    (failure,) = batch.failures
+    assert failure["origin"].endswith("ETH_USDT-5m.json") and failure["row"] == 1
+    assert batch.items.sort("status")["status"].to_list() == ["error", "ok"]
+    assert batch.items["ingested_at"].to_list() == [now, now]
+    assert load_new_items(items, "ticks", {}).items_total == 0
+
+    with connect(db) as con:
+        written = write_ingest(con, "bars", "ETH/USDT", batch.rows, batch.items)
+        assert (written.result.inserted, written.result.rows) == (719, 719)
+        assert written.latest.height == 5 and written.latest["ts"].is_sorted(descending=True)
+        assert written.spans.rows() == [("1h", 719, batch.rows["ts"].min(), batch.rows["ts"].max())]
+        known = known_fingerprints(con, "bars", "ETH/USDT")
+    assert list(known) == [i.origin for i in items if i.origin.endswith("1h.json")]
+    again = load_new_items(items, "bars", known)
+    assert (again.items_unchanged, again.items_loaded, len(again.failures)) == (1, 0, 1)

@@ -7,7 +7,7 @@ Each function takes canonical bars of ONE symbol (any timeframes) and returns a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -222,3 +222,58 @@ def freshness(
             passed = False
             lags[timeframe]["allowed_hours"] = max_lag[timeframe].total_seconds() / 3600
     return QualityResult(passed, {"timeframes": lags, "enforced": max_lag is not None})
+
+
+#: smallest share of overlapping bars whose prices must agree for ``reconciles`` to pass
+MIN_PRICE_MATCH = 0.99
+
+
+def reconciliation(by_timeframe: dict[str, dict]) -> QualityResult:
+    """Whether resampled bars agree with source bars where both exist.
+
+    ``by_timeframe`` is the reconciliation report of
+    :func:`trading_assets.bars.resample.build_staging_bars` (timeframe -> ``reconcile``
+    stats); a timeframe passes when its ``price_match`` share is at least
+    :data:`MIN_PRICE_MATCH` or there is no overlap (``price_match`` None).
+    """
+    passed = all(
+        (r["price_match"] is None or r["price_match"] >= MIN_PRICE_MATCH)
+        for r in by_timeframe.values()
+    )
+    return QualityResult(passed, {"by_timeframe": by_timeframe})
+
+
+def measure_bars(
+    bars: pl.DataFrame,
+    market: Market,
+    reconciled: dict[str, dict],
+    *,
+    enforce_freshness: bool = False,
+    now: datetime | None = None,
+) -> dict[str, QualityResult]:
+    """Every quality measure of one symbol's staging bars, by check name.
+
+    Args:
+        bars: canonical ``staging.bars`` rows of one symbol (any timeframes; ts UTC, prices
+            float64 in the quote currency).
+        market: the symbol's market (gaps know when it is closed).
+        reconciled: the reconciliation report of
+            :func:`trading_assets.bars.resample.build_staging_bars`.
+        enforce_freshness: fail ``fresh`` when a timeframe lags more than :data:`MAX_LAG`
+            (live data); otherwise the lag is only reported (historical files always lag).
+        now: the time freshness is measured at (UTC; default: the current time).
+
+    Returns:
+        ``ohlc_consistent``, ``prices_positive``, ``unique_keys``, ``gaps``,
+        ``outlier_jumps``, ``fresh`` and ``reconciles``.
+    """
+    now = now or datetime.now(UTC)
+    return {
+        "ohlc_consistent": ohlc_consistency(bars),
+        "prices_positive": positive_prices_and_volume(bars),
+        "unique_keys": unique_keys(bars),
+        "gaps": gaps(bars, market),
+        "outlier_jumps": outlier_jumps(bars),
+        "fresh": freshness(bars, now, MAX_LAG if enforce_freshness else None),
+        "reconciles": reconciliation(reconciled),
+    }

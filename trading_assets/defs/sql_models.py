@@ -20,7 +20,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from trading_assets.defs.metadata import preview
+from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.sql_models import (
@@ -80,11 +80,7 @@ def build_model_asset(model: SqlModel, deps: Sequence[dg.AssetKey]) -> dg.Assets
             sample = con.sql(f"SELECT * FROM {model.table} LIMIT 5").pl()
         return dg.MaterializeResult(
             metadata={
-                "rows": dg.MetadataValue.int(result.rows),
-                "rows_inserted": dg.MetadataValue.int(result.rows if result.changed else 0),
-                "rows_updated": dg.MetadataValue.int(0),
-                "rows_deleted": dg.MetadataValue.int(result.previous_rows if result.changed else 0),
-                "data_version": dg.MetadataValue.text(result.data_version),
+                **write_metadata(result.write),
                 "sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```"),
                 "preview": preview(sample.select(sample.columns[:8]), n=5),
             },

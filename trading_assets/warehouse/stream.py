@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import polars as pl
 
 from trading_assets.errors import ConfigurationError
+from trading_assets.warehouse.ddl import ensure_table
+from trading_assets.warehouse.writes import content_version
 
 
 @dataclass(frozen=True)
@@ -105,3 +108,44 @@ def universal_stream_sql(series: list[StreamSeries]) -> str:
             "NULL::VARCHAR AS side WHERE FALSE"
         )
     return "\nUNION ALL\n".join(parts)
+
+
+VIEW = "staging.universal_stream"
+
+
+@dataclass(frozen=True)
+class StreamView:
+    """What :func:`build_universal_stream` made.
+
+    Attributes:
+        resolved: the series found, with their symbols.
+        missing: names of the series without data.
+        rows: rows of the view.
+        data_version: content hash of the view (see
+            :func:`trading_assets.warehouse.writes.content_version`).
+        counts: per series ``stream, symbol, rows, first, last`` (UTC), sorted by stream.
+    """
+
+    resolved: list[StreamSeries]
+    missing: list[str]
+    rows: int
+    data_version: str
+    counts: pl.DataFrame
+
+
+def build_universal_stream(
+    con: duckdb.DuckDBPyConnection, wanted: list[StreamSeries]
+) -> StreamView:
+    """(Re)create the view ``staging.universal_stream`` over the ``wanted`` series that have
+    data (:func:`resolve_series`, :func:`universal_stream_sql`), creating ``staging.bars`` and
+    ``raw.ticks`` first if missing, and measure it."""
+    for table in ("staging.bars", "raw.ticks"):
+        ensure_table(con, table)
+    resolved, missing = resolve_series(con, wanted)
+    con.execute(f"CREATE OR REPLACE VIEW {VIEW} AS {universal_stream_sql(resolved)}")
+    rows, version = content_version(con, VIEW)
+    counts = con.sql(
+        "SELECT stream, symbol, count(*) AS rows, min(ts) AS first, max(ts) AS last "
+        f"FROM {VIEW} GROUP BY ALL ORDER BY stream"
+    ).pl()
+    return StreamView(resolved, missing, rows, version, counts)

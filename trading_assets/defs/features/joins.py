@@ -15,26 +15,26 @@ partition set can express. So the asset is unpartitioned and depends on every pa
 correlations and betas (a few windowed moments on returns; fast).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import dagster as dg
-import polars as pl
 
-from trading_assets.defs.features.store import ensure_feature_table, table_exists
+from trading_assets.defs.features.checks import check_results, check_specs
 from trading_assets.defs.keys import CLASSIC, CONTEXT, CROSS_ASSET, SENTIMENT_FEATURES, STAGING_BARS
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.resources import WarehouseResource
-from trading_assets.features import checks
+from trading_assets.features import checks, joins
 from trading_assets.features import context as context_logic
 from trading_assets.features import cross_asset as cross_logic
 from trading_assets.features import sentiment as sentiment_logic
 from trading_assets.home import DUCKDB_WRITER_POOL
-from trading_assets.timeframes import timeframe_seconds
-from trading_assets.warehouse.ddl import ensure_table
+from trading_assets.warehouse.catalog import existing_tables, read_table
+from trading_assets.warehouse.feature_store import ensure_feature_table, read_symbol_features
+from trading_assets.warehouse.prices import read_staging_bars
 from trading_assets.warehouse.writes import replace_scope
 
-KEY = ["symbol", "timeframe", "ts"]
+KEY = joins.KEY
 
 JOIN_CHECKS: dict[str, tuple[str, dg.AssetCheckSeverity]] = {
     "missing_share": (
@@ -59,59 +59,6 @@ class JoinFeatureConfig(dg.Config):
     """Largest share of missing values per feature (after its first value) before a warning."""
 
 
-def _check_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(name, asset=key, description=desc)
-        for name, (desc, _) in JOIN_CHECKS.items()
-    ]
-
-
-def _results(
-    frame: pl.DataFrame,
-    bars: pl.DataFrame,
-    features: Sequence[str],
-    threshold: float,
-    extra: dict | None = None,
-    applies: Callable[[str, str], bool] = lambda column, timeframe: True,
-) -> list[dg.AssetCheckResult]:
-    first_value = checks.first_value_warmup(frame, features)
-
-    def warmup(column: str, timeframe: str) -> int | None:
-        return first_value(column, timeframe) if applies(column, timeframe) else None
-
-    measures = {
-        "missing_share": checks.missing_share(frame, features, warmup=warmup, threshold=threshold),
-        "feature_count": checks.feature_count(
-            [c for c in frame.columns if c in features or c in KEY], features
-        ),
-        "aligned_with_bars": checks.alignment(bars, frame),
-    }
-    out = []
-    for name, measure in measures.items():
-        details = (
-            {**measure.details, **(extra or {})} if name == "missing_share" else measure.details
-        )
-        out.append(
-            dg.AssetCheckResult(
-                check_name=name,
-                passed=measure.passed,
-                severity=JOIN_CHECKS[name][1],
-                metadata={"details": dg.MetadataValue.json(details)},
-            )
-        )
-    return out
-
-
-def _bars(con, symbol: str | None, columns: str = "symbol, timeframe, ts") -> pl.DataFrame:
-    ensure_table(con, "staging.bars")
-    if symbol is None:
-        return con.sql(f"SELECT {columns} FROM staging.bars ORDER BY symbol, timeframe, ts").pl()
-    return con.sql(
-        f"SELECT {columns} FROM staging.bars WHERE symbol = $1 ORDER BY timeframe, ts",
-        params=[symbol],
-    ).pl()
-
-
 CONTEXT_KEY = CONTEXT
 
 
@@ -127,60 +74,35 @@ CONTEXT_KEY = CONTEXT
     kinds={"duckdb", "polars"},
     pool=DUCKDB_WRITER_POOL,
     automation_condition=dg.AutomationCondition.eager(),
-    check_specs=_check_specs(CONTEXT_KEY),
+    check_specs=check_specs(CONTEXT_KEY, JOIN_CHECKS),
     metadata={"table": "features.context"},
 )
 def context_features(
     context: dg.AssetExecutionContext, config: JoinFeatureConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     symbol = context.partition_key
-    names = ", ".join(context_logic.CONTEXT_FEATURES)
     schema = context_logic.output_schema()
     with warehouse.connect() as con:
         ensure_feature_table(con, "features.context", schema)
-        indicators = (
-            con.sql(
-                f"SELECT symbol, timeframe, ts, {names} FROM features.classic WHERE symbol = $1 "
-                "ORDER BY timeframe, ts",
-                params=[symbol],
-            ).pl()
-            if table_exists(con, "features.classic")
-            else pl.DataFrame()
+        indicators = read_symbol_features(
+            con, "features.classic", symbol, context_logic.CONTEXT_FEATURES
         )
-        bars = _bars(con, symbol)
-    frame = context_logic.context(indicators) if indicators.height else pl.DataFrame(schema=schema)
+        bars = read_staging_bars(con, symbol)
+    joined = joins.context_join(indicators, bars["timeframe"].unique().to_list())
     with warehouse.connect() as con:
-        result = replace_scope(con, "features.context", frame, {"symbol": symbol}, schema=schema)
-    eligible = context_logic.row_timeframes(bars["timeframe"].unique().to_list())
-    features = context_logic.feature_names()
-    # a context column can only have values where its source indicator has some
-    sources = {
-        (g, name)
-        for g in context_logic.CONTEXT_TIMEFRAMES
-        for name in context_logic.CONTEXT_FEATURES
-        if indicators.height
-        and indicators.filter(pl.col("timeframe") == g)[name].drop_nulls().len() > 0
-    }
-
-    def applies(column: str, timeframe: str) -> bool:
-        _, g, name = column.split("_", 2)
-        return (g, name) in sources and timeframe_seconds(g) > timeframe_seconds(timeframe)
-
+        result = replace_scope(
+            con, "features.context", joined.frame, {"symbol": symbol}, schema=schema
+        )
+    rsi = [f for f in context_logic.feature_names() if "rsi" in f]
+    measures = joins.context_measures(joined, bars, config.max_missing_share)
     return dg.MaterializeResult(
         metadata={
             **write_metadata(result),
-            "row_timeframes": dg.MetadataValue.json(eligible),
-            "preview": preview(frame.select(KEY + [f for f in features if "rsi" in f]).tail(5)),
+            "row_timeframes": dg.MetadataValue.json(joined.row_timeframes),
+            "preview": preview(joined.frame.select(KEY + rsi).tail(5)),
         },
         data_version=dg.DataVersion(result.data_version),
-        check_results=_results(
-            frame,
-            bars.filter(pl.col("timeframe").is_in(eligible)),
-            features,
-            config.max_missing_share,
-            {"measured_sources": sorted(f"{g}:{n}" for g, n in sources)},
-            applies,
-        ),
+        check_results=check_results(measures, JOIN_CHECKS),
     )
 
 
@@ -206,7 +128,7 @@ class CrossAssetConfig(JoinFeatureConfig):
     kinds={"duckdb", "polars"},
     pool=DUCKDB_WRITER_POOL,
     automation_condition=dg.AutomationCondition.eager(),
-    check_specs=_check_specs(CROSS_ASSET_KEY),
+    check_specs=check_specs(CROSS_ASSET_KEY, JOIN_CHECKS),
     metadata={"table": "features.cross_asset"},
 )
 def cross_asset(
@@ -215,35 +137,19 @@ def cross_asset(
     schema = cross_logic.output_schema()
     with warehouse.connect() as con:
         ensure_feature_table(con, "features.cross_asset", schema)
-        closes = _bars(con, None, "symbol, timeframe, ts, close")
-    symbols = sorted(closes["symbol"].unique().to_list())
-    by_symbol = {s: f for (s,), f in closes.group_by("symbol")}
-    parts, references = [], {}
-    for symbol in symbols:
-        ref = cross_logic.reference_symbol(symbol, symbols, config.references)
-        references[symbol] = ref
-        parts.append(cross_logic.cross_asset(by_symbol[symbol], by_symbol.get(ref)))
-    frame = pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+        closes = read_staging_bars(con, None, [*KEY, "close"])
+    joined = joins.cross_asset_join(closes, config.references)
     with warehouse.connect() as con:
-        result = replace_scope(con, "features.cross_asset", frame, {}, schema=schema)
+        result = replace_scope(con, "features.cross_asset", joined.frame, {}, schema=schema)
+    measures = joins.cross_asset_measures(joined, closes, config.max_missing_share)
     return dg.MaterializeResult(
         metadata={
             **write_metadata(result),
-            "references": dg.MetadataValue.json(references),
-            "preview": preview(frame.drop_nulls(cross_logic.NAMES[0]).tail(5)),
+            "references": dg.MetadataValue.json(joined.references),
+            "preview": preview(joined.frame.drop_nulls(cross_logic.NAMES[0]).tail(5)),
         },
         data_version=dg.DataVersion(result.data_version),
-        check_results=_results(
-            frame.filter(pl.col("ref_symbol").is_not_null()),
-            closes.filter(pl.col("symbol").is_in([s for s, r in references.items() if r])).select(
-                KEY
-            ),
-            cross_logic.NAMES,
-            config.max_missing_share,
-            {"symbols_without_reference": [s for s, r in references.items() if r is None]},
-        )
-        if frame.height
-        else _results(frame, closes.select(KEY), cross_logic.NAMES, config.max_missing_share),
+        check_results=check_results(measures, JOIN_CHECKS),
     )
 
 
@@ -271,7 +177,7 @@ def build_sentiment_asset(upstream: Sequence[dg.AssetKey] = ()) -> dg.AssetsDefi
         kinds={"duckdb", "polars"},
         pool=DUCKDB_WRITER_POOL,
         automation_condition=dg.AutomationCondition.eager(),
-        check_specs=_check_specs(SENTIMENT_KEY),
+        check_specs=check_specs(SENTIMENT_KEY, JOIN_CHECKS),
         metadata={"table": "features.sentiment"},
     )
     def sentiment(
@@ -280,43 +186,25 @@ def build_sentiment_asset(upstream: Sequence[dg.AssetKey] = ()) -> dg.AssetsDefi
         schema = sentiment_logic.output_schema()
         with warehouse.connect() as con:
             ensure_feature_table(con, "features.sentiment", schema)
-            bars = _bars(con, None)
-            existing = [
-                f"{s}.{t}"
-                for s, t in con.execute(
-                    "SELECT table_schema, table_name FROM information_schema.tables "
-                    "WHERE table_catalog <> 'temp'"
-                ).fetchall()
-            ]
-            source = sentiment_logic.find_sentiment_table(existing)
-            raw = con.sql(f"SELECT * FROM {source}").pl() if source else None
-        agg, problem = (
-            (None, "no sentiment_agg table")
-            if raw is None
-            else (sentiment_logic.normalize_sentiment_agg(raw))
-        )
-        if problem and raw is not None:
-            context.log.warning(f"{source}: {problem}; sentiment features are zero-filled")
-        parts = [
-            sentiment_logic.sentiment_features(rows, agg)
-            for _, rows in bars.group_by("symbol", maintain_order=True)
-        ]
-        frame = pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+            bars = read_staging_bars(con)
+            source = sentiment_logic.find_sentiment_table(sorted(existing_tables(con)))
+            raw = read_table(con, source) if source else None
+        joined = joins.sentiment_join(bars, raw)
+        if joined.problem and raw is not None:
+            context.log.warning(f"{source}: {joined.problem}; sentiment features are zero-filled")
         with warehouse.connect() as con:
-            result = replace_scope(con, "features.sentiment", frame, {}, schema=schema)
-        with_news = frame.filter((pl.col("sent_1h_count") > 0) | (pl.col("sent_1d_count") > 0))
+            result = replace_scope(con, "features.sentiment", joined.frame, {}, schema=schema)
+        measures = joins.sentiment_measures(joined, bars, config.max_missing_share)
         return dg.MaterializeResult(
             metadata={
                 **write_metadata(result),
                 "source_table": dg.MetadataValue.text(source or "none (zero-filled)"),
-                "source_problem": dg.MetadataValue.text(problem or ""),
-                "bars_with_news": dg.MetadataValue.int(with_news.height),
-                "symbols_with_news": dg.MetadataValue.json(
-                    sorted(with_news["symbol"].unique().to_list())
-                ),
+                "source_problem": dg.MetadataValue.text(joined.problem or ""),
+                "bars_with_news": dg.MetadataValue.int(joined.bars_with_news),
+                "symbols_with_news": dg.MetadataValue.json(joined.symbols_with_news),
             },
             data_version=dg.DataVersion(result.data_version),
-            check_results=_results(frame, bars, sentiment_logic.NAMES, config.max_missing_share),
+            check_results=check_results(measures, JOIN_CHECKS),
         )
 
     return sentiment

@@ -9,25 +9,24 @@ after warm-up, the feature columns, and one row per bar. The data version is a c
 the symbol's rows, so a run that finds nothing new changes nothing downstream.
 """
 
-import hashlib
-import json
 from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
-import polars as pl
 
-from trading_assets.defs.features import store
+from trading_assets.defs.features.checks import check_results, check_specs
 from trading_assets.defs.keys import STAGING_BARS
-from trading_assets.defs.metadata import preview
+from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.features import checks, incremental
 from trading_assets.features import classic as classic_logic
 from trading_assets.features import regime as regime_logic
-from trading_assets.features.incremental import SeriesFamily, Watermark
+from trading_assets.features import series as series_logic
+from trading_assets.features.incremental import SeriesFamily
 from trading_assets.home import DUCKDB_WRITER_POOL
-from trading_assets.warehouse.ddl import ensure_table
+from trading_assets.warehouse import feature_store
+from trading_assets.warehouse.prices import read_staging_bars
 
 #: check name -> (description, severity)
 SERIES_CHECKS: dict[str, tuple[str, dg.AssetCheckSeverity]] = {
@@ -45,7 +44,7 @@ SERIES_CHECKS: dict[str, tuple[str, dg.AssetCheckSeverity]] = {
     ),
 }
 
-BAR_COLUMNS = "symbol, timeframe, ts, open, high, low, close, volume, vwap"
+BAR_COLUMNS = ("symbol", "timeframe", "ts", "open", "high", "low", "close", "volume", "vwap")
 
 
 class SeriesFeatureConfig(dg.Config):
@@ -81,62 +80,6 @@ class RegimeAssetConfig(SeriesFeatureConfig):
     """Add the Markov switching regime on daily bars (slow: ~0.4 s per yearly refit)."""
 
 
-def _fingerprint(config: dg.Config) -> str:
-    """Hash of the knobs that change values (not the ones that only choose what to run)."""
-    values = {
-        k: v
-        for k, v in config.model_dump().items()
-        if k not in ("timeframes", "max_missing_share", "force_full")
-    }
-    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
-
-
-def _series_update(
-    family: SeriesFamily,
-    bars: pl.DataFrame,
-    watermark: Watermark | None,
-    last_row: dict[str, Any] | None,
-    version: str,
-    force_full: bool,
-) -> tuple[store.SeriesWrite | None, incremental.UpdatePlan]:
-    """What to write for one (symbol, timeframe) series."""
-    plan = incremental.plan_update(bars, None if force_full else watermark, version)
-    stale_rows = watermark is not None and (last_row is None or last_row["ts"] != watermark.last_ts)
-    if plan.mode == "append" and stale_rows:
-        plan = incremental.UpdatePlan("full", reason="stored rows do not match the watermark")
-    mark = Watermark(bars["ts"][-1], bars.height, incremental.bars_hash(bars), version)
-    if plan.mode == "none":
-        return None, plan
-    if plan.mode == "full":
-        return store.SeriesWrite(bars["timeframe"][0], family.full(bars), None, mark), plan
-    rows = incremental.update(family, bars, plan.first_new, last_row)
-    return store.SeriesWrite(bars["timeframe"][0], rows, rows["ts"].min(), mark), plan
-
-
-def _check_results(
-    family: SeriesFamily, stored: pl.DataFrame, bars: pl.DataFrame, threshold: float
-) -> list[dg.AssetCheckResult]:
-    def warmup(column: str, timeframe: str) -> int | None:
-        return family.warmup(column) if family.applies(column, timeframe) else None
-
-    measures = {
-        "missing_share": checks.missing_share(
-            stored, family.features, warmup=warmup, cooldown=family.cooldown, threshold=threshold
-        ),
-        "feature_count": checks.feature_count(stored.columns, family.features),
-        "aligned_with_bars": checks.alignment(bars, stored),
-    }
-    return [
-        dg.AssetCheckResult(
-            check_name=name,
-            passed=measure.passed,
-            severity=SERIES_CHECKS[name][1],
-            metadata={"details": dg.MetadataValue.json(measure.details)},
-        )
-        for name, measure in measures.items()
-    ]
-
-
 def build_series_asset(
     name: str,
     description: str,
@@ -156,10 +99,7 @@ def build_series_asset(
         kinds={"duckdb", "polars"},
         pool=DUCKDB_WRITER_POOL,
         automation_condition=dg.AutomationCondition.eager(),
-        check_specs=[
-            dg.AssetCheckSpec(check, asset=key, description=desc)
-            for check, (desc, _) in SERIES_CHECKS.items()
-        ],
+        check_specs=check_specs(key, SERIES_CHECKS),
         metadata={"table": table},
     )
     def _asset(
@@ -170,50 +110,34 @@ def build_series_asset(
         symbol = context.partition_key
         family = family_of(config)
         code_version = context.assets_def.code_versions_by_key[key] or ""
-        version = f"{code_version}:{_fingerprint(config)}"
+        version = f"{code_version}:{series_logic.config_fingerprint(config.model_dump())}"
         with warehouse.connect() as con:
-            ensure_table(con, "staging.bars")
-            recreated = store.ensure_feature_table(con, table, family.schema, family.name)
-            bars = con.sql(
-                f"SELECT {BAR_COLUMNS} FROM staging.bars WHERE symbol = $1 ORDER BY timeframe, ts",
-                params=[symbol],
-            ).pl()
-            marks = store.read_watermarks(con, family.name, symbol)
-            last = store.last_rows(con, table, symbol)
+            recreated = feature_store.ensure_feature_table(con, table, family.schema, family.name)
+            bars = read_staging_bars(con, symbol, BAR_COLUMNS)
+            marks = feature_store.read_watermarks(con, family.name, symbol)
+            last = feature_store.last_rows(con, table, symbol)
         if recreated:
             context.log.warning(f"{table} had other columns: recreated, recomputing in full")
-        wanted = set(config.timeframes) or set(bars["timeframe"].unique().to_list())
-        bars = bars.filter(pl.col("timeframe").is_in(list(wanted)))
-        writes, plans = [], {}
-        for (tf,), series in bars.group_by("timeframe", maintain_order=True):
-            write, plan = _series_update(
-                family, series, marks.get(tf), last.get(tf), version, config.force_full
-            )
-            plans[tf] = {"mode": plan.mode, "reason": plan.reason, "bars": series.height}
-            if write is not None:
-                writes.append(write)
-        dropped = sorted(set(last) - set(bars["timeframe"].unique().to_list()))
+        update = series_logic.plan_symbol(
+            family, bars, marks, last, version, config.timeframes, config.force_full
+        )
         with warehouse.connect() as con:
-            counts = store.write_series(con, table, family.name, symbol, writes, dropped)
-            stored = store.read_symbol_rows(con, table, symbol)
-        check_results = _check_results(
-            family, stored, bars.select("symbol", "timeframe", "ts"), config.max_missing_share
+            result = feature_store.write_series(
+                con, table, family.name, symbol, update.writes, update.dropped
+            )
+            stored = feature_store.read_symbol_rows(con, table, symbol)
+        measures = series_logic.series_measures(
+            family, stored, update.bars, config.max_missing_share
         )
         return dg.MaterializeResult(
             metadata={
-                "rows": dg.MetadataValue.int(counts.rows),
-                "rows_inserted": dg.MetadataValue.int(counts.inserted),
-                "rows_updated": dg.MetadataValue.int(0),
-                "rows_deleted": dg.MetadataValue.int(counts.deleted),
-                "data_version": dg.MetadataValue.text(counts.data_version),
+                **write_metadata(result),
                 "features": dg.MetadataValue.int(len(family.features)),
-                "plans": dg.MetadataValue.json(plans),
-                "preview": preview(
-                    stored.select(list(stored.columns[: min(10, stored.width)])).tail(5)
-                ),
+                "plans": dg.MetadataValue.json(update.plans),
+                "preview": preview(stored.select(stored.columns[:10]).tail(5)),
             },
-            data_version=dg.DataVersion(counts.data_version),
-            check_results=check_results,
+            data_version=dg.DataVersion(result.data_version),
+            check_results=check_results(measures, SERIES_CHECKS),
         )
 
     return _asset

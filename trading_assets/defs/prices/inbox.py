@@ -9,8 +9,6 @@ News files (the layouts of :func:`trading_assets.news.files.discover_news_files`
 ``raw/news`` run for all of them; that asset reads the inbox's news files too.
 """
 
-import hashlib
-import json
 from pathlib import Path
 
 import dagster as dg
@@ -19,72 +17,41 @@ from trading_assets.defs.keys import NEWS as NEWS_KEY
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
 from trading_assets.defs.prices.resources import PriceSourcesResource
+from trading_assets.sources.inbox import scan_inbox
 
 _KEY_OF_KIND = {a.key.path[-1]: a.key for a in INGESTION_ASSETS}
-
-
-def _fingerprint(path: Path) -> str:
-    stat = path.stat()
-    return f"{stat.st_size}-{stat.st_mtime_ns}"
+_TAGS = {"trading_assets/trigger": "inbox"}
 
 
 def inbox_requests(
     inbox: Path, cursor: str | None, known_symbols: set[str]
 ) -> tuple[list[dg.RunRequest], list[str], str, list[str]]:
-    """What the inbox asks for: ``(run_requests, new_symbols, new_cursor, unreadable)``.
+    """What the inbox asks for: ``(run_requests, new_symbols, new_cursor, unreadable)``
+    (see :func:`trading_assets.sources.inbox.scan_inbox`).
 
     ``unreadable`` lists files no reader recognises or whose symbol is unknown (they are
     remembered too, so they are reported once, not on every tick).
     """
-    from trading_assets.news.files import discover_news_files
-    from trading_assets.sources.local_folder import UNKNOWN_SYMBOL, LocalFolderSource
-
-    seen: dict[str, str] = json.loads(cursor) if cursor else {}
-    news = {str(path): _fingerprint(path) for path, _ in discover_news_files(inbox)}
-    fresh_news = sorted(p for p, fp in news.items() if seen.get(f"{p}|news") != fp)
-    for path in fresh_news:
-        seen[f"{path}|news"] = news[path]
-    source = LocalFolderSource(inbox)
-    fresh = [
-        i
-        for i in source.items()
-        if seen.get(f"{i.origin}|{i.kind}") != i.fingerprint and i.origin not in news
+    scan = scan_inbox(inbox, cursor)
+    requests = [
+        dg.RunRequest(
+            run_key=f"inbox:{symbol}:{scan.price_stamp(symbol)}",
+            partition_key=symbol,
+            asset_selection=sorted({_KEY_OF_KIND[i.kind] for i in items}, key=str),
+            tags=dict(_TAGS),
+        )
+        for symbol, items in scan.prices.items()
     ]
-    by_symbol: dict[str, list] = {}
-    skipped = [str(p) for p, _ in source.skipped if str(p) not in news]
-    unreadable = [p for p in skipped if seen.get(f"{p}|skipped") is None]
-    for path in skipped:
-        seen[f"{path}|skipped"] = "seen"
-    for item in fresh:
-        seen[f"{item.origin}|{item.kind}"] = item.fingerprint
-        if item.symbol == UNKNOWN_SYMBOL:
-            unreadable.append(item.origin)
-        else:
-            by_symbol.setdefault(item.symbol, []).append(item)
-    requests = []
-    for symbol, items in sorted(by_symbol.items()):
-        stamp = hashlib.sha256(
-            "|".join(sorted(f"{i.origin}:{i.fingerprint}" for i in items)).encode()
-        ).hexdigest()[:16]
+    if scan.news:
         requests.append(
             dg.RunRequest(
-                run_key=f"inbox:{symbol}:{stamp}",
-                partition_key=symbol,
-                asset_selection=sorted({_KEY_OF_KIND[i.kind] for i in items}, key=str),
-                tags={"trading_assets/trigger": "inbox"},
-            )
-        )
-    if fresh_news:
-        stamp = hashlib.sha256("|".join(f"{p}:{news[p]}" for p in fresh_news).encode())
-        requests.append(
-            dg.RunRequest(
-                run_key=f"inbox:news:{stamp.hexdigest()[:16]}",
+                run_key=f"inbox:news:{scan.news_stamp()}",
                 asset_selection=[NEWS_KEY],
-                tags={"trading_assets/trigger": "inbox"},
+                tags=dict(_TAGS),
             )
         )
-    new_symbols = sorted(s for s in by_symbol if s not in known_symbols)
-    return requests, new_symbols, json.dumps(seen, sort_keys=True), unreadable
+    new_symbols = sorted(s for s in scan.prices if s not in known_symbols)
+    return requests, new_symbols, scan.cursor, scan.unreadable
 
 
 @dg.sensor(

@@ -7,21 +7,16 @@ ONE DuckDB transaction. The data version is a hash of the symbol's stored rows, 
 finds nothing new reports the same version and nothing downstream becomes stale.
 """
 
-from datetime import UTC, datetime
-
 import dagster as dg
-import polars as pl
 
 from trading_assets import schemas
 from trading_assets.defs.metadata import coverage_from_stats, preview, write_metadata
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.resources import WarehouseResource
-from trading_assets.errors import SourceDataError, SourceUnavailableError, TradingAssetsError
 from trading_assets.home import DUCKDB_WRITER_POOL
-from trading_assets.sources import base as sources_base
-from trading_assets.warehouse.ddl import ensure_table
-from trading_assets.warehouse.writes import transaction, upsert_rows
+from trading_assets.sources.ingest import load_new_items
+from trading_assets.warehouse.prices import known_fingerprints, write_ingest
 
 SOURCES_LOADED = "sources_loaded"
 
@@ -33,34 +28,14 @@ class IngestConfig(dg.Config):
     """Re-read every source item even if its fingerprint is unchanged."""
 
 
-def _known_fingerprints(con, kind: str, symbol: str) -> dict[str, str]:
-    ensure_table(con, "ops.source_items")
-    rows = con.execute(
-        "SELECT origin, fingerprint FROM ops.source_items "
-        "WHERE kind = ? AND symbol = ? AND status = 'ok'",
-        [kind, symbol],
-    ).fetchall()
-    return dict(rows)
-
-
-def _bookkeeping(item: sources_base.SourceItem, status: str, rows: int, error: str | None):
-    return {
-        "origin": item.origin,
-        "kind": item.kind,
-        "symbol": item.symbol,
-        "timeframe": item.timeframe,
-        "source": item.source,
-        "fingerprint": item.fingerprint,
-        "status": status,
-        "rows": rows,
-        "error": error,
-        "ingested_at": datetime.now(UTC),
-    }
-
-
 def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
-    """The ingestion asset ``raw/<kind>`` for one canonical row kind (see ``schemas.KINDS``)."""
-    schema, key = schemas.KINDS[kind]
+    """The ingestion asset ``raw/<kind>`` for one canonical row kind (see ``schemas.KINDS``).
+
+    Raises:
+        KeyError: an unknown ``kind``.
+    """
+    if kind not in schemas.KINDS:
+        raise KeyError(f"unknown row kind {kind!r}; known: {sorted(schemas.KINDS)}")
     table = f"raw.{kind}"
     asset_key = dg.AssetKey(["raw", kind])
 
@@ -87,75 +62,35 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
         price_sources: PriceSourcesResource,
     ) -> dg.MaterializeResult:
         symbol = context.partition_key
-        items = [i for i in price_sources.items([symbol]) if i.kind == kind]
         with warehouse.connect() as con:
-            known = {} if config.force else _known_fingerprints(con, kind, symbol)
-        todo = [i for i in items if known.get(i.origin) != i.fingerprint]
-        frames: list[pl.DataFrame] = []
-        books: list[dict] = []
-        failures: list[dict] = []
-        for item in todo:
-            try:
-                frame = item.load()
-            except (SourceDataError, SourceUnavailableError, TradingAssetsError) as exc:
-                context.log.warning(f"{symbol}: skipped {item.origin}: {exc}")
-                failures.append(
-                    {
-                        "origin": item.origin,
-                        "row": getattr(exc, "row", None),
-                        "field": getattr(exc, "field", None),
-                        "reason": str(exc),
-                    }
-                )
-                books.append(_bookkeeping(item, "error", 0, str(exc)))
-                continue
-            frames.append(frame)
-            books.append(_bookkeeping(item, "ok", frame.height, None))
-        incoming = pl.concat(frames) if frames else schemas.empty_frame(kind)
-        with warehouse.connect() as con, transaction(con):
-            result = upsert_rows(con, table, incoming, key, scope={"symbol": symbol}, schema=schema)
-            if books:
-                upsert_rows(
-                    con,
-                    "ops.source_items",
-                    pl.DataFrame(books, schema=schemas.SOURCE_ITEMS_SCHEMA),
-                    schemas.SOURCE_ITEMS_KEY,
-                )
-            # metadata from DuckDB aggregates: never pull the symbol's whole history back
-            latest = con.sql(
-                f"SELECT * FROM {table} WHERE symbol = $1 ORDER BY ts DESC LIMIT 5",
-                params=[symbol],
-            ).pl()
-            spans = (
-                con.sql(
-                    f"SELECT timeframe, count(*) AS rows, min(ts) AS first, max(ts) AS last "
-                    f"FROM {table} WHERE symbol = $1 GROUP BY timeframe ORDER BY timeframe",
-                    params=[symbol],
-                ).pl()
-                if "timeframe" in schema
-                else None
-            )
+            known = {} if config.force else known_fingerprints(con, kind, symbol)
+        batch = load_new_items(price_sources.items([symbol]), kind, known)
+        for failure in batch.failures:
+            context.log.warning(f"{symbol}: skipped {failure['origin']}: {failure['reason']}")
+        with warehouse.connect() as con:
+            written = write_ingest(con, kind, symbol, batch.rows, batch.items)
+        failures = dg.MetadataValue.json(batch.failures)
         metadata = {
-            **write_metadata(result),
-            "items_total": dg.MetadataValue.int(len(items)),
-            "items_loaded": dg.MetadataValue.int(len(frames)),
-            "items_unchanged": dg.MetadataValue.int(len(items) - len(todo)),
-            "items_failed": dg.MetadataValue.int(len(failures)),
-            "preview": preview(latest.sort("ts")),
+            **write_metadata(written.result),
+            "items_total": dg.MetadataValue.int(batch.items_total),
+            "items_loaded": dg.MetadataValue.int(batch.items_loaded),
+            "items_unchanged": dg.MetadataValue.int(batch.items_unchanged),
+            "items_failed": dg.MetadataValue.int(len(batch.failures)),
+            "preview": preview(written.latest.sort("ts")),
         }
-        if spans is not None:
-            metadata["coverage"] = coverage_from_stats(spans)
-        if failures:
-            metadata["failures"] = dg.MetadataValue.json(failures)
+        if written.spans is not None:
+            metadata["coverage"] = coverage_from_stats(written.spans)
+        if batch.failures:
+            metadata["failures"] = failures
         check = dg.AssetCheckResult(
             check_name=SOURCES_LOADED,
-            passed=not failures,
+            passed=batch.all_loaded,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"failed": len(failures), "failures": dg.MetadataValue.json(failures)},
+            metadata={"failed": len(batch.failures), "failures": failures},
         )
         return dg.MaterializeResult(
             metadata=metadata,
-            data_version=dg.DataVersion(result.data_version),
+            data_version=dg.DataVersion(written.result.data_version),
             check_results=[check],
         )
 

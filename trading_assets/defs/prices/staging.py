@@ -4,8 +4,6 @@ Source bars are kept as delivered; timeframes a source does not provide are resa
 finest finer input (ticks, then bars), and where both exist the two are reconciled.
 """
 
-from datetime import UTC, datetime
-
 import dagster as dg
 
 from trading_assets import markets, schemas
@@ -16,7 +14,7 @@ from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.timeframes import STANDARD_TIMEFRAMES
-from trading_assets.warehouse.ddl import ensure_table
+from trading_assets.warehouse.prices import read_raw_prices
 from trading_assets.warehouse.writes import replace_scope
 
 #: check name -> (description, severity)
@@ -55,24 +53,11 @@ class StagingBarsConfig(dg.Config):
 def bar_check_results(
     bars, market: markets.Market, reconciliation: dict, enforce_freshness: bool
 ) -> list[dg.AssetCheckResult]:
-    """Run every bar quality measure on one symbol's bars and wrap them as check results."""
-    measures = {
-        "ohlc_consistent": quality.ohlc_consistency(bars),
-        "prices_positive": quality.positive_prices_and_volume(bars),
-        "unique_keys": quality.unique_keys(bars),
-        "gaps": quality.gaps(bars, market),
-        "outlier_jumps": quality.outlier_jumps(bars),
-        "fresh": quality.freshness(
-            bars, datetime.now(UTC), quality.MAX_LAG if enforce_freshness else None
-        ),
-        "reconciles": quality.QualityResult(
-            all(
-                (r["price_match"] is None or r["price_match"] >= 0.99)
-                for r in reconciliation.values()
-            ),
-            {"by_timeframe": reconciliation},
-        ),
-    }
+    """Every bar quality measure of one symbol's bars
+    (:func:`trading_assets.bars.quality.measure_bars`), as check results."""
+    measures = quality.measure_bars(
+        bars, market, reconciliation, enforce_freshness=enforce_freshness
+    )
     return [
         dg.AssetCheckResult(
             check_name=name,
@@ -108,10 +93,7 @@ def staging_bars(
     symbol = context.partition_key
     market = markets.market_of(symbol)
     with warehouse.connect() as con:
-        for table in ("raw.bars", "raw.ticks"):
-            ensure_table(con, table)
-        source = con.sql("SELECT * FROM raw.bars WHERE symbol = $1", params=[symbol]).pl()
-        ticks = con.sql("SELECT * FROM raw.ticks WHERE symbol = $1", params=[symbol]).pl()
+        source, ticks = read_raw_prices(con, symbol)
     bars, reconciliation = resample.build_staging_bars(source, ticks, market, config.timeframes)
     with warehouse.connect() as con:
         result = replace_scope(

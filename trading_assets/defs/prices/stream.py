@@ -11,14 +11,7 @@ from trading_assets.defs.keys import RAW_TICKS, STAGING_BARS
 from trading_assets.defs.metadata import preview
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
-from trading_assets.warehouse.ddl import ensure_table
-from trading_assets.warehouse.stream import (
-    DEFAULT_STREAM,
-    StreamSeries,
-    resolve_series,
-    universal_stream_sql,
-)
-from trading_assets.warehouse.writes import content_version
+from trading_assets.warehouse.stream import DEFAULT_STREAM, StreamSeries, build_universal_stream
 
 
 class UniversalStreamConfig(dg.Config):
@@ -44,24 +37,14 @@ def universal_stream(
 ) -> dg.MaterializeResult:
     wanted = [StreamSeries.parse(s) for s in config.series]
     with warehouse.connect() as con:
-        for table in ("staging.bars", "raw.ticks"):
-            ensure_table(con, table)
-        resolved, missing = resolve_series(con, wanted)
-        con.execute(
-            f"CREATE OR REPLACE VIEW staging.universal_stream AS {universal_stream_sql(resolved)}"
-        )
-        rows, version = content_version(con, "staging.universal_stream")
-        counts = con.sql(
-            "SELECT stream, symbol, count(*) AS rows, min(ts) AS first, max(ts) AS last "
-            "FROM staging.universal_stream GROUP BY ALL ORDER BY stream"
-        ).pl()
-    if missing:
-        context.log.warning(f"universal stream: no data for {', '.join(missing)}")
+        view = build_universal_stream(con, wanted)
+    if view.missing:
+        context.log.warning(f"universal stream: no data for {', '.join(view.missing)}")
     return dg.MaterializeResult(
         metadata={
-            "rows": dg.MetadataValue.int(rows),
-            "series": preview(counts, n=20),
-            "missing_series": dg.MetadataValue.json(missing),
+            "rows": dg.MetadataValue.int(view.rows),
+            "series": preview(view.counts, n=20),
+            "missing_series": dg.MetadataValue.json(view.missing),
         },
-        data_version=dg.DataVersion(version),
+        data_version=dg.DataVersion(view.data_version),
     )

@@ -1,8 +1,9 @@
-"""Warehouse reads and writes of the feature assets (one DuckDB transaction per write).
+"""Warehouse reads and writes of the feature tables (one DuckDB transaction per write).
 
-- Feature tables are created from the families' Polars schemas; a table whose columns no longer
-  match (a feature added or renamed) is dropped and recreated, and its watermarks cleared, so
-  every symbol is recomputed in full on its next run.
+- Feature tables (``features.*``, keyed symbol, timeframe, ts UTC) are created from the
+  families' Polars schemas; a table whose columns no longer match (a feature added or renamed)
+  is dropped and recreated, and its watermarks cleared, so every symbol is recomputed in full
+  on its next run.
 - ``ops.feature_watermarks`` records, per (family, symbol, timeframe), what the stored rows
   were computed from (:class:`trading_assets.features.incremental.Watermark`); it is written
   in the same transaction as the rows it describes.
@@ -11,16 +12,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import polars as pl
 
 from trading_assets.features.incremental import Watermark
+from trading_assets.features.series import SeriesWrite
 from trading_assets.schemas import UTC_TS
+from trading_assets.warehouse.catalog import table_columns, table_exists
 from trading_assets.warehouse.ddl import create_table_sql, duckdb_type, ensure_table
-from trading_assets.warehouse.writes import content_version, transaction, upsert_rows
+from trading_assets.warehouse.writes import WriteResult, content_version, transaction, upsert_rows
 
 WATERMARKS = "ops.feature_watermarks"
 WATERMARK_SCHEMA: dict[str, pl.DataType] = {
@@ -34,45 +36,25 @@ WATERMARK_SCHEMA: dict[str, pl.DataType] = {
 }
 WATERMARK_KEY = ("family", "symbol", "timeframe")
 _INCOMING = "__feature_rows"
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether ``schema.table`` exists (not counting temporary tables)."""
-    schema, name = table.split(".")
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_catalog <> 'temp' "
-            "AND table_schema = ? AND table_name = ?",
-            [schema, name],
-        ).fetchall()[0][0]
-    )
-
-
-def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
-    """``(name, DuckDB type)`` of the columns of ``schema.table``, in order."""
-    schema, name = table.split(".")
-    return con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_catalog <> 'temp' AND table_schema = ? AND table_name = ? "
-        "ORDER BY ordinal_position",
-        [schema, name],
-    ).fetchall()
+_EXPECTED = "__expected_columns"
 
 
 def expected_columns(
     con: duckdb.DuckDBPyConnection, schema: Mapping[str, pl.DataType]
 ) -> list[tuple[str, str]]:
-    """The ``(name, type)`` pairs DuckDB reports for a table created from ``schema``."""
+    """The ``(name, DuckDB type)`` pairs DuckDB reports for a table created from ``schema``
+    (through a temporary table, dropped again).
+
+    Raises:
+        TypeError: a dtype the warehouse does not store (see
+            :func:`trading_assets.warehouse.ddl.duckdb_type`).
+    """
     cols = ", ".join(f'"{name}" {duckdb_type(dtype)}' for name, dtype in schema.items())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __expected_columns ({cols})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_EXPECTED} ({cols})")
     try:
-        return con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_catalog = 'temp' AND table_name = '__expected_columns' "
-            "ORDER BY ordinal_position"
-        ).fetchall()
+        return table_columns(con, _EXPECTED, temp=True)
     finally:
-        con.execute("DROP TABLE temp.main.__expected_columns")
+        con.execute(f"DROP TABLE temp.main.{_EXPECTED}")
 
 
 def ensure_feature_table(
@@ -81,8 +63,14 @@ def ensure_feature_table(
     schema: Mapping[str, pl.DataType],
     family: str | None = None,
 ) -> bool:
-    """Create ``table`` with ``schema``; recreate it (and clear ``family``'s watermarks) if its
-    columns differ. Returns True when an existing table was recreated."""
+    """Create ``table`` (``schema.name``) with ``schema``, and the watermarks table.
+
+    An existing table with other columns is dropped and recreated, and ``family``'s
+    watermarks are cleared (so every symbol is recomputed in full), in one transaction.
+
+    Returns:
+        True when an existing table was recreated.
+    """
     expected = expected_columns(con, schema)
     with transaction(con):
         ensure_table(con, WATERMARKS, WATERMARK_SCHEMA)
@@ -101,7 +89,12 @@ def ensure_feature_table(
 def read_watermarks(
     con: duckdb.DuckDBPyConnection, family: str, symbol: str
 ) -> dict[str, Watermark]:
-    """timeframe -> stored watermark of ``family`` for ``symbol``."""
+    """timeframe -> stored watermark of ``family`` for ``symbol`` (``last_ts`` UTC).
+
+    Raises:
+        duckdb.CatalogException: the watermarks table does not exist yet (call
+            :func:`ensure_feature_table` first).
+    """
     rows = con.execute(
         f"SELECT timeframe, last_ts, rows, bars_hash, code_version FROM {WATERMARKS} "
         "WHERE family = ? AND symbol = ?",
@@ -111,7 +104,7 @@ def read_watermarks(
 
 
 def last_rows(con: duckdb.DuckDBPyConnection, table: str, symbol: str) -> dict[str, dict[str, Any]]:
-    """timeframe -> the stored row with the latest ts for ``symbol``."""
+    """timeframe -> the stored row (column -> value) with the latest ts for ``symbol``."""
     frame = con.sql(
         f"SELECT * FROM {table} WHERE symbol = $1 "
         "QUALIFY row_number() OVER (PARTITION BY timeframe ORDER BY ts DESC) = 1",
@@ -120,31 +113,23 @@ def last_rows(con: duckdb.DuckDBPyConnection, table: str, symbol: str) -> dict[s
     return {row["timeframe"]: row for row in frame.iter_rows(named=True)}
 
 
-@dataclass
-class SeriesWrite:
-    """Rows to write for one (symbol, timeframe): ``rows`` replace the stored rows from
-    ``replace_from`` on (None: replace the whole series)."""
-
-    timeframe: str
-    rows: pl.DataFrame
-    replace_from: Any | None
-    watermark: Watermark
-
-
-@dataclass
-class WriteCounts:
-    """Rows inserted and deleted by :func:`write_series`, and the symbol's data version."""
-
-    inserted: int = 0
-    deleted: int = 0
-    rows: int = 0
-    data_version: str = ""
-    by_timeframe: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> int:
     result = con.execute(sql, params).fetchall()
     return int(result[0][0]) if result else 0
+
+
+def _watermark_row(family: str, symbol: str, write: SeriesWrite) -> pl.DataFrame:
+    mark = write.watermark
+    row = {
+        "family": family,
+        "symbol": symbol,
+        "timeframe": write.timeframe,
+        "last_ts": mark.last_ts,
+        "rows": mark.rows,
+        "bars_hash": mark.bars_hash,
+        "code_version": mark.code_version,
+    }
+    return pl.DataFrame([row], schema=WATERMARK_SCHEMA)
 
 
 def write_series(
@@ -154,13 +139,21 @@ def write_series(
     symbol: str,
     writes: Sequence[SeriesWrite],
     drop_timeframes: Sequence[str],
-) -> WriteCounts:
+) -> WriteResult:
     """Apply ``writes`` for ``symbol`` and their watermarks, and drop the rows and watermarks
-    of ``drop_timeframes``, in ONE transaction; returns counts and the symbol's data version."""
-    counts = WriteCounts()
+    of ``drop_timeframes``, in ONE transaction.
+
+    Returns:
+        rows inserted and deleted (``updated`` is always 0: changed rows are deleted and
+        inserted again), the symbol's rows after the write and their content version.
+
+    Raises:
+        duckdb.Error: the write failed; the transaction is rolled back and nothing changes.
+    """
+    inserted = deleted = 0
     with transaction(con):
         for tf in drop_timeframes:
-            counts.deleted += _count(
+            deleted += _count(
                 con, f"DELETE FROM {table} WHERE symbol = ? AND timeframe = ?", [symbol, tf]
             )
             con.execute(
@@ -173,45 +166,45 @@ def write_series(
             if write.replace_from is not None:
                 where += " AND ts >= ?"
                 params.append(write.replace_from)
-            deleted = _count(con, f"DELETE FROM {table} WHERE {where}", params)
+            deleted += _count(con, f"DELETE FROM {table} WHERE {where}", params)
             cols = ", ".join(f'"{c}"' for c in write.rows.columns)
             con.register(_INCOMING, write.rows)
             try:
                 con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {_INCOMING}")
             finally:
                 con.unregister(_INCOMING)
-            counts.deleted += deleted
-            counts.inserted += write.rows.height
-            counts.by_timeframe[write.timeframe] = {
-                "inserted": write.rows.height,
-                "deleted": deleted,
-            }
-            mark = write.watermark
+            inserted += write.rows.height
             upsert_rows(
                 con,
                 WATERMARKS,
-                pl.DataFrame(
-                    [
-                        {
-                            "family": family,
-                            "symbol": symbol,
-                            "timeframe": write.timeframe,
-                            "last_ts": mark.last_ts,
-                            "rows": mark.rows,
-                            "bars_hash": mark.bars_hash,
-                            "code_version": mark.code_version,
-                        }
-                    ],
-                    schema=WATERMARK_SCHEMA,
-                ),
+                _watermark_row(family, symbol, write),
                 WATERMARK_KEY,
                 schema=WATERMARK_SCHEMA,
             )
-        counts.rows, counts.data_version = content_version(con, table, {"symbol": symbol})
-    return counts
+        rows, version = content_version(con, table, {"symbol": symbol})
+    return WriteResult(inserted, 0, deleted, rows, version)
 
 
 def read_symbol_rows(con: duckdb.DuckDBPyConnection, table: str, symbol: str) -> pl.DataFrame:
     """All stored rows of ``symbol`` in ``table``, in storage order (sorting wide rows in
     DuckDB costs seconds; the checks do not need an order)."""
     return con.sql(f"SELECT * FROM {table} WHERE symbol = $1", params=[symbol]).pl()
+
+
+def read_symbol_features(
+    con: duckdb.DuckDBPyConnection, table: str, symbol: str, columns: Sequence[str]
+) -> pl.DataFrame:
+    """``symbol, timeframe, ts`` + ``columns`` of ``symbol`` in the feature table ``table``,
+    sorted by (timeframe, ts); an empty frame without columns when ``table`` does not exist.
+
+    Raises:
+        duckdb.BinderException: ``table`` lacks one of ``columns``.
+    """
+    if not table_exists(con, table):
+        return pl.DataFrame()
+    names = ", ".join(f'"{c}"' for c in columns)
+    return con.sql(
+        f"SELECT symbol, timeframe, ts, {names} FROM {table} WHERE symbol = $1 "
+        "ORDER BY timeframe, ts",
+        params=[symbol],
+    ).pl()

@@ -1,0 +1,231 @@
+"""The join feature tables over their whole inputs, and the measures behind their checks.
+
+- :func:`context_join`: ``features.context`` of one symbol from its classic indicators
+  (:mod:`trading_assets.features.context`);
+- :func:`cross_asset_join`: ``features.cross_asset`` of every symbol against its reference
+  symbol (:mod:`trading_assets.features.cross_asset`);
+- :func:`sentiment_join`: ``features.sentiment`` of every symbol from a ``sentiment_agg``
+  table, zero-filled without one (:mod:`trading_assets.features.sentiment`).
+
+Each ``*_measures`` function returns the measures of the three join checks by name
+(``missing_share`` after each feature's first value, ``feature_count``, ``aligned_with_bars``;
+see :func:`join_measures`). Frames are keyed symbol, timeframe, ts (``Datetime("us", "UTC")``,
+bar open time); prices are float64 in the quote currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from trading_assets.features import checks
+from trading_assets.features import context as context_logic
+from trading_assets.features import cross_asset as cross_logic
+from trading_assets.features import sentiment as sentiment_logic
+from trading_assets.timeframes import timeframe_seconds
+
+KEY = ["symbol", "timeframe", "ts"]
+
+
+def join_measures(
+    frame: pl.DataFrame,
+    bars: pl.DataFrame,
+    features: Sequence[str],
+    threshold: float,
+    extra: Mapping[str, Any] | None = None,
+    applies: Callable[[str, str], bool] = lambda column, timeframe: True,
+) -> dict[str, checks.Measure]:
+    """The measures of a join feature table, by check name.
+
+    Args:
+        frame: the table's rows (``symbol, timeframe, ts`` + feature columns).
+        bars: ``symbol, timeframe, ts`` of the bars the rows must align with one to one.
+        features: the expected feature columns.
+        threshold: largest acceptable share of missing values per feature after its first
+            value in each series.
+        extra: added to the ``missing_share`` details (JSON-able).
+        applies: ``(column, timeframe) -> bool``, whether a column is meant to have values
+            on a timeframe (the others are not measured).
+
+    Returns:
+        ``missing_share``, ``feature_count`` (the feature columns of ``frame`` are exactly
+        ``features``) and ``aligned_with_bars``.
+    """
+    first_value = checks.first_value_warmup(frame, features)
+
+    def warmup(column: str, timeframe: str) -> int | None:
+        return first_value(column, timeframe) if applies(column, timeframe) else None
+
+    missing = checks.missing_share(frame, features, warmup=warmup, threshold=threshold)
+    return {
+        "missing_share": checks.Measure(missing.passed, {**missing.details, **(extra or {})}),
+        "feature_count": checks.feature_count(
+            [c for c in frame.columns if c in features or c in KEY], features
+        ),
+        "aligned_with_bars": checks.alignment(bars, frame),
+    }
+
+
+@dataclass(frozen=True)
+class ContextJoin:
+    """``features.context`` rows of one symbol and what they were built from.
+
+    Attributes:
+        frame: the rows (:func:`trading_assets.features.context.output_schema`).
+        row_timeframes: the symbol's bar timeframes that get context rows.
+        sources: ``(context timeframe, indicator)`` pairs with at least one value in the
+            indicators: only those context columns can have values.
+    """
+
+    frame: pl.DataFrame
+    row_timeframes: list[str]
+    sources: frozenset[tuple[str, str]]
+
+
+def context_join(indicators: pl.DataFrame, bar_timeframes: Sequence[str]) -> ContextJoin:
+    """Context features of one symbol.
+
+    Args:
+        indicators: the symbol's classic indicators (``symbol, timeframe, ts`` +
+            :data:`~trading_assets.features.context.CONTEXT_FEATURES`, float64), as stored in
+            ``features.classic``; an empty frame (any columns) when there are none yet.
+        bar_timeframes: the timeframes of the symbol's staging bars.
+    """
+    if indicators.height:
+        frame = context_logic.context(indicators)
+    else:
+        frame = pl.DataFrame(schema=context_logic.output_schema())
+    sources = frozenset(
+        (g, name)
+        for g in context_logic.CONTEXT_TIMEFRAMES
+        for name in context_logic.CONTEXT_FEATURES
+        if indicators.height
+        and indicators.filter(pl.col("timeframe") == g)[name].drop_nulls().len() > 0
+    )
+    return ContextJoin(frame, context_logic.row_timeframes(list(bar_timeframes)), sources)
+
+
+def context_measures(
+    joined: ContextJoin, bars: pl.DataFrame, threshold: float
+) -> dict[str, checks.Measure]:
+    """The check measures of :func:`context_join`'s rows against the symbol's bars
+    (``symbol, timeframe, ts``; only the row timeframes are expected). A context column is
+    measured only on timeframes finer than its own and where its indicator has values."""
+
+    def applies(column: str, timeframe: str) -> bool:
+        _, g, name = column.split("_", 2)
+        return (g, name) in joined.sources and timeframe_seconds(g) > timeframe_seconds(timeframe)
+
+    return join_measures(
+        joined.frame,
+        bars.filter(pl.col("timeframe").is_in(joined.row_timeframes)),
+        context_logic.feature_names(),
+        threshold,
+        {"measured_sources": sorted(f"{g}:{n}" for g, n in joined.sources)},
+        applies,
+    )
+
+
+@dataclass(frozen=True)
+class CrossAssetJoin:
+    """``features.cross_asset`` rows of every symbol.
+
+    Attributes:
+        frame: the rows (:func:`trading_assets.features.cross_asset.output_schema`).
+        references: symbol -> its reference symbol (None: no reference available).
+    """
+
+    frame: pl.DataFrame
+    references: dict[str, str | None]
+
+
+def cross_asset_join(
+    closes: pl.DataFrame, overrides: Mapping[str, str] | None = None
+) -> CrossAssetJoin:
+    """Rolling correlation and beta of every symbol's returns to its reference symbol's.
+
+    Args:
+        closes: ``symbol, timeframe, ts, close`` (close float64, quote currency) of every
+            symbol's bars, sorted by (symbol, timeframe, ts).
+        overrides: explicit reference per symbol (see
+            :func:`trading_assets.features.cross_asset.reference_symbol`).
+    """
+    symbols = sorted(closes["symbol"].unique().to_list())
+    by_symbol = {s: f for (s,), f in closes.group_by("symbol")}
+    parts, references = [], {}
+    for symbol in symbols:
+        ref = cross_logic.reference_symbol(symbol, symbols, overrides)
+        references[symbol] = ref
+        parts.append(cross_logic.cross_asset(by_symbol[symbol], by_symbol.get(ref)))
+    frame = pl.concat(parts) if parts else pl.DataFrame(schema=cross_logic.output_schema())
+    return CrossAssetJoin(frame, references)
+
+
+def cross_asset_measures(
+    joined: CrossAssetJoin, closes: pl.DataFrame, threshold: float
+) -> dict[str, checks.Measure]:
+    """The check measures of :func:`cross_asset_join`'s rows against the bars (``closes``):
+    only the symbols with a reference are expected to have rows with values."""
+    frame = joined.frame
+    if not frame.height:
+        return join_measures(frame, closes.select(KEY), cross_logic.NAMES, threshold)
+    with_ref = [s for s, r in joined.references.items() if r]
+    return join_measures(
+        frame.filter(pl.col("ref_symbol").is_not_null()),
+        closes.filter(pl.col("symbol").is_in(with_ref)).select(KEY),
+        cross_logic.NAMES,
+        threshold,
+        {"symbols_without_reference": [s for s, r in joined.references.items() if r is None]},
+    )
+
+
+@dataclass(frozen=True)
+class SentimentJoin:
+    """``features.sentiment`` rows of every symbol.
+
+    Attributes:
+        frame: the rows (:func:`trading_assets.features.sentiment.output_schema`).
+        problem: why the sentiment table was not used (None: it was); the features are then
+            zero-filled.
+        bars_with_news: rows with at least one article in their hourly or daily bucket.
+        symbols_with_news: symbols with such rows, sorted.
+    """
+
+    frame: pl.DataFrame
+    problem: str | None
+    bars_with_news: int
+    symbols_with_news: list[str]
+
+
+def sentiment_join(bars: pl.DataFrame, raw: pl.DataFrame | None) -> SentimentJoin:
+    """News sentiment per bar of every symbol.
+
+    Args:
+        bars: ``symbol, timeframe, ts`` of every symbol's bars, sorted by symbol.
+        raw: the rows of the ``sentiment_agg`` table, None when there is none (see
+            :func:`trading_assets.features.sentiment.normalize_sentiment_agg` for the
+            accepted columns).
+    """
+    if raw is None:
+        agg, problem = None, "no sentiment_agg table"
+    else:
+        agg, problem = sentiment_logic.normalize_sentiment_agg(raw)
+    parts = [
+        sentiment_logic.sentiment_features(rows, agg)
+        for _, rows in bars.group_by("symbol", maintain_order=True)
+    ]
+    frame = pl.concat(parts) if parts else pl.DataFrame(schema=sentiment_logic.output_schema())
+    with_news = frame.filter((pl.col("sent_1h_count") > 0) | (pl.col("sent_1d_count") > 0))
+    return SentimentJoin(
+        frame, problem, with_news.height, sorted(with_news["symbol"].unique().to_list())
+    )
+
+
+def sentiment_measures(
+    joined: SentimentJoin, bars: pl.DataFrame, threshold: float
+) -> dict[str, checks.Measure]:
+    """The check measures of :func:`sentiment_join`'s rows against every bar."""
+    return join_measures(joined.frame, bars, sentiment_logic.NAMES, threshold)

@@ -1,0 +1,128 @@
+"""Warehouse reads and writes of the price tables: ``raw.<kind>`` (bars, ticks, quotes,
+quote bars), ``ops.source_items`` (what was ingested from where) and ``staging.bars``.
+
+Timestamps are UTC, prices float64 in the quote currency (see :mod:`trading_assets.schemas`).
+Reads create a missing table first (empty), so a symbol without data reads as no rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from trading_assets import schemas
+from trading_assets.warehouse.ddl import ensure_table
+from trading_assets.warehouse.writes import WriteResult, transaction, upsert_rows
+
+SOURCE_ITEMS = "ops.source_items"
+#: the key columns of ``staging.bars``, the default columns of :func:`read_staging_bars`
+BAR_KEY: tuple[str, ...] = ("symbol", "timeframe", "ts")
+
+
+def known_fingerprints(con: duckdb.DuckDBPyConnection, kind: str, symbol: str) -> dict[str, str]:
+    """origin -> fingerprint of the source items of ``kind`` last ingested without error for
+    ``symbol`` (see :class:`trading_assets.sources.base.SourceItem`)."""
+    ensure_table(con, SOURCE_ITEMS)
+    rows = con.execute(
+        f"SELECT origin, fingerprint FROM {SOURCE_ITEMS} "
+        "WHERE kind = ? AND symbol = ? AND status = 'ok'",
+        [kind, symbol],
+    ).fetchall()
+    return dict(rows)
+
+
+@dataclass(frozen=True)
+class IngestWrite:
+    """What :func:`write_ingest` did, and what the symbol's table holds after it.
+
+    Attributes:
+        result: the upsert of the rows into ``raw.<kind>``, scoped to the symbol.
+        latest: the symbol's 5 stored rows with the latest ts, newest first.
+        spans: per timeframe ``timeframe, rows, first, last`` (UTC) of the symbol's stored
+            rows, sorted by timeframe; None for kinds without a timeframe (ticks, quotes).
+    """
+
+    result: WriteResult
+    latest: pl.DataFrame
+    spans: pl.DataFrame | None
+
+
+def write_ingest(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    symbol: str,
+    rows: pl.DataFrame,
+    items: pl.DataFrame,
+) -> IngestWrite:
+    """Upsert ``rows`` into ``raw.<kind>`` and ``items`` into ``ops.source_items``, in ONE
+    transaction, and summarise the symbol's stored rows with DuckDB aggregates (the symbol's
+    whole history is never read back).
+
+    Args:
+        con: a writable connection.
+        kind: a row kind of :data:`trading_assets.schemas.KINDS` (``bars``, ``ticks``...).
+        symbol: the symbol all of ``rows`` belong to.
+        rows: canonical rows of ``kind``; where a key repeats, the last row wins.
+        items: rows of ``ops.source_items`` (:data:`trading_assets.schemas.SOURCE_ITEMS_SCHEMA`);
+            nothing is written there when empty.
+
+    Raises:
+        KeyError: an unknown ``kind``.
+        duckdb.Error: the write failed; the transaction is rolled back and nothing changes.
+    """
+    schema, key = schemas.KINDS[kind]
+    table = f"raw.{kind}"
+    with transaction(con):
+        result = upsert_rows(con, table, rows, key, scope={"symbol": symbol}, schema=schema)
+        if items.height:
+            upsert_rows(con, SOURCE_ITEMS, items, schemas.SOURCE_ITEMS_KEY)
+        latest = con.sql(
+            f"SELECT * FROM {table} WHERE symbol = $1 ORDER BY ts DESC LIMIT 5",
+            params=[symbol],
+        ).pl()
+        spans = (
+            con.sql(
+                f"SELECT timeframe, count(*) AS rows, min(ts) AS first, max(ts) AS last "
+                f"FROM {table} WHERE symbol = $1 GROUP BY timeframe ORDER BY timeframe",
+                params=[symbol],
+            ).pl()
+            if "timeframe" in schema
+            else None
+        )
+    return IngestWrite(result, latest, spans)
+
+
+def read_raw_prices(
+    con: duckdb.DuckDBPyConnection, symbol: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(bars, ticks)``: every row of ``symbol`` in ``raw.bars`` and ``raw.ticks`` (their
+    canonical schemas, in storage order)."""
+    for table in ("raw.bars", "raw.ticks"):
+        ensure_table(con, table)
+    bars = con.sql("SELECT * FROM raw.bars WHERE symbol = $1", params=[symbol]).pl()
+    ticks = con.sql("SELECT * FROM raw.ticks WHERE symbol = $1", params=[symbol]).pl()
+    return bars, ticks
+
+
+def read_staging_bars(
+    con: duckdb.DuckDBPyConnection,
+    symbol: str | None = None,
+    columns: Sequence[str] = BAR_KEY,
+) -> pl.DataFrame:
+    """``columns`` of ``staging.bars`` for ``symbol`` sorted by (timeframe, ts), or for every
+    symbol (``symbol`` None) sorted by (symbol, timeframe, ts).
+
+    Raises:
+        duckdb.BinderException: a column ``staging.bars`` does not have.
+    """
+    ensure_table(con, "staging.bars")
+    cols = ", ".join(columns)
+    if symbol is None:
+        return con.sql(f"SELECT {cols} FROM staging.bars ORDER BY symbol, timeframe, ts").pl()
+    return con.sql(
+        f"SELECT {cols} FROM staging.bars WHERE symbol = $1 ORDER BY timeframe, ts",
+        params=[symbol],
+    ).pl()
