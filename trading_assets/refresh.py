@@ -5,9 +5,9 @@ The plan comes from Dagster's own stale-status resolver (code versions, data ver
 missing materializations), per symbol partition, plus the source files Dagster cannot see: a
 price file that is new or changed since it was last read (its fingerprint against
 ``ops.source_items``) re-runs its symbol's ingestion ("new source data"). One case Dagster
-does not track is an unpartitioned asset downstream of a partitioned one (say the universal stream of every
-symbol's bars); for those edges the parent partitions' data versions before and after the
-child's last materialization are compared here.
+does not track is an unpartitioned asset downstream of a partitioned one (say the universal
+stream of every symbol's bars); for those edges the parent partitions' data versions before
+and after the child's last materialization are compared here.
 
 Execution goes in dependency order, one level at a time, and re-plans after each level: if an
 upstream asset re-runs and reports the same data version, nothing below it runs.
