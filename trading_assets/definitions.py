@@ -26,7 +26,7 @@ from trading_assets.defs.news.assets import NEWS_ASSETS
 from trading_assets.defs.news.resources import news_resources_from_env
 from trading_assets.defs.news.sensors import news_poll
 from trading_assets.defs.prices.discovery import symbol_discovery
-from trading_assets.defs.prices.inbox import inbox_sensor
+from trading_assets.defs.prices.inbox import inbox_sensor_every
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
 from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.prices.schedules import build_ingestion_schedules
@@ -43,6 +43,7 @@ from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.trading import TRADING_ASSETS
 from trading_assets.home import ProjectHome
 from trading_assets.profiles import DATA_DIR_ENV, active_profile
+from trading_assets.settings import sensor_interval_s
 
 ASSETS = [
     *INGESTION_ASSETS,
@@ -83,7 +84,7 @@ def automation_sensor() -> dg.AutomationConditionSensorDefinition:
             "automation",
             target=dg.AssetSelection.all(),
             default_status=dg.DefaultSensorStatus.RUNNING,
-            minimum_interval_seconds=30,
+            minimum_interval_seconds=sensor_interval_s(),
             use_user_code_server=True,
         )
 
@@ -116,7 +117,7 @@ def build_definitions(code_graph: CodeGraph | None = None) -> dg.Definitions:
         schedules=build_ingestion_schedules(profile),
         sensors=[
             symbol_discovery,
-            inbox_sensor,
+            inbox_sensor_every(sensor_interval_s()),
             news_poll,
             *REPORT_SENSORS,
             automation_sensor(),

@@ -51,6 +51,24 @@ RETRAIN_NEW_BARS = Setting(
 )  # fmt: skip
 
 
+SENSOR_INTERVAL_S = Setting(
+    "TRADING_SENSOR_INTERVAL_S", int, "30", "seconds between evaluations of the inbox sensor "
+    "and of declarative automation (lower it for faster reactions to new bars)"
+)  # fmt: skip
+
+
+def sensor_interval_s() -> int:
+    """Seconds between evaluations of the inbox and automation sensors (at least 1).
+
+    Raises:
+        ConfigurationError: not a whole number of seconds, or below 1.
+    """
+    value = SENSOR_INTERVAL_S.read()
+    if value < 1:
+        raise ConfigurationError(f"{SENSOR_INTERVAL_S.name} must be at least 1, got {value}")
+    return value
+
+
 def retrain_policy() -> RetrainPolicy:
     """The :class:`RetrainPolicy` of the environment.
 

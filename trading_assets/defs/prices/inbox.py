@@ -54,27 +54,35 @@ def inbox_requests(
     return requests, new_symbols, scan.cursor, scan.unreadable
 
 
-@dg.sensor(
-    name="inbox",
-    description="Ingests price and news files dropped into $TRADING_ASSETS_HOME/inbox, once "
-    "per file version: one run per symbol, one raw/news run for news files.",
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    asset_selection=[*_KEY_OF_KIND.values(), NEWS_KEY],
-)
-def inbox_sensor(context: dg.SensorEvaluationContext, price_sources: PriceSourcesResource):
-    inbox = Path(price_sources.inbox_dir) if price_sources.inbox_dir else None
-    if inbox is None or not inbox.is_dir():
-        return dg.SkipReason("no inbox folder configured")
-    known = set(context.instance.get_dynamic_partitions(SYMBOLS.name))
-    requests, new_symbols, cursor, unreadable = inbox_requests(inbox, context.cursor, known)
-    for path in unreadable:
-        context.log.warning(f"inbox: cannot ingest {path} (unknown format or symbol)")
-    if not requests:
-        context.update_cursor(cursor)
-        return dg.SkipReason("no new price or news files in the inbox")
-    return dg.SensorResult(
-        run_requests=requests,
-        dynamic_partitions_requests=[SYMBOLS.build_add_request(new_symbols)] if new_symbols else [],
-        cursor=cursor,
+def inbox_sensor_every(seconds: int = 30) -> dg.SensorDefinition:
+    """The ``inbox`` sensor, evaluated at most every ``seconds`` (``TRADING_SENSOR_INTERVAL_S``
+    in the definitions)."""
+
+    @dg.sensor(
+        name="inbox",
+        description="Ingests price and news files dropped into $TRADING_ASSETS_HOME/inbox, "
+        "once per file version: one run per symbol, one raw/news run for news files.",
+        minimum_interval_seconds=seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        asset_selection=[*_KEY_OF_KIND.values(), NEWS_KEY],
     )
+    def inbox_sensor(context: dg.SensorEvaluationContext, price_sources: PriceSourcesResource):
+        inbox = Path(price_sources.inbox_dir) if price_sources.inbox_dir else None
+        if inbox is None or not inbox.is_dir():
+            return dg.SkipReason("no inbox folder configured")
+        known = set(context.instance.get_dynamic_partitions(SYMBOLS.name))
+        requests, new_symbols, cursor, unreadable = inbox_requests(inbox, context.cursor, known)
+        for path in unreadable:
+            context.log.warning(f"inbox: cannot ingest {path} (unknown format or symbol)")
+        if not requests:
+            context.update_cursor(cursor)
+            return dg.SkipReason("no new price or news files in the inbox")
+        add = [SYMBOLS.build_add_request(new_symbols)] if new_symbols else []
+        return dg.SensorResult(
+            run_requests=requests, dynamic_partitions_requests=add, cursor=cursor
+        )
+
+    return inbox_sensor
+
+
+inbox_sensor = inbox_sensor_every()
