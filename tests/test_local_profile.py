@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import use_local_profile
+from tests.signal_freshness import assert_newest_signal_on_newest_bar
 from trading_assets import Warehouse
 from trading_assets.definitions import build_definitions
 from trading_assets.home import ProjectHome
@@ -127,3 +128,10 @@ def test_main_job_produces_signals_backtests_and_a_report_chromium_renders(local
         text = page.locator("main").inner_text()
         assert "No predictions yet" not in text
         assert "ETH/USDT" in text and "buy_and_hold" in text
+
+
+def test_newest_signal_of_every_series_is_on_its_newest_bar(local_run):
+    first, _, wh = local_run
+    assert first.ok, first.failures
+    assert "fresh" not in first.outcomes["signals/signals"].failed_checks
+    assert assert_newest_signal_on_newest_bar(wh) >= 4

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.signal_freshness import assert_newest_signal_on_newest_bar
 from trading_assets import Warehouse
 from trading_assets.cli import main
 from trading_assets.definitions import build_definitions
@@ -52,6 +53,8 @@ def test_demo_run_is_idempotent_and_readable(demo_home: ProjectHome):
 
     wh = Warehouse()
     assert wh.symbols() == ["^GSPC", "^IXIC"]
+    # the newest bar of every series gets a signal from the champions' live predictions
+    assert assert_newest_signal_on_newest_bar(wh, ("1d",)) == 2
     spx = wh.bars("^GSPC", "1d", start="2018-12-01", end="2019-01-01")
     # 19 sessions: closed on the 5th (state funeral) and the 25th
     assert spx.height == 19 and spx["close"][-1] == pytest.approx(2506.850098)

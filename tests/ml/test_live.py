@@ -106,3 +106,41 @@ def test_baselines_predict_live_by_formula(table_1h, crypto_1h):
     for symbol, value in out.select("symbol", "prediction").iter_rows():
         close = crypto_1h[symbol].sort("ts")["close"].to_numpy()
         assert value == pytest.approx(np.log(close[-1] / close[-2]))
+
+
+def test_lightgbm_live_rows_carry_their_top_contributions(table_1h, lightgbm):
+    frame = live.live_frame(table_1h, "1h", "fwd_ret_1", lightgbm.model.input_columns)
+    result = live.predict_pending(lightgbm, frame, live.pending(frame, NOW))
+    contrib = result.contributions.sort("symbol", "rank")
+    assert contrib["rank"].to_list() == [1, 2, 3, 1, 2, 3]
+    assert set(contrib["feature"]) <= set(lightgbm.model.features)
+    assert (contrib["model_version"] == "3").all()
+
+
+def test_no_champion_yet_serves_only_the_baselines(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    served, missing = live.resolve_served(
+        uri, ["1h"], ["fwd_ret_1"], ["lightgbm", "svm", "zero", "last"], {}
+    )
+    assert missing == ["fwd_ret_1-1h-lightgbm", "fwd_ret_1-1h-svm"]
+    assert [(s.family, s.version) for s in served] == [
+        ("zero", live.FORMULA_VERSION), ("last", live.FORMULA_VERSION)
+    ]  # fmt: skip
+
+
+def test_a_run_serves_the_version_the_alias_had_when_it_started(monkeypatch, lightgbm):
+    """The alias moves after resolution: the run keeps the version it resolved."""
+    from trading_assets.ml import predictor, tracking
+
+    versions = iter(["7", "8", "9"])
+    monkeypatch.setattr(
+        tracking, "champion",
+        lambda uri, name: tracking.ModelVersion(name, next(versions), "run", "champion", {}),
+    )  # fmt: skip
+    loads = []
+    monkeypatch.setattr(
+        predictor, "load_version", lambda uri, name, v: loads.append(v) or lightgbm.model
+    )
+    served, _ = live.resolve_served("sqlite://", ["1h"], ["fwd_ret_1"], ["lightgbm"], {})
+    assert [s.version for s in served] == ["7"] and loads == ["7"]
+    assert next(versions) == "8"  # resolved once: the later alias moves are not seen

@@ -63,11 +63,13 @@ class ServedModel:
 
 @dataclass
 class LiveResult:
-    """Rows predicted (``PREDICTIONS_SCHEMA``), bars skipped with why, and notes (gaps)."""
+    """Rows predicted (``PREDICTIONS_SCHEMA``), bars skipped with why, and LightGBM's top
+    feature contributions of those rows (``PREDICTION_CONTRIBUTIONS_SCHEMA``; None for other
+    families), which explain the newest signals."""
 
     rows: pl.DataFrame
     skipped: list[dict[str, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    contributions: pl.DataFrame | None = None
 
 
 def now_utc() -> datetime:
@@ -199,7 +201,32 @@ def predict_pending(
         pl.lit(predicted_at).cast(schemas.UTC_TS).alias("predicted_at"),
     )
     out = out.filter(pl.col("prediction").is_finite()).cast(schemas.PREDICTIONS_SCHEMA)
-    return LiveResult(out.select(list(schemas.PREDICTIONS_SCHEMA)), skipped)
+    contributions = _contributions(served, ok) if served.family == "lightgbm" else None
+    return LiveResult(out.select(list(schemas.PREDICTIONS_SCHEMA)), skipped, contributions)
+
+
+def _contributions(served: ServedModel, rows: pl.DataFrame, top: int = 3) -> pl.DataFrame | None:
+    """The top ``top`` LightGBM ``pred_contrib`` contributions of each predicted row."""
+    from trading_assets.ml.families import contributions
+
+    if rows.height == 0:
+        return None
+    features = list(served.model.features)
+    x = np.ascontiguousarray(rows.select(features).cast(pl.Float64).to_numpy())
+    index, value, contrib = contributions(served.model, x, top)
+    names = np.asarray(features, dtype=object)
+    keys = rows.select(
+        pl.lit(served.name).alias("model"), pl.lit(served.version).alias("model_version"), *KEY
+    )
+    return pl.concat(
+        keys.with_columns(
+            pl.lit(k + 1, dtype=pl.Int64).alias("rank"),
+            pl.Series("feature", names[index[:, k]].tolist(), dtype=pl.String),
+            pl.Series("value", value[:, k], dtype=pl.Float64).fill_nan(None),
+            pl.Series("contribution", contrib[:, k], dtype=pl.Float64),
+        )
+        for k in range(index.shape[1])
+    ).cast(schemas.PREDICTION_CONTRIBUTIONS_SCHEMA)
 
 
 def resolve_served(

@@ -27,6 +27,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "ml.predictions": schemas.PREDICTIONS_SCHEMA,
     "ml.live_predictions": schemas.PREDICTIONS_SCHEMA,
     "ml.prediction_contributions": schemas.PREDICTION_CONTRIBUTIONS_SCHEMA,
+    "ml.live_prediction_contributions": schemas.PREDICTION_CONTRIBUTIONS_SCHEMA,
     "signals.signals": schemas.SIGNALS_SCHEMA,
     "signals.backtest_metrics": schemas.BACKTEST_METRICS_SCHEMA,
     "signals.backtest_equity": schemas.BACKTEST_EQUITY_SCHEMA,

@@ -19,6 +19,8 @@ from trading_assets.warehouse.ddl import ensure_table
 
 WALK_FORWARD_TABLE = "ml.predictions"
 LIVE_TABLE = "ml.live_predictions"
+CONTRIBUTIONS_TABLE = "ml.prediction_contributions"
+LIVE_CONTRIBUTIONS_TABLE = "ml.live_prediction_contributions"
 TRAINING_TABLE = "features.training_table"
 
 
@@ -62,18 +64,27 @@ def live_watermarks(
 
 
 def write_live(
-    con: duckdb.DuckDBPyConnection, served: Mapping[str, str], rows: pl.DataFrame
+    con: duckdb.DuckDBPyConnection,
+    served: Mapping[str, str],
+    rows: pl.DataFrame,
+    contributions: pl.DataFrame | None = None,
 ) -> writes.WriteResult:
-    """Store live ``rows`` in one transaction: rows of a served model at another version
-    than ``served[model]`` (a former champion) are deleted, then ``rows`` are upserted.
+    """Store live ``rows`` (and their feature ``contributions``) in one transaction: rows of
+    a served model at another version than ``served[model]`` (a former champion) are
+    deleted, then ``rows`` are upserted.
 
     Raises:
         duckdb.Error: the write failed; nothing changed.
     """
     with writes.transaction(con):
         ensure_table(con, LIVE_TABLE)
+        ensure_table(con, LIVE_CONTRIBUTIONS_TABLE)
         deleted = 0
         for model, version in served.items():
+            con.execute(
+                f"DELETE FROM {LIVE_CONTRIBUTIONS_TABLE} WHERE model = ? AND model_version <> ?",
+                [model, version],
+            )
             deleted += int(
                 con.execute(
                     f"SELECT count(*) FROM {LIVE_TABLE} WHERE model = ? AND model_version <> ?",
@@ -88,9 +99,25 @@ def write_live(
             con, LIVE_TABLE, rows.select(list(schemas.PREDICTIONS_SCHEMA)),
             schemas.PREDICTIONS_KEY,
         )  # fmt: skip
+        if contributions is not None and contributions.height:
+            writes.upsert_rows(
+                con, LIVE_CONTRIBUTIONS_TABLE,
+                contributions.select(list(schemas.PREDICTION_CONTRIBUTIONS_SCHEMA)),
+                schemas.PREDICTION_CONTRIBUTIONS_KEY,
+            )  # fmt: skip
     return writes.WriteResult(
         result.inserted, result.updated, deleted, result.rows, result.data_version
     )
+
+
+def all_contributions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Feature contributions of walk-forward and live predictions together
+    (``PREDICTION_CONTRIBUTIONS_SCHEMA``)."""
+    frames = [read_table(con, t) for t in (CONTRIBUTIONS_TABLE, LIVE_CONTRIBUTIONS_TABLE)]
+    frames = [f.cast(schemas.PREDICTION_CONTRIBUTIONS_SCHEMA) for f in frames if f.height]
+    if not frames:
+        return pl.DataFrame(schema=schemas.PREDICTION_CONTRIBUTIONS_SCHEMA)
+    return pl.concat(frames)
 
 
 def all_predictions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

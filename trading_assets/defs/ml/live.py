@@ -57,7 +57,7 @@ def live_predictions(
     served, no_champion = live.resolve_served(
         mlflow.tracking_uri, config.timeframes, config.targets, config.families, wf_versions
     )
-    frames, skipped, notes = [], [], []
+    frames, contributions, skipped, notes = [], [], [], []
     with warehouse.connect(read_only=True) as con:
         marks = {s.name: store.live_watermarks(con, s.name, s.version, s.timeframe) for s in served}
     for s in served:
@@ -70,10 +70,14 @@ def live_predictions(
         notes += live.gaps(frame, rows)
         result = live.predict_pending(s, frame, rows)
         frames.append(result.rows)
+        contributions += [result.contributions] if result.contributions is not None else []
         skipped += result.skipped
     rows = pl.concat(frames) if frames else live.empty_rows()
     with warehouse.connect() as con:
-        written = store.write_live(con, {s.name: s.version for s in served}, rows)
+        written = store.write_live(
+            con, {s.name: s.version for s in served}, rows,
+            pl.concat(contributions) if contributions else None,
+        )  # fmt: skip
     for name in no_champion:
         context.log.warning(f"{name}: no champion yet, not predicting live")
     return dg.MaterializeResult(

@@ -28,7 +28,7 @@ from trading_assets.schemas import SIGNALS_SCHEMA
 from trading_assets.trading import consensus, signal_checks, signals_run, sizing
 from trading_assets.warehouse.catalog import read_series, read_table
 from trading_assets.warehouse.ddl import ensure_table
-from trading_assets.warehouse.predictions import all_predictions
+from trading_assets.warehouse.predictions import all_contributions, all_predictions
 from trading_assets.warehouse.writes import WriteResult, content_version, replace_scope
 
 TABLE = "signals.signals"
@@ -159,7 +159,7 @@ def signals(
         bars = read_series(con, "staging.bars", pairs, ["close"])
         labels = read_series(con, "features.labels", pairs, ["fwd_ret_1", "fwd_ret_5"])
         regime = read_series(con, "features.regime", pairs, ["regime"])
-        contributions = read_table(con, "ml.prediction_contributions")
+        contributions = all_contributions(con)
     run = signals_run.build_signals(
         predictions, bars, labels, regime, contributions, config.consensus_config(),
         config.top_drivers,
