@@ -50,7 +50,6 @@ REPORT_INPUT_TABLES = frozenset(
         "ops.cost_metrics",
     }
 )
-PUBLISHING_OFF = publishing.PUBLISHING_OFF
 
 
 def _previous_version(instance: dg.DagsterInstance) -> str | None:
