@@ -8,4 +8,6 @@
 - :mod:`.newest_bar`: the features of the newest bar only, for the inference fast path.
 - :mod:`.pyfunc` / :mod:`.tracking`: MLflow models, runs, registry and the champion alias.
 - :mod:`.predictor`: a cached champion with a fast path and hot swap of the alias.
+- :mod:`.plan`: which (timeframe, target, family) ``ml/models`` trains, reuses or skips, and
+  the prediction rows it stores.
 """

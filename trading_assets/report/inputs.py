@@ -22,6 +22,7 @@ from trading_assets.schemas import (
     UTC_TS,
 )
 from trading_assets.timeframes import timeframe_seconds
+from trading_assets.warehouse import catalog
 
 #: a close-to-close move by this factor or more in one bar looks like an unadjusted split
 #: (the same rule as the ``outlier_jumps`` check of ``staging/bars``)
@@ -180,15 +181,6 @@ class ReportInputs:
         }
 
 
-def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """``schema.table`` names of every table and view in the database."""
-    rows = con.execute(
-        "SELECT table_schema || '.' || table_name FROM information_schema.tables "
-        "WHERE table_catalog <> 'temp'"
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
 def _frame(
     con: duckdb.DuckDBPyConnection, sql: str, columns: dict[str, pl.DataType], params=None
 ) -> pl.DataFrame:
@@ -196,16 +188,6 @@ def _frame(
     if frame.height == 0:
         return empty(columns)
     return frame.select([pl.col(c).cast(t) for c, t in columns.items()])
-
-
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    schema, name = table.split(".")
-    rows = con.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ?",
-        [schema, name],
-    ).fetchall()
-    return {r[0] for r in rows}
 
 
 def load_equity(con: duckdb.DuckDBPyConnection, points: int = EQUITY_POINTS) -> pl.DataFrame:
@@ -389,7 +371,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection) -> ReportInputs:
     """Read every warehouse input of the report; a missing table leaves its frame empty and a
     table that cannot be read (an older layout, a wrong column) is recorded in ``skipped``
     with the reason instead of failing the report."""
-    tables = existing_tables(con)
+    tables = catalog.existing_tables(con)
     inputs = ReportInputs()
 
     def attempt(name: str, needs: str, load) -> None:
@@ -412,7 +394,9 @@ def load_inputs(con: duckdb.DuckDBPyConnection) -> ReportInputs:
         )
 
     def predictions() -> None:
-        has_labels = "features.labels" in tables and "fwd_ret_1" in _columns(con, "features.labels")
+        has_labels = "features.labels" in tables and "fwd_ret_1" in catalog.column_names(
+            con, "features.labels"
+        )
         inputs.predictions, inputs.model_scores = load_predictions(con, has_labels)
 
     def signals() -> None:

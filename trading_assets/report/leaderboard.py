@@ -8,6 +8,7 @@ never decides where MLflow lives; a store with no registered models gives an emp
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -80,3 +81,20 @@ def champion_leaderboard(client: Any, alias: str = CHAMPION_ALIAS) -> pl.DataFra
     key = pl.when(pl.col("sort_metric").str.contains("rmse|mae|loss"))
     key = key.then(-pl.col("sort_value")).otherwise(pl.col("sort_value"))
     return frame.sort(key, "model", descending=[True, False], nulls_last=True)
+
+
+def read_leaderboard(tracking_uri: str) -> tuple[pl.DataFrame, str | None]:
+    """(:func:`champion_leaderboard` of the MLflow store at ``tracking_uri``, None), or (an
+    empty frame, the reason) when the store cannot be read: an unreachable tracking server
+    must not stop the report. A ``sqlite:///`` store whose file does not exist yet reads as
+    a store without registered models (logging the report creates the store, and that alone
+    must not change the next report)."""
+    from trading_assets import mlflow_store
+
+    uri = tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        return empty(LEADERBOARD_COLUMNS), None
+    try:
+        return champion_leaderboard(mlflow_store.client(uri)), None
+    except Exception as exc:  # an unreachable tracking server must not stop the report
+        return empty(LEADERBOARD_COLUMNS), f"MLflow: {type(exc).__name__}: {exc}"

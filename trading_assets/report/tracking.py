@@ -37,3 +37,17 @@ def log_report(client: Any, experiment_id: str, path: Path, report: RenderedRepo
         raise
     client.set_terminated(run_id)
     return run_id
+
+
+def log_report_to(
+    tracking_uri: str, artifact_location: str | None, path: Path, report: RenderedReport
+) -> str:
+    """:func:`log_report` in experiment :data:`EXPERIMENT` of the store at ``tracking_uri``
+    (created with ``artifact_location`` if missing); returns the run id.
+
+    Raises whatever MLflow raises for an unreachable store."""
+    from trading_assets import mlflow_store
+
+    client = mlflow_store.client(tracking_uri)  # also the process default: used just below
+    experiment = mlflow_store.experiment_id(EXPERIMENT, artifact_location)
+    return log_report(client, experiment, path, report)

@@ -9,7 +9,8 @@ materialization it produced:
 - ``wall_s``, ``cpu_s``, ``peak_rss_mb``: what the whole step used
   (see :mod:`trading_assets.costs.meter`);
 - ``rows_written``: rows inserted + updated + deleted when the asset reports them
-  (:func:`trading_assets.defs.metadata.write_metadata`), else its ``rows``;
+  (:func:`trading_assets.defs.metadata.write_metadata`), else its ``rows``
+  (:func:`trading_assets.costs.ledger.rows_written`);
 - ``cost_share``: 1 / the number of assets the step materialized (a multi-asset's cost is
   split evenly when it is priced).
 
@@ -28,27 +29,11 @@ from typing import Any
 
 import dagster as dg
 
+from trading_assets.costs.ledger import rows_written
 from trading_assets.costs.meter import ResourceMeter, Usage
 
 #: metadata keys the meter writes
 METER_KEYS = ("wall_s", "cpu_s", "peak_rss_mb", "rows_written", "cost_share")
-
-
-def _plain(value: Any) -> Any:
-    return getattr(value, "value", value)
-
-
-def rows_written(metadata: Mapping[str, Any] | None) -> int | None:
-    """Rows an asset wrote, from its own metadata (None if it reports no row counts)."""
-    meta = {k: _plain(v) for k, v in (metadata or {}).items()}
-    if "rows_written" in meta:
-        return int(meta["rows_written"] or 0)
-    parts = [meta[k] for k in ("rows_inserted", "rows_updated", "rows_deleted") if k in meta]
-    if parts:
-        return int(sum(int(p or 0) for p in parts))
-    if isinstance(meta.get("rows"), int):
-        return int(meta["rows"])
-    return None
 
 
 def _usage_metadata(metadata: Mapping[str, Any] | None, usage: Usage, share: float) -> dict:

@@ -3,48 +3,39 @@ WordPress post and Discord message of the report's date, run by the ``publish_on
 sensor and by ``trading-assets run``)."""
 
 import contextlib
-import os
-import tempfile
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import polars as pl
 
-from trading_assets import schemas
 from trading_assets.defs import keys
+from trading_assets.defs.metadata import write_metadata
 from trading_assets.defs.mlflow_resource import MlflowResource
 from trading_assets.defs.report.quality import latest_check_evaluations
 from trading_assets.defs.report.resources import DiscordResource, ReportSettings, WordPressResource
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
-from trading_assets.publish import discord as discord_logic
-from trading_assets.publish import wordpress as wordpress_logic
+from trading_assets.publish import report as publishing
 from trading_assets.publish.http import PublishError
-from trading_assets.report import inputs, leaderboard, render, tracking
-from trading_assets.warehouse.ddl import ensure_table
-from trading_assets.warehouse.writes import content_version, upsert
+from trading_assets.report import build, inputs
 
 REPORT_KEY = keys.REPORT
 PUBLISHED_KEY = keys.PUBLISHED
 
 #: asset keys whose tables the report reads, and the tables (an asset producing one of them
 #: under another key is a dependency too)
-REPORT_INPUT_KEYS: tuple[dg.AssetKey, ...] = tuple(
-    dg.AssetKey(k.split("/"))
-    for k in (
-        "staging/bars",
-        "features/labels",
-        "raw/news",
-        "ml/sentiment",
-        "features/sentiment_agg",
-        "ml/predictions",
-        "signals/signals",
-        "signals/backtest",
-        "ops/cost_metrics",
-    )
+REPORT_INPUT_KEYS: tuple[dg.AssetKey, ...] = (
+    keys.STAGING_BARS,
+    keys.LABELS,
+    keys.NEWS,
+    keys.SENTIMENT,
+    keys.SENTIMENT_AGG,
+    keys.PREDICTIONS,
+    keys.SIGNALS,
+    keys.BACKTEST,
+    keys.COST_METRICS,
 )
 REPORT_INPUT_TABLES = frozenset(
     {
@@ -59,31 +50,6 @@ REPORT_INPUT_TABLES = frozenset(
         "ops.cost_metrics",
     }
 )
-PUBLISHING_OFF = (
-    "publishing is off: set WORDPRESS_URL, WORDPRESS_USER and WORDPRESS_APP_PASSWORD "
-    "and/or DISCORD_WEBHOOK_URL"
-)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)  # readable like any other file written here (mkstemp makes 0600)
-    os.replace(tmp, path)
-
-
-def _leaderboard(mlflow: MlflowResource) -> tuple[pl.DataFrame, str | None]:
-    uri = mlflow.tracking_uri
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
-        # no store yet reads the same as a store without registered models: logging this
-        # report creates the store, and that alone must not change the next report
-        return inputs.empty(inputs.LEADERBOARD_COLUMNS), None
-    try:
-        return leaderboard.champion_leaderboard(mlflow.client()), None
-    except Exception as exc:  # an unreachable tracking server must not stop the report
-        return inputs.empty(inputs.LEADERBOARD_COLUMNS), f"MLflow: {type(exc).__name__}: {exc}"
 
 
 def _previous_version(instance: dg.DagsterInstance) -> str | None:
@@ -103,8 +69,24 @@ def _check_keys(
     return keys
 
 
-def _notes_md(report: render.RenderedReport) -> str:
-    return "\n".join(f"- {n}" for n in report.notes) or "_all sections present_"
+def _report_metadata(written: build.WrittenReport) -> dict[str, Any]:
+    rendered = written.rendered
+    return {
+        "path": dg.MetadataValue.path(str(written.path)),
+        "url": dg.MetadataValue.url(written.path.resolve().as_uri()),
+        "latest": dg.MetadataValue.path(str(written.latest)),
+        "report_date": dg.MetadataValue.text(f"{rendered.report_date:%Y-%m-%d}"),
+        "content_hash": dg.MetadataValue.text(rendered.content_hash),
+        "data_version": dg.MetadataValue.text(written.version),
+        "changed": dg.MetadataValue.bool(written.changed),
+        "sections_present": dg.MetadataValue.json(rendered.present),
+        "sections_missing": dg.MetadataValue.json(rendered.missing),
+        "notes": dg.MetadataValue.md(written.notes_markdown),
+        "summary": dg.MetadataValue.json(rendered.summary),
+        "charts": dg.MetadataValue.int(rendered.charts),
+        "bytes": dg.MetadataValue.int(len(rendered.html.encode())),
+        "mlflow_run_id": dg.MetadataValue.text(written.mlflow_run_id),
+    }
 
 
 def build_report_asset(
@@ -138,53 +120,28 @@ def build_report_asset(
     ) -> dg.MaterializeResult:
         with warehouse.connect() as con:
             data = inputs.load_inputs(con)
-        data.leaderboard, problem = _leaderboard(mlflow)
-        if problem:
-            data.skipped["leaderboard"] = problem
+        build.add_leaderboard(data, mlflow.tracking_uri)
         try:
             data.quality = latest_check_evaluations(
                 context.instance, _check_keys(context, check_keys)
             )
         except Exception as exc:  # an instance without check storage: report without it
             data.skipped["quality"] = f"{type(exc).__name__}: {exc}"
-        rendered = render.render_report(data, datetime.now(UTC), title=report_settings.title)
-        folder = Path(report_settings.reports_dir)
-        path = folder / f"report-{rendered.report_date:%Y-%m-%d}.html"
-        _write_atomic(path, rendered.html)
-        _write_atomic(folder / "latest.html", rendered.html)
-        version = f"sha256:{rendered.content_hash[:24]}"
-        changed = _previous_version(context.instance) != version
-        run_id = "not logged (unchanged)" if not changed else "not logged (off)"
-        if changed and report_settings.log_to_mlflow:
-            try:
-                client = mlflow.client()
-                experiment = mlflow.experiment_id(tracking.EXPERIMENT)
-                run_id = tracking.log_report(client, experiment, path, rendered)
-            except Exception as exc:  # MLflow down: the report itself is still good
-                context.log.warning(f"report not logged to MLflow: {type(exc).__name__}: {exc}")
-                run_id = f"failed: {type(exc).__name__}"
-        context.log.info(
-            f"report {path} ({'changed' if changed else 'unchanged'}); missing: "
-            f"{', '.join(rendered.missing) or 'nothing'}"
+        written = build.write_report(
+            data,
+            generated_at=datetime.now(UTC),
+            reports_dir=Path(report_settings.reports_dir),
+            title=report_settings.title,
+            previous_version=_previous_version(context.instance),
+            mlflow=build.MlflowTarget(mlflow.tracking_uri, mlflow.artifact_location)
+            if report_settings.log_to_mlflow
+            else None,
         )
+        if written.mlflow_error:
+            context.log.warning(f"report not logged to MLflow: {written.mlflow_error}")
+        context.log.info(written.log_line)
         return dg.MaterializeResult(
-            metadata={
-                "path": dg.MetadataValue.path(str(path)),
-                "url": dg.MetadataValue.url(path.resolve().as_uri()),
-                "latest": dg.MetadataValue.path(str(folder / "latest.html")),
-                "report_date": dg.MetadataValue.text(f"{rendered.report_date:%Y-%m-%d}"),
-                "content_hash": dg.MetadataValue.text(rendered.content_hash),
-                "data_version": dg.MetadataValue.text(version),
-                "changed": dg.MetadataValue.bool(changed),
-                "sections_present": dg.MetadataValue.json(rendered.present),
-                "sections_missing": dg.MetadataValue.json(rendered.missing),
-                "notes": dg.MetadataValue.md(_notes_md(rendered)),
-                "summary": dg.MetadataValue.json(rendered.summary),
-                "charts": dg.MetadataValue.int(rendered.charts),
-                "bytes": dg.MetadataValue.int(len(rendered.html.encode())),
-                "mlflow_run_id": dg.MetadataValue.text(run_id),
-            },
-            data_version=dg.DataVersion(version),
+            metadata=_report_metadata(written), data_version=dg.DataVersion(written.version)
         )
 
     return report
@@ -217,103 +174,6 @@ def _report_event(instance: dg.DagsterInstance) -> dict[str, Any] | None:
     return meta
 
 
-def _state(con, report_date: date) -> dict[str, dict[str, Any]]:
-    ensure_table(con, "reports.published")
-    rows = con.sql(
-        "SELECT * FROM reports.published WHERE report_date = $1", params=[report_date]
-    ).pl()
-    return {r["target"]: r for r in rows.iter_rows(named=True)}
-
-
-def _row(report_date: date, target: str, remote_id: str, url: str, content_hash: str, action: str):
-    return {
-        "report_date": report_date,
-        "target": target,
-        "remote_id": remote_id,
-        "url": url,
-        "content_hash": content_hash,
-        "action": action,
-        "published_at": datetime.now(UTC),
-    }
-
-
-def _to_wordpress(
-    wordpress: WordPressResource, title: str, report: dict[str, Any], report_date: date
-) -> tuple[str, dict[str, Any]]:
-    html = Path(report["path"]).read_text(encoding="utf-8")
-    body = html[
-        html.index(render.BODY_START) + len(render.BODY_START) : html.index(render.BODY_END)
-    ]
-    with wordpress.client() as client:
-        post = client.publish(
-            wordpress_logic.post_slug(report_date),
-            f"{title} {report_date:%Y-%m-%d}",
-            body.strip(),
-            status=wordpress.post_status,
-        )
-    row = _row(
-        report_date, "wordpress", str(post.post_id), post.link, report["content_hash"], post.action
-    )
-    return f"{post.action} post {post.post_id}", row
-
-
-def _to_discord(
-    discord: DiscordResource,
-    report: dict[str, Any],
-    report_date: date,
-    link: str,
-    previous_id: str | None,
-) -> tuple[str, dict[str, Any]]:
-    notes = [n.strip("- ") for n in str(report.get("notes", "")).splitlines()]
-    embed = discord_logic.report_embed(report_date, dict(report.get("summary") or {}), link, notes)
-    with discord.webhook() as hook:
-        message_id, action = hook.upsert({"embeds": [embed]}, previous_id)
-    row = _row(report_date, "discord", message_id, link, report["content_hash"], action)
-    return f"{action} message {message_id}", row
-
-
-def _publish(
-    report: dict[str, Any],
-    state: dict[str, dict[str, Any]],
-    settings: ReportSettings,
-    wordpress: WordPressResource,
-    discord: DiscordResource,
-) -> tuple[dict[str, str], list[dict[str, Any]], list[str]]:
-    """Publish ``report`` to each configured target whose stored content hash differs:
-    (status per target, rows for ``reports.published``, failures). A failing target does
-    not stop the other."""
-    report_date = date.fromisoformat(report["report_date"])
-    path = Path(report["path"])
-    link = f"{settings.public_url.rstrip('/')}/{path.name}" if settings.public_url else None
-    status: dict[str, str] = {}
-    rows: list[dict[str, Any]] = []
-    failures: list[str] = []
-    for target, resource in (("wordpress", wordpress), ("discord", discord)):
-        if not resource.enabled:
-            continue
-        previous = state.get(target)
-        if previous and previous["content_hash"] == report["content_hash"]:
-            status[target] = f"unchanged: {previous['remote_id']} is current"
-            if target == "wordpress":
-                link = previous["url"] or link
-            continue
-        try:
-            if target == "wordpress":
-                status[target], row = _to_wordpress(wordpress, settings.title, report, report_date)
-                link = row["url"] or link
-            else:
-                previous_id = previous["remote_id"] if previous else None
-                status[target], row = _to_discord(
-                    discord, report, report_date, link or str(path), previous_id
-                )
-        except PublishError as exc:
-            status[target] = f"failed: {exc}"
-            failures.append(str(exc))
-            continue
-        rows.append(row)
-    return status, rows, failures
-
-
 @dg.asset(
     key=PUBLISHED_KEY,
     description=(
@@ -335,40 +195,40 @@ def published(
     discord: DiscordResource,
 ) -> dg.MaterializeResult:
     report = _report_event(context.instance)
-    targets = [name for name, r in (("wordpress", wordpress), ("discord", discord)) if r.enabled]
-    status: dict[str, str] = {}
-    rows: list[dict[str, Any]] = []
-    failures: list[str] = []
-    if report is None:
-        status["report"] = "no report yet: materialize reports/report first"
-    elif not targets:
-        status["publishing"] = PUBLISHING_OFF
-    else:
+    publishers = publishing.Publishers(
+        wordpress=wordpress.client if wordpress.enabled else None,
+        post_status=wordpress.post_status,
+        discord=discord.webhook if discord.enabled else None,
+    )
+    outcome = publishing.not_publishing(report, publishers)
+    if outcome is None:
+        assert report is not None
         with warehouse.connect() as con:
-            state = _state(con, date.fromisoformat(report["report_date"]))
-        status, rows, failures = _publish(report, state, report_settings, wordpress, discord)
-    with warehouse.connect() as con:
-        ensure_table(con, "reports.published")
-        if rows:  # what did get published is recorded even when another target failed
-            frame = pl.DataFrame(rows, schema=schemas.PUBLISHED_SCHEMA)
-            upsert(con, "reports.published", frame, list(schemas.PUBLISHED_KEY))
-        stored, version = content_version(con, "reports.published")
-    for target, text in status.items():
+            state = publishing.read_state(con, publishing.report_date(report))
+        outcome = publishing.publish(
+            report,
+            state,
+            publishers,
+            title=report_settings.title,
+            public_url=report_settings.public_url,
+        )
+    with warehouse.connect() as con:  # what did get published is recorded even on a failure
+        written = publishing.record(con, outcome.rows)
+    for target, text in outcome.status.items():
         context.log.info(f"{target}: {text}")
-    if failures:
+    if outcome.failures:
         raise dg.Failure(
-            description="publishing failed: " + "; ".join(failures),
-            metadata={"status": dg.MetadataValue.json(status)},
+            description="publishing failed: " + "; ".join(outcome.failures),
+            metadata={"status": dg.MetadataValue.json(outcome.status)},
         )
     return dg.MaterializeResult(
         metadata={
-            "status": dg.MetadataValue.json(status),
-            "targets": dg.MetadataValue.json(targets),
-            "rows": dg.MetadataValue.int(stored),
-            "published_now": dg.MetadataValue.int(len(rows)),
-            "data_version": dg.MetadataValue.text(version),
+            **write_metadata(written),
+            "status": dg.MetadataValue.json(outcome.status),
+            "targets": dg.MetadataValue.json(publishers.targets),
+            "published_now": dg.MetadataValue.int(len(outcome.rows)),
         },
-        data_version=dg.DataVersion(version),
+        data_version=dg.DataVersion(written.data_version),
     )
 
 
