@@ -57,6 +57,8 @@ def predictions(bars: pl.DataFrame, models=("last", "moving_average")) -> pl.Dat
                 (pl.col("ts") + timedelta(hours=1)).alias("available_at"),
                 "prediction",
                 pl.lit(0, dtype=pl.Int64).alias("fold"),
+                pl.lit("walk_forward").alias("kind"),
+                (pl.col("ts") + timedelta(hours=1, seconds=1)).alias("predicted_at"),
             )
         )
     return pl.concat(parts).cast(schemas.PREDICTIONS_SCHEMA)
@@ -77,6 +79,10 @@ def sma_signals(bars: pl.DataFrame, flat: bool = False) -> pl.DataFrame:
             pl.lit(0.6).alias("confidence"),
             pl.lit(0.0).alias("consensus"),
             pl.lit(2, dtype=pl.Int64).alias("models"),
+            pl.when(pl.col("direction") != 0)
+            .then(pl.lit("last,moving_average"))
+            .otherwise(pl.lit(""))
+            .alias("agreeing_models"),
             pl.lit("trend").alias("regime"),
             pl.when(pl.col("direction") > 0)
             .then(pl.lit("SMA(10) above SMA(30)"))
@@ -85,6 +91,7 @@ def sma_signals(bars: pl.DataFrame, flat: bool = False) -> pl.DataFrame:
             .otherwise(pl.lit("no edge"))
             .alias("explanation"),
             (pl.col("ts") + timedelta(hours=1)).alias("as_of"),
+            pl.lit("live").alias("kind"),
         )
         .select(list(schemas.SIGNALS_SCHEMA))
         .cast(schemas.SIGNALS_SCHEMA)

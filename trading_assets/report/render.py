@@ -21,6 +21,7 @@ from markupsafe import Markup
 from trading_assets.report import charts
 from trading_assets.report.inputs import ReportInputs, newest_bar
 from trading_assets.report.sections import Section, build_sections
+from trading_assets.timeframes import timeframe_seconds
 
 BODY_START = "<!-- report:start -->"
 BODY_END = "<!-- report:end -->"
@@ -135,12 +136,27 @@ def _summary(inputs: ReportInputs) -> dict[str, Any]:
     }
 
 
-def _context(inputs: ReportInputs, sections: list[Section]) -> dict[str, Any]:
+def _age_hours(signals: pl.DataFrame, now: datetime) -> pl.Expr:
+    """Hours from each signal's bar close (``ts + timeframe``) to ``now``."""
+    seconds = {tf: timeframe_seconds(tf) for tf in signals["timeframe"].unique().to_list()}
+    close = pl.col("ts") + pl.duration(
+        seconds=pl.col("timeframe").replace_strict(seconds, return_dtype=pl.Int64, default=0)
+    )
+    return (pl.lit(now) - close).dt.total_seconds() / 3600
+
+
+def _context(
+    inputs: ReportInputs, sections: list[Section], now: datetime | None = None
+) -> dict[str, Any]:
+    """The template's values; signal ages are measured at ``now`` (blank without it)."""
     series = charts.series_to_chart(inputs.equity)
     models = charts.models_to_chart(inputs.model_scores)
     with_realized = inputs.predictions.filter(pl.col("realized").is_not_null())
     signals = inputs.signals.with_columns(
-        pl.col("direction").map_elements(_direction, return_dtype=pl.String).alias("side")
+        pl.col("direction").map_elements(_direction, return_dtype=pl.String).alias("side"),
+        _age_hours(inputs.signals, now).alias("age_hours")
+        if now is not None and inputs.signals.height
+        else pl.lit(None, dtype=pl.Float64).alias("age_hours"),
     )
     cost_total = inputs.costs.select(
         pl.lit("total").alias("asset_key"),
@@ -203,11 +219,14 @@ def _context(inputs: ReportInputs, sections: list[Section]) -> dict[str, Any]:
                 ("symbol", "symbol", ""),
                 ("timeframe", "tf", ""),
                 ("ts", "bar (UTC)", "ts"),
+                ("age_hours", "age (h)", "num"),
+                ("kind", "from", ""),
                 ("side", "direction", ""),
                 ("strength", "strength", "num"),
                 ("position", "position", "pct"),
                 ("agreement", "agreement", "pct"),
                 ("models", "models", "int"),
+                ("agreeing_models", "agreeing", ""),
                 ("regime", "regime", ""),
                 ("explanation", "explanation", ""),
             ],
@@ -329,10 +348,14 @@ def render_report(
     context = _context(inputs, sections)
     summary = _summary(inputs)
     template = _environment().get_template(TEMPLATE)
-    common = {**context, "title": title, "summary": summary, "body_start": Markup(BODY_START)}
+    common = {"title": title, "summary": summary, "body_start": Markup(BODY_START)}
     common["body_end"] = Markup(BODY_END)
-    unstamped = template.render(**common, generated_at=None)
-    html = template.render(**common, generated_at=f"{generated_at:%Y-%m-%d %H:%M:%S} UTC")
+    # the content hash leaves out the time of rendering and the signal ages measured at it
+    unstamped = template.render(**context, **common, generated_at=None)
+    stamped = _context(inputs, sections, generated_at)
+    html = template.render(
+        **stamped, **common, generated_at=f"{generated_at:%Y-%m-%d %H:%M:%S} UTC"
+    )
     n_charts = (
         len(context["equity_charts"])
         + len(context["prediction_charts"])

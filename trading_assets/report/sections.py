@@ -81,6 +81,12 @@ def build_sections(inputs: ReportInputs) -> list[Section]:
             signals.notes.append(
                 "All signals are flat: no bar had a consensus strong enough to take a position."
             )
+    live = "kind" in inputs.signals.columns and (inputs.signals["kind"] == "live").any()
+    if signals.present and not live:
+        signals.notes.append(
+            "No live signals: no champion model has predicted the newest bars yet, so "
+            "these come from walk-forward predictions only (train the models: ml/models)."
+        )
     signals.notes += also_skipped("signals")
 
     sentiment = Section(
