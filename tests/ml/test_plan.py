@@ -101,7 +101,8 @@ def test_load_and_store_through_the_warehouse(tmp_path, table_1h):
         rows = pl.DataFrame(
             {"model": "m", "model_version": "1", "family": "zero", "target": "fwd_ret_1",
              "symbol": "ETH/USDT", "timeframe": "1h", "ts": ts, "available_at": ts,
-             "prediction": [0.0, 0.1, 0.2], "fold": [0, 0, 1]},
+             "prediction": [0.0, 0.1, 0.2], "fold": [0, 0, 1], "kind": "walk_forward",
+             "predicted_at": ts},
         ).cast(schemas.PREDICTIONS_SCHEMA)  # fmt: skip
         first = plan.store_predictions(con, [rows], [])
         again = plan.store_predictions(con, [rows], [])

@@ -460,5 +460,24 @@ def contributions(model: TabularModel, x: np.ndarray, top: int = 3) -> tuple[np.
     return order, x[rows, order], contrib[rows, order]
 
 
+def contribution_frame(
+    model: TabularModel, x: np.ndarray, keys: pl.DataFrame, top: int = 3
+) -> pl.DataFrame:
+    """:func:`contributions` as rows: ``keys`` (one row per row of ``x``) repeated per rank,
+    with ``rank`` (Int64, 1 = largest), ``feature``, ``value`` (the feature's value, NULL
+    where NaN) and ``contribution`` (its share of the prediction, log-return units)."""
+    index, value, contrib = contributions(model, x, top)
+    names = np.asarray(model.features, dtype=object)
+    return pl.concat(
+        keys.with_columns(
+            pl.lit(k + 1, dtype=pl.Int64).alias("rank"),
+            pl.Series("feature", names[index[:, k]].tolist(), dtype=pl.String),
+            pl.Series("value", value[:, k], dtype=pl.Float64).fill_nan(None),
+            pl.Series("contribution", contrib[:, k], dtype=pl.Float64),
+        )
+        for k in range(index.shape[1])
+    )
+
+
 __all__ = ["ArimaModel", "BASELINES", "BaselineModel", "DEFAULT_FAMILIES", "FAMILIES", "Family",
-           "TabularModel", "contributions", "feature_importance"]  # fmt: skip
+           "TabularModel", "contribution_frame", "contributions", "feature_importance"]  # fmt: skip

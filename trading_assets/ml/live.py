@@ -207,26 +207,17 @@ def predict_pending(
 
 def _contributions(served: ServedModel, rows: pl.DataFrame, top: int = 3) -> pl.DataFrame | None:
     """The top ``top`` LightGBM ``pred_contrib`` contributions of each predicted row."""
-    from trading_assets.ml.families import contributions
+    from trading_assets.ml.families import contribution_frame
 
     if rows.height == 0:
         return None
-    features = list(served.model.features)
-    x = np.ascontiguousarray(rows.select(features).cast(pl.Float64).to_numpy())
-    index, value, contrib = contributions(served.model, x, top)
-    names = np.asarray(features, dtype=object)
+    x = np.ascontiguousarray(rows.select(served.model.features).cast(pl.Float64).to_numpy())
     keys = rows.select(
         pl.lit(served.name).alias("model"), pl.lit(served.version).alias("model_version"), *KEY
     )
-    return pl.concat(
-        keys.with_columns(
-            pl.lit(k + 1, dtype=pl.Int64).alias("rank"),
-            pl.Series("feature", names[index[:, k]].tolist(), dtype=pl.String),
-            pl.Series("value", value[:, k], dtype=pl.Float64).fill_nan(None),
-            pl.Series("contribution", contrib[:, k], dtype=pl.Float64),
-        )
-        for k in range(index.shape[1])
-    ).cast(schemas.PREDICTION_CONTRIBUTIONS_SCHEMA)
+    return contribution_frame(served.model, x, keys, top).cast(
+        schemas.PREDICTION_CONTRIBUTIONS_SCHEMA
+    )
 
 
 def resolve_served(

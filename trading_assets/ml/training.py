@@ -27,7 +27,7 @@ from trading_assets.ml.errors import FamilyFailed, TrainingDataError
 from trading_assets.ml.families import (
     DEFAULT_FAMILIES,
     FAMILIES,
-    contributions,
+    contribution_frame,
     feature_importance,
 )
 from trading_assets.ml.splits import Fold, SplitConfig, walk_forward
@@ -145,18 +145,8 @@ def train_family(
 def _top_contributions(
     model: Any, dataset: Dataset, rows: np.ndarray, top: int = 3
 ) -> pl.DataFrame:
-    index, value, contrib = contributions(model, dataset.matrix(rows), top)
     keys = dataset.frame[rows].select("symbol", "timeframe", "ts")
-    names = np.asarray(dataset.features, dtype=object)
-    return pl.concat(
-        keys.with_columns(
-            pl.lit(k + 1, dtype=pl.Int64).alias("rank"),
-            pl.Series("feature", names[index[:, k]].tolist(), dtype=pl.String),
-            pl.Series("value", value[:, k], dtype=pl.Float64).fill_nan(None),
-            pl.Series("contribution", contrib[:, k], dtype=pl.Float64),
-        )
-        for k in range(index.shape[1])
-    )
+    return contribution_frame(model, dataset.matrix(rows), keys, top)
 
 
 def _against_baselines(results: dict[str, FamilyResult]) -> None:
