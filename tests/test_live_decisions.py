@@ -20,7 +20,7 @@ from trading_assets.definitions import build_definitions
 from trading_assets.home import ProjectHome
 from trading_assets.refresh import plan_refresh, refresh
 from trading_assets.replay import replay
-from trading_assets.runner import dagster_instance
+from trading_assets.runner import dagster_instance, materialize
 
 HELD_BACK = 3
 
@@ -114,7 +114,15 @@ def test_three_replayed_bars_give_three_live_signals_without_retraining(trained,
     live = wh.sql("SELECT model, count(*) AS n, count(DISTINCT model_version) AS v "
                   f"FROM ml.live_predictions WHERE {eth} GROUP BY model")  # fmt: skip
     assert (live["v"] == 1).all() and (live["n"] >= 1 + HELD_BACK).all()
-    # nothing is stale now; the retraining policy, made strict, asks for a retraining
+    # nothing is stale now; a re-delivered bar (the same candle in a new file) adds nothing
+    assert plan_refresh(defs, instance) == []
+    replay(source, home.inbox_dir, speed=1e6, limit=1, skip=len(candles) - 1, sleep=lambda _: 0)
+    executed, summary = refresh(defs, instance)
+    assert summary.ok and {s.asset for s in executed} == {"raw/bars"}  # same data version
+    assert wh.sql(f"SELECT count(*) AS n FROM signals.signals WHERE {eth}")["n"][0] == (
+        count + HELD_BACK
+    )
+    # the retraining policy, made strict, asks for a retraining
     assert plan_refresh(defs, instance) == []
     monkeypatch.setenv("TRADING_RETRAIN_NEW_BARS", str(HELD_BACK))
     (step,) = [s for s in plan_refresh(defs, instance) if s.asset == "ml/models"]
@@ -133,3 +141,25 @@ def test_signals_cli_prints_the_newest_signals(trained):
     assert all(r["kind"] == "live" and r["explanation"] for r in rows)
     text = CliRunner().invoke(main, ["signals"])
     assert text.exit_code == 0 and "ETH/USDT 1h" in text.output and "BTC/USDT 1d" in text.output
+
+
+def test_fresh_check_fails_on_a_stale_home(trained):
+    """A new bar ingested and staged, then signals run without live predictions: the
+    newest bar has no signal and ``fresh`` fails naming the series; a refresh repairs it."""
+    home, instance, defs, _, candles = trained
+    last = candles[-1]
+    nxt = [last[0] + 3_600_000, last[4], last[4] * 1.001, last[4] * 0.999, last[4], 1.0]
+    folder = home.inbox_dir / "stale"
+    folder.mkdir(parents=True)
+    (folder / "ETH_USDT-1h.json").write_text(json.dumps([last, nxt]))
+    stale = materialize(
+        defs, instance, selection='key:"raw/bars" or key:"staging/bars"', symbols=["ETH/USDT"]
+    )
+    assert stale.ok, stale.failures
+    assert materialize(defs, instance, selection='key:"signals/signals"').ok
+    passed, details = _check(instance, "fresh")
+    assert not passed and details["behind"] == {"ETH/USDT 1h": 1}
+    _, summary = refresh(defs, instance)
+    assert summary.ok, summary.failures
+    passed, details = _check(instance, "fresh")
+    assert passed and details["series_behind"] == 0

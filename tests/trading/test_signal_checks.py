@@ -123,3 +123,14 @@ def test_check_signals_runs_all_four_and_takes_no_bars_as_none():
     assert not signal_checks.check_signals(short, _bars(), long_only, now)["positions_within_caps"][
         0
     ]
+
+
+def test_a_configured_age_is_enforced_on_live_data():
+    caps = KellySizing(max_long=1.0, max_short=1.0)
+    now = T0 + 3 * DAY + 2 * timedelta(hours=1)  # the newest bar closed 2 hours ago
+    relaxed = signal_checks.check_signals(_signals(), _bars(), caps, now, True)
+    assert relaxed["fresh"][0]  # default allowed age of a daily bar: 4 days
+    strict = signal_checks.check_signals(
+        _signals(), _bars(), caps, now, True, max_lag={"1d": timedelta(hours=1)}
+    )
+    assert not strict["fresh"][0] and strict["fresh"][1]["stale_series"] == ["ORCL 1d"]

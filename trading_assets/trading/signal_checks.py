@@ -155,6 +155,7 @@ def check_signals(
     now: datetime,
     enforce_freshness: bool = False,
     predictions: pl.DataFrame | None = None,
+    max_lag: dict[str, timedelta] | None = None,
 ) -> dict[str, tuple[bool, dict]]:
     """All four measures on the stored signals, by check name (see the module docstring).
 
@@ -168,6 +169,8 @@ def check_signals(
             :data:`trading_assets.bars.quality.MAX_LAG` allows for its timeframe.
         predictions: the predictions behind the signals (``symbol, timeframe, ts, model,
             predicted_at``), for ``no_future_predictions``.
+        max_lag: allowed age of the newest bar per timeframe when freshness is enforced
+            (default :data:`trading_assets.bars.quality.MAX_LAG`).
 
     Returns:
         ``{"no_nan", "positions_within_caps", "fresh", "no_future_predictions"}`` ->
@@ -178,6 +181,6 @@ def check_signals(
     return {
         "no_nan": no_nan(signals),
         "positions_within_caps": within_caps(signals, caps.lower, caps.upper),
-        "fresh": fresh(signals, bars, now, MAX_LAG if enforce_freshness else None),
+        "fresh": fresh(signals, bars, now, (max_lag or MAX_LAG) if enforce_freshness else None),
         "no_future_predictions": no_future_predictions(signals, predictions),
     }

@@ -7,11 +7,12 @@ With no predictions yet it writes nothing (stored signals are kept) and says so.
 :mod:`trading_assets.trading.signals_run` and :mod:`trading_assets.trading.signal_checks`.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import polars as pl
 
+from trading_assets.bars.quality import MAX_LAG
 from trading_assets.defs.keys import (
     LABELS,
     LIVE_PREDICTIONS,
@@ -24,6 +25,7 @@ from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.trading.metadata import missing_metadata
 from trading_assets.home import DUCKDB_WRITER_POOL
+from trading_assets.profiles import active_profile
 from trading_assets.schemas import SIGNALS_SCHEMA
 from trading_assets.trading import consensus, signal_checks, signals_run, sizing
 from trading_assets.warehouse.catalog import read_series, read_table
@@ -78,8 +80,17 @@ class SignalsConfig(dg.Config):
     top_drivers: int = 3
     """Features named in each explanation."""
     enforce_freshness: bool = False
-    """Fail ``fresh`` when a series' newest bar lags more than staging's allowed lag
-    (1m: 15 min ... 1d: 4 days); on for live data, off for historical files."""
+    """Fail ``fresh`` when a series' newest bar is older than the allowed age (always on for
+    the ``live`` profile; off by default for historical files, whose newest bar is old)."""
+    max_age_hours: float = 0.0
+    """Allowed age of the newest bar when freshness is enforced, in hours, for every
+    timeframe (0: per timeframe, 1m: 15 min ... 1h: 3 h, 1d: 4 days)."""
+
+    def max_lag(self) -> dict[str, timedelta] | None:
+        """The allowed age per timeframe (None: the defaults)."""
+        if self.max_age_hours <= 0:
+            return None
+        return {tf: timedelta(hours=self.max_age_hours) for tf in MAX_LAG}
 
     def consensus_config(self) -> consensus.ConsensusConfig:
         """These knobs as the logic's :class:`~trading_assets.trading.consensus.ConsensusConfig`."""
@@ -100,17 +111,19 @@ def signal_check_results(
     bars: pl.DataFrame | None,
     config: SignalsConfig,
     predictions: pl.DataFrame | None = None,
+    live: bool = False,
 ) -> list[dg.AssetCheckResult]:
     """The four checks on the stored signals (``bars``: ``symbol, timeframe, ts`` of
     ``staging.bars`` for the predicted series, None without the table; ``predictions``: the
-    walk-forward and live predictions)."""
+    walk-forward and live predictions; ``live``: the data is live, freshness enforced)."""
     measures = signal_checks.check_signals(
         signals,
         bars,
         config.consensus_config().sizing,
         datetime.now(UTC),
-        config.enforce_freshness,
+        config.enforce_freshness or live,
         predictions,
+        config.max_lag(),
     )
     return [
         dg.AssetCheckResult(
@@ -150,7 +163,9 @@ def signal_check_results(
     metadata={"table": TABLE},
 )
 def signals(
-    context: dg.AssetExecutionContext, config: SignalsConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: SignalsConfig,
+    warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         ensure_table(con, TABLE)
@@ -186,5 +201,7 @@ def signals(
             "latest_explanation": dg.MetadataValue.text(signals_run.latest_explanation(stored)),
         },
         data_version=dg.DataVersion(write.data_version),
-        check_results=signal_check_results(stored, stored_bars, config, predictions),
+        check_results=signal_check_results(
+            stored, stored_bars, config, predictions, live=active_profile() == "live"
+        ),
     )
