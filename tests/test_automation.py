@@ -127,7 +127,7 @@ def test_every_materialization_is_metered_and_priced(platform):
 
 
 def test_over_budget_fails_the_check_and_near_budget_warns(platform):
-    from trading_assets.defs.cost.assets import CostSettingsResource, cost_metrics
+    from trading_assets.defs.ops.assets import CostSettingsResource, cost_metrics
 
     home, instance, defs, _ = platform
     warehouse = defs.resources["warehouse"]

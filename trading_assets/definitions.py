@@ -16,8 +16,6 @@ import dagster as dg
 from trading_assets.code_graph import CodeGraph
 from trading_assets.defs.automation import data_aware_automation
 from trading_assets.defs.code_version import with_code_versions
-from trading_assets.defs.cost.assets import COST_ASSETS, CostSettingsResource
-from trading_assets.defs.cost.meter import meter_assets
 from trading_assets.defs.features import FEATURE_ASSETS, derived_assets
 from trading_assets.defs.ml import ML_ASSETS
 from trading_assets.defs.ml.live import live_predictions
@@ -25,6 +23,8 @@ from trading_assets.defs.ml.retrain import with_retrain_policy
 from trading_assets.defs.news.assets import NEWS_ASSETS
 from trading_assets.defs.news.resources import news_resources_from_env
 from trading_assets.defs.news.sensors import news_poll
+from trading_assets.defs.ops.assets import COST_ASSETS, CostSettingsResource
+from trading_assets.defs.ops.meter import meter_assets
 from trading_assets.defs.prices.discovery import symbol_discovery
 from trading_assets.defs.prices.inbox import inbox_sensor_every
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
@@ -32,7 +32,7 @@ from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.prices.schedules import build_ingestion_schedules
 from trading_assets.defs.prices.staging import staging_bars
 from trading_assets.defs.prices.stream import universal_stream
-from trading_assets.defs.report import (
+from trading_assets.defs.reports import (
     REPORT_SENSORS,
     publish_job,
     published,
@@ -40,7 +40,7 @@ from trading_assets.defs.report import (
     report_resources_from_env,
 )
 from trading_assets.defs.resources import WarehouseResource
-from trading_assets.defs.trading import TRADING_ASSETS
+from trading_assets.defs.signals import TRADING_ASSETS
 from trading_assets.home import ProjectHome
 from trading_assets.profiles import DATA_DIR_ENV, active_profile
 from trading_assets.settings import sensor_interval_s

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 
 import dagster as dg
 
+from trading_assets.defs.dagster_internals import stale_resolver, stale_status
 from trading_assets.runner import QUIET_RUN_CONFIG, RunSummary, record_result, register_symbols
 
 #: plain-words reasons, keyed by Dagster's stale cause category
@@ -44,21 +45,6 @@ class PlannedStep:
     asset: str
     partition: str | None
     reason: str
-
-
-def _resolver(defs: dg.Definitions, instance: dg.DagsterInstance):
-    # Dagster's own resolver (what the UI uses); private modules, checked on dagster 1.13.27
-    from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
-    from dagster._core.definitions.data_version import CachingStaleStatusResolver
-    from dagster._time import get_current_datetime
-
-    graph = defs.resolve_asset_graph()
-    view = AssetGraphView(
-        temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
-        instance=instance,
-        asset_graph=graph,
-    )
-    return CachingStaleStatusResolver(instance=instance, asset_graph=graph, loading_context=view)
 
 
 def _latest_storage_id(
@@ -120,13 +106,11 @@ def new_source_items(defs: dg.Definitions) -> set[tuple[str, str]]:
 
 def plan_refresh(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[PlannedStep]:
     """Every stale or missing asset (partition) of ``defs``, in dependency order."""
-    from dagster._core.definitions.data_version import StaleStatus
-
     from trading_assets.defs.ml.retrain import POLICY_ASSETS, retrain_reason
     from trading_assets.defs.partitions import SYMBOLS
 
     graph = defs.resolve_asset_graph()
-    resolver = _resolver(defs, instance)
+    resolver = stale_resolver(defs, instance)
     symbols = instance.get_dynamic_partitions(SYMBOLS.name)
     plan: list[PlannedStep] = []
     deferred: set[dg.AssetKey] = set()  # stale from new data, held back by the retrain policy
@@ -138,10 +122,10 @@ def plan_refresh(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[Pla
         name = key.to_user_string()
         partitions = symbols if node.partitions_def is not None else [None]
         for partition in partitions:
-            status = resolver.get_status(key, partition)
-            if status == StaleStatus.MISSING:
+            status = stale_status(resolver, key, partition)
+            if status == "missing":
                 plan.append(PlannedStep(name, partition, "missing"))
-            elif status == StaleStatus.STALE:
+            elif status == "stale":
                 causes = resolver.get_stale_root_causes(
                     key, partition
                 ) or resolver.get_stale_causes(key, partition)

@@ -1,7 +1,7 @@
 """The cost ledger: metered materializations as ``ops.cost_metrics`` rows, and its summaries.
 
 A metered materialization carries ``wall_s``, ``cpu_s``, ``peak_rss_mb`` and row counts in its
-metadata (see :mod:`trading_assets.defs.cost.meter`, which reads the Dagster event log and
+metadata (see :mod:`trading_assets.defs.ops.meter`, which reads the Dagster event log and
 hands each one here as a :class:`Materialization`). :func:`ledger_rows` turns them into rows
 with the columns of :data:`trading_assets.schemas.COST_METRICS_SCHEMA`; :func:`summarize`
 prices nothing but sums the stored, priced rows per asset, run, day and signal and judges

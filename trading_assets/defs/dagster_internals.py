@@ -29,3 +29,51 @@ def automation_instance(context: dg.AutomationContext) -> dg.DagsterInstance:
     """The instance a custom automation condition is evaluated against (no public accessor
     on ``AutomationContext`` in 1.13)."""
     return context.asset_graph_view.instance
+
+
+def op_compute(op: dg.OpDefinition) -> Callable[[Any, Any], Any]:
+    """``(context, inputs) -> events`` of ``op`` as Dagster's executor calls it (the user
+    function with Dagster's coercion of returns, generators and results into events)."""
+    from dagster._core.definitions.decorators.op_decorator import DecoratedOpFunction
+    from dagster._core.execution.plan.compute_generator import create_op_compute_wrapper
+
+    if isinstance(op.compute_fn, DecoratedOpFunction):
+        return create_op_compute_wrapper(op)
+    return op.compute_fn
+
+
+def stale_resolver(defs: dg.Definitions, instance: dg.DagsterInstance) -> Any:
+    """Dagster's stale-status resolver (what the UI's "stale" uses) over ``defs`` now."""
+    from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
+    from dagster._core.definitions.data_version import CachingStaleStatusResolver
+    from dagster._time import get_current_datetime
+
+    graph = defs.resolve_asset_graph()
+    view = AssetGraphView(
+        temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
+        instance=instance,
+        asset_graph=graph,
+    )
+    return CachingStaleStatusResolver(instance=instance, asset_graph=graph, loading_context=view)
+
+
+def stale_status(resolver: Any, key: dg.AssetKey, partition: str | None) -> str:
+    """``missing``, ``stale`` or ``fresh`` for one asset (partition) by :func:`stale_resolver`."""
+    from dagster._core.definitions.data_version import StaleStatus
+
+    status = resolver.get_status(key, partition)
+    return {StaleStatus.MISSING: "missing", StaleStatus.STALE: "stale"}.get(status, "fresh")
+
+
+def check_record_status(record: Any) -> str:
+    """``succeeded``, ``failed`` or ``planned`` for an asset check execution record (as
+    ``instance.event_log_storage.get_asset_check_execution_history`` returns them)."""
+    from dagster._core.storage.asset_check_execution_record import (
+        AssetCheckExecutionRecordStatus as Status,
+    )
+
+    if record.status == Status.SUCCEEDED:
+        return "succeeded"
+    if record.status == Status.FAILED:
+        return "failed"
+    return "planned"

@@ -51,6 +51,10 @@ def produced_tables(assets: Sequence[dg.AssetsDefinition]) -> dict[str, dg.Asset
     return out
 
 
+#: asset group (pipeline stage) of a SQL model, by the schema it writes
+STAGE_OF_SCHEMA = {"staging": "prices", "raw": "prices"}
+
+
 def build_model_asset(model: SqlModel, deps: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
     """The asset building ``model`` into its table."""
     key = dg.AssetKey([model.schema, model.name])
@@ -59,7 +63,7 @@ def build_model_asset(model: SqlModel, deps: Sequence[dg.AssetKey]) -> dg.Assets
         key=key,
         description=model.description or f"SQL model {model.path.name}",
         deps=list(deps),
-        group_name="sql_models",
+        group_name=STAGE_OF_SCHEMA.get(model.schema, model.schema),
         kinds={"duckdb", "sql"},
         pool=DUCKDB_WRITER_POOL,
         code_version=model.code_version,

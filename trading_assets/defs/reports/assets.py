@@ -13,8 +13,8 @@ import dagster as dg
 from trading_assets.defs import keys
 from trading_assets.defs.metadata import write_metadata
 from trading_assets.defs.mlflow_resource import MlflowResource
-from trading_assets.defs.report.quality import latest_check_evaluations
-from trading_assets.defs.report.resources import DiscordResource, ReportSettings, WordPressResource
+from trading_assets.defs.reports.quality import latest_check_evaluations
+from trading_assets.defs.reports.resources import DiscordResource, ReportSettings, WordPressResource
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.publish import report as publishing

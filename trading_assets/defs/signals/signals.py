@@ -23,7 +23,7 @@ from trading_assets.defs.keys import (
 )
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.resources import WarehouseResource
-from trading_assets.defs.trading.metadata import missing_metadata
+from trading_assets.defs.signals.metadata import missing_metadata
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.profiles import active_profile
 from trading_assets.schemas import SIGNALS_SCHEMA

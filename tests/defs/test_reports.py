@@ -16,7 +16,7 @@ from tests.publish.servers import FakeDiscord, FakeWordPress, rate_limited, unav
 from tests.report import fixtures
 from trading_assets.defs.mlflow_resource import MlflowResource
 from trading_assets.defs.prices.staging import STAGING_BARS, staging_bars
-from trading_assets.defs.report import (
+from trading_assets.defs.reports import (
     PUBLISHED_KEY,
     REPORT_KEY,
     alert_on_run_failure,
@@ -24,7 +24,7 @@ from trading_assets.defs.report import (
     published,
     report_asset_for,
 )
-from trading_assets.defs.report.resources import DiscordResource, ReportSettings, WordPressResource
+from trading_assets.defs.reports.resources import DiscordResource, ReportSettings, WordPressResource
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import ProjectHome
 from trading_assets.warehouse.connection import connect

@@ -31,6 +31,7 @@ import dagster as dg
 
 from trading_assets.costs.ledger import rows_written
 from trading_assets.costs.meter import ResourceMeter, Usage
+from trading_assets.defs.dagster_internals import op_compute
 
 #: metadata keys the meter writes
 METER_KEYS = ("wall_s", "cpu_s", "peak_rss_mb", "rows_written", "cost_share")
@@ -90,14 +91,7 @@ def metered_events(events: Iterable[Any]) -> Iterator[Any]:
 
 
 def _metered_op(op: dg.OpDefinition) -> dg.OpDefinition:
-    from dagster._core.definitions.decorators.op_decorator import DecoratedOpFunction
-    from dagster._core.execution.plan.compute_generator import create_op_compute_wrapper
-
-    inner = (
-        create_op_compute_wrapper(op)
-        if isinstance(op.compute_fn, DecoratedOpFunction)
-        else op.compute_fn
-    )
+    inner = op_compute(op)
 
     def compute(context, inputs):
         events = inner(context, inputs)

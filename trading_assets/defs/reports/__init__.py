@@ -12,14 +12,14 @@ Sensors: ``publish_on_report`` (an asset sensor on ``reports/report``: runs the
 ``alert_on_run_failure`` (a run-failure sensor: logs, and posts to Discord when configured).
 """
 
-from trading_assets.defs.report.assets import (
+from trading_assets.defs.reports.assets import (
     PUBLISHED_KEY,
     REPORT_KEY,
     published,
     report_asset_for,
 )
-from trading_assets.defs.report.resources import report_resources_from_env
-from trading_assets.defs.report.sensors import (
+from trading_assets.defs.reports.resources import report_resources_from_env
+from trading_assets.defs.reports.sensors import (
     REPORT_SENSORS,
     alert_on_run_failure,
     publish_job,

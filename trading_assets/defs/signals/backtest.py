@@ -10,7 +10,7 @@ import dagster as dg
 from trading_assets.defs.keys import BACKTEST, PREDICTIONS, SIGNALS, STAGING_BARS
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.resources import WarehouseResource
-from trading_assets.defs.trading.metadata import missing_metadata
+from trading_assets.defs.signals.metadata import missing_metadata
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.schemas import BACKTEST_EQUITY_SCHEMA, BACKTEST_METRICS_SCHEMA
 from trading_assets.trading import backtest_run

@@ -4,7 +4,7 @@ import dagster as dg
 
 from trading_assets.defs.keys import PUBLISHED as PUBLISHED_KEY
 from trading_assets.defs.keys import REPORT as REPORT_KEY
-from trading_assets.defs.report.resources import DiscordResource, WordPressResource
+from trading_assets.defs.reports.resources import DiscordResource, WordPressResource
 from trading_assets.publish.http import PublishError
 
 publish_job = dg.define_asset_job(

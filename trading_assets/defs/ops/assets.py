@@ -1,7 +1,7 @@
 """``ops/cost_metrics``: what each materialization cost, priced, with a daily budget check.
 
 Reads the metered materializations (``wall_s``, ``cpu_s``, ``peak_rss_mb``, ``rows_written``,
-``llm_tokens``; see :mod:`trading_assets.defs.cost.meter`) from the Dagster event log of the
+``llm_tokens``; see :mod:`trading_assets.defs.ops.meter`) from the Dagster event log of the
 instance, prices them with :class:`CostSettingsResource`, upserts them into ``ops.cost_metrics``
 (one row per run, asset and partition; re-runs change nothing), exports the totals in
 Prometheus text format and checks today's spend against the budget.

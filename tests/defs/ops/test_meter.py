@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from trading_assets.defs.cost.meter import meter_assets, metered
+from trading_assets.defs.ops.meter import meter_assets, metered
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 

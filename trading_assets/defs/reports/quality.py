@@ -8,23 +8,21 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
+from trading_assets.defs.dagster_internals import check_record_status
 from trading_assets.report.inputs import QUALITY_COLUMNS, empty
 
 HISTORY = 50  # evaluations read per check to find the latest of each partition
 
 
 def _status(record) -> tuple[str, str]:
-    from dagster._core.storage.asset_check_execution_record import (
-        AssetCheckExecutionRecordStatus as Status,
-    )
-
     evaluation = None
     if record.event is not None and record.event.dagster_event is not None:
         evaluation = record.event.dagster_event.event_specific_data
     severity = getattr(getattr(evaluation, "severity", None), "value", "") or ""
-    if record.status == Status.SUCCEEDED:
+    status = check_record_status(record)
+    if status == "succeeded":
         return "passed", severity
-    if record.status == Status.FAILED:
+    if status == "failed":
         return ("warning" if severity == "WARN" else "failed"), severity
     return "planned", severity
 

@@ -15,8 +15,8 @@ import polars as pl
 import pytest
 
 from trading_assets.definitions import build_definitions
-from trading_assets.defs.trading.backtest import BacktestConfig
-from trading_assets.defs.trading.signals import SignalsConfig
+from trading_assets.defs.signals.backtest import BacktestConfig
+from trading_assets.defs.signals.signals import SignalsConfig
 from trading_assets.home import ProjectHome
 from trading_assets.runner import dagster_instance, materialize
 from trading_assets.schemas import PREDICTION_CONTRIBUTIONS_SCHEMA, PREDICTIONS_SCHEMA

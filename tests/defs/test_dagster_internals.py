@@ -1,0 +1,70 @@
+"""Each private Dagster API the project uses, through its adapter, on a small code location
+(these tests fail first when a Dagster upgrade moves an internal). No ``from __future__ import
+annotations``: Dagster reads the annotations."""
+
+import dagster as dg
+
+from trading_assets.defs import dagster_internals as internals
+
+
+@dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="numbers")])
+def numbers(context: dg.AssetExecutionContext):
+    """A source of numbers."""
+    yield dg.MaterializeResult(metadata={"rows": 3})
+    yield dg.AssetCheckResult(check_name="positive", passed=True)
+
+
+@dg.asset(deps=[numbers], code_version="1")
+def doubled() -> None:
+    """Numbers times two."""
+
+
+SEEN: list = []
+
+
+class _Sees(dg.AutomationCondition):
+    @property
+    def description(self) -> str:
+        return "records the instance it is evaluated against"
+
+    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        SEEN.append(internals.automation_instance(context))
+        return dg.AutomationResult(context, true_subset=context.get_empty_subset())
+
+
+def test_compute_function_and_op_compute():
+    assert internals.compute_function(numbers.op).__name__ == "numbers"
+    assert internals.compute_function(numbers.op).__module__ == __name__
+    compute = internals.op_compute(numbers.op)
+    assert callable(compute)
+
+
+def test_stale_status_and_check_records():
+    instance = dg.DagsterInstance.ephemeral()
+    defs = dg.Definitions(assets=[numbers, doubled])
+    resolver = internals.stale_resolver(defs, instance)
+    assert internals.stale_status(resolver, numbers.key, None) == "missing"
+    assert dg.materialize([numbers, doubled], instance=instance).success
+    resolver = internals.stale_resolver(defs, instance)
+    assert internals.stale_status(resolver, doubled.key, None) == "fresh"
+    edited = dg.Definitions(
+        assets=[numbers, doubled.map_asset_specs(lambda s: s.replace_attributes(code_version="2"))]
+    )
+    assert internals.stale_status(
+        internals.stale_resolver(edited, instance), doubled.key, None
+    ) == ("stale")
+    key = dg.AssetCheckKey(numbers.key, "positive")
+    (record,) = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
+    assert internals.check_record_status(record) == "succeeded"
+
+
+def test_automation_instance():
+    instance = dg.DagsterInstance.ephemeral()
+
+    @dg.asset(automation_condition=_Sees())
+    def watched() -> None:
+        """Evaluated by the custom condition."""
+
+    SEEN.clear()
+    dg.evaluate_automation_conditions(defs=[watched], instance=instance)
+    assert SEEN and SEEN[0] is instance
