@@ -8,7 +8,6 @@ definitions are built lazily, when Dagster asks for them, from the environment:
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import dagster as dg
@@ -21,28 +20,25 @@ from trading_assets.defs.ml import ML_ASSETS
 from trading_assets.defs.ml.live import live_predictions
 from trading_assets.defs.ml.retrain import with_retrain_policy
 from trading_assets.defs.news.assets import NEWS_ASSETS
-from trading_assets.defs.news.resources import news_resources_from_env
 from trading_assets.defs.news.sensors import news_poll
-from trading_assets.defs.ops.assets import COST_ASSETS, CostSettingsResource
+from trading_assets.defs.ops.assets import COST_ASSETS
 from trading_assets.defs.ops.meter import meter_assets
 from trading_assets.defs.prices.discovery import symbol_discovery
 from trading_assets.defs.prices.inbox import inbox_sensor_every
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
-from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.prices.schedules import build_ingestion_schedules
 from trading_assets.defs.prices.staging import staging_bars
 from trading_assets.defs.prices.stream import universal_stream
+from trading_assets.defs.profile_resources import resources_for
 from trading_assets.defs.reports import (
     REPORT_SENSORS,
     publish_job,
     published,
     report_asset_for,
-    report_resources_from_env,
 )
-from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.signals import TRADING_ASSETS
 from trading_assets.home import ProjectHome
-from trading_assets.profiles import DATA_DIR_ENV, active_profile
+from trading_assets.profiles import active_profile
 from trading_assets.settings import sensor_interval_s
 
 ASSETS = [
@@ -55,24 +51,6 @@ ASSETS = [
     live_predictions,
     *TRADING_ASSETS,
 ]
-
-
-def _optional_env(name: str) -> dg.EnvVar | None:
-    """An ``EnvVar`` (resolved at run time, never shown) if the variable is set, else None."""
-    return dg.EnvVar(name) if os.environ.get(name) else None
-
-
-def price_sources_for(profile: str, home: ProjectHome) -> PriceSourcesResource:
-    """The price sources resource of ``profile`` plus the home's inbox, secrets as ``EnvVar``."""
-    return PriceSourcesResource(
-        profile=profile,
-        inbox_dir=str(home.inbox_dir),
-        data_dir=dg.EnvVar(DATA_DIR_ENV) if profile == "local" else None,
-        mapping_file=_optional_env("TRADING_SYMBOL_MAP"),
-        alpaca_api_key=_optional_env("ALPACA_API_KEY"),
-        alpaca_secret_key=_optional_env("ALPACA_SECRET_KEY"),
-        alpaca_data_url=_optional_env("ALPACA_DATA_URL"),
-    )
 
 
 def automation_sensor() -> dg.AutomationConditionSensorDefinition:
@@ -122,13 +100,7 @@ def build_definitions(code_graph: CodeGraph | None = None) -> dg.Definitions:
             *REPORT_SENSORS,
             automation_sensor(),
         ],
-        resources={
-            "warehouse": WarehouseResource(path=str(home.warehouse_path)),
-            "price_sources": price_sources_for(profile, home),
-            **news_resources_from_env(profile, home),
-            **report_resources_from_env(home),
-            "cost_settings": CostSettingsResource(metrics_dir=str(home.metrics_dir)),
-        },
+        resources=resources_for(profile, home),
         executor=dg.in_process_executor,
     )
 

@@ -17,8 +17,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-HOME_ENV = "TRADING_ASSETS_HOME"
-DEFAULT_HOME = ".trading"
+from trading_assets import settings
+
+HOME_ENV = settings.HOME.name
+DEFAULT_HOME = settings.HOME.default
 
 #: Name of the Dagster concurrency pool every DuckDB-writing asset joins (limit 1).
 DUCKDB_WRITER_POOL = "duckdb_writer"

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 
+from trading_assets import settings
 from trading_assets.errors import ConfigurationError
 
-PROFILE_ENV = "TRADING_PROFILE"
-DATA_DIR_ENV = "TRADING_DATA_DIR"
+PROFILE_ENV = settings.PROFILE.name
+DATA_DIR_ENV = settings.DATA_DIR.name
 PROFILES = ("demo", "local", "live")
 
 
@@ -23,7 +24,7 @@ def active_profile() -> str:
     Raises:
         ConfigurationError: an unknown profile name, or ``local`` without ``TRADING_DATA_DIR``.
     """
-    profile = (os.environ.get(PROFILE_ENV) or "demo").strip().lower()
+    profile = (os.environ.get(PROFILE_ENV) or settings.PROFILE.default).strip().lower()
     if profile not in PROFILES:
         raise ConfigurationError(
             f"{PROFILE_ENV}={profile!r} is not a profile; choose one of {', '.join(PROFILES)}"

@@ -1,27 +1,31 @@
 """Every environment variable the project reads: name, type, default and meaning.
 
-Read at call time, never at import time (a test or a Dagster run may set them later).
+:data:`SETTINGS` lists them (the README's table of variables is checked against it by
+``tests/test_settings.py``); modules read them through these :class:`Setting` objects or by
+their ``name``. Read at call time, never at import time (a test or a Dagster run may set them
+later). No Dagster here: the Dagster layer wraps secrets in ``EnvVar``
+(:func:`trading_assets.defs.env.optional_env_var`).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import timedelta
 
 from trading_assets.errors import ConfigurationError
-from trading_assets.ml.retrain_policy import RetrainPolicy
 
 
 @dataclass(frozen=True)
 class Setting:
     """One environment variable: ``name``, Python ``type``, ``default`` (text as it would be
-    written in the environment, None: unset) and ``meaning``."""
+    written in the environment, None: unset), ``meaning``, and whether it is a ``secret``
+    (resolved by Dagster at run time through ``EnvVar``, never logged)."""
 
     name: str
     type: type
     default: str | None
     meaning: str
+    secret: bool = False
 
     def read(self):
         """The value from the environment, else the default, converted to :attr:`type`.
@@ -41,20 +45,141 @@ class Setting:
             ) from exc
 
 
-RETRAIN_EVERY_HOURS = Setting(
-    "TRADING_RETRAIN_EVERY_HOURS", float, "24", "models retrain once their last training is "
-    "this many hours old"
-)  # fmt: skip
-RETRAIN_NEW_BARS = Setting(
-    "TRADING_RETRAIN_NEW_BARS", int, "500", "models retrain once this many new training rows "
-    "(bars, all series together) arrived since the last training"
-)  # fmt: skip
+def _setting(name: str, type_: type, default: str | None, meaning: str, **kw) -> Setting:
+    return Setting(name, type_, default, meaning, **kw)
 
 
-SENSOR_INTERVAL_S = Setting(
-    "TRADING_SENSOR_INTERVAL_S", int, "30", "seconds between evaluations of the inbox sensor "
-    "and of declarative automation (lower it for faster reactions to new bars)"
-)  # fmt: skip
+# -- where things are ------------------------------------------------------------------------
+HOME = _setting(
+    "TRADING_ASSETS_HOME",
+    str,
+    ".trading",
+    "the project home: warehouse, MLflow store, Dagster instance, reports, inbox",
+)
+PROFILE = _setting("TRADING_PROFILE", str, "demo", "where prices come from: demo, local or live")
+DATA_DIR = _setting(
+    "TRADING_DATA_DIR", str, None, "folder of price and news files (local profile, required there)"
+)
+SYMBOL_MAP = _setting(
+    "TRADING_SYMBOL_MAP",
+    str,
+    None,
+    "mapping file: symbol, timeframe or "
+    "format per file-name pattern, for files whose names say nothing",
+)
+SQL_DIR = _setting(
+    "TRADING_SQL_DIR", str, None, "folder of SQL models (default: the shipped dbt_like_sql/)"
+)
+# -- Alpaca ----------------------------------------------------------------------------------
+ALPACA_API_KEY = _setting(
+    "ALPACA_API_KEY",
+    str,
+    None,
+    "Alpaca key id (stocks and news on live; crypto needs none)",
+    secret=True,
+)
+ALPACA_SECRET_KEY = _setting("ALPACA_SECRET_KEY", str, None, "Alpaca secret key", secret=True)
+ALPACA_DATA_URL = _setting(
+    "ALPACA_DATA_URL",
+    str,
+    None,
+    "base URL of Alpaca's market data API (default: Alpaca's; tests point it at 127.0.0.1)",
+)
+# -- news and sentiment ----------------------------------------------------------------------
+NEWS_FEEDS = _setting(
+    "TRADING_NEWS_FEEDS",
+    str,
+    "off",
+    "on: poll the shipped RSS/Atom feed list; or the path of your own list; off: no feeds",
+)
+NEWS_DIR = _setting(
+    "TRADING_NEWS_DIR", str, None, "folder of news files (default: TRADING_DATA_DIR on local)"
+)
+NEWS_SYMBOLS = _setting(
+    "TRADING_NEWS_SYMBOLS",
+    str,
+    None,
+    "comma-separated symbols news is tagged with (default: the price symbols)",
+)
+NEWS_ALIASES = _setting(
+    "TRADING_NEWS_ALIASES",
+    str,
+    None,
+    "aliases TOML file for ticker tagging (default: the shipped aliases.toml)",
+)
+ALPACA_NEWS = _setting(
+    "TRADING_ALPACA_NEWS", str, None, "on/off: Alpaca news (default on for live with Alpaca keys)"
+)
+ALPACA_NEWS_SYMBOLS = _setting(
+    "TRADING_ALPACA_NEWS_SYMBOLS",
+    str,
+    None,
+    "comma-separated symbols to request Alpaca news for (default: all news)",
+)
+SENTIMENT_METHODS = _setting(
+    "TRADING_SENTIMENT_METHODS",
+    str,
+    "lexicon,ml",
+    "comma-separated sentiment methods: lexicon, ml, llm",
+)
+SENTIMENT_CORPUS = _setting(
+    "TRADING_SENTIMENT_CORPUS",
+    str,
+    None,
+    "labelled corpus the ml sentiment model trains on (without one, only the lexicon scores)",
+)
+LLM_PROVIDERS = _setting(
+    "TRADING_LLM_PROVIDERS",
+    str,
+    None,
+    "comma-separated LLM provider "
+    "names for the llm method; per name TRADING_LLM_<NAME>_BASE_URL, "
+    "_MODEL and _API_KEY (secret)",
+)
+# -- reports and publishing ------------------------------------------------------------------
+REPORT_PUBLIC_URL = _setting(
+    "TRADING_REPORT_PUBLIC_URL", str, None, "where reports/ is served, for links in published posts"
+)
+WORDPRESS_URL = _setting("WORDPRESS_URL", str, None, "WordPress site to publish reports to")
+WORDPRESS_USER = _setting("WORDPRESS_USER", str, None, "WordPress user of the application password")
+WORDPRESS_APP_PASSWORD = _setting(
+    "WORDPRESS_APP_PASSWORD", str, None, "WordPress application password", secret=True
+)
+DISCORD_WEBHOOK_URL = _setting(
+    "DISCORD_WEBHOOK_URL",
+    str,
+    None,
+    "Discord webhook for reports and failed-run alerts",
+    secret=True,
+)
+# -- automation and retraining ---------------------------------------------------------------
+SENSOR_INTERVAL_S = _setting(
+    "TRADING_SENSOR_INTERVAL_S",
+    int,
+    "30",
+    "seconds between evaluations of the inbox sensor and of declarative automation",
+)
+RETRAIN_EVERY_HOURS = _setting(
+    "TRADING_RETRAIN_EVERY_HOURS",
+    float,
+    "24",
+    "models retrain once their last training is this many hours old",
+)
+RETRAIN_NEW_BARS = _setting(
+    "TRADING_RETRAIN_NEW_BARS",
+    int,
+    "500",
+    "models retrain once this many new training rows (bars, all series together) arrived",
+)
+
+#: every environment variable the project reads, in the README's order
+SETTINGS: tuple[Setting, ...] = tuple(v for v in dict(globals()).values() if isinstance(v, Setting))
+#: variables whose names are built at run time from a configured name (one family each)
+PATTERNS: tuple[str, ...] = (
+    "TRADING_LLM_<NAME>_BASE_URL",
+    "TRADING_LLM_<NAME>_MODEL",
+    "TRADING_LLM_<NAME>_API_KEY",
+)
 
 
 def sensor_interval_s() -> int:
@@ -67,17 +192,3 @@ def sensor_interval_s() -> int:
     if value < 1:
         raise ConfigurationError(f"{SENSOR_INTERVAL_S.name} must be at least 1, got {value}")
     return value
-
-
-def retrain_policy() -> RetrainPolicy:
-    """The :class:`RetrainPolicy` of the environment.
-
-    Raises:
-        ConfigurationError: a value that is not a number, or not positive.
-    """
-    hours = RETRAIN_EVERY_HOURS.read()
-    bars = RETRAIN_NEW_BARS.read()
-    try:
-        return RetrainPolicy(max_age=timedelta(hours=hours), new_bars=bars)
-    except ValueError as exc:
-        raise ConfigurationError(str(exc)) from exc

@@ -32,12 +32,13 @@ from pathlib import Path
 
 import duckdb
 
+from trading_assets import settings
 from trading_assets.errors import TradingAssetsError
 from trading_assets.warehouse.catalog import table_columns
 from trading_assets.warehouse.writes import WriteResult, content_version, transaction
 
 #: environment variable naming another folder of SQL models (read when models are loaded)
-SQL_DIR_ENV = "TRADING_SQL_DIR"
+SQL_DIR_ENV = settings.SQL_DIR.name
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _DUCKDB_LINE = re.compile(r"LINE (\d+):")
 _TEMP = "__sql_model_result"

@@ -9,18 +9,34 @@ version changed. The training state comes from Dagster's event log: the time of 
 materialization it read (its input event pointer) and of the newest one.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from trading_assets import settings
 from trading_assets.defs import keys
 from trading_assets.defs.dagster_internals import automation_instance
+from trading_assets.errors import ConfigurationError
 from trading_assets.ml.retrain_policy import RetrainPolicy
-from trading_assets.settings import retrain_policy
 
 #: assets whose staleness from new data is decided by the policy, not by the data alone
 POLICY_ASSETS = frozenset({keys.MODELS})
 _POINTER_TAG = f"dagster/input_event_pointer/{keys.TRAINING_TABLE.to_user_string()}"
+
+
+def retrain_policy() -> RetrainPolicy:
+    """The :class:`RetrainPolicy` of the environment (``TRADING_RETRAIN_EVERY_HOURS``,
+    ``TRADING_RETRAIN_NEW_BARS``).
+
+    Raises:
+        ConfigurationError: a value that is not a number, or not positive.
+    """
+    hours = settings.RETRAIN_EVERY_HOURS.read()
+    bars = settings.RETRAIN_NEW_BARS.read()
+    try:
+        return RetrainPolicy(max_age=timedelta(hours=hours), new_bars=bars)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
 
 
 def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, storage_id: int | None = None):

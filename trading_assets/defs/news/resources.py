@@ -31,6 +31,7 @@ from typing import Any
 
 import dagster as dg
 
+from trading_assets.defs.env import optional_env_var as _env
 from trading_assets.defs.mlflow_resource import MlflowResource
 from trading_assets.home import ProjectHome
 from trading_assets.news.settings import NewsSourceSettings, news_environment
@@ -144,12 +145,6 @@ class SentimentSettingsResource(dg.ConfigurableResource):
             LlmEndpoint(p.name, p.base_url, p.model, p.api_key) for p in self.llm_providers
         )
         return SentimentSettings(**values)
-
-
-def _env(name: str) -> dg.EnvVar | None:
-    """``EnvVar(name)`` when ``name`` is set and not empty (resolved when the resource is
-    used, so secrets never enter the definitions), else None."""
-    return dg.EnvVar(name) if os.environ.get(name) else None
 
 
 def news_resources_from_env(profile: str, home: ProjectHome) -> dict[str, Any]:

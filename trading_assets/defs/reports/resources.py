@@ -13,11 +13,11 @@ discord               ``DISCORD_WEBHOOK_URL``         off
 Secrets are ``dagster.EnvVar`` values, resolved at run time and never shown or logged.
 """
 
-import os
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
+from trading_assets.defs.env import optional_env_var as _env
 from trading_assets.home import ProjectHome
 
 if TYPE_CHECKING:  # the clients import httpx: only when a publisher is used
@@ -108,10 +108,6 @@ class DiscordResource(dg.ConfigurableResource):
             retry=RetryPolicy(attempts=self.attempts),
             **kwargs,
         )
-
-
-def _env(name: str) -> dg.EnvVar | None:
-    return dg.EnvVar(name) if os.environ.get(name) else None
 
 
 def report_resources_from_env(home: ProjectHome) -> dict[str, Any]:
