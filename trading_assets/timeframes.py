@@ -32,9 +32,3 @@ def timeframe_seconds(timeframe: str) -> int:
 def timeframe_delta(timeframe: str) -> timedelta:
     """Length of one bar of ``timeframe`` as a ``timedelta``."""
     return timedelta(seconds=timeframe_seconds(timeframe))
-
-
-def polars_every(timeframe: str) -> str:
-    """The Polars duration string (``every=`` of ``group_by_dynamic``) for ``timeframe``."""
-    seconds = timeframe_seconds(timeframe)
-    return f"{seconds}s"

@@ -21,6 +21,11 @@ def write_metadata(result: WriteResult) -> dict[str, Any]:
     }
 
 
+def _cell(value: Any) -> str:
+    """A Markdown table cell: pipes escaped, line breaks as spaces."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
 def preview(frame: pl.DataFrame, n: int = 5) -> dg.MetadataValue:
     """The last ``n`` rows of ``frame`` as a Markdown table."""
     tail = frame.tail(n)
@@ -28,7 +33,7 @@ def preview(frame: pl.DataFrame, n: int = 5) -> dg.MetadataValue:
         return dg.MetadataValue.md("_no rows_")
     header = "| " + " | ".join(tail.columns) + " |"
     rule = "|" + "---|" * len(tail.columns)
-    rows = ["| " + " | ".join(str(v) for v in row) + " |" for row in tail.iter_rows()]
+    rows = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in tail.iter_rows()]
     return dg.MetadataValue.md("\n".join([header, rule, *rows]))
 
 

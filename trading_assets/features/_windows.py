@@ -352,8 +352,3 @@ def rank_pct(
     for rank in out.values():
         rank[~np.isfinite(column)] = np.nan
     return out
-
-
-def trailing_count(stop: int, window: int, start: int = 0) -> np.ndarray:
-    """Rows in the trailing window of rows ``start..stop-1`` of a series: ``min(window, i+1)``."""
-    return np.minimum(np.arange(start + 1, stop + 1, dtype=np.float64), float(window))

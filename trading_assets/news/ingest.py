@@ -29,9 +29,6 @@ from trading_assets.news.parse import parse_feed
 from trading_assets.news.tagging import TickerTagger
 from trading_assets.schemas import NEWS_SOURCES_SCHEMA
 
-#: Source statuses, from good to bad.
-STATUSES: tuple[str, ...] = ("ok", "not_modified", "unchanged", "degraded", "failed")
-
 
 @dataclass
 class SourceReport:

@@ -85,11 +85,3 @@ def ensure_table(
     for column, dtype in schema.items():
         if column not in have:
             con.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {duckdb_type(dtype)}')
-
-
-def ensure_all(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every layer schema and every registered table."""
-    for layer in LAYERS:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
-    for table, schema in TABLES.items():
-        ensure_table(con, table, schema)

@@ -31,7 +31,7 @@ from typing import Any
 import dagster as dg
 
 from trading_assets.defs import keys
-from trading_assets.defs.metadata import preview, write_metadata
+from trading_assets.defs.metadata import markdown_rows, preview, write_metadata
 from trading_assets.defs.mlflow_resource import MlflowResource
 from trading_assets.defs.news.resources import NewsSourcesResource, SentimentSettingsResource
 from trading_assets.defs.prices.resources import PriceSourcesResource
@@ -47,9 +47,7 @@ from trading_assets.warehouse.writes import transaction
 
 # the keys live in defs/keys.py; these names stay for the modules that import them from here
 NEWS_KEY = keys.NEWS
-MODEL_KEY = keys.SENTIMENT_MODEL
 SENTIMENT_KEY = keys.SENTIMENT
-AGG_KEY = keys.SENTIMENT_AGG
 
 #: Asset check names.
 UNIQUE_ARTICLE_ID = "unique_article_id"
@@ -64,16 +62,6 @@ class NewsConfig(dg.Config):
 
     force_files: bool = False
     """Re-read local files even when their fingerprint is unchanged."""
-
-
-def _md_table(rows: list[dict[str, Any]], columns: list[str]) -> dg.MetadataValue:
-    if not rows:
-        return dg.MetadataValue.md("_none_")
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        cells = [str(row.get(c, "")).replace("|", "\\|").replace("\n", " ") for c in columns]
-        lines.append("| " + " | ".join(cells) + " |")
-    return dg.MetadataValue.md("\n".join(lines))
 
 
 def _price_symbols(context: dg.AssetExecutionContext, price_sources: PriceSourcesResource):
@@ -211,7 +199,7 @@ def _model_metadata(trained: training.ModelTraining) -> dict[str, Any]:
     }
     if trained.outcome is not None:
         rows = trained.held_out_rows()
-        metadata["held_out"] = _md_table(rows, list(rows[0]))
+        metadata["held_out"] = markdown_rows(rows)
         for cand, ev in trained.outcome.held_out.items():
             metadata[f"{cand}_accuracy"] = dg.MetadataValue.float(round(ev.accuracy, 4))
             metadata[f"{cand}_macro_f1"] = dg.MetadataValue.float(round(ev.macro_f1, 4))

@@ -33,9 +33,6 @@ from trading_assets.costs.ledger import rows_written
 from trading_assets.costs.meter import ResourceMeter, Usage
 from trading_assets.defs.dagster_internals import op_compute
 
-#: metadata keys the meter writes
-METER_KEYS = ("wall_s", "cpu_s", "peak_rss_mb", "rows_written", "cost_share")
-
 
 def _usage_metadata(metadata: Mapping[str, Any] | None, usage: Usage, share: float) -> dict:
     out = dict(metadata or {})

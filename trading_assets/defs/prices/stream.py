@@ -7,7 +7,7 @@ files, ``ETH/USD`` from Alpaca...), so the same view works on every profile.
 
 import dagster as dg
 
-from trading_assets.defs.keys import RAW_TICKS, STAGING_BARS
+from trading_assets.defs.keys import RAW_TICKS, STAGING_BARS, UNIVERSAL_STREAM
 from trading_assets.defs.metadata import preview
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
@@ -22,7 +22,7 @@ class UniversalStreamConfig(dg.Config):
 
 
 @dg.asset(
-    key=["staging", "universal_stream"],
+    key=UNIVERSAL_STREAM,
     description="ETH ticks, ETH 1m/1h/1d bars and BTC ticks as one view (stream, symbol, "
     "timeframe, ts, OHLCV, side).",
     deps=[STAGING_BARS, RAW_TICKS],
