@@ -77,3 +77,20 @@ def check_record_status(record: Any) -> str:
     if record.status == Status.FAILED:
         return "failed"
     return "planned"
+
+
+def op_code_version(op: dg.OpDefinition) -> str | None:
+    """The code version an op was declared with (``OpDefinition.version`` is deprecated in
+    1.13 with no public replacement)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return op.version
+
+
+def with_node(assets_def: dg.AssetsDefinition, op: dg.OpDefinition) -> dg.AssetsDefinition:
+    """``assets_def`` with its op replaced by ``op`` (same specs, checks, partitions,
+    resources)."""
+    attrs = {**assets_def.get_attributes_dict(), "node_def": op}
+    return dg.AssetsDefinition.dagster_internal_init(**attrs)

@@ -23,7 +23,6 @@ Graph-backed assets, asset checks and async ops are passed through unmetered.
 from __future__ import annotations
 
 import inspect
-import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -31,7 +30,7 @@ import dagster as dg
 
 from trading_assets.costs.ledger import rows_written
 from trading_assets.costs.meter import ResourceMeter, Usage
-from trading_assets.defs.dagster_internals import op_compute
+from trading_assets.defs.dagster_internals import op_code_version, op_compute, with_node
 
 
 def _usage_metadata(metadata: Mapping[str, Any] | None, usage: Usage, share: float) -> dict:
@@ -96,9 +95,6 @@ def _metered_op(op: dg.OpDefinition) -> dg.OpDefinition:
             return events
         return metered_events(events)
 
-    with warnings.catch_warnings():  # no public code_version property on OpDefinition in 1.13
-        warnings.simplefilter("ignore", DeprecationWarning)
-        code_version = op.version
     return dg.OpDefinition(
         compute_fn=compute,
         name=op.name,
@@ -108,7 +104,7 @@ def _metered_op(op: dg.OpDefinition) -> dg.OpDefinition:
         config_schema=op.config_schema,
         required_resource_keys=op.required_resource_keys,
         tags=op.tags,
-        code_version=code_version,
+        code_version=op_code_version(op),
         retry_policy=op.retry_policy,
         pool=op.pool,
     )
@@ -125,8 +121,7 @@ def metered(assets_def: dg.AssetsDefinition) -> dg.AssetsDefinition:
         return assets_def
     op = _metered_op(assets_def.op)
     op.compute_fn._trading_assets_metered = True  # type: ignore[union-attr]
-    attrs = {**assets_def.get_attributes_dict(), "node_def": op}
-    return dg.AssetsDefinition.dagster_internal_init(**attrs)
+    return with_node(assets_def, op)
 
 
 def meter_assets(assets: Sequence[Any]) -> list[Any]:
