@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -126,3 +128,22 @@ def test_materialize_is_idempotent_and_duckdb_errors_name_the_line(tmp_path):
     # nothing half-written: the failed builds left no table and no open transaction
     tables = con.execute("SELECT table_name FROM information_schema.tables").fetchall()
     assert ("broken",) not in tables and ("missing",) not in tables
+
+
+def test_parse_cache_returns_the_same_models_and_survives_a_bad_file(tmp_path):
+    cache = tmp_path / "cache" / "sql_models.json"
+    fresh = load_models(default_sql_dir())
+    first = load_models(default_sql_dir(), cache_file=cache)
+    assert cache.is_file() and len(json.loads(cache.read_text())) == len(fresh)
+    again = load_models(default_sql_dir(), cache_file=cache)
+    assert again == first == fresh
+    cache.write_text("{not json")
+    assert load_models(default_sql_dir(), cache_file=cache) == fresh
+    # an edited model is parsed again (its text is part of the cache key)
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(default_sql_dir(), sql_dir)
+    model = sql_dir / "features" / "training_table.sql"
+    model.write_text(model.read_text().replace("LEFT JOIN features.sentiment AS s USING "
+                                               "(symbol, timeframe, ts)\n", ""))  # fmt: skip
+    edited = {m.table: m for m in load_models(sql_dir, cache_file=cache)}
+    assert "features.sentiment" not in edited["features.training_table"].upstream

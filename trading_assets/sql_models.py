@@ -24,6 +24,7 @@ assets.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Iterable
@@ -132,16 +133,23 @@ def _strip_semicolon(sql: str, path: Path) -> str:
     return sql
 
 
-def parse_model(path: str | Path, root: str | Path) -> SqlModel:
+def _cache_key(schema: str, name: str, sql: str) -> str:
+    from importlib.metadata import version
+
+    return hashlib.sha256(f"{version('sqlglot')}|{schema}.{name}|{sql}".encode()).hexdigest()
+
+
+def parse_model(path: str | Path, root: str | Path, cache: dict | None = None) -> SqlModel:
     """Parse and validate one model file (see the module docstring for the rules).
+
+    ``cache`` (a dict, e.g. loaded from :func:`load_models`' cache file) maps a hash of the
+    file's text and the parser version to its parsed ``upstream`` and ``body``: a file parsed
+    before is not parsed again (sqlglot is not even imported), so loading the code location
+    stays fast. Only valid models are cached.
 
     Raises:
         SqlModelError: naming the file and, where known, the line.
     """
-    import sqlglot
-    from sqlglot import exp
-    from sqlglot.errors import ParseError
-
     path, root = Path(path), Path(root)
     relative = path.relative_to(root)
     if len(relative.parts) != 2:
@@ -154,6 +162,21 @@ def parse_model(path: str | Path, root: str | Path) -> SqlModel:
         sql = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SqlModelError(path, f"cannot read: {exc}") from exc
+    key = _cache_key(schema, name, sql) if cache is not None else ""
+    if cache is not None and key in cache:
+        upstream, body = cache[key]
+        return SqlModel(path, schema, name, sql, body, tuple(upstream), _description(sql))
+    model = _parse(path, schema, name, sql)
+    if cache is not None:
+        cache[key] = [list(model.upstream), model.body]
+    return model
+
+
+def _parse(path: Path, schema: str, name: str, sql: str) -> SqlModel:
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except ParseError as exc:
@@ -192,8 +215,13 @@ def parse_model(path: str | Path, root: str | Path) -> SqlModel:
     )
 
 
-def load_models(root: str | Path | None = None) -> list[SqlModel]:
+def load_models(
+    root: str | Path | None = None, cache_file: str | Path | None = None
+) -> list[SqlModel]:
     """Every model under ``root`` (default :func:`default_sql_dir`), sorted by table name.
+
+    ``cache_file``: a JSON file remembering parsed models (see :func:`parse_model`); written
+    atomically when something new was parsed, ignored when unreadable.
 
     Raises:
         SqlModelError: a file breaks the rules (the first one found), or two files build the
@@ -202,7 +230,20 @@ def load_models(root: str | Path | None = None) -> list[SqlModel]:
     root = Path(root) if root is not None else default_sql_dir()
     if not root.is_dir():
         return []
-    models = [parse_model(p, root) for p in sorted(root.rglob("*.sql"))]
+    cache: dict | None = None
+    if cache_file is not None:
+        cache_file = Path(cache_file)
+        try:
+            cache = json.loads(cache_file.read_text())
+        except (OSError, ValueError):
+            cache = {}
+    before = dict(cache) if cache is not None else None
+    models = [parse_model(p, root, cache) for p in sorted(root.rglob("*.sql"))]
+    if cache_file is not None and cache != before:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_file.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(cache))
+        partial.replace(cache_file)
     seen: dict[str, Path] = {}
     for model in models:
         if model.table in seen:

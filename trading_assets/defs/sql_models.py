@@ -22,7 +22,7 @@ import dagster as dg
 
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.resources import WarehouseResource
-from trading_assets.home import DUCKDB_WRITER_POOL
+from trading_assets.home import DUCKDB_WRITER_POOL, ProjectHome
 from trading_assets.sql_models import (
     SqlModel,
     SqlModelError,
@@ -103,7 +103,8 @@ def build_sql_model_assets(
     Raises:
         SqlModelError: a model file breaks the rules, or builds a table an asset already owns.
     """
-    models = load_models(sql_dir)
+    cache = ProjectHome.from_env().root / "cache" / "sql_models.json"
+    models = load_models(sql_dir, cache_file=cache)
     producers = produced_tables(upstream)
     for model in models:
         if model.table in producers:
