@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from trading_assets import schemas
-from trading_assets.ml.dataset import KEY, horizon_of, with_known_returns
+from trading_assets.ml.dataset import KEY, KNOWN, horizon_of, with_known_returns
 from trading_assets.timeframes import timeframe_delta
 
 LIVE = "live"
@@ -117,7 +117,14 @@ def pending(frame: pl.DataFrame, now: datetime, since: pl.DataFrame | None = Non
 
 def gaps(frame: pl.DataFrame, rows: pl.DataFrame) -> list[str]:
     """Plain-words notes on missing bars just before the pending ``rows`` of each series
-    (``frame`` is the whole series, ``rows`` the pending ones)."""
+    (``frame`` is the whole series, ``rows`` the pending ones). Only markets that trade
+    around the clock (crypto) are checked: nights, weekends and holidays of an equity
+    session are not gaps."""
+    from trading_assets.markets import market_of
+
+    rows = rows.filter(
+        pl.col("symbol").map_elements(lambda s: market_of(s).always_open, return_dtype=pl.Boolean)
+    )
     if rows.height == 0:
         return []
     step = timeframe_delta(str(frame["timeframe"][0]))
@@ -268,6 +275,56 @@ def resolve_served(
     return served, missing
 
 
+@dataclass
+class LiveRun:
+    """Everything one run of the served models produced: ``rows`` (``PREDICTIONS_SCHEMA``),
+    ``contributions`` (``PREDICTION_CONTRIBUTIONS_SCHEMA`` or None), ``skipped`` bars and
+    models with why, and ``gaps`` (missing bars before pending ones)."""
+
+    rows: pl.DataFrame
+    contributions: pl.DataFrame | None
+    skipped: list[dict[str, str]]
+    gaps: list[str]
+
+
+def predict_served(
+    served: Sequence[ServedModel],
+    tails: Mapping[str, pl.DataFrame],
+    done: Mapping[str, pl.DataFrame],
+    now: datetime,
+) -> LiveRun:
+    """Every served model on its pending bars.
+
+    Args:
+        served: the models (:func:`resolve_served`).
+        tails: timeframe -> the newest training-table rows of every series (enough history
+            for the inputs: moving averages, ARIMA's returns).
+        done: model name -> ``symbol, last_ts`` of its served version's live predictions.
+        now: bars that close after it are not predicted (UTC).
+    """
+    frames, contributions, skipped, notes = [], [], [], []
+    for s in served:
+        table = tails.get(s.timeframe, pl.DataFrame())
+        if table.is_empty() or s.target not in table.columns:
+            skipped.append({"model": s.name, "reason": f"no {s.timeframe} training rows"})
+            continue
+        features = [c for c in s.model.input_columns if c != "symbol" and c not in KNOWN]
+        frame = live_frame(table, s.timeframe, s.target, features)
+        rows = pending(frame, now, done.get(s.name))
+        notes += gaps(frame, rows)
+        result = predict_pending(s, frame, rows)
+        frames.append(result.rows)
+        if result.contributions is not None:
+            contributions.append(result.contributions)
+        skipped += result.skipped
+    return LiveRun(
+        pl.concat(frames) if frames else empty_rows(),
+        pl.concat(contributions) if contributions else None,
+        skipped,
+        sorted(set(notes)),
+    )
+
+
 def baseline_version(walk_forward_versions: Mapping[str, str], name: str) -> str:
     """The version a baseline's live rows carry: that of its newest walk-forward rows (so its
     IC history joins them), else :data:`FORMULA_VERSION`."""
@@ -278,6 +335,7 @@ __all__ = [
     "FORMULA_VERSION",
     "LIVE",
     "LiveResult",
+    "LiveRun",
     "ServedModel",
     "WALK_FORWARD",
     "baseline_version",
@@ -287,5 +345,6 @@ __all__ = [
     "live_frame",
     "pending",
     "predict_pending",
+    "predict_served",
     "resolve_served",
 ]

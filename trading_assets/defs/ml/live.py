@@ -9,7 +9,6 @@ No ``from __future__ import annotations`` here: Dagster reads the annotations at
 """
 
 import dagster as dg
-import polars as pl
 
 from trading_assets.defs import keys
 from trading_assets.defs.metadata import markdown_rows, preview, write_metadata
@@ -18,7 +17,6 @@ from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.ml import live
 from trading_assets.ml.families import DEFAULT_FAMILIES
-from trading_assets.ml.newest_bar import FAST_FEATURES
 from trading_assets.warehouse import predictions as store
 
 
@@ -57,27 +55,12 @@ def live_predictions(
     served, no_champion = live.resolve_served(
         mlflow.tracking_uri, config.timeframes, config.targets, config.families, wf_versions
     )
-    frames, contributions, skipped, notes = [], [], [], []
     with warehouse.connect(read_only=True) as con:
-        marks = {s.name: store.live_watermarks(con, s.name, s.version, s.timeframe) for s in served}
-    for s in served:
-        table = tails[s.timeframe]
-        if table.is_empty() or s.target not in table.columns:
-            skipped.append({"model": s.name, "reason": f"no {s.timeframe} training rows"})
-            continue
-        frame = live.live_frame(table, s.timeframe, s.target, FAST_FEATURES)
-        rows = live.pending(frame, live.now_utc(), marks[s.name])
-        notes += live.gaps(frame, rows)
-        result = live.predict_pending(s, frame, rows)
-        frames.append(result.rows)
-        contributions += [result.contributions] if result.contributions is not None else []
-        skipped += result.skipped
-    rows = pl.concat(frames) if frames else live.empty_rows()
+        done = {s.name: store.live_watermarks(con, s.name, s.version, s.timeframe) for s in served}
+    run = live.predict_served(served, tails, done, live.now_utc())
     with warehouse.connect() as con:
-        written = store.write_live(
-            con, {s.name: s.version for s in served}, rows,
-            pl.concat(contributions) if contributions else None,
-        )  # fmt: skip
+        served_versions = {s.name: s.version for s in served}
+        written = store.write_live(con, served_versions, run.rows, run.contributions)
     for name in no_champion:
         context.log.warning(f"{name}: no champion yet, not predicting live")
     return dg.MaterializeResult(
@@ -86,11 +69,11 @@ def live_predictions(
             **write_metadata(written),
             "served": markdown_rows([{"model": s.name, "version": s.version} for s in served]),
             "no_champion": dg.MetadataValue.json(no_champion),
-            "skipped": markdown_rows(skipped[:50]),
-            "skipped_count": dg.MetadataValue.int(len(skipped)),
-            "gaps": dg.MetadataValue.json(sorted(set(notes))),
+            "skipped": markdown_rows(run.skipped[:50]),
+            "skipped_count": dg.MetadataValue.int(len(run.skipped)),
+            "gaps": dg.MetadataValue.json(run.gaps),
             "newest": preview(
-                rows.sort("ts").select(
+                run.rows.sort("ts").select(
                     "model", "symbol", "timeframe", "ts", "prediction", "predicted_at"
                 ),
                 n=10,
