@@ -61,3 +61,17 @@ class ConfigurationError(TradingAssetsError):
 
 class SourceUnavailableError(TradingAssetsError):
     """A remote source (HTTP API, feed) that failed after retries."""
+
+
+class PublishError(TradingAssetsError):
+    """A publishing call failed for good (after retries, or with a non-retryable status).
+
+    Attributes:
+        target: ``wordpress`` or ``discord``.
+        status: the HTTP status, or None for a transport error.
+    """
+
+    def __init__(self, target: str, reason: str, status: int | None = None) -> None:
+        self.target = target
+        self.status = status
+        super().__init__(f"{target}: {reason}")

@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+import httpx
 import pytest
 
 from tests.publish.servers import rate_limited, unavailable
-from trading_assets.publish.discord import DiscordWebhook, report_embed
-from trading_assets.publish.http import PublishError, RetryPolicy
+from trading_assets.errors import PublishError
+from trading_assets.http import RetryPolicy
+from trading_assets.publish.discord import DiscordWebhook, discord_retry_after, report_embed
 from trading_assets.publish.wordpress import WordPressClient, post_slug
 
 DAY = date(2023, 5, 1)
@@ -88,6 +90,12 @@ def test_discord_429_waits_retry_after_then_succeeds(discord):
     assert len(discord.requests) == 3
     # the 429 waited what Retry-After said; the 503 backed off exponentially (0.01 s x 2)
     assert waits == [0.2, 0.02]
+
+
+def test_discord_body_retry_after_is_the_hint_without_the_header():
+    assert discord_retry_after(httpx.Response(429, json={"retry_after": 0.25})) == 0.25
+    assert discord_retry_after(httpx.Response(429, json={"message": "slow down"})) is None
+    assert discord_retry_after(httpx.Response(429, text="slow down")) is None
 
 
 def test_secrets_never_reach_the_logs(discord, wordpress, caplog):

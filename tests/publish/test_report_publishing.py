@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 
 from tests.publish.servers import unavailable
+from trading_assets.http import RetryPolicy
 from trading_assets.publish import report as publishing
 from trading_assets.publish.discord import DiscordWebhook
-from trading_assets.publish.http import RetryPolicy
 from trading_assets.publish.wordpress import WordPressClient
 from trading_assets.report.render import BODY_END, BODY_START
 

@@ -19,7 +19,12 @@ import pytest
 from tests.sources.alpaca_replay import Raw, ReplayServer, Route, load_captures, split_pages
 from trading_assets.errors import ConfigurationError, SourceDataError, SourceUnavailableError
 from trading_assets.schemas import BARS_SCHEMA, TICKS_SCHEMA
-from trading_assets.sources.alpaca import DEFAULT_DATA_URL, AlpacaSource, alpaca_timeframe
+from trading_assets.sources.alpaca import (
+    DEFAULT_DATA_URL,
+    AlpacaSource,
+    alpaca_timeframe,
+    rate_limit_reset,
+)
 
 KEY = "test-key-id-PKXXXX"
 SECRET = "test-secret-SKYYYY"
@@ -295,6 +300,14 @@ def test_retry_after_is_honoured_but_capped(server, stock):
     frame = item_of(make_source(server, stock_symbols=["AAPL"]), "AAPL").load()
     assert time.monotonic() - started < 5  # waited retry_max_wait_seconds, not an hour
     assert frame.height == 2
+
+
+def test_rate_limit_reset_is_the_wait_hint_without_retry_after():
+    reset = httpx.Response(429, headers={"X-RateLimit-Reset": f"{time.time() + 30:.0f}"})
+    assert 28 <= rate_limit_reset(reset) <= 31
+    assert rate_limit_reset(httpx.Response(429, headers={"X-RateLimit-Reset": "1"})) == 0.0
+    assert rate_limit_reset(httpx.Response(429, headers={"X-RateLimit-Reset": "soon"})) is None
+    assert rate_limit_reset(httpx.Response(429)) is None
 
 
 def test_5xx_is_retried_with_backoff(server, crypto):

@@ -10,32 +10,34 @@ str | null}``; an article has ``id``, ``headline``, ``author``, ``created_at``,
 (the publisher, e.g. ``benzinga``). Keys go in the ``APCA-API-KEY-ID`` /
 ``APCA-API-SECRET-KEY`` headers (news needs them).
 
-Like :mod:`trading_assets.sources.alpaca` this speaks the wire format with httpx and tenacity
-instead of importing alpaca-py's client (which has no request timeout and retries only a few
-statuses; its import also costs seconds on every code-location load).
+Like :mod:`trading_assets.sources.alpaca` this speaks the wire format through the shared HTTP
+layer (:mod:`trading_assets.http`: httpx + tenacity) instead of importing alpaca-py's client
+(which has no request timeout and retries only a few statuses; its import also costs seconds
+on every code-location load).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from trading_assets.errors import ConfigurationError, SourceDataError, SourceUnavailableError
+from trading_assets.http import HttpError, RetryPolicy, request
 from trading_assets.news.articles import MAX_SUMMARY_CHARS, plain_text
-from trading_assets.sources.alpaca import API_KEY_ENV, DEFAULT_DATA_URL, SECRET_KEY_ENV
+from trading_assets.sources.alpaca import (
+    API_KEY_ENV,
+    DEFAULT_DATA_URL,
+    SECRET_KEY_ENV,
+    rate_limit_reset,
+)
 
-if TYPE_CHECKING:  # imported where used: the code location loads without them
+if TYPE_CHECKING:  # imported where used: the code location loads without it
     import httpx
-    import tenacity
-
-logger = logging.getLogger(__name__)
 
 NEWS_PATH = "/v1beta1/news"
 #: Largest page the news endpoint serves.
 MAX_NEWS_PAGE = 50
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -71,7 +73,8 @@ class AlpacaNewsClient:
         data_url: base URL instead of ``https://data.alpaca.markets`` (tests: 127.0.0.1).
         page_limit: articles per page (1..50).
         retries / backoff_s / max_backoff_s: retries of a page on 429/5xx/connection errors,
-            exponential backoff from ``backoff_s`` capped at ``max_backoff_s``.
+            exponential backoff from ``backoff_s`` (or the server's ``Retry-After``) capped at
+            ``max_backoff_s``.
         timeout_s: connect/read timeout of one request.
         max_pages: stop after this many pages (a guard against endless pagination).
 
@@ -109,6 +112,9 @@ class AlpacaNewsClient:
         self.max_backoff_s = float(max_backoff_s)
         self.timeout_s = float(timeout_s)
         self.max_pages = int(max_pages)
+        self._retry = RetryPolicy.with_retries(
+            self.retries, backoff_s=self.backoff_s, max_wait_s=self.max_backoff_s
+        )
 
     def __repr__(self) -> str:  # never shows the keys
         return f"AlpacaNewsClient(data_url={self.data_url!r}, page_limit={self.page_limit})"
@@ -137,29 +143,19 @@ class AlpacaNewsClient:
         return params
 
     def _get(self, client: httpx.Client, params: list[tuple[str, str]]) -> Any:
-        import httpx
-        import tenacity
-
         url = self.origin
-
-        def attempt() -> httpx.Response:
-            try:
-                response = client.get(url, params=params)
-            except httpx.TransportError as exc:
-                raise SourceUnavailableError(f"{url}: {type(exc).__name__}: {exc}") from exc
-            if response.status_code in _RETRY_STATUSES:
-                raise SourceUnavailableError(f"{response.url}: HTTP {response.status_code}")
-            return response
-
-        def wait(state: tenacity.RetryCallState) -> float:
-            return min(self.backoff_s * 2 ** (state.attempt_number - 1), self.max_backoff_s)
-
-        response = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.retries + 1),
-            wait=wait,
-            retry=tenacity.retry_if_exception_type(SourceUnavailableError),
-            reraise=True,
-        )(attempt)
+        try:
+            response = request(
+                client,
+                "GET",
+                url,
+                params=params,
+                policy=self._retry,
+                hint=rate_limit_reset,
+                secrets=(self._api_key, self._secret_key),
+            )
+        except HttpError as exc:
+            raise SourceUnavailableError(f"{exc.url}: {exc.summary}") from exc
         if response.status_code in (401, 403):
             raise ConfigurationError(
                 f"{url}: HTTP {response.status_code}: check {API_KEY_ENV}/{SECRET_KEY_ENV}"

@@ -10,8 +10,10 @@ Per feed:
 - **timeout**: one attempt may take at most ``timeout_s`` from request to last byte (a feed
   that dribbles bytes slowly is cut off too, not only one that stalls);
 - **retries**: HTTP 429 and 5xx (``retry_statuses``) and connection errors are retried up to
-  ``retries`` times with exponential backoff from ``backoff_s`` (a ``Retry-After`` in seconds
-  is honoured, capped at ``max_backoff_s``); timeouts and other 4xx are not retried;
+  ``retries`` times with exponential backoff from ``backoff_s`` (a ``Retry-After``, seconds or
+  HTTP-date, is honoured; either capped at ``max_backoff_s``); timeouts and other 4xx are not
+  retried. The retry loop, timeout and ``Retry-After`` handling are the shared HTTP layer's
+  (:func:`trading_assets.http.arequest`);
 - **size**: a body over ``max_bytes`` (after decompression; ``Content-Length`` is checked
   first) is abandoned.
 
@@ -25,17 +27,24 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # imported where used: the code location loads without them
+from trading_assets.http import (
+    RETRY_STATUSES,
+    HttpError,
+    HttpTimeoutError,
+    RequestTrace,
+    RetryPolicy,
+    arequest,
+)
+
+if TYPE_CHECKING:  # imported where used: the code location loads without it
     import httpx
-    import tenacity
 
 
 #: Default limit of one feed body: 10 MB.
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-DEFAULT_RETRY_STATUSES: tuple[int, ...] = (429, 500, 502, 503, 504)
+DEFAULT_RETRY_STATUSES: tuple[int, ...] = tuple(sorted(RETRY_STATUSES))
 USER_AGENT = "trading-assets news fetcher (+https://github.com/trading-assets)"
 _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -84,14 +93,6 @@ class FetchResult:
     bytes_received: int = 0
 
 
-class _Retryable(Exception):
-    def __init__(self, reason: str, status: int | None, retry_after: float | None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.retry_after = retry_after
-
-
 class _Failed(Exception):
     def __init__(self, reason: str, status: int | None = None, received: int = 0) -> None:
         super().__init__(reason)
@@ -100,73 +101,37 @@ class _Failed(Exception):
         self.received = received
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
-
-
-async def _attempt(
-    client: httpx.AsyncClient,
-    request: FeedRequest,
-    *,
-    max_bytes: int,
-    retry_statuses: frozenset[int],
-    result: FetchResult,
+async def _read(
+    response: httpx.Response, request: FeedRequest, result: FetchResult, *, max_bytes: int
 ) -> None:
-    import httpx
-
-    headers = {"Accept": _ACCEPT}
-    if request.etag:
-        headers["If-None-Match"] = request.etag
-    if request.last_modified:
-        headers["If-Modified-Since"] = request.last_modified
-    result.attempts += 1
-    try:
-        async with client.stream("GET", request.url, headers=headers) as response:
-            result.http_status = response.status_code
-            if response.status_code == 304:
-                result.status = "not_modified"
-                result.etag, result.last_modified = request.etag, request.last_modified
-                return
-            if response.status_code in retry_statuses:
-                raise _Retryable(
-                    f"HTTP {response.status_code}", response.status_code, _retry_after(response)
-                )
-            if not 200 <= response.status_code < 300:
-                raise _Failed(f"HTTP {response.status_code}", response.status_code)
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise _Failed(
-                    f"body larger than {max_bytes} bytes (Content-Length {declared})",
-                    response.status_code,
-                )
-            chunks: list[bytes] = []
-            received = 0
-            async for chunk in response.aiter_bytes():
-                received += len(chunk)
-                if received > max_bytes:
-                    raise _Failed(
-                        f"body larger than {max_bytes} bytes", response.status_code, received
-                    )
-                chunks.append(chunk)
-            result.bytes_received = received
-            result.body = b"".join(chunks)
-            result.content_type = response.headers.get("Content-Type")
-            result.etag = response.headers.get("ETag")
-            result.last_modified = response.headers.get("Last-Modified")
-            result.status = "ok"
-    except httpx.TransportError as exc:
-        raise _Retryable(f"{type(exc).__name__}: {exc}".rstrip(": "), None, None) from exc
+    """Fill ``result`` from a streamed answer whose status is not retried (304, 2xx), or
+    raise :class:`_Failed` (another status, a body over ``max_bytes``)."""
+    result.http_status = response.status_code
+    if response.status_code == 304:
+        result.status = "not_modified"
+        result.etag, result.last_modified = request.etag, request.last_modified
+        return
+    if not 200 <= response.status_code < 300:
+        raise _Failed(f"HTTP {response.status_code}", response.status_code)
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise _Failed(
+            f"body larger than {max_bytes} bytes (Content-Length {declared})",
+            response.status_code,
+        )
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in response.aiter_bytes():
+        received += len(chunk)
+        if received > max_bytes:
+            raise _Failed(f"body larger than {max_bytes} bytes", response.status_code, received)
+        chunks.append(chunk)
+    result.bytes_received = received
+    result.body = b"".join(chunks)
+    result.content_type = response.headers.get("Content-Type")
+    result.etag = response.headers.get("ETag")
+    result.last_modified = response.headers.get("Last-Modified")
+    result.status = "ok"
 
 
 async def _fetch_one(
@@ -176,49 +141,40 @@ async def _fetch_one(
     *,
     timeout_s: float,
     max_bytes: int,
-    retries: int,
-    backoff_s: float,
-    max_backoff_s: float,
-    retry_statuses: frozenset[int],
+    policy: RetryPolicy,
 ) -> FetchResult:
-    import tenacity
-
     result = FetchResult(url=request.url, status="failed")
+    trace = RequestTrace()
     started = time.perf_counter()
+    headers = {"Accept": _ACCEPT}
+    if request.etag:
+        headers["If-None-Match"] = request.etag
+    if request.last_modified:
+        headers["If-Modified-Since"] = request.last_modified
 
-    def wait(state: tenacity.RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _Retryable) and exc.retry_after is not None:
-            return min(exc.retry_after, max_backoff_s)
-        return min(backoff_s * 2 ** (state.attempt_number - 1), max_backoff_s)
-
-    async def one_attempt() -> None:
-        async with semaphore:
-            try:
-                async with asyncio.timeout(timeout_s):
-                    await _attempt(
-                        client,
-                        request,
-                        max_bytes=max_bytes,
-                        retry_statuses=retry_statuses,
-                        result=result,
-                    )
-            except TimeoutError as exc:
-                raise _Failed(f"timed out after {timeout_s:g} s", result.http_status) from exc
+    async def read(response: httpx.Response) -> None:
+        await _read(response, request, result, max_bytes=max_bytes)
 
     try:
-        async for attempt in tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_attempt(retries + 1),
-            wait=wait,
-            retry=tenacity.retry_if_exception_type(_Retryable),
-            reraise=True,
-        ):
-            with attempt:
-                await one_attempt()
-    except _Retryable as exc:
+        await arequest(
+            client,
+            "GET",
+            request.url,
+            headers=headers,
+            policy=policy,
+            trace=trace,
+            read=read,
+            timeout_s=timeout_s,
+            limiter=semaphore,
+        )
+    except HttpTimeoutError as exc:
         result.status = "failed"
-        plural = "s" if result.attempts != 1 else ""
-        result.reason = f"{exc.reason} after {result.attempts} attempt{plural}"
+        result.reason = f"timed out after {timeout_s:g} s"
+        result.http_status = exc.status
+    except HttpError as exc:
+        result.status = "failed"
+        result.reason = exc.summary
+        result.http_status = exc.status
     except _Failed as exc:
         result.status = "failed"
         result.reason = exc.reason
@@ -226,6 +182,7 @@ async def _fetch_one(
     except Exception as exc:  # one broken feed never stops the others
         result.status = "failed"
         result.reason = f"{type(exc).__name__}: {exc}"
+    result.attempts = trace.attempts
     if result.status == "failed":
         result.body = None
     result.elapsed_s = time.perf_counter() - started
@@ -262,11 +219,17 @@ async def fetch_feeds_async(
 
     if not requests:
         return []
+    policy = RetryPolicy(
+        attempts=retries + 1,
+        backoff_s=backoff_s,
+        max_wait_s=max_backoff_s,
+        statuses=frozenset(int(s) for s in retry_statuses),
+        retry_timeouts=False,
+    )
     limits = httpx.Limits(
         max_connections=max(concurrency, 1), max_keepalive_connections=max(concurrency, 1)
     )
     semaphore = asyncio.Semaphore(max(concurrency, 1))
-    statuses = frozenset(int(s) for s in retry_statuses)
     async with httpx.AsyncClient(
         limits=limits,
         timeout=httpx.Timeout(timeout_s),
@@ -285,10 +248,7 @@ async def fetch_feeds_async(
                         request,
                         timeout_s=timeout_s,
                         max_bytes=max_bytes,
-                        retries=retries,
-                        backoff_s=backoff_s,
-                        max_backoff_s=max_backoff_s,
-                        retry_statuses=statuses,
+                        policy=policy,
                     )
                     for request in requests
                 )

@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from trading_assets.errors import PublishError
+from trading_assets.http import RetryPolicy
+from trading_assets.publish.calls import call
+
 if TYPE_CHECKING:
     import httpx
-
-from trading_assets.publish.http import PublishError, RetryPolicy, redact_in_logs, send
 
 EMBED_COLOR = 0x1D4F91
 ALERT_COLOR = 0xB5402A
@@ -26,6 +28,20 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def discord_retry_after(response: httpx.Response) -> float | None:
+    """The ``retry_after`` (seconds, may be fractional) of a Discord 429 JSON body; None when
+    absent (the shared layer reads the ``Retry-After`` header first)."""
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        return None
+    try:
+        value = response.json().get("retry_after")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(value, int | float) and value >= 0:
+        return float(value)
+    return None
 
 
 def report_embed(
@@ -90,7 +106,7 @@ class DiscordWebhook:
         if not url:
             raise PublishError("discord", "no webhook URL")
         self._url = url.rstrip("/")
-        redact_in_logs([self._url, self._url.rsplit("/", 1)[-1]])
+        self._secrets = (self._url, self._url.rsplit("/", 1)[-1])  # kept out of logs/errors
         self._retry = retry or RetryPolicy()
         import httpx
 
@@ -107,12 +123,14 @@ class DiscordWebhook:
 
     def post(self, payload: dict[str, Any]) -> str:
         """Post a new message; returns its id."""
-        response = send(
+        response = call(
             self._client,
             "POST",
             self._url,
             target="discord",
             label="post message",
+            hint=discord_retry_after,
+            secrets=self._secrets,
             params={"wait": "true"},
             json=payload,
             retry=self._retry,
@@ -121,12 +139,14 @@ class DiscordWebhook:
 
     def edit(self, message_id: str, payload: dict[str, Any]) -> bool:
         """Edit message ``message_id`` in place; False if Discord no longer has it (404)."""
-        response = send(
+        response = call(
             self._client,
             "PATCH",
             f"{self._url}/messages/{message_id}",
             target="discord",
             label=f"edit message {message_id}",
+            hint=discord_retry_after,
+            secrets=self._secrets,
             json=payload,
             ok_statuses=(404,),
             retry=self._retry,

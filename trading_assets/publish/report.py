@@ -20,9 +20,9 @@ import duckdb
 import polars as pl
 
 from trading_assets import schemas
+from trading_assets.errors import PublishError
 from trading_assets.publish import discord as discord_logic
 from trading_assets.publish import wordpress as wordpress_logic
-from trading_assets.publish.http import PublishError
 from trading_assets.report import render
 from trading_assets.warehouse.ddl import ensure_table
 from trading_assets.warehouse.writes import WriteResult, content_version, upsert

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from trading_assets.errors import PublishError
+from trading_assets.http import RetryPolicy
+from trading_assets.publish.calls import call
+
 if TYPE_CHECKING:
     import httpx
-
-from trading_assets.publish.http import PublishError, RetryPolicy, redact_in_logs, send
 
 POSTS = "/wp-json/wp/v2/posts"
 
@@ -61,7 +63,7 @@ class WordPressClient:
     ) -> None:
         if not base_url or not user or not app_password:
             raise PublishError("wordpress", "base URL, user and application password are needed")
-        redact_in_logs([app_password])
+        self._secrets = (app_password,)  # kept out of logs and errors
         self._retry = retry or RetryPolicy()
         import httpx
 
@@ -83,8 +85,15 @@ class WordPressClient:
         self.close()
 
     def _call(self, method: str, path: str, label: str, **kwargs: Any) -> httpx.Response:
-        return send(
-            self._client, method, path, target="wordpress", label=label, retry=self._retry, **kwargs
+        return call(
+            self._client,
+            method,
+            path,
+            target="wordpress",
+            label=label,
+            retry=self._retry,
+            secrets=self._secrets,
+            **kwargs,
         )
 
     def find_post(self, slug: str) -> dict[str, Any] | None:

@@ -16,6 +16,9 @@ keyed by provider: changing the chain re-scores articles under a new model versi
 answers where there are some (each records the provider and model that gave it); bump
 :data:`PROMPT_VERSION` to ask again.
 
+Requests go through the shared HTTP layer (:mod:`trading_assets.http`): 429/5xx and connection
+errors are retried with backoff (a ``Retry-After`` is honoured), then the next provider is asked.
+
 Safety: article text is untrusted; it is sent as JSON data under a system prompt that says so,
 and only the validated fields of the answer are used. API keys travel in the
 ``Authorization`` header and never appear in messages or reprs.
@@ -26,12 +29,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from trading_assets.errors import ConfigurationError
+from trading_assets.http import HttpError, RetryPolicy, request
 
 if TYPE_CHECKING:  # imported where used: the code location loads without them
     import httpx
@@ -42,6 +45,8 @@ METHOD = "llm"
 #: Bumped whenever the prompt or the answer format changes (cache key + model version).
 PROMPT_VERSION = "p1"
 LABELS = ("negative", "neutral", "positive")
+#: The longest wait between two tries of one provider, seconds.
+MAX_WAIT_S = 5.0
 
 SYSTEM_PROMPT = (
     "You are a financial news sentiment rater. The user message is JSON with a list of "
@@ -130,7 +135,8 @@ class LlmSentimentChain:
         batch_size: texts per request.
         timeout_s: timeout of one request.
         retries: extra attempts per provider and batch on 429/5xx/connection errors.
-        backoff_s: wait before the first retry (doubling, at most 5 s).
+        backoff_s: wait before the first retry (doubling, at most 5 s; a ``Retry-After`` is
+            honoured, also at most 5 s).
         transport: an httpx transport (tests).
 
     Raises:
@@ -156,6 +162,9 @@ class LlmSentimentChain:
         self.timeout_s = float(timeout_s)
         self.retries = int(retries)
         self.backoff_s = float(backoff_s)
+        self._retry = RetryPolicy.with_retries(
+            self.retries, backoff_s=self.backoff_s, max_wait_s=MAX_WAIT_S
+        )
         self._transport = transport
 
     @property
@@ -171,8 +180,6 @@ class LlmSentimentChain:
         batch: list[str],
         stats: ChainStats | None = None,
     ) -> list[LlmAnswer]:
-        import httpx
-
         payload = {
             "model": provider.model,
             "temperature": 0,
@@ -192,23 +199,23 @@ class LlmSentimentChain:
         if provider.api_key:
             headers["Authorization"] = f"Bearer {provider.api_key}"
         url = provider.base_url.rstrip("/") + "/chat/completions"
-        last = ""
-        for attempt in range(self.retries + 1):
-            try:
-                response = client.post(url, json=payload, headers=headers)
-            except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}"
-            else:
-                if response.status_code == 200:
-                    if stats is not None:
-                        stats.tokens += _tokens_used(response)
-                    return self._validate(response, provider, len(batch))
-                last = f"HTTP {response.status_code}"
-                if response.status_code not in (429, 500, 502, 503, 504):
-                    break
-            if attempt < self.retries:
-                time.sleep(min(self.backoff_s * 2**attempt, 5.0))
-        raise _BadAnswer(last)
+        try:
+            response = request(
+                client,
+                "POST",
+                url,
+                json=payload,
+                headers=headers,
+                policy=self._retry,
+                label=f"LLM provider {provider.name}",
+            )
+        except HttpError as exc:
+            raise _BadAnswer(exc.reason) from None
+        if response.status_code != 200:
+            raise _BadAnswer(f"HTTP {response.status_code}")
+        if stats is not None:
+            stats.tokens += _tokens_used(response)
+        return self._validate(response, provider, len(batch))
 
     @staticmethod
     def _validate(response: httpx.Response, provider: LlmProvider, n: int) -> list[LlmAnswer]:

@@ -17,13 +17,14 @@ asked for with ``page_token=``. Stock data needs API keys (headers ``APCA-API-KE
 ``APCA-API-SECRET-KEY``); crypto data needs none (keys, when given, are sent and raise the rate
 limit).
 
-Why plain ``httpx`` rather than alpaca-py's clients (checked on alpaca-py 0.44): the data
-clients expose no retry settings (``RESTClient`` retries only 429/504, 3 times, 3 s apart, and
-never 500/502/503 or connection errors), send requests without a timeout (a stalled socket
-would hang an ingestion run), raise on the ``{}`` / ``"bars": null`` bodies Alpaca returns for
-empty ranges, and ``import alpaca.data`` costs seconds on every code-location load. This module
-speaks the same wire format (paths, query names, ``TimeFrame`` strings such as ``5Min``, auth
-headers); the tests check the timeframe strings against alpaca-py's own ``TimeFrame``.
+Why the shared HTTP layer (:mod:`trading_assets.http`: httpx + tenacity) rather than alpaca-py's
+clients (checked on alpaca-py 0.44): the data clients expose no retry settings (``RESTClient``
+retries only 429/504, 3 times, 3 s apart, and never 500/502/503 or connection errors), send
+requests without a timeout (a stalled socket would hang an ingestion run), raise on the ``{}`` /
+``"bars": null`` bodies Alpaca returns for empty ranges, and ``import alpaca.data`` costs seconds
+on every code-location load. This module speaks the same wire format (paths, query names,
+``TimeFrame`` strings such as ``5Min``, auth headers); the tests check the timeframe strings
+against alpaca-py's own ``TimeFrame``.
 
 Timeframes (our spelling -> Alpaca's): ``<n>m`` -> ``<n>Min`` (n = 1..59), ``<n>h`` ->
 ``<n>Hour`` (n = 1..23), ``1d`` -> ``1Day``, ``1w`` -> ``1Week``, ``<n>M`` -> ``<n>Month``
@@ -45,7 +46,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -56,23 +56,28 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from trading_assets.errors import ConfigurationError, SourceDataError, SourceUnavailableError
+from trading_assets.http import (
+    RETRY_STATUSES,
+    HttpError,
+    HttpStatusError,
+    RetryPolicy,
+    redact,
+)
+from trading_assets.http import request as http_request
 from trading_assets.schemas import empty_frame
 from trading_assets.sources.base import SourceItem
 from trading_assets.sources.validate import ROW, validate_bars, validate_ticks
 
 if TYPE_CHECKING:  # imported where used: the code location loads without them
     import httpx
-    import tenacity
-
-logger = logging.getLogger(__name__)
 
 #: Alpaca's market-data host (alpaca-py ``BaseURL.DATA``); used only when ``data_url`` is None.
 DEFAULT_DATA_URL = "https://data.alpaca.markets"
 #: The environment variables that usually hold the keys (read by the caller, not here).
 API_KEY_ENV = "ALPACA_API_KEY"
 SECRET_KEY_ENV = "ALPACA_SECRET_KEY"
-#: HTTP statuses retried with exponential backoff by default.
-DEFAULT_RETRY_STATUSES: tuple[int, ...] = (429, 500, 502, 503, 504)
+#: HTTP statuses retried with exponential backoff by default (the shared layer's).
+DEFAULT_RETRY_STATUSES: tuple[int, ...] = tuple(sorted(RETRY_STATUSES))
 #: Stock feeds accepted by ``/v2/stocks`` (alpaca-py ``DataFeed``); sip/otc need a subscription.
 STOCK_FEEDS: tuple[str, ...] = ("iex", "sip", "delayed_sip", "otc", "boats", "overnight")
 #: Corporate-action adjustments of stock bars (alpaca-py ``Adjustment``).
@@ -163,24 +168,6 @@ class _Request:
     @property
     def data_key(self) -> str:
         return "bars" if self.kind == "bars" else "trades"
-
-
-class _Retryable(Exception):
-    """One failed attempt that may succeed if repeated (HTTP 429/5xx, connection error)."""
-
-    def __init__(
-        self, url: str, status: int | None, detail: str, retry_after: float | None = None
-    ) -> None:
-        self.url = url
-        self.status = status
-        self.detail = detail
-        self.retry_after = retry_after
-        super().__init__(f"{url}: {self.describe()}")
-
-    def describe(self) -> str:
-        if self.status is None:
-            return self.detail
-        return f"HTTP {self.status}" + (f" ({self.detail})" if self.detail else "")
 
 
 class AlpacaSource:
@@ -320,6 +307,12 @@ class AlpacaSource:
         self.retry_wait_seconds = float(retry_wait_seconds)
         self.retry_max_wait_seconds = float(retry_max_wait_seconds)
         self.retry_statuses = frozenset(int(s) for s in retry_statuses)
+        self._retry = RetryPolicy(
+            attempts=self.retry_attempts + 1,
+            backoff_s=self.retry_wait_seconds,
+            max_wait_s=self.retry_max_wait_seconds,
+            statuses=self.retry_statuses,
+        )
         if timeout_seconds <= 0:
             raise ConfigurationError("Alpaca timeout_seconds must be > 0")
         self.timeout_seconds = float(timeout_seconds)
@@ -477,40 +470,27 @@ class AlpacaSource:
     def _get_json(
         self, client: httpx.Client, url: str, params: list[tuple[str, str]]
     ) -> tuple[Any, str]:
-        """GET one page, retrying 429/5xx and connection errors; returns (JSON body, URL)."""
-        import httpx
-        import tenacity
-
-        def attempt() -> httpx.Response:
-            try:
-                response = client.get(url, params=params)
-            except httpx.TransportError as exc:
-                target = str(httpx.URL(url, params=params))
-                raise _Retryable(target, None, f"{type(exc).__name__}: {exc}") from exc
-            if response.status_code in self.retry_statuses:
-                raise _Retryable(
-                    str(response.url),
-                    response.status_code,
-                    self._error_detail(response),
-                    _retry_after(response),
-                )
-            return response
-
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.retry_attempts + 1),
-            wait=self._backoff,
-            retry=tenacity.retry_if_exception_type(_Retryable),
-            before_sleep=_log_retry,
-            reraise=True,
-        )
+        """GET one page through the shared HTTP layer (429/5xx and connection errors retried,
+        ``Retry-After`` or ``X-RateLimit-Reset`` honoured); returns (JSON body, URL)."""
         try:
-            response = retrying(attempt)
-        except _Retryable as exc:
-            attempts = self.retry_attempts + 1
+            response = http_request(
+                client,
+                "GET",
+                url,
+                params=params,
+                policy=self._retry,
+                hint=rate_limit_reset,
+                secrets=(self._api_key, self._secret_key),
+            )
+        except HttpStatusError as exc:
+            detail = self._error_detail(exc.response) if exc.response is not None else ""
+            reason = exc.reason + (f" ({detail})" if detail else "")
+            plural = "s" if exc.attempts != 1 else ""
             raise SourceUnavailableError(
-                f"{exc.url}: {exc.describe()} after {attempts} attempt"
-                f"{'s' if attempts != 1 else ''}"
+                f"{exc.url}: {reason} after {exc.attempts} attempt{plural}"
             ) from exc
+        except HttpError as exc:
+            raise SourceUnavailableError(f"{exc.url}: {exc.summary}") from exc
         page_url = str(response.url)
         status = response.status_code
         if not 200 <= status < 300:
@@ -531,13 +511,6 @@ class AlpacaSource:
         except ValueError as exc:
             raise SourceDataError(page_url, f"response is not JSON: {exc}") from exc
 
-    def _backoff(self, retry_state: tenacity.RetryCallState) -> float:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(exc, _Retryable) and exc.retry_after is not None:
-            return min(max(exc.retry_after, 0.0), self.retry_max_wait_seconds)
-        wait = self.retry_wait_seconds * 2 ** (retry_state.attempt_number - 1)
-        return min(wait, self.retry_max_wait_seconds)
-
     def _error_detail(self, response: httpx.Response) -> str:
         """Alpaca's error message (``{"message": ...}``) or the body's start, keys redacted."""
         text = response.text[:300]
@@ -547,10 +520,7 @@ class AlpacaSource:
             payload = None
         if isinstance(payload, dict) and isinstance(payload.get("message"), str):
             text = payload["message"][:300]
-        for secret in (self._api_key, self._secret_key):
-            if secret:
-                text = text.replace(secret, "***")
-        return " ".join(text.split())
+        return " ".join(redact(text, (self._api_key, self._secret_key)).split())
 
     @staticmethod
     def _page_rows(body: Any, request: _Request, page_url: str) -> list[Any]:
@@ -698,32 +668,16 @@ def _parse_z(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds to wait from ``Retry-After`` or Alpaca's ``X-RateLimit-Reset`` (epoch s)."""
-    value = response.headers.get("Retry-After")
-    if value is not None:
-        try:
-            return float(value)
-        except ValueError:
-            pass
+def rate_limit_reset(response: httpx.Response) -> float | None:
+    """Seconds until Alpaca's ``X-RateLimit-Reset`` (epoch seconds), the wait hint of a 429
+    without ``Retry-After``; None when absent or not a number."""
     reset = response.headers.get("X-RateLimit-Reset")
-    if reset is not None:
-        try:
-            return max(float(reset) - time.time(), 0.0)
-        except ValueError:
-            return None
-    return None
-
-
-def _log_retry(retry_state: tenacity.RetryCallState) -> None:
-    exc = retry_state.outcome.exception() if retry_state.outcome else None
-    wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
-    logger.warning(
-        "Alpaca request failed (attempt %d): %s; retrying in %.2f s",
-        retry_state.attempt_number,
-        exc,
-        wait,
-    )
+    if reset is None:
+        return None
+    try:
+        return max(float(reset) - time.time(), 0.0)
+    except ValueError:
+        return None
 
 
 __all__: list[str] = [
@@ -736,4 +690,5 @@ __all__: list[str] = [
     "STOCK_FEEDS",
     "AlpacaSource",
     "alpaca_timeframe",
+    "rate_limit_reset",
 ]

@@ -16,9 +16,9 @@ from trading_assets.defs.mlflow_resource import MlflowResource
 from trading_assets.defs.reports.quality import latest_check_evaluations
 from trading_assets.defs.reports.resources import DiscordResource, ReportSettings, WordPressResource
 from trading_assets.defs.resources import WarehouseResource
+from trading_assets.errors import PublishError
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.publish import report as publishing
-from trading_assets.publish.http import PublishError
 from trading_assets.report import build, inputs
 
 REPORT_KEY = keys.REPORT

@@ -67,7 +67,7 @@ class WordPressResource(dg.ConfigurableResource):
 
     def client(self, **kwargs: Any) -> "WordPressClient":
         """A client of the site (raises ``PublishError`` when not configured)."""
-        from trading_assets.publish.http import RetryPolicy
+        from trading_assets.http import RetryPolicy
         from trading_assets.publish.wordpress import WordPressClient
 
         return WordPressClient(
@@ -99,8 +99,8 @@ class DiscordResource(dg.ConfigurableResource):
 
     def webhook(self, **kwargs: Any) -> "DiscordWebhook":
         """The webhook client (raises ``PublishError`` when not configured)."""
+        from trading_assets.http import RetryPolicy
         from trading_assets.publish.discord import DiscordWebhook
-        from trading_assets.publish.http import RetryPolicy
 
         return DiscordWebhook(
             self.webhook_url or "",

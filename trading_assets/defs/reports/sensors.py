@@ -5,7 +5,7 @@ import dagster as dg
 from trading_assets.defs.keys import PUBLISHED as PUBLISHED_KEY
 from trading_assets.defs.keys import REPORT as REPORT_KEY
 from trading_assets.defs.reports.resources import DiscordResource, WordPressResource
-from trading_assets.publish.http import PublishError
+from trading_assets.errors import PublishError
 
 publish_job = dg.define_asset_job(
     "publish_report",
