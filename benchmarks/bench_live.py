@@ -473,7 +473,7 @@ def one_bar_state(warehouse: Path) -> tuple[OneBarState, object]:
     reads them), and the config of ``signals/signals``."""
     import polars as pl
 
-    from trading_assets.defs.trading.signals import SignalsConfig
+    from trading_assets.defs.signals.signals import SignalsConfig
     from trading_assets.trading.consensus import consensus_signals, horizon_of
     from trading_assets.warehouse.catalog import read_series
     from trading_assets.warehouse.connection import connect

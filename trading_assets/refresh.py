@@ -104,8 +104,15 @@ def new_source_items(defs: dg.Definitions) -> set[tuple[str, str]]:
     return {(i.kind, i.symbol) for i in items if recorded.get((i.origin, i.kind)) != i.fingerprint}
 
 
-def plan_refresh(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[PlannedStep]:
-    """Every stale or missing asset (partition) of ``defs``, in dependency order."""
+def plan_refresh(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    new_items: set[tuple[str, str]] | None = None,
+) -> list[PlannedStep]:
+    """Every stale or missing asset (partition) of ``defs``, in dependency order.
+
+    ``new_items``: the ``(kind, symbol)`` of new source files, when the caller already
+    listed them (default: :func:`new_source_items`)."""
     from trading_assets.defs.ml.retrain import POLICY_ASSETS, retrain_reason
     from trading_assets.defs.partitions import SYMBOLS
 
@@ -114,7 +121,8 @@ def plan_refresh(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[Pla
     symbols = instance.get_dynamic_partitions(SYMBOLS.name)
     plan: list[PlannedStep] = []
     deferred: set[dg.AssetKey] = set()  # stale from new data, held back by the retrain policy
-    new_items = {("raw", kind, symbol) for kind, symbol in new_source_items(defs)}
+    items = new_source_items(defs) if new_items is None else new_items
+    new_items = {("raw", kind, symbol) for kind, symbol in items}
     for key in graph.toposorted_asset_keys:
         node = graph.get(key)
         if not node.is_materializable:
@@ -175,7 +183,11 @@ def refresh(
     summary = RunSummary()
     done: set[tuple[str, str | None]] = set()
     while True:
-        plan = [s for s in plan_refresh(defs, instance) if (s.asset, s.partition) not in done]
+        # source files are listed once: what they ask for runs in the first level
+        items = new_source_items(defs) if not done else set()
+        plan = [
+            s for s in plan_refresh(defs, instance, items) if (s.asset, s.partition) not in done
+        ]
         if not plan:
             break
         # the upstream-most level that has work; deeper levels are re-planned afterwards

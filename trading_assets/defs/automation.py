@@ -17,17 +17,24 @@ from typing import Any
 import dagster as dg
 
 
-def on_new_data() -> dg.AutomationCondition:
+def on_new_data(ignore: Sequence[dg.AssetKey] = ()) -> dg.AutomationCondition:
     """Run when missing (newly), when a dependency's data version changed or will be
     requested on this tick, or when the asset's code version changed; never while a
-    dependency is missing or in progress, or the asset itself is in progress."""
+    dependency is missing or in progress, or the asset itself is in progress.
+
+    ``ignore``: dependencies whose new data alone does not trigger a run (they still block
+    while in progress): e.g. the signals wait for the live predictions of a new bar instead
+    of running once for its labels and again for its predictions."""
     ac = dg.AutomationCondition
     dep_has_new_data = ac.any_deps_match(
         (ac.data_version_changed() & ~ac.executed_with_root_target()).with_label(
             "data_version_changed_without_root"
         )
         | ac.will_be_requested()
-    ).with_label("any_deps_have_new_data")
+    )
+    if ignore:
+        dep_has_new_data = dep_has_new_data.ignore(dg.AssetSelection.assets(*ignore))
+    dep_has_new_data = dep_has_new_data.with_label("any_deps_have_new_data")
     return (
         ac.in_latest_time_window()
         & (ac.newly_missing() | dep_has_new_data | ac.code_version_changed()).since_last_handled()

@@ -13,6 +13,7 @@ import dagster as dg
 import polars as pl
 
 from trading_assets.bars.quality import MAX_LAG
+from trading_assets.defs.automation import on_new_data
 from trading_assets.defs.keys import (
     LABELS,
     LIVE_PREDICTIONS,
@@ -155,7 +156,8 @@ def signal_check_results(
     group_name="signals",
     kinds={"duckdb", "polars"},
     pool=DUCKDB_WRITER_POOL,
-    automation_condition=dg.AutomationCondition.eager(),
+    # a new bar updates labels, regimes and bars first: wait for its live predictions
+    automation_condition=on_new_data(ignore=[LABELS, REGIME, STAGING_BARS]),
     check_specs=[
         dg.AssetCheckSpec(name, asset=SIGNALS, description=desc)
         for name, (desc, _) in SIGNAL_CHECKS.items()
