@@ -165,6 +165,7 @@ def signals(symbol: str | None, as_json: bool) -> None:
     import json
 
     from trading_assets.sdk import Warehouse
+    from trading_assets.trading.signals_run import format_age
 
     try:
         newest = Warehouse().latest_signals(symbol)
@@ -190,22 +191,13 @@ def signals(symbol: str | None, as_json: bool) -> None:
     for r in newest.iter_rows(named=True):
         table.add_row(
             f"{r['symbol']} {r['timeframe']}", f"{r['ts']:%Y-%m-%d %H:%M}",
-            _age(r["age_hours"]), r["direction"], f"{r['position']:+.3f}",
+            format_age(r["age_hours"]), r["direction"], f"{r['position']:+.3f}",
             f"{r['confidence']:.0%}", r["agreeing_models"] or "-", r["kind"],
         )  # fmt: skip
     console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     console.print(table)
     for r in newest.iter_rows(named=True):
         console.print(f"[bold]{r['symbol']} {r['timeframe']}[/bold]: {r['explanation']}")
-
-
-def _age(hours: float) -> str:
-    """Hours as a short age: ``45 s``, ``12 min``, ``5.0 h``, ``3.2 d``."""
-    if hours < 1 / 60:
-        return f"{hours * 3600:.0f} s"
-    if hours < 1:
-        return f"{hours * 60:.0f} min"
-    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
 
 
 @main.command()

@@ -22,6 +22,7 @@ from trading_assets.report import charts
 from trading_assets.report.inputs import ReportInputs, newest_bar
 from trading_assets.report.sections import Section, build_sections
 from trading_assets.timeframes import timeframe_seconds
+from trading_assets.trading.signals_run import format_age
 
 BODY_START = "<!-- report:start -->"
 BODY_END = "<!-- report:end -->"
@@ -154,9 +155,11 @@ def _context(
     with_realized = inputs.predictions.filter(pl.col("realized").is_not_null())
     signals = inputs.signals.with_columns(
         pl.col("direction").map_elements(_direction, return_dtype=pl.String).alias("side"),
-        _age_hours(inputs.signals, now).alias("age_hours")
+        _age_hours(inputs.signals, now)
+        .map_elements(format_age, return_dtype=pl.String)
+        .alias("age")
         if now is not None and inputs.signals.height
-        else pl.lit(None, dtype=pl.Float64).alias("age_hours"),
+        else pl.lit("", dtype=pl.String).alias("age"),
     )
     cost_total = inputs.costs.select(
         pl.lit("total").alias("asset_key"),
@@ -219,7 +222,7 @@ def _context(
                 ("symbol", "symbol", ""),
                 ("timeframe", "tf", ""),
                 ("ts", "bar (UTC)", "ts"),
-                ("age_hours", "age (h)", "num"),
+                ("age", "age", ""),
                 ("kind", "from", ""),
                 ("side", "direction", ""),
                 ("strength", "strength", "num"),

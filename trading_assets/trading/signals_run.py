@@ -173,6 +173,17 @@ def newest_signals(signals: pl.DataFrame, now: datetime | None = None) -> pl.Dat
     )
 
 
+def format_age(hours: float | None) -> str:
+    """An age in hours for people: ``45 s``, ``12 min``, ``5.0 h``, ``3.2 d`` ("" for None)."""
+    if hours is None:
+        return ""
+    if hours < 1 / 60:
+        return f"{hours * 3600:.0f} s"
+    if hours < 1:
+        return f"{hours * 60:.0f} min"
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
+
+
 #: columns of :func:`newest_signals`
 NEWEST_SIGNALS_SCHEMA: dict[str, pl.DataType] = {
     "symbol": pl.String(),
