@@ -108,15 +108,19 @@ def plan_refresh(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     new_items: set[tuple[str, str]] | None = None,
+    from_level: int = 0,
 ) -> list[PlannedStep]:
     """Every stale or missing asset (partition) of ``defs``, in dependency order.
 
     ``new_items``: the ``(kind, symbol)`` of new source files, when the caller already
-    listed them (default: :func:`new_source_items`)."""
+    listed them (default: :func:`new_source_items`). ``from_level``: only assets at least
+    this deep in the graph (see :func:`_levels`) are planned; :func:`refresh` re-plans from
+    below the level it just ran, since nothing above it can have become stale."""
     from trading_assets.defs.ml.retrain import POLICY_ASSETS, retrain_reason
     from trading_assets.defs.partitions import SYMBOLS
 
     graph = defs.resolve_asset_graph()
+    levels = _levels(graph) if from_level else {}
     resolver = stale_resolver(defs, instance)
     symbols = instance.get_dynamic_partitions(SYMBOLS.name)
     plan: list[PlannedStep] = []
@@ -128,6 +132,8 @@ def plan_refresh(
         if not node.is_materializable:
             continue
         name = key.to_user_string()
+        if levels.get(name, from_level) < from_level and key not in POLICY_ASSETS:
+            continue  # ran or checked already; the policy assets still decide what is held back
         partitions = symbols if node.partitions_def is not None else [None]
         for partition in partitions:
             status = stale_status(resolver, key, partition)
@@ -182,17 +188,21 @@ def refresh(
     executed: list[PlannedStep] = []
     summary = RunSummary()
     done: set[tuple[str, str | None]] = set()
+    from_level = 0
     while True:
         # source files are listed once: what they ask for runs in the first level
         items = new_source_items(defs) if not done else set()
         plan = [
-            s for s in plan_refresh(defs, instance, items) if (s.asset, s.partition) not in done
+            s
+            for s in plan_refresh(defs, instance, items, from_level)
+            if (s.asset, s.partition) not in done
         ]
         if not plan:
             break
         # the upstream-most level that has work; deeper levels are re-planned afterwards
         level = min(levels[s.asset] for s in plan)
         batch = [s for s in plan if levels[s.asset] == level]
+        from_level = level + 1
         by_partition: dict[str | None, list[PlannedStep]] = {}
         for step in batch:
             by_partition.setdefault(step.partition, []).append(step)
