@@ -17,6 +17,13 @@ class LoopbackServer:
     def _make_server(self) -> HTTPServer:
         raise NotImplementedError
 
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>`` of the running server."""
+        assert self._server is not None, "start the server first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
     def start(self) -> Self:
         self._server = self._make_server()
         self._thread = threading.Thread(

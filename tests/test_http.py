@@ -149,12 +149,6 @@ class ScriptedServer(LoopbackServer):
     max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
     def _make_server(self) -> HTTPServer:
         scripted = self
 

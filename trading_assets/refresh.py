@@ -84,15 +84,23 @@ def _partitioned_parent_changed(
     return False
 
 
-def new_source_items(defs: dg.Definitions) -> set[tuple[str, str]]:
-    """``(kind, symbol)`` of every price source item (file) whose fingerprint is not the one
-    ``ops.source_items`` recorded when it was last read, ok or not: new or changed files in
-    the data folder or the inbox. Everything counts as new before the warehouse exists."""
+def source_items(defs: dg.Definitions) -> list:
+    """Every price source item (file) the code location's sources offer now."""
+    if "price_sources" not in defs.resources:
+        return []
+    return defs.resources["price_sources"].process_config_and_initialize().items()
+
+
+def new_source_items(defs: dg.Definitions, items: list | None = None) -> set[tuple[str, str]]:
+    """``(kind, symbol)`` of every price source item (file; default: :func:`source_items`)
+    whose fingerprint is not the one ``ops.source_items`` recorded when it was last read, ok
+    or not: new or changed files in the data folder or the inbox. Everything counts as new
+    before the warehouse exists."""
     from trading_assets.warehouse.catalog import table_exists
 
-    if "price_sources" not in defs.resources or "warehouse" not in defs.resources:
+    if "warehouse" not in defs.resources:
         return set()
-    items = defs.resources["price_sources"].process_config_and_initialize().items()
+    items = source_items(defs) if items is None else items
     recorded: dict[tuple[str, str], str] = {}
     try:
         with defs.resources["warehouse"].connect(read_only=True) as con:
@@ -180,7 +188,8 @@ def refresh(
     Returns every step executed (with the reason it was stale when it ran) and the run
     summary. New symbols offered by the sources are registered as partitions first.
     """
-    register_symbols(defs, instance)
+    offered = source_items(defs)  # listed once: symbols to register, files to ingest
+    register_symbols(defs, instance, sorted({i.symbol for i in offered}))
     graph = defs.resolve_asset_graph()
     order = {k.to_user_string(): i for i, k in enumerate(graph.toposorted_asset_keys)}
     levels = _levels(graph)
@@ -191,7 +200,7 @@ def refresh(
     from_level = 0
     while True:
         # source files are listed once: what they ask for runs in the first level
-        items = new_source_items(defs) if not done else set()
+        items = new_source_items(defs, offered) if not done else set()
         plan = [
             s
             for s in plan_refresh(defs, instance, items, from_level)

@@ -84,13 +84,17 @@ def record_result(summary: RunSummary, result: dg.ExecuteInProcessResult) -> Non
             summary.failures.append(f"run {result.run_id} failed")
 
 
-def register_symbols(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[str]:
-    """Add every symbol the sources offer as a ``symbols`` partition; returns them all."""
+def register_symbols(
+    defs: dg.Definitions, instance: dg.DagsterInstance, symbols: list[str] | None = None
+) -> list[str]:
+    """Add every symbol the sources offer (or ``symbols``, when the caller listed the
+    sources already) as a ``symbols`` partition; returns them all."""
     from trading_assets.defs.partitions import SYMBOLS
 
-    # resolve EnvVar fields the way a run would
-    price_sources = defs.resources["price_sources"].process_config_and_initialize()
-    symbols = price_sources.symbols()
+    if symbols is None:
+        # resolve EnvVar fields the way a run would
+        price_sources = defs.resources["price_sources"].process_config_and_initialize()
+        symbols = price_sources.symbols()
     known = set(instance.get_dynamic_partitions(SYMBOLS.name))
     if new := [s for s in symbols if s not in known]:
         instance.add_dynamic_partitions(SYMBOLS.name, new)

@@ -45,90 +45,86 @@ class Setting:
             ) from exc
 
 
-def _setting(name: str, type_: type, default: str | None, meaning: str, **kw) -> Setting:
-    return Setting(name, type_, default, meaning, **kw)
-
-
 # -- where things are ------------------------------------------------------------------------
-HOME = _setting(
+HOME = Setting(
     "TRADING_ASSETS_HOME",
     str,
     ".trading",
     "the project home: warehouse, MLflow store, Dagster instance, reports, inbox",
 )
-PROFILE = _setting("TRADING_PROFILE", str, "demo", "where prices come from: demo, local or live")
-DATA_DIR = _setting(
+PROFILE = Setting("TRADING_PROFILE", str, "demo", "where prices come from: demo, local or live")
+DATA_DIR = Setting(
     "TRADING_DATA_DIR", str, None, "folder of price and news files (local profile, required there)"
 )
-SYMBOL_MAP = _setting(
+SYMBOL_MAP = Setting(
     "TRADING_SYMBOL_MAP",
     str,
     None,
     "mapping file: symbol, timeframe or "
     "format per file-name pattern, for files whose names say nothing",
 )
-SQL_DIR = _setting(
+SQL_DIR = Setting(
     "TRADING_SQL_DIR", str, None, "folder of SQL models (default: the shipped dbt_like_sql/)"
 )
 # -- Alpaca ----------------------------------------------------------------------------------
-ALPACA_API_KEY = _setting(
+ALPACA_API_KEY = Setting(
     "ALPACA_API_KEY",
     str,
     None,
     "Alpaca key id (stocks and news on live; crypto needs none)",
     secret=True,
 )
-ALPACA_SECRET_KEY = _setting("ALPACA_SECRET_KEY", str, None, "Alpaca secret key", secret=True)
-ALPACA_DATA_URL = _setting(
+ALPACA_SECRET_KEY = Setting("ALPACA_SECRET_KEY", str, None, "Alpaca secret key", secret=True)
+ALPACA_DATA_URL = Setting(
     "ALPACA_DATA_URL",
     str,
     None,
     "base URL of Alpaca's market data API (default: Alpaca's; tests point it at 127.0.0.1)",
 )
 # -- news and sentiment ----------------------------------------------------------------------
-NEWS_FEEDS = _setting(
+NEWS_FEEDS = Setting(
     "TRADING_NEWS_FEEDS",
     str,
     "off",
     "on: poll the shipped RSS/Atom feed list; or the path of your own list; off: no feeds",
 )
-NEWS_DIR = _setting(
+NEWS_DIR = Setting(
     "TRADING_NEWS_DIR", str, None, "folder of news files (default: TRADING_DATA_DIR on local)"
 )
-NEWS_SYMBOLS = _setting(
+NEWS_SYMBOLS = Setting(
     "TRADING_NEWS_SYMBOLS",
     str,
     None,
     "comma-separated symbols news is tagged with (default: the price symbols)",
 )
-NEWS_ALIASES = _setting(
+NEWS_ALIASES = Setting(
     "TRADING_NEWS_ALIASES",
     str,
     None,
     "aliases TOML file for ticker tagging (default: the shipped aliases.toml)",
 )
-ALPACA_NEWS = _setting(
+ALPACA_NEWS = Setting(
     "TRADING_ALPACA_NEWS", str, None, "on/off: Alpaca news (default on for live with Alpaca keys)"
 )
-ALPACA_NEWS_SYMBOLS = _setting(
+ALPACA_NEWS_SYMBOLS = Setting(
     "TRADING_ALPACA_NEWS_SYMBOLS",
     str,
     None,
     "comma-separated symbols to request Alpaca news for (default: all news)",
 )
-SENTIMENT_METHODS = _setting(
+SENTIMENT_METHODS = Setting(
     "TRADING_SENTIMENT_METHODS",
     str,
     "lexicon,ml",
     "comma-separated sentiment methods: lexicon, ml, llm",
 )
-SENTIMENT_CORPUS = _setting(
+SENTIMENT_CORPUS = Setting(
     "TRADING_SENTIMENT_CORPUS",
     str,
     None,
     "labelled corpus the ml sentiment model trains on (without one, only the lexicon scores)",
 )
-LLM_PROVIDERS = _setting(
+LLM_PROVIDERS = Setting(
     "TRADING_LLM_PROVIDERS",
     str,
     None,
@@ -137,15 +133,15 @@ LLM_PROVIDERS = _setting(
     "_MODEL and _API_KEY (secret)",
 )
 # -- reports and publishing ------------------------------------------------------------------
-REPORT_PUBLIC_URL = _setting(
+REPORT_PUBLIC_URL = Setting(
     "TRADING_REPORT_PUBLIC_URL", str, None, "where reports/ is served, for links in published posts"
 )
-WORDPRESS_URL = _setting("WORDPRESS_URL", str, None, "WordPress site to publish reports to")
-WORDPRESS_USER = _setting("WORDPRESS_USER", str, None, "WordPress user of the application password")
-WORDPRESS_APP_PASSWORD = _setting(
+WORDPRESS_URL = Setting("WORDPRESS_URL", str, None, "WordPress site to publish reports to")
+WORDPRESS_USER = Setting("WORDPRESS_USER", str, None, "WordPress user of the application password")
+WORDPRESS_APP_PASSWORD = Setting(
     "WORDPRESS_APP_PASSWORD", str, None, "WordPress application password", secret=True
 )
-DISCORD_WEBHOOK_URL = _setting(
+DISCORD_WEBHOOK_URL = Setting(
     "DISCORD_WEBHOOK_URL",
     str,
     None,
@@ -153,19 +149,19 @@ DISCORD_WEBHOOK_URL = _setting(
     secret=True,
 )
 # -- automation and retraining ---------------------------------------------------------------
-SENSOR_INTERVAL_S = _setting(
+SENSOR_INTERVAL_S = Setting(
     "TRADING_SENSOR_INTERVAL_S",
     int,
     "30",
     "seconds between evaluations of the inbox sensor and of declarative automation",
 )
-RETRAIN_EVERY_HOURS = _setting(
+RETRAIN_EVERY_HOURS = Setting(
     "TRADING_RETRAIN_EVERY_HOURS",
     float,
     "24",
     "models retrain once their last training is this many hours old",
 )
-RETRAIN_NEW_BARS = _setting(
+RETRAIN_NEW_BARS = Setting(
     "TRADING_RETRAIN_NEW_BARS",
     int,
     "500",

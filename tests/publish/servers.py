@@ -43,12 +43,6 @@ class FakeService(LoopbackServer):
     fail_next: list[tuple[int, dict[str, str], dict[str, Any]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
     def handle(self, method: str, path: str, query, headers, body) -> tuple[int, dict, Any]:
         raise NotImplementedError
 

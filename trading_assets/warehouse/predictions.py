@@ -14,7 +14,7 @@ import polars as pl
 
 from trading_assets import schemas
 from trading_assets.warehouse import writes
-from trading_assets.warehouse.catalog import column_names, read_table, table_exists
+from trading_assets.warehouse.catalog import read_table, table_exists
 from trading_assets.warehouse.ddl import ensure_table
 
 WALK_FORWARD_TABLE = "ml.predictions"
@@ -121,21 +121,14 @@ def all_contributions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def all_predictions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Walk-forward and live predictions together (``PREDICTIONS_SCHEMA``). A table written
-    before ``kind``/``predicted_at`` existed reads as walk-forward with no ``predicted_at``."""
-    frames = []
-    for table, kind in ((WALK_FORWARD_TABLE, "walk_forward"), (LIVE_TABLE, "live")):
-        frame = read_table(con, table)
-        if frame.is_empty():
-            continue
-        have = set(column_names(con, table))
-        if "kind" not in have or frame["kind"].null_count():
-            frame = frame.with_columns(pl.col("kind").fill_null(kind) if "kind" in have
-                                       else pl.lit(kind).alias("kind"))  # fmt: skip
-        if "predicted_at" not in have:
-            frame = frame.with_columns(pl.lit(None, dtype=schemas.UTC_TS).alias("predicted_at"))
-        frames.append(frame.select(list(schemas.PREDICTIONS_SCHEMA)).cast(
-            schemas.PREDICTIONS_SCHEMA))  # fmt: skip
-    if not frames:
-        return pl.DataFrame(schema=schemas.PREDICTIONS_SCHEMA)
-    return pl.concat(frames)
+    """Walk-forward and live predictions together (``PREDICTIONS_SCHEMA``). Rows stored
+    before ``kind`` existed (NULL there) read as their table's kind; call
+    :func:`trading_assets.warehouse.ddl.ensure_table` on both tables first to add the columns
+    to a warehouse an older release wrote."""
+    frames = [
+        read_table(con, table).with_columns(pl.col("kind").fill_null(kind))
+        for table, kind in ((WALK_FORWARD_TABLE, "walk_forward"), (LIVE_TABLE, "live"))
+    ]
+    return pl.concat([f.select(list(schemas.PREDICTIONS_SCHEMA)) for f in frames]).cast(
+        schemas.PREDICTIONS_SCHEMA
+    )

@@ -84,6 +84,7 @@ class RetrainDue(dg.AutomationCondition):
         return "the retraining policy is due (age of the models, or new bars since training)"
 
     def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        """The whole candidate subset when :func:`retrain_reason` gives a reason, else none."""
         reason = retrain_reason(automation_instance(context))
         subset = context.candidate_subset if reason else context.get_empty_subset()
         return dg.AutomationResult(context, true_subset=subset)

@@ -31,7 +31,12 @@ from trading_assets.schemas import SIGNALS_SCHEMA
 from trading_assets.trading import consensus, signal_checks, signals_run, sizing
 from trading_assets.warehouse.catalog import read_series, read_table
 from trading_assets.warehouse.ddl import ensure_table
-from trading_assets.warehouse.predictions import all_contributions, all_predictions
+from trading_assets.warehouse.predictions import (
+    LIVE_TABLE,
+    WALK_FORWARD_TABLE,
+    all_contributions,
+    all_predictions,
+)
 from trading_assets.warehouse.writes import WriteResult, content_version, replace_scope
 
 TABLE = "signals.signals"
@@ -170,7 +175,8 @@ def signals(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        ensure_table(con, TABLE)
+        for table in (TABLE, WALK_FORWARD_TABLE, LIVE_TABLE):
+            ensure_table(con, table)  # adds the columns an older release did not write
         predictions = all_predictions(con)
         pairs = predictions.select("symbol", "timeframe").unique()
         bars = read_series(con, "staging.bars", pairs, ["close"])
