@@ -166,3 +166,27 @@ def test_a_table_of_another_shape_is_skipped_not_fatal():
     got = notes(data)["signals"]
     assert got[0].startswith("No signals yet") and got[1].startswith("Could not read signals")
     render_report(data, GENERATED)  # renders all the same
+
+
+def test_chart_cache_redraws_only_the_series_whose_rows_changed(inputs, rendered, tmp_path):
+    from trading_assets.report import charts, render
+
+    folder = tmp_path / "charts"
+    first = render_report(inputs, GENERATED, chart_cache=folder)
+    assert first.html == rendered.html  # the cache changes nothing on the page
+    cached = sorted(p.name for p in folder.glob("*.svg"))
+    assert len(cached) == first.charts
+
+    # one more bar on the first equity series: only its chart is drawn again
+    symbol, timeframe = charts.series_to_chart(inputs.equity)[0]
+    last = charts.equity_rows(inputs.equity, symbol, timeframe).sort("ts").tail(1)
+    newer = pl.concat([inputs.equity, last.with_columns(pl.col("ts") + timedelta(days=1))])
+    cache = charts.ChartCache(folder)
+    drawn = render._charts(dataclasses.replace(inputs, equity=newer), cache)
+    assert cache.drawn == 1
+    cache.prune()
+    now = sorted(p.name for p in folder.glob("*.svg"))
+    assert len(now) == len(cached) and len(set(now) - set(cached)) == 1
+    assert str(drawn["equity_charts"][0]["svg"]) not in first.html
+    assert all(str(c["svg"]) in first.html for c in drawn["equity_charts"][1:])
+    assert len(drawn["equity_charts"]) > 1
