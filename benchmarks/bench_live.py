@@ -683,11 +683,11 @@ def main() -> int:
             table,
         )
         print(
-            f"(a) per refresh: {n_runs / bars_a:.1f} in-process Dagster runs (one per "
-            f"dependency level and partition) taking {run_s / bars_a:.1f} s from start to end "
+            f"(a) per refresh: {n_runs / bars_a:.1f} in-process Dagster runs (the ingestion, "
+            f"then the live lane below it) taking {run_s / bars_a:.1f} s from start to end "
             f"together; the other {statistics.mean(a.seconds) - run_s / bars_a:.1f} s of the "
             f"mean {statistics.mean(a.seconds):.1f} s are process start, definitions load and "
-            "the re-planning before each level"
+            "the plan"
         )
         if a.missing_live or a.failures:
             print(f"(a) no live signal: {a.missing_live}; failures: {a.failures[:5]}")
