@@ -73,6 +73,10 @@ class TrainingRequest:
     features: Sequence[str] = ()
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Raises TrainingDataError when a requested feature is a label column."""
+        dataset.reject_label_features(self.features, "ml/models run config `features`")
+
     @property
     def known_families(self) -> list[str]:
         """The requested families that exist, in request order."""
