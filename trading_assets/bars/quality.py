@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from trading_assets.markets import Market
+from trading_assets.sessions import bar_closes
 from trading_assets.timeframes import timeframe_seconds
 
 #: allowed lag of the newest bar per timeframe, when freshness is enforced
@@ -204,7 +205,8 @@ def outlier_jumps(
 def freshness(
     bars: pl.DataFrame, now: datetime, max_lag: dict[str, timedelta] | None
 ) -> QualityResult:
-    """How long ago each timeframe's newest bar closed (``ts + timeframe``).
+    """How long ago each timeframe's newest bar closed (its session close for equities,
+    :func:`trading_assets.sessions.bar_closes`)
 
     ``max_lag`` maps timeframe -> allowed lag; None means the data is historical (demo and
     local files) and the lag is reported without being enforced.
@@ -212,7 +214,8 @@ def freshness(
     lags = {}
     passed = True
     for (timeframe,), frame in bars.partition_by("timeframe", as_dict=True).items():
-        close = frame["ts"].max() + timedelta(seconds=timeframe_seconds(timeframe))
+        newest = frame["ts"].sort().tail(1)
+        close = bar_closes(str(frame["symbol"][0]), str(timeframe), newest)[0]
         lag = now - close
         lags[timeframe] = {
             "newest_bar_close": str(close),
