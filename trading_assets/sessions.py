@@ -107,6 +107,26 @@ def sessions(symbol: str, start: date, end: date) -> Sessions:
         return _sessions(exchange, symbol, start.year, last)
 
 
+def trading_dates(symbol: str, timeframe: str, ts: pl.Series) -> pl.Series:
+    """The trading date (``Date``) of each bar of ``symbol`` and ``timeframe`` opening at
+    ``ts`` (UTC): for daily and coarser equity bars the exchange-local date when ``ts`` is
+    local midnight, else the UTC date (see the module docstring); for intraday equity bars the
+    exchange-local date; for crypto the UTC date."""
+    ts = ts.cast(UTC_TS)
+    market = market_of(symbol)
+    if market.always_open:
+        return ts.dt.date().alias("trading_date")
+    local = ts.dt.convert_time_zone(market.timezone.key)
+    if timeframe_seconds(timeframe) * 1_000_000 < _DAY_US:
+        return local.dt.date().alias("trading_date")
+    return pl.select(
+        pl.when(local.dt.time() == time(0))
+        .then(local.dt.date())
+        .otherwise(ts.dt.date())
+        .alias("trading_date")
+    ).to_series()
+
+
 def bar_closes(symbol: str, timeframe: str, ts: pl.Series) -> pl.Series:
     """The close (UTC) of each bar of ``symbol`` and ``timeframe`` opening at ``ts``.
 
@@ -127,18 +147,7 @@ def bar_closes(symbol: str, timeframe: str, ts: pl.Series) -> pl.Series:
         return (ts + timedelta(microseconds=step_us)).alias("bar_close")
     us = ts.dt.epoch("us").to_numpy()
     if step_us >= _DAY_US:
-        local = ts.dt.convert_time_zone(market.timezone.key)
-        day = (
-            pl.select(
-                pl.when(local.dt.time() == time(0))
-                .then(local.dt.date())
-                .otherwise(ts.dt.date())
-                .alias("day")
-            )
-            .to_series()
-            .to_numpy()
-            .astype("datetime64[D]")
-        )
+        day = trading_dates(symbol, timeframe, ts).to_numpy().astype("datetime64[D]")
         span = -(-step_us // _DAY_US)
         known = sessions(symbol, day.min().item(), day.max().item())
         close = known.close_on(day, day + np.timedelta64(span, "D"))

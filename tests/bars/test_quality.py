@@ -93,6 +93,7 @@ def test_every_measure_of_staging_bars_by_check_name(spx):
         "unique_keys",
         "gaps",
         "outlier_jumps",
+        "splits",
         "fresh",
         "reconciles",
     ]

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import polars as pl
 
+from trading_assets.bars.splits import SplitReport
 from trading_assets.markets import Market
 from trading_assets.sessions import bar_closes
 from trading_assets.timeframes import timeframe_seconds
@@ -246,6 +247,15 @@ def reconciliation(by_timeframe: dict[str, dict]) -> QualityResult:
     return QualityResult(passed, {"by_timeframe": by_timeframe})
 
 
+def split_findings(report: SplitReport | None) -> QualityResult:
+    """Fails (a warning) when a split is ambiguous: it is listed with its ex-date and the
+    ratios that fit, and was not applied. Applied splits and splits the source had already
+    adjusted are listed too (see :mod:`trading_assets.bars.splits`)."""
+    if report is None:
+        return QualityResult(True, {"note": "splits not looked for"})
+    return QualityResult(not report.ambiguous, report.as_dict())
+
+
 def measure_bars(
     bars: pl.DataFrame,
     market: Market,
@@ -253,6 +263,7 @@ def measure_bars(
     *,
     enforce_freshness: bool = False,
     now: datetime | None = None,
+    splits: SplitReport | None = None,
 ) -> dict[str, QualityResult]:
     """Every quality measure of one symbol's staging bars, by check name.
 
@@ -265,10 +276,12 @@ def measure_bars(
         enforce_freshness: fail ``fresh`` when a timeframe lags more than :data:`MAX_LAG`
             (live data); otherwise the lag is only reported (historical files always lag).
         now: the time freshness is measured at (UTC; default: the current time).
+        splits: what :func:`trading_assets.bars.splits.split_adjust` found (None: not
+            looked for).
 
     Returns:
         ``ohlc_consistent``, ``prices_positive``, ``unique_keys``, ``gaps``,
-        ``outlier_jumps``, ``fresh`` and ``reconciles``.
+        ``outlier_jumps``, ``splits``, ``fresh`` and ``reconciles``.
     """
     now = now or datetime.now(UTC)
     return {
@@ -277,6 +290,7 @@ def measure_bars(
         "unique_keys": unique_keys(bars),
         "gaps": gaps(bars, market),
         "outlier_jumps": outlier_jumps(bars),
+        "splits": split_findings(splits),
         "fresh": freshness(bars, now, MAX_LAG if enforce_freshness else None),
         "reconciles": reconciliation(reconciled),
     }
