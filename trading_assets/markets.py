@@ -103,15 +103,19 @@ def _calendar_market(code: str, symbol: str) -> Market:
     )
 
 
-def exchange_calendar(code: str, symbol: str, start: str | None = None, end: str | None = None):
-    """The ``exchange_calendars`` calendar of exchange ``code`` (for ``symbol``, named in errors),
-    optionally over ``[start, end]`` (ISO dates; the library's default range otherwise).
+def exchange_calendar(
+    code: str, symbol: str | None = None, start: str | None = None, end: str | None = None
+):
+    """The ``exchange_calendars`` calendar of exchange ``code`` (for ``symbol``, named in errors
+    when given), optionally over ``[start, end]`` (ISO dates; the library's default range
+    otherwise).
 
     Raises:
         ConfigurationError: the library has no calendar ``code``, or cannot cover the dates.
     """
     import exchange_calendars as xc
 
+    who = f"symbol {symbol!r}" if symbol else f"exchange {code!r}"
     try:
         with warnings.catch_warnings():  # the library's own pandas deprecation notices
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -119,11 +123,11 @@ def exchange_calendar(code: str, symbol: str, start: str | None = None, end: str
             return xc.get_calendar(code, start=start, end=end)
     except xc.errors.InvalidCalendarName:
         raise ConfigurationError(
-            f"symbol {symbol!r}: the exchange calendar library (exchange_calendars) has no "
+            f"{who}: the exchange calendar library (exchange_calendars) has no "
             f"exchange {code!r}; set {EXCHANGES.name} to a MIC it knows, e.g. "
-            f"{EXCHANGES.name}='{symbol}=XNYS' (others: XNAS, XLON, XTKS, XETR, XHKG)"
+            f"{EXCHANGES.name}='{symbol or '<symbol>'}=XNYS' (others: XNAS, XLON, XTKS, XETR, XHKG)"
         ) from None
     except ValueError as exc:
         raise ConfigurationError(
-            f"symbol {symbol!r}: the {code} calendar cannot cover {start} to {end}: {exc}"
+            f"{who}: the {code} calendar cannot cover {start} to {end}: {exc}"
         ) from None

@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from trading_assets.errors import ConfigurationError
-from trading_assets.markets import exchange_calendar, market_of
+from trading_assets.markets import Market, exchange_calendar, market_of
 from trading_assets.schemas import UTC_TS
 from trading_assets.timeframes import timeframe_seconds
 
@@ -62,6 +62,18 @@ class Sessions:
         idx = np.where(inside, last, following)
         return self.closes[np.clip(idx, 0, self.days.size - 1)]
 
+    def between(self, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+        """Sessions strictly between the dates ``first`` and ``last`` (``datetime64[D]``)."""
+        return np.searchsorted(self.days, last, side="left") - np.searchsorted(
+            self.days, first, side="right"
+        )
+
+    def bounds_on(self, days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(is_session, open, close)`` of each date of ``days`` (``datetime64[D]``); open
+        and close are int64 us UTC, undefined where the date has no session."""
+        idx = np.clip(np.searchsorted(self.days, days, side="left"), 0, self.days.size - 1)
+        return self.days[idx] == days, self.opens[idx], self.closes[idx]
+
     def session_of(self, us: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For instants ``us`` (int64 us UTC): whether each lies in a regular session
         (open <= t < close), and that session's close (undefined where not)."""
@@ -71,8 +83,8 @@ class Sessions:
 
 
 @functools.lru_cache(maxsize=16)
-def _sessions(exchange: str, symbol: str, first_year: int, last_year: int) -> Sessions:
-    calendar = exchange_calendar(exchange, symbol, f"{first_year}-01-01", f"{last_year}-12-31")
+def _sessions(exchange: str, first_year: int, last_year: int) -> Sessions:
+    calendar = exchange_calendar(exchange, None, f"{first_year}-01-01", f"{last_year}-12-31")
     schedule = calendar.schedule
 
     def utc_us(column: str) -> np.ndarray:
@@ -87,24 +99,40 @@ def _sessions(exchange: str, symbol: str, first_year: int, last_year: int) -> Se
     )
 
 
-def sessions(symbol: str, start: date, end: date) -> Sessions:
-    """The sessions of ``symbol``'s exchange covering ``start`` to ``end`` (whole decades,
+def market_sessions(market: Market, start: date, end: date, symbol: str | None = None) -> Sessions:
+    """The sessions of ``market``'s exchange covering ``start`` to ``end`` (whole decades,
     cached; one more year after ``end``).
+
+    Raises:
+        ConfigurationError: the calendar cannot reach the dates (naming ``symbol`` if given).
+        ValueError: ``market`` trades around the clock (no sessions).
+    """
+    exchange = market.exchange
+    if exchange is None:
+        raise ValueError(f"{symbol or market.asset_class!r} trades around the clock: no sessions")
+    last = (end.year + 1) // 10 * 10 + 9
+    try:
+        return _sessions(exchange, start.year // 10 * 10, last)
+    except ConfigurationError:
+        pass  # a calendar that starts later than the decade (XTKS: 1997) may cover the dates
+    try:
+        return _sessions(exchange, start.year, last)
+    except ConfigurationError as exc:
+        if symbol:
+            raise ConfigurationError(f"symbol {symbol!r}: {exc}") from None
+        raise
+
+
+def sessions(symbol: str, start: date, end: date) -> Sessions:
+    """The sessions of ``symbol``'s exchange covering ``start`` to ``end``
+    (:func:`market_sessions`).
 
     Raises:
         ConfigurationError: the exchange has no calendar in ``exchange_calendars``, or the
             calendar cannot reach the dates (the message names the symbol).
         ValueError: ``symbol`` is a crypto pair (always open, no sessions).
     """
-    exchange = market_of(symbol).exchange
-    if exchange is None:
-        raise ValueError(f"{symbol!r} trades around the clock: it has no sessions")
-    last = (end.year + 1) // 10 * 10 + 9
-    try:
-        return _sessions(exchange, symbol, start.year // 10 * 10, last)
-    except ConfigurationError:
-        # a calendar that starts later than the decade (XTKS: 1997) may still cover the dates
-        return _sessions(exchange, symbol, start.year, last)
+    return market_sessions(market_of(symbol), start, end, symbol)
 
 
 def trading_dates(symbol: str, timeframe: str, ts: pl.Series) -> pl.Series:
@@ -156,11 +184,35 @@ def bar_closes(symbol: str, timeframe: str, ts: pl.Series) -> pl.Series:
         known = sessions(symbol, start, ts.max().date())
         inside, session_close = known.session_of(us)
         close = np.where(inside, np.minimum(us + step_us, session_close), us + step_us)
-    return (
-        pl.Series("bar_close", close, dtype=pl.Int64)
-        .cast(pl.Datetime("us"))
-        .dt.replace_time_zone("UTC")
-    )
+    return _utc(close, "bar_close")
+
+
+def _utc(us: np.ndarray, name: str) -> pl.Series:
+    return pl.Series(name, us, dtype=pl.Int64).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+
+
+def in_regular_session(market: Market, ts: pl.Series) -> pl.Series:
+    """Whether each instant of ``ts`` (UTC) lies in a regular session of ``market`` (open <=
+    t < close; holidays and early closes from the calendar). Always True for crypto."""
+    if market.always_open or ts.len() == 0:
+        return pl.Series("in_session", [True] * ts.len(), dtype=pl.Boolean)
+    ts = ts.cast(UTC_TS)
+    known = market_sessions(market, ts.min().date(), ts.max().date())
+    return pl.Series("in_session", known.session_of(ts.dt.epoch("us").to_numpy())[0])
+
+
+def session_bounds(market: Market, days: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """The UTC open and close of ``market``'s session on each date of ``days`` (``Date``);
+    NULL on dates without a session (weekends, holidays)."""
+    if days.len() == 0:
+        empty = pl.Series([], dtype=UTC_TS)
+        return empty.alias("open"), empty.alias("close")
+    day = days.to_numpy().astype("datetime64[D]")
+    known = market_sessions(market, days.min(), days.max())
+    is_session, opens, closes = known.bounds_on(day)
+    none = pl.Series([None] * len(day), dtype=UTC_TS)
+    mask = pl.Series(is_session)
+    return _utc(opens, "open").zip_with(mask, none), _utc(closes, "close").zip_with(mask, none)
 
 
 def with_bar_close(frame: pl.DataFrame, name: str = "bar_close") -> pl.DataFrame:

@@ -6,6 +6,7 @@ Each function takes canonical bars of ONE symbol (any timeframes) and returns a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,7 @@ import polars as pl
 
 from trading_assets.bars.splits import SplitReport
 from trading_assets.markets import Market
-from trading_assets.sessions import bar_closes
+from trading_assets.sessions import bar_closes, market_sessions, trading_dates
 from trading_assets.timeframes import timeframe_seconds
 
 #: allowed lag of the newest bar per timeframe, when freshness is enforced
@@ -88,9 +89,12 @@ def unique_keys(bars: pl.DataFrame) -> QualityResult:
     )
 
 
-def _equity_daily_gaps(ts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    days = ts.dt.date().to_numpy().astype("datetime64[D]")
-    missing = np.busday_count(days[:-1] + 1, days[1:])  # weekdays strictly between bars
+def _equity_daily_gaps(
+    ts: pl.Series, market: Market, symbol: str, timeframe: str
+) -> tuple[np.ndarray, np.ndarray]:
+    days = trading_dates(symbol, timeframe, ts).to_numpy().astype("datetime64[D]")
+    known = market_sessions(market, days.min().item(), days.max().item(), symbol)
+    missing = known.between(days[:-1], days[1:])  # sessions strictly between two bars
     return missing, days[:-1]
 
 
@@ -98,10 +102,10 @@ def gaps(bars: pl.DataFrame, market: Market) -> QualityResult:
     """Missing bars, knowing when markets are closed.
 
     - Crypto (24/7): any step between consecutive bars longer than the timeframe.
-    - Equity intraday: a step longer than the timeframe between two bars of the same New York
-      trading date, both inside the regular session (nights, weekends and holidays are not gaps).
-    - Equity daily: two or more weekdays missing in a row (a single missing weekday is taken
-      to be an exchange holiday).
+    - Equity intraday: a step longer than the timeframe between two bars of the same regular
+      session (nights, weekends, holidays and the hours after an early close are not gaps).
+    - Equity daily: a session of the exchange calendar without a bar (weekends, holidays and
+      closures such as 2001-09-11..14 are not sessions, so not gaps).
 
     Gaps are information, not errors: the check passes; the figures say how many there are,
     the largest, and where.
@@ -114,12 +118,15 @@ def gaps(bars: pl.DataFrame, market: Market) -> QualityResult:
             continue
         step = timeframe_seconds(timeframe)
         if not market.always_open and step >= 86_400:
-            missing, starts = _equity_daily_gaps(ts)
-            idx = np.flatnonzero(missing >= 2)
+            symbol = str(frame["symbol"][0])
+            missing, starts = _equity_daily_gaps(ts, market, symbol, timeframe)
+            if step > 86_400:  # a bar of n days spans about n * 5/7 sessions
+                missing = missing - math.ceil(step / 86_400 * 5 / 7) + 1
+            idx = np.flatnonzero(missing >= 1)
             largest = int(missing[idx].max()) if idx.size else 0
             per_tf[timeframe] = {
                 "count": int(idx.size),
-                "largest_missing_weekdays": largest,
+                "largest_missing_sessions": largest,
                 "largest_after": str(starts[idx[np.argmax(missing[idx])]]) if idx.size else None,
             }
             continue
@@ -129,18 +136,13 @@ def gaps(bars: pl.DataFrame, market: Market) -> QualityResult:
         )
         is_gap = pl.col("step") > step
         if not market.always_open:
-            tz = market.timezone.key
-            local = pl.col("ts").dt.convert_time_zone(tz)
-            prev_local = pl.col("prev").dt.convert_time_zone(tz)
-            in_session = (local.dt.time() >= market.session_open) & (
-                local.dt.time() <= market.session_close
-            )
-            prev_in_session = (prev_local.dt.time() >= market.session_open) & (
-                prev_local.dt.time() < market.session_close
-            )
-            is_gap = (
-                is_gap & (local.dt.date() == prev_local.dt.date()) & in_session & prev_in_session
-            )
+            known = market_sessions(market, ts.min().date(), ts.max().date())
+            inside, close = known.session_of(ts.dt.epoch("us").to_numpy())
+            # both bars in the same regular session (a bar may start at its close)
+            at_close = ts.dt.epoch("us").to_numpy() == np.roll(close, 1)
+            same = np.r_[False, (close[1:] == close[:-1]) | at_close[1:]]
+            both = np.r_[False, inside[:-1]] & (inside | at_close) & same
+            is_gap = is_gap & pl.Series(both)
         found = diffs.filter(is_gap).sort("step", descending=True)
         per_tf[timeframe] = {
             "count": found.height,

@@ -54,7 +54,7 @@ REVERSE_RATIOS: tuple[float, ...] = tuple(1 / n for n in (2, 3, 4, 5, 8, 10, 20,
 RATIOS: tuple[float, ...] = FORWARD_RATIOS + REVERSE_RATIOS
 #: ``source`` values of bars whose prices are already split-adjusted by their provider
 SPLIT_ADJUSTED_SOURCES: frozenset[str] = frozenset(
-    {"yahoo_csv", "yahoo_chart", "demo", "alpaca:split", "alpaca:all"}
+    {"yahoo_csv", "yahoo_chart", "arch_demo", "alpaca:split", "alpaca:all"}
 )
 
 APPLIED = "applied"
