@@ -20,6 +20,7 @@ from trading_assets.defs.signals.signals import SignalsConfig
 from trading_assets.home import ProjectHome
 from trading_assets.runner import dagster_instance, materialize
 from trading_assets.schemas import PREDICTION_CONTRIBUTIONS_SCHEMA, PREDICTIONS_SCHEMA
+from trading_assets.sessions import bar_close_of
 from trading_assets.trading.backtest_run import BacktestSettings
 from trading_assets.trading.consensus import ConsensusConfig
 from trading_assets.trading.signals_run import build_signals
@@ -43,20 +44,21 @@ def _predictions(bars: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     mean20 = pl.Series(close).rolling_mean(20).to_numpy()
     dist = np.log(close / mean20) / 20
     frames = []
+    closes = bar_close_of(bars)  # ^GSPC days are known at the New York close
     for name, values in (("momentum", mom), ("reversal", rev), ("mean_gap", dist)):
         frames.append(
             bars.select("symbol", "timeframe", "ts")
-            .with_columns(pl.Series("prediction", values))
+            .with_columns(pl.Series("prediction", values), closes.alias("_close"))
             .slice(START)
             .with_columns(
                 model=pl.lit(f"fwd_ret_1-1d-{name}"),
                 model_version=pl.lit("test-v1"),
                 family=pl.lit("moving_average"),
                 target=pl.lit("fwd_ret_1"),
-                available_at=pl.col("ts") + timedelta(days=1),
+                available_at=pl.col("_close"),
                 fold=pl.lit(0, dtype=pl.Int64),
                 kind=pl.lit("walk_forward"),
-                predicted_at=pl.col("ts") + timedelta(days=1, seconds=1),
+                predicted_at=pl.col("_close") + timedelta(seconds=1),
             )
             .select(list(PREDICTIONS_SCHEMA))
         )
@@ -137,7 +139,8 @@ def test_signals_and_backtests_through_dagster(demo_home: ProjectHome):
     assert signals.height == predicted  # every predicted bar has a signal
     assert signals["models"].max() >= 1 and (signals["direction"] != 0).mean() > 0.5
     assert signals["position"].abs().max() <= 1.0
-    assert (signals["as_of"] == signals["ts"] + timedelta(days=1)).all()
+    assert (signals["as_of"] == bar_close_of(signals)).all()
+    assert (signals["as_of"].dt.hour().is_in([17, 18, 20, 21])).all()  # New York closes, UTC
     explained = signals.filter(pl.col("explanation").str.contains("ROC5"))
     assert explained.height > 0 and "pushed the forecast" in explained["explanation"][0]
     assert set(metrics["strategy"]) == {

@@ -35,7 +35,7 @@ import polars as pl
 from trading_assets import schemas
 from trading_assets.ml import dataset, families, metrics, newest_bar, splits, tracking, training
 from trading_assets.ml.errors import TrainingDataError
-from trading_assets.timeframes import timeframe_delta
+from trading_assets.sessions import bar_close_of
 from trading_assets.warehouse import catalog, writes
 from trading_assets.warehouse.ddl import ensure_table
 
@@ -72,6 +72,10 @@ class TrainingRequest:
     champion_metric: str
     features: Sequence[str] = ()
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Raises TrainingDataError when a requested feature is a label column."""
+        dataset.reject_label_features(self.features, "ml/models run config `features`")
 
     @property
     def known_families(self) -> list[str]:
@@ -218,10 +222,10 @@ def prediction_rows(
 ) -> pl.DataFrame:
     """``ml.predictions`` rows (``PREDICTIONS_SCHEMA``) of ``result``'s out-of-sample
     predictions as model ``name`` version ``version``: ``available_at`` is the bar's close
-    (``ts`` + one bar, UTC), ``kind`` ``walk_forward``, ``predicted_at`` the wall-clock time
+    (UTC; ``ts`` + one bar for crypto, the session close for equities), ``kind``
+    ``walk_forward``, ``predicted_at`` the wall-clock time
     (UTC) the rows were made, measured here after the fold models predicted them."""
     p = result.predictions
-    step = timeframe_delta(p["timeframe"][0])
     predicted_at = datetime.now(UTC)
     return p.select(
         pl.lit(name).alias("model"),
@@ -231,7 +235,7 @@ def prediction_rows(
         "symbol",
         "timeframe",
         "ts",
-        (pl.col("ts") + step).alias("available_at"),
+        bar_close_of(p).alias("available_at"),
         "prediction",
         "fold",
         pl.lit("walk_forward").alias("kind"),

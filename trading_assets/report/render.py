@@ -22,7 +22,7 @@ from markupsafe import Markup
 from trading_assets.report import charts
 from trading_assets.report.inputs import ReportInputs, newest_bar
 from trading_assets.report.sections import Section, build_sections
-from trading_assets.timeframes import timeframe_seconds
+from trading_assets.sessions import bar_close_of
 from trading_assets.trading.signals_run import format_age
 
 BODY_START = "<!-- report:start -->"
@@ -139,12 +139,9 @@ def _summary(inputs: ReportInputs) -> dict[str, Any]:
 
 
 def _age_hours(signals: pl.DataFrame, now: datetime) -> pl.Expr:
-    """Hours from each signal's bar close (``ts + timeframe``) to ``now``."""
-    seconds = {tf: timeframe_seconds(tf) for tf in signals["timeframe"].unique().to_list()}
-    close = pl.col("ts") + pl.duration(
-        seconds=pl.col("timeframe").replace_strict(seconds, return_dtype=pl.Int64, default=0)
-    )
-    return (pl.lit(now) - close).dt.total_seconds() / 3600
+    """Hours from each signal's bar close (:func:`trading_assets.sessions.bar_close_of`) to
+    ``now``."""
+    return (pl.lit(now) - bar_close_of(signals)).dt.total_seconds() / 3600
 
 
 def _charts(inputs: ReportInputs, cache: charts.ChartCache) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Timing (bars are counted in the series, as the labels count them):
 
-- the prediction of bar ``t`` is made at its close (``available_at = ts + timeframe``);
+- the prediction of bar ``t`` is made at its close (``available_at`` = the bar's close:
+  ``ts + timeframe`` for crypto, the session close for equities, :mod:`trading_assets.sessions`);
   predictions with a later ``available_at`` are never used for bar ``t``;
 - the label ``fwd_ret_h`` of bar ``s`` is ``log(close[s+h] / close[s])``, known at the close of
   bar ``s + h``. So the signal at bar ``t`` (decided at its close) may use the pair
@@ -31,7 +32,7 @@ import numpy as np
 import polars as pl
 
 from trading_assets.schemas import SIGNALS_SCHEMA, UTC_TS
-from trading_assets.timeframes import timeframe_delta
+from trading_assets.sessions import bar_closes
 from trading_assets.trading.sizing import KellySizing, kelly_positions, trailing_variance
 
 _TARGET = re.compile(r"^fwd_ret_(\d+)$")
@@ -197,7 +198,6 @@ def _series_signals(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Signals and weights of one (symbol, timeframe); ``bars`` has ts, close, regime and the
     label columns, one row per bar in ts order."""
-    close_of = timeframe_delta(timeframe)
     regime_codes = _codes(bars["regime"])
     cols = {"x": [], "w": [], "ic": [], "obs": [], "avail": [], "live": []}
     weight_frames = []
@@ -280,11 +280,12 @@ def _series_signals(
             "explanation": "",
             "as_of": as_of,
             "kind": np.where(np.vstack(cols["live"]).any(axis=0), "live", "walk_forward"),
+            "_close": bar_closes(symbol, timeframe, bars["ts"]),
         },
-        schema_overrides={"ts": UTC_TS, "as_of": UTC_TS},
+        schema_overrides={"ts": UTC_TS, "as_of": UTC_TS, "_close": UTC_TS},
     ).filter(pl.Series(has.any(axis=0)))
     # a prediction is usable for bar t only once available, at t's close at the latest
-    frame = frame.filter(pl.col("as_of") <= pl.col("ts") + close_of)
+    frame = frame.filter(pl.col("as_of") <= pl.col("_close"))
     return frame.select(list(SIGNALS_SCHEMA)), pl.concat(weight_frames)
 
 
@@ -365,7 +366,7 @@ def consensus_signals(
             notes.append(f"{symbol} {timeframe}: no regime rows; weights over all bars")
         if not label_cols or labels.filter(key).height == 0:
             notes.append(f"{symbol} {timeframe}: no labels yet, so no IC: every signal is flat")
-        close = pl.col("ts") + timeframe_delta(str(timeframe))
+        close = bar_closes(str(symbol), str(timeframe), preds["ts"])
         late = preds.filter(pl.col("available_at").is_null() | (pl.col("available_at") > close))
         if late.height:
             notes.append(

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from trading_assets.schemas import STAGING_BARS_SCHEMA, UTC_TS
-from trading_assets.timeframes import timeframe_seconds
+from trading_assets.sessions import with_bar_close
 from trading_assets.trading import consensus, explain
 
 _BAR_KEY = ["symbol", "timeframe", "ts"]
@@ -153,12 +153,8 @@ def newest_signals(signals: pl.DataFrame, now: datetime | None = None) -> pl.Dat
     if signals.height == 0:
         return pl.DataFrame(schema=NEWEST_SIGNALS_SCHEMA)
     newest = signals.sort("ts").group_by("symbol", "timeframe").last()
-    seconds = {tf: timeframe_seconds(tf) for tf in newest["timeframe"].unique().to_list()}
-    close = pl.col("ts") + pl.duration(
-        seconds=pl.col("timeframe").replace_strict(seconds, return_dtype=pl.Int64)
-    )
     return (
-        newest.with_columns(close.alias("bar_close"))
+        with_bar_close(newest)
         .with_columns(
             ((pl.lit(now) - pl.col("bar_close")).dt.total_seconds() / 3600).alias("age_hours"),
             pl.col("direction").replace_strict(
