@@ -109,6 +109,7 @@ LEADERBOARD_COLUMNS: dict[str, pl.DataType] = {
     "version": pl.String(),
     "run_id": pl.String(),
     "metrics": pl.String(),  # "name=value, ..." of the champion run's validation metrics
+    "test_metrics": pl.String(),  # the same of its test window (never used for selection)
     "sort_metric": pl.String(),
     "sort_value": pl.Float64(),
 }

@@ -284,7 +284,8 @@ def _context(
             [
                 ("model", "registered model", ""),
                 ("version", "champion version", ""),
-                ("metrics", "validation metrics", ""),
+                ("metrics", "validation metrics (selection)", ""),
+                ("test_metrics", "test metrics (held out, never used for selection)", ""),
             ],
         ),
         "freshness": table(
