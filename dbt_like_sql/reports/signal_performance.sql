@@ -12,10 +12,12 @@ WITH per_series AS (
         s.timeframe,
         count(*) AS signals,
         count(*) FILTER (WHERE s.position <> 0) AS active_signals,
-        avg(abs(s.position)) AS mean_abs_position,
-        avg(abs(s.position - coalesce(s.prev_position, 0))) AS signal_turnover,
-        corr(s.strength * sign(s.direction), l.fwd_ret_1) AS ic_1,
-        corr(s.strength * sign(s.direction), l.fwd_ret_5) AS ic_5,
+        -- ordered: the same sums in the same order on every run, so an unchanged input
+        -- gives the same table (and data version) to the last bit
+        avg(abs(s.position) ORDER BY s.ts) AS mean_abs_position,
+        avg(abs(s.position - coalesce(s.prev_position, 0)) ORDER BY s.ts) AS signal_turnover,
+        corr(s.strength * sign(s.direction), l.fwd_ret_1 ORDER BY s.ts) AS ic_1,
+        corr(s.strength * sign(s.direction), l.fwd_ret_5 ORDER BY s.ts) AS ic_5,
         min(s.ts) AS first_ts,
         max(s.ts) AS last_ts
     FROM (

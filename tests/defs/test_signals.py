@@ -139,6 +139,13 @@ def test_signals_and_backtests_through_dagster(demo_home: ProjectHome):
     assert signals["models"].max() >= 1 and (signals["direction"] != 0).mean() > 0.5
     assert signals["position"].abs().max() <= 1.0
     assert (signals["as_of"] == signals["ts"] + timedelta(days=1)).all()
+    # sized on the calibrated edge: the first signals are flat for lack of history, said in
+    # the metadata; positions are not all at the caps
+    meta = _metadata(instance, "signals/signals")
+    assert any("too little history to calibrate the sizing" in n for n in meta["notes"])
+    assert "too_little_history" in meta["sizing"] and "t_stat" in meta["sizing"]
+    assert (signals["position"].abs() >= 0.999).mean() < 0.5
+    assert signals["position"].head(100).abs().max() == 0
     explained = signals.filter(pl.col("explanation").str.contains("ROC5"))
     assert explained.height > 0 and "pushed the forecast" in explained["explanation"][0]
     assert set(metrics["strategy"]) == {
