@@ -32,7 +32,7 @@ def peer_equity(frame: pd.DataFrame, commission: float, long_only: bool) -> np.n
     """backtesting.py's equity curve (relative to its cash) for the SMA crossover: fills at
     the next open (trade_on_close=False), one position at a time (exclusive_orders), a cash
     so large that its whole-share sizing rounds away less than 1e-9."""
-    from backtesting import Backtest, Strategy
+    from backtesting import Strategy
 
     class SmaCross(Strategy):
         def init(self):
@@ -48,22 +48,34 @@ def peer_equity(frame: pd.DataFrame, commission: float, long_only: bool) -> np.n
             elif not up and not long_only and not self.position.is_short:
                 self.sell()
 
+    return run_peer(frame, SmaCross, commission=commission, exclusive_orders=True)
+
+
+def run_peer(frame: pd.DataFrame, strategy, **options) -> np.ndarray:
+    """backtesting.py's equity curve of ``strategy`` relative to its cash: fills at the next
+    open (trade_on_close=False), a cash so large that its whole-unit sizing rounds away less
+    than 1e-9."""
+    from backtesting import Backtest
+
     cash = 1e12
-    bt = Backtest(
-        frame, SmaCross, cash=cash, commission=commission, trade_on_close=False,
-        exclusive_orders=True,
-    )  # fmt: skip
+    bt = Backtest(frame, strategy, cash=cash, trade_on_close=False, **options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stats = bt.run()
     return stats._equity_curve["Equity"].to_numpy() / cash
 
 
-@pytest.mark.parametrize("long_only", [False, True])
-def test_equity_matches_backtesting_py_on_real_daily_data(orcl, long_only):
+def peer_frame(orcl) -> pd.DataFrame:
+    """The bars as backtesting.py reads them: OHLCV columns, a naive time index."""
     frame = orcl.to_pandas().set_index("ts")[["open", "high", "low", "close", "volume"]]
     frame.columns = ["Open", "High", "Low", "Close", "Volume"]
     frame.index = frame.index.tz_localize(None)
+    return frame
+
+
+@pytest.mark.parametrize("long_only", [False, True])
+def test_equity_matches_backtesting_py_on_real_daily_data(orcl, long_only):
+    frame = peer_frame(orcl)
     fees_bps = 7.0
     expected = peer_equity(frame, fees_bps / 1e4, long_only)
     close = orcl["close"].to_numpy()
@@ -94,7 +106,7 @@ def peer_fractional_equity(
     engine's slippage: a fill that much worse than the open, the same cash as a cost on the
     traded value). The harness reads the next open to compute the units of that weight: it
     implements the sizing rule, backtesting.py does the fills, costs and accounting."""
-    from backtesting import Backtest, Strategy
+    from backtesting import Strategy
 
     opens = frame["Open"].to_numpy()
     cost = (fees_bps + slippage_bps) / 1e4
@@ -121,20 +133,12 @@ def peer_fractional_equity(
             elif order < 0:
                 self.sell(size=-order)
 
-    cash = 1e12
-    bt = Backtest(frame, Targets, cash=cash, commission=fees_and_slippage, margin=0.5,
-                  trade_on_close=False)  # fmt: skip
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        stats = bt.run()
-    return stats._equity_curve["Equity"].to_numpy() / cash
+    return run_peer(frame, Targets, commission=fees_and_slippage, margin=0.5)
 
 
 @pytest.mark.parametrize("long_only", [False, True])
 def test_fractional_positions_with_slippage_match_backtesting_py(orcl, long_only):
-    frame = orcl.to_pandas().set_index("ts")[["open", "high", "low", "close", "volume"]]
-    frame.columns = ["Open", "High", "Low", "Close", "Volume"]
-    frame.index = frame.index.tz_localize(None)
+    frame = peer_frame(orcl)
     close = orcl["close"].to_numpy()
     target = fractional_targets(close, long_only)
     changes = np.count_nonzero(np.diff(target))
