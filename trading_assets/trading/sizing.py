@@ -315,7 +315,7 @@ def calibrated_positions(
     in_band = (position == 0) & (expected != 0)
     has_var = np.isfinite(var) & (var > 0)
     reason = np.select(
-        [~has_signal, ~calibrated, shrink <= 0, ~has_var, in_band],
+        [~has_signal, m.pairs < edge.min_pairs, ~calibrated | (shrink <= 0), ~has_var, in_band],
         [NO_SIGNAL, TOO_LITTLE_HISTORY, NO_EDGE, NO_VARIANCE, IN_BAND],
         default=SIZED,
     ).astype(object)
