@@ -72,7 +72,7 @@ def test_every_family_trains_on_real_hourly_bars(table_1h):
     for family, result in out.results.items():
         assert result.predictions.height == sum(f.test.size for f in out.folds), family
         assert np.isfinite(result.predictions["prediction"].to_numpy()).all()
-        assert 0.3 < result.overall["directional_accuracy"] < 0.7  # no leak: near chance
+        assert 0.3 < result.validation["directional_accuracy"] < 0.7  # no leak: near chance
     contrib = out.results["lightgbm"].contributions
     assert contrib.height == 3 * out.results["lightgbm"].predictions.height
     assert set(contrib["feature"].unique()) <= set(ds.features)
@@ -93,7 +93,7 @@ def test_zero_volume_days_do_not_blow_up_the_neural_net():
     ds = prepare(pl.concat(frames), "1d", "fwd_ret_1")
     assert ds.frame["VMA5"].max() > 1e12
     out = train_all(ds, TrainingConfig(families=("mlp", "zero"), split=SplitConfig(n_folds=2)))
-    assert out.results["mlp"].overall["rmse_vs_zero"] < 1.2
+    assert out.results["mlp"].validation["rmse_vs_zero"] < 1.2
 
 
 @pytest.mark.parametrize("label", ["fwd_ret_1", "fwd_ret_5", "dir_1", "dir_5"])

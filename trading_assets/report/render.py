@@ -28,6 +28,18 @@ from trading_assets.trading.signals_run import format_age
 BODY_START = "<!-- report:start -->"
 BODY_END = "<!-- report:end -->"
 STATUS_ORDER = {"failed": 0, "warning": 1, "planned": 2, "passed": 3}  # problems first
+#: the first columns of every per-series table: (column, title, kind)
+SERIES_COLUMNS = [("symbol", "symbol", ""), ("timeframe", "tf", ""), ("bars", "bars", "int")]
+#: the distribution of the consensus positions (every figure a share or a fraction of equity)
+POSITION_TABLE = SERIES_COLUMNS + [
+    (column, title, "pct")
+    for column, title in {
+        "short_large": "short ≥ 50 %", "short_small": "short < 50 %", "flat": "flat",
+        "long_small": "long < 50 %", "long_large": "long ≥ 50 %", "full": "at ±100 %",
+        "p05": "5th pct.", "p50": "median", "p95": "95th pct.",
+        "mean_abs": "mean |position|", "turnover": "turnover / bar",
+    }.items()
+]  # fmt: skip
 
 
 @dataclass
@@ -220,6 +232,7 @@ def _context(
                 ("max_drawdown", "max drawdown", "pct"),
                 ("hit_rate", "hit rate", "pct"),
                 ("exposure", "exposure", "pct"),
+                ("turnover", "turnover / bar", "pct"),
                 ("bars", "bars", "int"),
             ],
         ),
@@ -257,14 +270,13 @@ def _context(
         "signal_counts": table(
             inputs.signal_counts,
             [
-                ("symbol", "symbol", ""),
-                ("timeframe", "tf", ""),
-                ("bars", "bars", "int"),
+                *SERIES_COLUMNS,
                 ("long", "long", "int"),
                 ("short", "short", "int"),
                 ("flat", "flat", "int"),
             ],
         ),
+        "positions": table(inputs.positions, POSITION_TABLE),
         "headlines": [
             {
                 "when": fmt(r["published_at"]),
@@ -281,15 +293,14 @@ def _context(
             [
                 ("model", "registered model", ""),
                 ("version", "champion version", ""),
-                ("metrics", "validation metrics", ""),
+                ("metrics", "validation metrics (selection)", ""),
+                ("test_metrics", "test metrics (held out, never used for selection)", ""),
             ],
         ),
         "freshness": table(
             inputs.freshness,
             [
-                ("symbol", "symbol", ""),
-                ("timeframe", "tf", ""),
-                ("bars", "bars", "int"),
+                *SERIES_COLUMNS,
                 ("first_ts", "first bar (UTC)", "ts"),
                 ("last_ts", "newest bar (UTC)", "ts"),
             ],
