@@ -16,6 +16,7 @@ Modes of :func:`child`:
 - ``threads``: bodies parsed in a thread of this process (``parse_workers=0``).
 - ``previous``: the pipeline before this change: 32 requests in flight, then every body
   parsed one after another on the calling thread, with feedparser's HTML sanitizer on.
+- ``second``: a pass, then a second poll with the ETags of the first (the server answers 304).
 """
 
 from __future__ import annotations
@@ -133,6 +134,9 @@ def child(base: str, shared: str, mode: str, runs: int, in_flight: int) -> None:
     pool = ParsePool(usable_cores()).start() if mode == "warm" else None
     if pool is not None:
         pool.wait_ready()
+    if mode == "second":
+        print(json.dumps(_second_poll(base, specs, options)), flush=True)
+        return
     walls, seen = [], []
     for _ in range(runs):
         counters(base, reset=True)
@@ -167,6 +171,26 @@ def child(base: str, shared: str, mode: str, runs: int, in_flight: int) -> None:
         ),
         flush=True,
     )
+
+
+def _second_poll(base: str, specs, options) -> dict[str, Any]:  # noqa: ANN001
+    """A pass, then a second one with the validators the first stored."""
+    from trading_assets.news.ingest import collect_news
+
+    counters(base, reset=True)
+    first = collect_news(feeds=specs, fetch_options=options)
+    state = {r.origin: (r.etag, r.last_modified) for r in first.reports}
+    first_bytes = counters(base, reset=True)["body_bytes"]
+    started = time.perf_counter()
+    again = collect_news(feeds=specs, feed_state=state, fetch_options=options)
+    wall = time.perf_counter() - started
+    return {
+        "walls": [wall],
+        "not_modified": len(again.by_status("not_modified")),
+        "feeds": len(specs),
+        "body_bytes": counters(base)["body_bytes"],
+        "first_body_bytes": first_bytes,
+    }
 
 
 def run_child(

@@ -223,7 +223,7 @@ def _transports(
     if transport is not None:
         return [transport]
     limits = httpx.Limits(max_connections=cap, max_keepalive_connections=cap)
-    tls = httpx.create_ssl_context()
+    tls = httpx.create_ssl_context(trust_env=False)  # as AsyncClient(trust_env=False) made it
     return [
         httpx.AsyncHTTPTransport(verify=tls, limits=limits, trust_env=False)
         for _ in range(math.ceil(cap / SHARD_CONNECTIONS))

@@ -1,9 +1,10 @@
 """Feed parsing off the event loop, in worker processes fed while the other feeds download.
 
-feedparser is pure Python: about 0.1 ms per headline-only item and 0.5-1 ms per item with an
-HTML description on this 2-core machine, all of it holding the GIL. Parsing on the event loop
-stalls every download (the issue's 124 feeds, 2,700 items: 5.2 s a pass); a thread takes it
-off the loop but still runs on one core, beside the loop; only processes use the other cores.
+feedparser is pure Python: on this 2-core machine about 0.15 ms per headline-only item,
+0.3 ms per item with an HTML description and content, up to 1 ms for heavier items, all of it
+holding the GIL. Parsing on the event loop stalls every download (the issue's 124 feeds,
+2,700 items: 5.2 s a pass); a thread takes it off the loop but still runs on one core, beside
+the loop; only processes use the other cores.
 :class:`ParsePool` therefore parses in ``workers`` processes (default: one per usable core),
 started when the pass starts, so they are ready by the time the first response arrives
 (0.5 s for a remote feed), and :meth:`ParsePool.parse` hands each body over as soon as it is
