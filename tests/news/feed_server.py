@@ -240,7 +240,7 @@ def real_volume_feeds(
 
     With the defaults: 124 feeds, 2,719 items. ``markup`` dresses every item as publisher feeds
     do (HTML description and content, categories, author; see :func:`_item_html`), which makes
-    it several times dearer to parse. Deterministic (no randomness).
+    it about twice as dear to parse. Deterministic (no randomness).
     """
     documents: list[FeedDocument] = []
     folder = Path(shared_data) / "news" / "yahoo_per_symbol_2025-12"
