@@ -110,6 +110,18 @@ NEWS_ALIASES = Setting(
     None,
     "aliases TOML file for ticker tagging (default: the shipped aliases.toml)",
 )
+NEWS_MAX_IN_FLIGHT = Setting(
+    "TRADING_NEWS_MAX_IN_FLIGHT",
+    int,
+    "128",
+    "feed requests in flight at once (one connection each)",
+)
+NEWS_PARSE_WORKERS = Setting(
+    "TRADING_NEWS_PARSE_WORKERS",
+    int,
+    None,
+    "processes parsing feeds (default: one per core for 16 feeds or more; 0: a thread)",
+)
 ALPACA_NEWS = Setting(
     "TRADING_ALPACA_NEWS", str, None, "on/off: Alpaca news (default on for live with Alpaca keys)"
 )

@@ -6,7 +6,8 @@ path has a :class:`FeedRoute`: the body, its content type, a latency, error stat
 first, an ETag/Last-Modified it honours (``If-None-Match``/``If-Modified-Since`` -> 304), or
 a slow "dribble" of the body. It records every request, how many body bytes it sent, and the
 largest number of requests in flight at once (to show that fetching is concurrent without
-timing assertions).
+timing assertions). ``GET /_counters`` answers those counters as JSON (``?reset`` also resets
+them), for a server run in another process (the benchmark).
 
 The documents are built at test time from the real headlines in ``../shared/data/news``
 (SOURCES.md §C): Yahoo per-symbol articles (title, link, publisher, time, tickers) and the
@@ -73,15 +74,17 @@ def rss_document(
     encoding: str = "utf-8",
     declared: str | None = None,
     date_format: str = "rfc822",
+    markup: bool = False,
 ) -> bytes:
     """An RSS 2.0 document. Items: ``title`` (text), optional ``url``, ``publishedAt`` (ISO or
-    datetime; omitted when None), ``summary``, ``publisher``. ``declared`` is the encoding
-    written in the XML declaration (default ``encoding``), so a wrong one can be declared.
-    ``date_format``: ``rfc822`` (RFC 822 in GMT), ``est`` (RFC 822 in EST), ``iso`` or
-    ``naive`` (``YYYY-MM-DD HH:MM:SS``)."""
+    datetime; omitted when None), ``summary``, ``publisher``, ``relatedTickers``. ``declared``
+    is the encoding written in the XML declaration (default ``encoding``), so a wrong one can
+    be declared. ``date_format``: ``rfc822`` (RFC 822 in GMT), ``est`` (RFC 822 in EST),
+    ``iso`` or ``naive`` (``YYYY-MM-DD HH:MM:SS``). ``markup``: dress each item as publisher
+    feeds do, from its own fields only (see :func:`_item_markup`)."""
     parts = [
         f'<?xml version="1.0" encoding="{declared or encoding}"?>',
-        '<rss version="2.0"><channel>',
+        f'<rss version="2.0"{_MARKUP_NAMESPACES if markup else ""}><channel>',
         f"<title>{escape(title)}</title><link>http://127.0.0.1/</link>"
         "<description>test</description>",
     ]
@@ -105,7 +108,9 @@ def rss_document(
             else:
                 text = moment.strftime("%Y-%m-%d %H:%M:%S")
             parts.append(f"<pubDate>{text}</pubDate>")
-        if item.get("summary"):
+        if markup:
+            parts.append(_item_markup(item))
+        elif item.get("summary"):
             parts.append(f"<description>{escape(item['summary'])}</description>")
         if item.get("publisher"):
             parts.append(f'<source url="http://127.0.0.1/">{escape(item["publisher"])}</source>')
@@ -114,9 +119,62 @@ def rss_document(
     return "\n".join(parts).encode(encoding, errors="xmlcharrefreplace")
 
 
-def atom_document(items: list[dict[str, Any]], *, title: str = "Test Atom feed") -> bytes:
+_MARKUP_NAMESPACES = (
+    ' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+    ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+)
+
+
+def _item_html(item: dict[str, Any]) -> tuple[str, str, list[str]]:
+    """What a publisher's feed puts around an item, built from the item's own fields only:
+    (description HTML: the summary, else the title, and a link back to the article; content
+    HTML: title and summary with that link; categories: the related tickers, else the
+    publisher)."""
+    title, summary = escape(item["title"]), escape(item.get("summary") or "")
+    url = escape(item.get("url") or "")
+    link = f'<p><a href="{url}" rel="noopener">{title}</a></p>' if url else ""
+    description = f"<p>{summary or title}</p>{link}"
+    content = f"<h2>{title}</h2><p>{summary}</p>{link}" if summary else f"<p>{title}</p>{link}"
+    categories = [c for c in item.get("relatedTickers") or [item.get("publisher") or ""] if c]
+    return description, content, categories
+
+
+#: (description and content, one category, the publisher) elements, RSS and Atom.
+_MARKUP = {
+    "rss": (
+        "<description><![CDATA[{0}]]></description>"
+        "<content:encoded><![CDATA[{1}]]></content:encoded>",
+        "<category>{0}</category>",
+        "<dc:creator>{0}</dc:creator>",
+    ),
+    "atom": (
+        '<summary type="html">{0}</summary><content type="html">{1}</content>',
+        '<category term="{0}"/>',
+        "<author><name>{0}</name></author>",
+    ),
+}
+
+
+def _item_markup(item: dict[str, Any], kind: str = "rss") -> str:
+    """The elements of :func:`_item_html` for ``kind`` (``rss``: HTML in CDATA; ``atom``:
+    escaped ``type="html"``), categories, and the publisher as creator/author."""
+    texts, category, creator = _MARKUP[kind]
+    description, content, categories = _item_html(item)
+    if kind == "atom":
+        description, content = escape(description), escape(content)
+    parts = [texts.format(description, content)]
+    parts += [category.format(escape(c)) for c in categories]
+    if item.get("publisher"):
+        parts.append(creator.format(escape(item["publisher"])))
+    return "".join(parts)
+
+
+def atom_document(
+    items: list[dict[str, Any]], *, title: str = "Test Atom feed", markup: bool = False
+) -> bytes:
     """An Atom 1.0 document (UTF-8); items as for :func:`rss_document`. Items without ``url``
-    get a ``tag:`` id and no link."""
+    get a ``tag:`` id and no link. ``markup``: HTML summary and content, categories and
+    author (:func:`_item_markup`)."""
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<feed xmlns="http://www.w3.org/2005/Atom">',
@@ -133,11 +191,100 @@ def atom_document(items: list[dict[str, Any]], *, title: str = "Test Atom feed")
         if item.get("publishedAt"):
             stamp = _dt(item["publishedAt"]).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             parts.append(f"<published>{stamp}</published><updated>{stamp}</updated>")
-        if item.get("summary"):
+        if markup:
+            parts.append(_item_markup(item, "atom"))
+        elif item.get("summary"):
             parts.append(f"<summary>{escape(item['summary'])}</summary>")
         parts.append("</entry>")
     parts.append("</feed>")
     return "\n".join(parts).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class FeedDocument:
+    """One feed of :func:`real_volume_feeds`: where to serve it and what it holds."""
+
+    path: str
+    body: bytes
+    content_type: str
+    items: int
+    symbols: tuple[str, ...] = ()
+
+
+#: Headline CSVs of ../shared/data/news (SOURCES.md §C) and the publisher each stands for.
+HEADLINE_PUBLISHERS: tuple[tuple[str, str], ...] = (
+    ("reuters", "Reuters"),
+    ("cnbc", "CNBC"),
+    ("guardian", "The Guardian"),
+)
+
+
+def real_volume_feeds(
+    shared_data: Path,
+    n_feeds: int = 124,
+    *,
+    min_items: int = 3,
+    max_items: int = 120,
+    markup: bool = False,
+) -> list[FeedDocument]:
+    """A feed set shaped like a real poll (the issue's 124 feeds carry about 2,700 items),
+    built from the real items in ``../shared/data/news``:
+
+    - one RSS 2.0 feed per Yahoo per-symbol file (35 feeds of 3-13 real articles with URL,
+      publisher, time and summary, tagged with the file's symbol; the same article appears
+      under several symbols and days, as it does on Yahoo);
+    - the other feeds are sections of the Reuters, CNBC and Guardian headline files (title and
+      day, newest first), ``min_items`` to ``max_items`` items each on a convex curve (few large
+      feeds, many small ones); consecutive sections of one publisher share a quarter of their
+      items, as "top news" and "markets" feeds do; every third is Atom 1.0.
+
+    With the defaults: 124 feeds, 2,719 items. ``markup`` dresses every item as publisher feeds
+    do (HTML description and content, categories, author; see :func:`_item_html`), which makes
+    it about twice as dear to parse. Deterministic (no randomness).
+    """
+    documents: list[FeedDocument] = []
+    folder = Path(shared_data) / "news" / "yahoo_per_symbol_2025-12"
+    for path in sorted(folder.glob("*_news_*.json"))[:n_feeds]:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        items = data["articles"]
+        documents.append(
+            FeedDocument(
+                path=f"/yahoo/{path.stem}.rss",
+                body=rss_document(items, title=f"Yahoo Finance: {data['symbol']}", markup=markup),
+                content_type="application/rss+xml; charset=utf-8",
+                items=len(items),
+                symbols=(data["symbol"],),
+            )
+        )
+    rest = n_feeds - len(documents)
+    rows = {name: csv_headlines(shared_data, name) for name, _ in HEADLINE_PUBLISHERS}
+    offsets = dict.fromkeys(rows, 0)
+    for index in range(rest):
+        share = index / max(rest - 1, 1)
+        size = round(min_items + (max_items - min_items) * share**3.7)
+        name, publisher = HEADLINE_PUBLISHERS[index % len(HEADLINE_PUBLISHERS)]
+        start = offsets[name] % max(len(rows[name]) - size, 1)
+        section = rows[name][start : start + size]
+        offsets[name] = start + max(size - size // 4, 1)
+        items = [
+            {"title": title, "publishedAt": f"{day}T12:00:00Z", "publisher": publisher}
+            for day, title in section
+        ]
+        title = f"{publisher} section {index // len(HEADLINE_PUBLISHERS) + 1}"
+        atom = index % 3 == 2
+        documents.append(
+            FeedDocument(
+                path=f"/{name}/{index}.{'atom' if atom else 'rss'}",
+                body=(
+                    atom_document(items, title=title, markup=markup)
+                    if atom
+                    else rss_document(items, title=title, markup=markup)
+                ),
+                content_type="application/atom+xml" if atom else "application/rss+xml",
+                items=len(items),
+            )
+        )
+    return documents
 
 
 # ---------------------------------------------------------------- server
@@ -246,6 +393,9 @@ class FeedServer(LoopbackServer):
                     super().handle()
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                if self.path.startswith("/_counters"):
+                    self._counters()
+                    return
                 with server._lock:
                     server._in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server._in_flight)
@@ -317,6 +467,23 @@ class FeedServer(LoopbackServer):
                     self.wfile.write(route.body)
                     sent = len(route.body)
                 self._record(200, sent)
+
+            def _counters(self) -> None:
+                with server._lock:
+                    data = {
+                        "max_in_flight": server.max_in_flight,
+                        "requests": len(server.served),
+                        "body_bytes": sum(s.body_bytes for s in server.served),
+                        "statuses": sorted({s.status for s in server.served}),
+                    }
+                if "reset" in self.path:
+                    server.reset_counters()
+                body = json.dumps(data).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def _plain(self, status: int, body: bytes) -> None:
                 self.send_response(status)

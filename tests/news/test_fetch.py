@@ -8,7 +8,13 @@ from __future__ import annotations
 import asyncio
 
 from tests.news.feed_server import FeedRoute, rss_document, yahoo_articles
-from trading_assets.news.fetch import FeedRequest, fetch_feeds, fetch_feeds_async, run_async
+from trading_assets.news.fetch import (
+    SHARD_CONNECTIONS,
+    FeedRequest,
+    fetch_feeds,
+    fetch_feeds_async,
+    run_async,
+)
 
 FAST = {"retries": 2, "backoff_s": 0.01, "max_backoff_s": 0.05, "timeout_s": 5.0}
 
@@ -30,6 +36,22 @@ def test_many_feeds_are_fetched_at_once_in_order(feed_server, shared_data):
     feed_server.reset_counters()
     fetch_feeds([FeedRequest(u) for u in urls], concurrency=3, **FAST)
     assert feed_server.max_in_flight <= 3  # the concurrency limit holds
+
+
+def test_the_in_flight_cap_holds_across_connection_pools(feed_server, shared_data):
+    # 20 in flight, spread over connection pools of SHARD_CONNECTIONS each
+    articles = yahoo_articles(shared_data)
+    urls = [
+        feed_server.add(
+            f"/wide/{i}", FeedRoute(rss_document(articles[i % 50 : i % 50 + 3]), latency_s=0.2)
+        )
+        for i in range(60)
+    ]
+    assert SHARD_CONNECTIONS < 20  # two pools
+    results = fetch_feeds([FeedRequest(u) for u in urls], concurrency=20, **FAST)
+    assert [r.status for r in results] == ["ok"] * 60 and [r.url for r in results] == urls
+    assert SHARD_CONNECTIONS < feed_server.max_in_flight <= 20
+    assert len(feed_server.served) == 60
 
 
 def test_conditional_get_turns_an_unchanged_feed_into_a_304(feed_server, shared_data):

@@ -1,5 +1,6 @@
 """One collection pass over good and bad feeds plus local files: bad sources are reported
-with their reasons, good ones deliver."""
+with their reasons, good ones deliver; parsing in worker processes, overlapped with fetching,
+gives what parsing one feed after another gave."""
 
 from __future__ import annotations
 
@@ -7,17 +8,23 @@ import shutil
 from datetime import UTC, datetime
 
 import polars as pl
+from polars.testing import assert_frame_equal
 
 from tests.news.feed_server import (
     FeedRoute,
     atom_document,
     csv_headlines,
+    real_volume_feeds,
     rss_document,
     yahoo_articles,
 )
+from trading_assets.news.articles import articles_frame
+from trading_assets.news.dedup import dedupe
 from trading_assets.news.feedlist import FeedSpec
 from trading_assets.news.files import discover_news_files
 from trading_assets.news.ingest import collect_news
+from trading_assets.news.parse import parse_feed
+from trading_assets.news.parse_pool import ParsePool
 from trading_assets.news.tagging import TickerTagger, load_aliases
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
@@ -104,3 +111,72 @@ def test_bad_feeds_are_reported_and_good_ones_land(feed_server, shared_data, tmp
     assert [r.status for r in again.reports[2:]] == ["unchanged", "unchanged", "failed"]
     assert feed_server.body_bytes() == sent
     assert again.articles.height == 0
+
+
+def _sequential_reference(bodies, now, tagger):
+    """What the pass gave before: every (origin, body, symbols) parsed one after another in
+    this thread, then framed, tagged and deduplicated."""
+    records = []
+    for origin, body, symbols in bodies:
+        records += parse_feed(body, origin, fetched_at=now, symbols=symbols).records
+    return dedupe(tagger.tag_frame(articles_frame(records))), len(records)
+
+
+def test_real_volume_feeds_are_shaped_like_the_issue(shared_data):
+    documents = real_volume_feeds(shared_data)
+    sizes = [d.items for d in documents]
+    assert len(documents) == 124 and min(sizes) == 3 and max(sizes) == 120
+    assert 2_600 <= sum(sizes) <= 2_800  # the issue: about 2,700 items
+    assert len({d.path for d in documents}) == 124
+
+
+def test_parsing_in_worker_processes_gives_the_sequential_result(feed_server, shared_data):
+    documents = real_volume_feeds(shared_data, n_feeds=40)
+    routes = {
+        d.path: FeedRoute(d.body, content_type=d.content_type, latency_s=0.1) for d in documents
+    }
+    broken = rss_document(yahoo_articles(shared_data, "AAPL")[:3])[:-200]
+    routes |= {
+        "/html": FeedRoute(b"<html><body>Sign in</body></html>", content_type="text/html"),
+        "/bomb": FeedRoute(BOMB),
+        "/broken": FeedRoute(broken),
+    }
+    symbols = {d.path: d.symbols for d in documents}
+    specs = [
+        FeedSpec(name=path, url=feed_server.add(path, route), symbols=symbols.get(path, ()))
+        for path, route in routes.items()
+    ]
+    tagger = TickerTagger(["AAPL", "MSFT", "NVDA", "SPY"], load_aliases())
+    bodies = [(s.url, routes[s.name].body, s.symbols) for s in specs if s.name != "/html"]
+    expected, n_records = _sequential_reference([b for b in bodies if b[1] != BOMB], NOW, tagger)
+    options = {"concurrency": 8, "retries": 0}
+
+    with ParsePool(2) as pool:
+        assert len(set(pool.wait_ready())) == 2
+        batch = collect_news(
+            feeds=specs, fetch_options=options, tagger=tagger, now=NOW, parse_pool=pool
+        )
+        assert pool.processes and pool.fallbacks == 0  # parsed in the workers
+    assert 2 <= feed_server.max_in_flight <= 8  # concurrent, and the cap holds
+
+    reports = batch.reports
+    assert [r.status for r in reports[: len(documents)]] == ["ok"] * len(documents)
+    assert [r.entries for r in reports[: len(documents)]] == [d.items for d in documents]
+    html, bomb, degraded = reports[len(documents) :]
+    assert (html.status, html.reason) == (
+        "failed",
+        "the URL returned an HTML page, not an RSS/Atom feed",
+    )
+    assert bomb.status == "failed" and "entit" in bomb.reason and bomb.etag is None
+    assert degraded.status == "degraded" and "malformed XML" in degraded.reason
+    # the same articles, deduplicated the same way, in the same order
+    assert batch.records == n_records
+    assert_frame_equal(batch.articles, expected)
+    assert expected.height < n_records  # the feeds share articles: dedup did work
+
+    # the pool a pass starts for itself, and a thread, give the same articles
+    for workers in (2, 0):
+        again = collect_news(
+            feeds=specs, fetch_options=options, tagger=tagger, now=NOW, parse_workers=workers
+        )
+        assert_frame_equal(again.articles, expected)

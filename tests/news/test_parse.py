@@ -61,6 +61,23 @@ def test_titles_are_plain_text_never_html():
     assert record["summary"] == "Shares rose"
 
 
+def test_html_descriptions_become_the_same_text_without_feedparser_sanitizing(shared_data):
+    # feedparser's sanitizer is off; plain_text alone must drop what it dropped
+    article = yahoo_articles(shared_data, "AAPL")[0]
+    hostile = (
+        f"<p>{article['summary']}</p><script>steal()</script><style>p {{}}</style>"
+        "<applet code=x>applet text</applet><!-- a comment --><p>Read &amp; share</p>"
+    )
+    items = [{**article, "summary": hostile}]
+    for document in (rss_document(items), atom_document(items)):
+        (record,) = parse_feed(document, "x", fetched_at=FETCHED).records
+        assert record["summary"] == " ".join(article["summary"].split()) + " Read & share"
+    # items dressed as publisher feeds dress them: HTML description, content, categories
+    (dressed,) = parse_feed(rss_document([article], markup=True), "x", fetched_at=FETCHED).records
+    assert dressed["summary"] == " ".join(f"{article['summary']} {article['title']}".split())
+    assert dressed["title"] == " ".join(article["title"].split())
+
+
 def test_odd_dates_and_time_zones(shared_data):
     article = yahoo_articles(shared_data, "TSLA")[0]
     published = _utc(article["publishedAt"])

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from trading_assets import settings
 from trading_assets.errors import ConfigurationError
+from trading_assets.news.fetch import DEFAULT_MAX_IN_FLIGHT
 from trading_assets.news.settings import (
     NewsSourceSettings,
     SourceState,
@@ -52,6 +54,25 @@ def test_environment_enables_alpaca_news_by_default_only_live_with_keys():
     assert news_environment({}, "demo").alpaca_symbols == [] and env.feeds_enabled is False
     with pytest.raises(ConfigurationError, match="TRADING_ALPACA_NEWS"):
         news_environment({"TRADING_ALPACA_NEWS": "perhaps"}, "live")
+
+
+def test_requests_in_flight_and_parse_workers_from_the_environment():
+    plain = news_environment({}, "demo")
+    assert plain.max_in_flight == DEFAULT_MAX_IN_FLIGHT == NewsSourceSettings().concurrency
+    assert settings.NEWS_MAX_IN_FLIGHT.default == str(DEFAULT_MAX_IN_FLIGHT)
+    assert plain.parse_workers is None and NewsSourceSettings().parse_workers is None
+    env = news_environment(
+        {"TRADING_NEWS_MAX_IN_FLIGHT": " 48 ", "TRADING_NEWS_PARSE_WORKERS": "0"}, "demo"
+    )
+    assert (env.max_in_flight, env.parse_workers) == (48, 0)
+    for name, value, message in (
+        ("TRADING_NEWS_MAX_IN_FLIGHT", "0", "at least 1"),
+        ("TRADING_NEWS_MAX_IN_FLIGHT", "many", "not a whole number"),
+        ("TRADING_NEWS_PARSE_WORKERS", "-1", "at least 0"),
+    ):
+        with pytest.raises(ConfigurationError, match=f"{name}='{value}'.*{message}"):
+            news_environment({name: value}, "demo")
+    assert NewsSourceSettings(concurrency=48).fetch_options()["concurrency"] == 48
 
 
 def test_files_from_the_news_folder_and_the_inbox_once_each(tmp_path, shared_data):

@@ -25,12 +25,11 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import polars as pl
-
-from trading_assets.schemas import NEWS_SCHEMA
+if TYPE_CHECKING:  # imported where used: feed parse workers import this module without it
+    import polars as pl
 
 #: Longest title and summary kept (characters); longer text is cut at a word boundary.
 MAX_TITLE_CHARS = 500
@@ -93,7 +92,7 @@ _TITLE_WORD = re.compile(r"[^\W_]+")
 class _TextExtractor(HTMLParser):
     """Collects the text of an HTML fragment, dropping script/style contents."""
 
-    _SKIP = frozenset({"script", "style", "noscript", "template", "iframe", "object"})
+    _SKIP = frozenset({"script", "style", "noscript", "template", "iframe", "object", "applet"})
     _BREAK = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"})
 
     def __init__(self) -> None:
@@ -227,6 +226,10 @@ def articles_frame(records: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
     through :func:`plain_text` again (a title that decodes to markup loses it: text, never HTML);
     records without a title are dropped. ``article_id`` is computed with :func:`article_id`.
     """
+    import polars as pl
+
+    from trading_assets.schemas import NEWS_SCHEMA
+
     rows: list[dict[str, Any]] = []
     for record in records:
         title = plain_text(record.get("title"))
@@ -259,4 +262,8 @@ def articles_frame(records: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
 
 def empty_news() -> pl.DataFrame:
     """An empty ``raw.news`` frame."""
+    import polars as pl
+
+    from trading_assets.schemas import NEWS_SCHEMA
+
     return pl.DataFrame(schema=NEWS_SCHEMA)

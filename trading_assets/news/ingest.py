@@ -1,6 +1,7 @@
 """One news collection pass over every configured source, without Dagster.
 
-:func:`collect_news` fetches the feeds concurrently, reads the changed local files, pages
+:func:`collect_news` fetches the feeds concurrently and parses each body in a worker process
+as soon as it arrives (while the other feeds download), reads the changed local files, pages
 through Alpaca news, and returns the tagged, deduplicated articles with one
 :class:`SourceReport` per source. A source that fails is reported with its reason and the
 others still deliver; nothing here writes anywhere (the ``raw/news`` asset stores the batch
@@ -23,9 +24,9 @@ from trading_assets.news.alpaca_news import AlpacaNewsClient
 from trading_assets.news.articles import articles_frame
 from trading_assets.news.dedup import dedupe
 from trading_assets.news.feedlist import FeedSpec
-from trading_assets.news.fetch import FeedRequest, fetch_feeds
+from trading_assets.news.fetch import FeedRequest, FetchResult, fetch_feeds_async, run_async
 from trading_assets.news.files import file_fingerprint, read_news_file
-from trading_assets.news.parse import parse_feed
+from trading_assets.news.parse_pool import ParseJob, ParseOutcome, ParsePool, default_workers
 from trading_assets.news.tagging import TickerTagger
 from trading_assets.schemas import NEWS_SOURCES_SCHEMA
 
@@ -126,6 +127,73 @@ def _status(warnings: Sequence[str]) -> tuple[str, str | None]:
     return ("degraded", "; ".join(warnings)) if warnings else ("ok", None)
 
 
+def _feed_report(
+    spec: FeedSpec, request: FeedRequest, fetched: FetchResult, outcome: ParseOutcome | None
+) -> tuple[SourceReport, list[dict[str, Any]]]:
+    """The report of one feed and its records, from its fetch result and parse outcome."""
+    report = SourceReport(spec.url, "rss", fetched.status, http_status=fetched.http_status)
+    report.etag, report.last_modified = fetched.etag, fetched.last_modified
+    report.bytes, report.elapsed_s = fetched.bytes_received, fetched.elapsed_s
+    if fetched.status == "failed":
+        report.reason = fetched.reason
+        report.etag, report.last_modified = request.etag, request.last_modified
+        return report, []
+    if fetched.status != "ok" or outcome is None:
+        return report, []
+    report.elapsed_s += outcome.parse_s
+    if outcome.parsed is None:
+        report.status, report.reason = "failed", outcome.reason
+        report.etag = report.last_modified = None  # fetched in full next time
+        return report, []
+    report.status, report.reason = _status(outcome.parsed.warnings)
+    report.entries = len(outcome.parsed.records)
+    return report, outcome.parsed.records
+
+
+def _poll_feeds(
+    feeds: Sequence[FeedSpec],
+    feed_state: Mapping[str, tuple[str | None, str | None]],
+    fetch_options: dict[str, Any],
+    now: datetime,
+    parse_pool: ParsePool | None,
+    parse_workers: int | None,
+) -> tuple[list[SourceReport], list[dict[str, Any]]]:
+    """Fetch every feed and parse each body as soon as it arrives; reports and records in
+    feed order."""
+    requests = [FeedRequest(f.url, *feed_state.get(f.url, (None, None))) for f in feeds]
+    outcomes: list[ParseOutcome | None] = [None] * len(feeds)
+
+    async def parse(index: int, fetched: FetchResult) -> None:
+        if fetched.status == "ok":
+            spec = feeds[index]
+            job = ParseJob(
+                fetched.body or b"",
+                spec.url,
+                now,
+                fetched.content_type,
+                "rss",
+                tuple(spec.symbols),
+                spec.publisher,
+            )
+            outcomes[index] = await pool.parse(job)
+
+    own = parse_pool is None
+    pool = ParsePool(default_workers(len(feeds), parse_workers)) if own else parse_pool
+    pool.start()  # the workers boot while the first requests are in flight
+    try:
+        results = run_async(fetch_feeds_async(requests, on_fetched=parse, **fetch_options))
+    finally:
+        if own:
+            pool.close(wait=False)  # the workers exit in the background
+    reports: list[SourceReport] = []
+    records: list[dict[str, Any]] = []
+    for spec, request, fetched, outcome in zip(feeds, requests, results, outcomes, strict=True):
+        report, got = _feed_report(spec, request, fetched, outcome)
+        reports.append(report)
+        records += got
+    return reports, records
+
+
 def collect_news(
     *,
     feeds: Sequence[FeedSpec] = (),
@@ -138,15 +206,19 @@ def collect_news(
     alpaca_start: datetime | None = None,
     tagger: TickerTagger | None = None,
     now: datetime | None = None,
+    parse_workers: int | None = None,
+    parse_pool: ParsePool | None = None,
 ) -> NewsBatch:
     """Collect articles from every source.
 
     Args:
-        feeds: feeds to poll (fetched concurrently with
-            :func:`~trading_assets.news.fetch.fetch_feeds`).
+        feeds: feeds to poll: fetched concurrently
+            (:func:`~trading_assets.news.fetch.fetch_feeds_async`), each body parsed in a
+            worker process as soon as it arrives, while the others download
+            (:class:`~trading_assets.news.parse_pool.ParsePool`).
         feed_state: url -> (etag, last_modified) of the last good fetch (conditional GET).
-        fetch_options: keyword arguments of ``fetch_feeds`` (concurrency, timeout_s,
-            max_bytes, retries, backoff_s, transport...).
+        fetch_options: keyword arguments of ``fetch_feeds_async`` (concurrency = requests in
+            flight, timeout_s, max_bytes, retries, backoff_s, transport...).
         files: (path, kind) pairs from :func:`~trading_assets.news.files.discover_news_files`.
         known_fingerprints: origin -> fingerprint of files already ingested (skipped when
             unchanged).
@@ -154,6 +226,11 @@ def collect_news(
         alpaca_symbols / alpaca_start: what to ask Alpaca for (all news when no symbols).
         tagger: fills tickers of articles whose source gave none.
         now: the fetch time (aware UTC; default now).
+        parse_workers: worker processes parsing feeds (None: one per usable core when there
+            are enough feeds, see :func:`~trading_assets.news.parse_pool.default_workers`;
+            0: a thread of this process). Ignored when ``parse_pool`` is given.
+        parse_pool: a started pool to parse in (kept open; e.g. warm across passes); None:
+            one is started for this pass and closed after it.
 
     Returns:
         A :class:`NewsBatch`. Never raises for one bad source.
@@ -165,43 +242,11 @@ def collect_news(
     records: list[dict[str, Any]] = []
 
     if feeds:
-        requests = [FeedRequest(f.url, *feed_state.get(f.url, (None, None))) for f in feeds]
-        results = fetch_feeds(requests, **dict(fetch_options or {}))
-        for spec, request, fetched in zip(feeds, requests, results, strict=True):
-            report = SourceReport(
-                origin=spec.url,
-                kind="rss",
-                status=fetched.status,
-                http_status=fetched.http_status,
-                etag=fetched.etag,
-                last_modified=fetched.last_modified,
-                bytes=fetched.bytes_received,
-                elapsed_s=fetched.elapsed_s,
-            )
-            if fetched.status == "failed":
-                report.reason = fetched.reason
-                report.etag, report.last_modified = request.etag, request.last_modified
-            elif fetched.status == "ok":
-                started = time.perf_counter()
-                try:
-                    parsed = parse_feed(
-                        fetched.body or b"",
-                        spec.url,
-                        fetched_at=now,
-                        content_type=fetched.content_type,
-                        source="rss",
-                        symbols=spec.symbols,
-                        publisher=spec.publisher,
-                    )
-                except TradingAssetsError as exc:
-                    report.status, report.reason = "failed", getattr(exc, "reason", str(exc))
-                    report.etag = report.last_modified = None
-                else:
-                    report.status, report.reason = _status(parsed.warnings)
-                    report.entries = len(parsed.records)
-                    records += parsed.records
-                report.elapsed_s += time.perf_counter() - started
-            reports.append(report)
+        feed_reports, feed_records = _poll_feeds(
+            feeds, feed_state, dict(fetch_options or {}), now, parse_pool, parse_workers
+        )
+        reports += feed_reports
+        records += feed_records
 
     for path, kind in files:
         origin = str(path)

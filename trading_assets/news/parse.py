@@ -20,7 +20,10 @@ from a file. What it guards against:
   taken as UTC (warned); no date at all or one later than the fetch time becomes the fetch
   time (warned): an article is never dated after it was seen, which keeps the sentiment bars
   free of look-ahead.
-- **Markup in titles**: titles and summaries become plain text (:func:`plain_text`).
+- **Markup in titles**: titles and summaries become plain text (:func:`plain_text`, which
+  drops the contents of ``<script>``, ``<style>``, ``<applet>``... itself). feedparser's own
+  HTML sanitizer is therefore off: it produced HTML that was reduced to text anyway, at 5-35%
+  of the parse time of an item with an HTML description and content (more markup, more).
 
 feedparser is only ever given the bytes (as a stream), never a URL or a file name, so it
 cannot fetch anything itself.
@@ -244,7 +247,7 @@ def parse_feed(
         io.BytesIO(normalized.encode("utf-8")),
         response_headers={"content-type": "application/xml; charset=utf-8"},
         resolve_relative_uris=False,
-        sanitize_html=True,
+        sanitize_html=False,
     )
     entries = list(parsed.get("entries") or [])
     if not parsed.get("version") and not entries:

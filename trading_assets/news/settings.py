@@ -20,6 +20,7 @@ from typing import Any
 from trading_assets.errors import ConfigurationError
 from trading_assets.news.alpaca_news import AlpacaNewsClient
 from trading_assets.news.feedlist import FeedSpec, load_feed_list
+from trading_assets.news.fetch import DEFAULT_MAX_IN_FLIGHT
 from trading_assets.news.files import discover_news_files
 from trading_assets.news.ingest import NewsBatch, collect_news
 from trading_assets.news.tagging import TickerTagger, load_aliases
@@ -83,9 +84,13 @@ class NewsSourceSettings:
         lookback_days: days the first Alpaca request covers.
         symbols: symbols to tag articles with (None: the price sources' symbols + aliases).
         aliases_file: company-name aliases TOML (None: the shipped ``aliases.toml``).
-        concurrency / timeout_s / max_bytes / retries / backoff_s / max_backoff_s: feed
-            fetching (seconds, bytes; see :func:`trading_assets.news.fetch.fetch_feeds_async`);
-            timeout and retries apply to Alpaca too.
+        concurrency: feed requests in flight at once (``TRADING_NEWS_MAX_IN_FLIGHT``).
+        timeout_s / max_bytes / retries / backoff_s / max_backoff_s: feed fetching (seconds,
+            bytes; see :func:`trading_assets.news.fetch.fetch_feeds_async`); timeout and
+            retries apply to Alpaca too.
+        parse_workers: processes parsing feed bodies as they arrive
+            (``TRADING_NEWS_PARSE_WORKERS``; None: one per usable core when the pass has
+            enough feeds; 0: a thread; see :mod:`trading_assets.news.parse_pool`).
         max_untagged_share: share of untagged articles (0..1) above which the check warns.
     """
 
@@ -101,12 +106,13 @@ class NewsSourceSettings:
     lookback_days: int = 3
     symbols: Sequence[str] | None = None
     aliases_file: str | None = None
-    concurrency: int = 32
+    concurrency: int = DEFAULT_MAX_IN_FLIGHT
     timeout_s: float = 15.0
     max_bytes: int = 10 * 1024 * 1024
     retries: int = 2
     backoff_s: float = 0.5
     max_backoff_s: float = 10.0
+    parse_workers: int | None = None
     max_untagged_share: float = 0.9
 
     @property
@@ -246,6 +252,7 @@ def collect_configured(
         alpaca_start=settings.alpaca_start(now, state.latest_alpaca),
         tagger=settings.tagger(price_symbols),
         now=now,
+        parse_workers=settings.parse_workers,
     )
 
 
@@ -271,6 +278,23 @@ def parse_list(value: str | None) -> list[str] | None:
     if value is None:
         return None
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def parse_count(name: str, value: str | None, default: int | None, minimum: int) -> int | None:
+    """The whole number in variable ``name`` (``default`` when unset or blank).
+
+    Raises:
+        ConfigurationError: not a whole number, or below ``minimum`` (named with the variable).
+    """
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError as exc:
+        raise ConfigurationError(f"{name}={value!r} is not a whole number") from exc
+    if number < minimum:
+        raise ConfigurationError(f"{name}={value!r}: must be at least {minimum}")
+    return number
 
 
 def parse_feeds_setting(value: str | None) -> tuple[bool, str | None]:
@@ -302,6 +326,10 @@ class NewsEnvironment:
             both Alpaca keys set.
         alpaca_symbols: ``TRADING_ALPACA_NEWS_SYMBOLS`` (empty: all news).
         symbols: ``TRADING_NEWS_SYMBOLS`` (None: unset).
+        max_in_flight: ``TRADING_NEWS_MAX_IN_FLIGHT``, feed requests in flight (at least 1;
+            default :data:`~trading_assets.news.fetch.DEFAULT_MAX_IN_FLIGHT`).
+        parse_workers: ``TRADING_NEWS_PARSE_WORKERS``, processes parsing feeds (0: a thread;
+            None: unset, one per usable core for passes with enough feeds).
     """
 
     feeds_enabled: bool
@@ -309,6 +337,8 @@ class NewsEnvironment:
     alpaca_enabled: bool
     alpaca_symbols: list[str]
     symbols: list[str] | None
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    parse_workers: int | None = None
 
 
 def news_environment(environ: Mapping[str, str], profile: str) -> NewsEnvironment:
@@ -316,7 +346,8 @@ def news_environment(environ: Mapping[str, str], profile: str) -> NewsEnvironmen
     ``live``).
 
     Raises:
-        ConfigurationError: a bad ``TRADING_NEWS_FEEDS`` or ``TRADING_ALPACA_NEWS`` value.
+        ConfigurationError: a bad ``TRADING_NEWS_FEEDS``, ``TRADING_ALPACA_NEWS``,
+            ``TRADING_NEWS_MAX_IN_FLIGHT`` or ``TRADING_NEWS_PARSE_WORKERS`` value.
     """
     feeds_enabled, feeds_file = parse_feeds_setting(environ.get("TRADING_NEWS_FEEDS"))
     has_keys = bool(environ.get("ALPACA_API_KEY") and environ.get("ALPACA_SECRET_KEY"))
@@ -329,4 +360,13 @@ def news_environment(environ: Mapping[str, str], profile: str) -> NewsEnvironmen
         alpaca_enabled=alpaca_enabled,
         alpaca_symbols=parse_list(environ.get("TRADING_ALPACA_NEWS_SYMBOLS")) or [],
         symbols=parse_list(environ.get("TRADING_NEWS_SYMBOLS")),
+        max_in_flight=parse_count(
+            "TRADING_NEWS_MAX_IN_FLIGHT",
+            environ.get("TRADING_NEWS_MAX_IN_FLIGHT"),
+            DEFAULT_MAX_IN_FLIGHT,
+            1,
+        ),
+        parse_workers=parse_count(
+            "TRADING_NEWS_PARSE_WORKERS", environ.get("TRADING_NEWS_PARSE_WORKERS"), None, 0
+        ),
     )

@@ -50,6 +50,18 @@ def test_feeds_and_llm_are_enabled_by_environment(home, monkeypatch, tmp_path):
         build_definitions()
 
 
+def test_requests_in_flight_and_parse_workers_reach_the_resource(home, monkeypatch):
+    sources = build_definitions().resources["news_sources"]
+    assert (sources.concurrency, sources.parse_workers) == (128, None)
+    monkeypatch.setenv("TRADING_NEWS_MAX_IN_FLIGHT", "40")
+    monkeypatch.setenv("TRADING_NEWS_PARSE_WORKERS", "0")
+    settings = build_definitions().resources["news_sources"].settings()
+    assert settings.fetch_options()["concurrency"] == 40 and settings.parse_workers == 0
+    monkeypatch.setenv("TRADING_NEWS_PARSE_WORKERS", "two")
+    with pytest.raises(ConfigurationError, match="TRADING_NEWS_PARSE_WORKERS='two'"):
+        build_definitions()
+
+
 def test_poll_sensor_skips_without_remote_sources_and_requests_news_with_them():
     for enabled, expect_run in ((False, False), (True, True)):
         context = dg.build_sensor_context(

@@ -16,6 +16,9 @@ import time):
 ``TRADING_ALPACA_NEWS``         ``on``/``off``; default on for the ``live`` profile when
                                 ``ALPACA_API_KEY``/``ALPACA_SECRET_KEY`` are set
 ``TRADING_ALPACA_NEWS_SYMBOLS`` comma-separated symbols for Alpaca news (default all news)
+``TRADING_NEWS_MAX_IN_FLIGHT``  feed requests in flight at once (default 128)
+``TRADING_NEWS_PARSE_WORKERS``  processes parsing feed bodies as they arrive (default: one per
+                                usable core when a pass has 16 feeds or more; ``0``: a thread)
 ``TRADING_SENTIMENT_CORPUS``    labelled corpus for the ``ml`` model (e.g. the Financial
                                 PhraseBank); without it ``ml`` scoring is off
 ``TRADING_SENTIMENT_METHODS``   comma-separated methods (default ``lexicon,ml``; ``llm`` is
@@ -34,6 +37,7 @@ import dagster as dg
 from trading_assets.defs.env import optional_env_var as _env
 from trading_assets.defs.mlflow_resource import MlflowResource
 from trading_assets.home import ProjectHome
+from trading_assets.news.fetch import DEFAULT_MAX_IN_FLIGHT
 from trading_assets.news.settings import NewsSourceSettings, news_environment
 from trading_assets.profiles import DATA_DIR_ENV
 from trading_assets.sentiment.settings import (
@@ -62,8 +66,11 @@ class NewsSourcesResource(dg.ConfigurableResource):
         symbols: symbols to tag articles with (None: the symbols the price sources offer +
             the aliases file's symbols).
         aliases_file: company-name aliases TOML (None: the shipped ``aliases.toml``).
-        concurrency / timeout_s / max_bytes / retries / backoff_s / max_backoff_s: feed
-            fetching (see :func:`trading_assets.news.fetch.fetch_feeds_async`).
+        concurrency: feed requests in flight at once (``TRADING_NEWS_MAX_IN_FLIGHT``).
+        timeout_s / max_bytes / retries / backoff_s / max_backoff_s: feed fetching (see
+            :func:`trading_assets.news.fetch.fetch_feeds_async`).
+        parse_workers: processes parsing feed bodies (``TRADING_NEWS_PARSE_WORKERS``; None:
+            one per usable core for passes of 16 feeds or more; 0: a thread).
         max_untagged_share: the ``untagged_share`` check warns above this share.
     """
 
@@ -79,12 +86,13 @@ class NewsSourcesResource(dg.ConfigurableResource):
     lookback_days: int = 3
     symbols: list[str] | None = None
     aliases_file: str | None = None
-    concurrency: int = 32
+    concurrency: int = DEFAULT_MAX_IN_FLIGHT
     timeout_s: float = 15.0
     max_bytes: int = 10 * 1024 * 1024
     retries: int = 2
     backoff_s: float = 0.5
     max_backoff_s: float = 10.0
+    parse_workers: int | None = None
     max_untagged_share: float = 0.9
 
     def settings(self) -> NewsSourceSettings:
@@ -173,6 +181,8 @@ def news_resources_from_env(profile: str, home: ProjectHome) -> dict[str, Any]:
             alpaca_symbols=news.alpaca_symbols,
             symbols=news.symbols,
             aliases_file=_env("TRADING_NEWS_ALIASES"),
+            concurrency=news.max_in_flight,
+            parse_workers=news.parse_workers,
         ),
         "sentiment_settings": SentimentSettingsResource(
             methods=sentiment.methods,
