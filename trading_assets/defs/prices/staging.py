@@ -5,6 +5,7 @@ finest finer input (ticks, then bars), and where both exist the two are reconcil
 """
 
 import dagster as dg
+import polars as pl
 
 from trading_assets import markets, schemas
 from trading_assets.bars import quality, resample
@@ -100,12 +101,14 @@ def staging_bars(
             con, "staging.bars", bars, {"symbol": symbol}, schema=schemas.STAGING_BARS_SCHEMA
         )
     checks = bar_check_results(bars, market, reconciliation, config.enforce_freshness)
+    missing = resample.missing_inputs(symbol, source, ticks)
     return dg.MaterializeResult(
         metadata={
             **write_metadata(result),
             "coverage": coverage(bars),
             "reconciliation": dg.MetadataValue.json(reconciliation),
-            "preview": preview(bars.filter(bars["timeframe"] == bars["timeframe"].max())),
+            "preview": preview(bars.filter(pl.col("timeframe") == pl.col("timeframe").max())),
+            **({"missing": dg.MetadataValue.text(missing)} if missing else {}),
         },
         data_version=dg.DataVersion(result.data_version),
         check_results=checks,
