@@ -345,10 +345,9 @@ def materialize_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelR
     """
     missing = tuple(t for t in model.upstream if not table_columns(con, t))
     if missing:
-        rows, version = content_version(con, model.table) if table_columns(con, model.table) else (
-            0,
-            "missing",
-        )
+        rows, version = 0, "missing"
+        if table_columns(con, model.table):
+            rows, version = content_version(con, model.table)
         return ModelResult(rows, version, rows, False, missing)
     with transaction(con):
         try:

@@ -283,7 +283,7 @@ class LocalFolderSource:
             ) from exc
         origin = str(path)
         item_symbol = reader.symbol
-        loader = reader.read
+        loader = reader.read_checked
         if item_symbol is None:
             item_symbol = UNKNOWN_SYMBOL
             loader = _failing_loader(unknown_symbol_error(origin))

@@ -1,5 +1,6 @@
 """Warehouse reads and writes of the price tables: ``raw.<kind>`` (bars, ticks, quotes,
-quote bars), ``ops.source_items`` (what was ingested from where) and ``staging.bars``.
+quote bars), ``ops.source_items`` (what was ingested from where, and the state it ended in),
+``ops.rejected_rows`` (rows set aside), ``raw.corporate_actions`` and ``staging.bars``.
 
 Timestamps are UTC, prices float64 in the quote currency (see :mod:`trading_assets.schemas`).
 Reads create a missing table first (empty), so a symbol without data reads as no rows.
@@ -14,22 +15,32 @@ import duckdb
 import polars as pl
 
 from trading_assets import schemas
+from trading_assets.sources.states import STORED
 from trading_assets.warehouse.ddl import ensure_table
-from trading_assets.warehouse.writes import WriteResult, transaction, upsert_rows
+from trading_assets.warehouse.writes import (
+    WriteResult,
+    replace_scope_rows,
+    transaction,
+    upsert_rows,
+)
 
 SOURCE_ITEMS = "ops.source_items"
+REJECTED_ROWS = "ops.rejected_rows"
+CORPORATE_ACTIONS = "raw.corporate_actions"
+REJECTED_SCHEMA = schemas.REJECTED_ROWS_SCHEMA
 #: the key columns of ``staging.bars``, the default columns of :func:`read_staging_bars`
 BAR_KEY: tuple[str, ...] = ("symbol", "timeframe", "ts")
 
 
 def known_fingerprints(con: duckdb.DuckDBPyConnection, kind: str, symbol: str) -> dict[str, str]:
-    """origin -> fingerprint of the source items of ``kind`` last ingested without error for
-    ``symbol`` (see :class:`trading_assets.sources.base.SourceItem`)."""
+    """origin -> fingerprint of the source items of ``kind`` of ``symbol`` whose rows were
+    stored when last read (landed whole or partly; see
+    :class:`trading_assets.sources.base.SourceItem`)."""
     ensure_table(con, SOURCE_ITEMS)
     rows = con.execute(
         f"SELECT origin, fingerprint FROM {SOURCE_ITEMS} "
-        "WHERE kind = ? AND symbol = ? AND status = 'ok'",
-        [kind, symbol],
+        "WHERE kind = ? AND symbol = ? AND status IN (SELECT unnest(?))",
+        [kind, symbol, list(STORED)],
     ).fetchall()
     return dict(rows)
 
@@ -56,10 +67,13 @@ def write_ingest(
     symbol: str,
     rows: pl.DataFrame,
     items: pl.DataFrame,
+    rejected: pl.DataFrame | None = None,
+    actions: pl.DataFrame | None = None,
 ) -> IngestWrite:
-    """Upsert ``rows`` into ``raw.<kind>`` and ``items`` into ``ops.source_items``, in ONE
-    transaction, and summarise the symbol's stored rows with DuckDB aggregates (the symbol's
-    whole history is never read back).
+    """Upsert ``rows`` into ``raw.<kind>`` and ``items`` into ``ops.source_items``, replace
+    the ``ops.rejected_rows`` of the items read by ``rejected``, and upsert ``actions`` into
+    ``raw.corporate_actions``, in ONE transaction; then summarise the symbol's stored rows
+    with DuckDB aggregates (the symbol's whole history is never read back).
 
     Args:
         con: a writable connection.
@@ -68,6 +82,10 @@ def write_ingest(
         rows: canonical rows of ``kind``; where a key repeats, the last row wins.
         items: rows of ``ops.source_items`` (:data:`trading_assets.schemas.SOURCE_ITEMS_SCHEMA`);
             nothing is written there when empty.
+        rejected: rows of ``ops.rejected_rows``
+            (:data:`trading_assets.schemas.REJECTED_ROWS_SCHEMA`) of the items in ``items``.
+        actions: rows of ``raw.corporate_actions``
+            (:data:`trading_assets.schemas.CORPORATE_ACTIONS_SCHEMA`) of ``symbol``.
 
     Raises:
         KeyError: an unknown ``kind``.
@@ -79,6 +97,16 @@ def write_ingest(
         result = upsert_rows(con, table, rows, key, scope={"symbol": symbol}, schema=schema)
         if items.height:
             upsert_rows(con, SOURCE_ITEMS, items, schemas.SOURCE_ITEMS_KEY)
+        _replace_rejected(con, items, rejected)
+        if actions is not None and actions.height:
+            upsert_rows(
+                con,
+                CORPORATE_ACTIONS,
+                actions,
+                schemas.CORPORATE_ACTIONS_KEY,
+                scope={"symbol": symbol},
+                schema=schemas.CORPORATE_ACTIONS_SCHEMA,
+            )
         latest = con.sql(
             f"SELECT * FROM {table} WHERE symbol = $1 ORDER BY ts DESC LIMIT 5",
             params=[symbol],
@@ -93,6 +121,20 @@ def write_ingest(
             else None
         )
     return IngestWrite(result, latest, spans)
+
+
+def _replace_rejected(
+    con: duckdb.DuckDBPyConnection, items: pl.DataFrame, rejected: pl.DataFrame | None
+) -> None:
+    """The rejected rows of each item read replace the ones recorded when it was last read."""
+    if not items.height:
+        return
+    rejected = rejected if rejected is not None else pl.DataFrame(schema=REJECTED_SCHEMA)
+    for origin, kind in items.select("origin", "kind").unique().iter_rows():
+        mine = rejected.filter((pl.col("origin") == origin) & (pl.col("kind") == kind))
+        replace_scope_rows(
+            con, REJECTED_ROWS, mine, {"origin": origin, "kind": kind}, schema=REJECTED_SCHEMA
+        )
 
 
 def read_raw_prices(

@@ -77,5 +77,5 @@ class FreqtradeTradesCsvReader(FileReader):
             if key in columns:
                 raise SourceDataError(self.origin, f"the header repeats {name!r}", row=1)
             columns[key] = _TYPES.get(key, pl.String())
-        frame = read_delimited(data, self.origin, columns, skip_lines=1)
-        return finish_trades(frame, symbol, self.format, self.origin)
+        frame = read_delimited(data, self.origin, columns, skip_lines=1, rejects=self.rejects)
+        return finish_trades(frame, symbol, self.format, self.origin, self.rejects)

@@ -83,9 +83,13 @@ class YahooCsvReader(FileReader):
         columns: dict[str, pl.DataType] = {
             name: (pl.Float64() if name in _REQUIRED[1:] else pl.String()) for name in names
         }
-        frame = read_delimited(data, self.origin, columns, skip_lines=1, null_values=["null"])
+        frame = read_delimited(
+            data, self.origin, columns, skip_lines=1, null_values=["null"], rejects=self.rejects
+        )
         frame = frame.with_columns(pl.col("date").str.slice(0, 10))
-        dates = parse_datetime_column(frame, "date", "%Y-%m-%d", self.origin, field="Date")
+        dates = parse_datetime_column(
+            frame, "date", "%Y-%m-%d", self.origin, field="Date", rejects=self.rejects
+        )
         frame = frame.select(
             pl.lit(symbol).alias("symbol"),
             pl.lit(timeframe).alias("timeframe"),
@@ -98,4 +102,4 @@ class YahooCsvReader(FileReader):
             pl.lit(self.format).alias("source"),
             "_row",
         )
-        return validate_bars(frame, self.origin)
+        return validate_bars(frame, self.origin, self.rejects)
