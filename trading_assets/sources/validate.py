@@ -229,18 +229,18 @@ def _sorted_dedup(
             f"({', '.join(f'{k}={dup[k][0]}' for k in key)}) but different values",
             row=int(rows[1]),
         )
-    first = pl.col(ROW).min().over(key)
     stamp = key[-1]
+    frame = frame.with_columns(pl.col(ROW).min().over(key).alias("_first"))
     return rejects.take(
         frame,
-        pl.struct(key).is_duplicated() & (pl.col(ROW) != first),
+        pl.struct(key).is_duplicated() & (pl.col(ROW) != pl.col("_first")),
         stamp,
         pl.format(
             f"duplicate stamp: same {stamp} {{}} as row {{}} but different values",
-            pl.col(stamp),
-            first,
+            pl.col(stamp).cast(pl.String),
+            pl.col("_first"),
         ),
-    )
+    ).drop("_first")
 
 
 def validate_bars(

@@ -16,8 +16,8 @@ def finish_trades(
     origin: str,
     rejects: RowRejects | None = None,
 ) -> pl.DataFrame:
-    """Columns ``timestamp`` (epoch), ``id``, ``side``, ``price``, ``amount``, ``_row`` ->
-    validated canonical ticks.
+    """Columns ``timestamp`` (epoch; or ``ts`` already in UTC), ``id``, ``side``, ``price``,
+    ``amount``, ``_row`` -> validated canonical ticks.
 
     ``trade_id`` is the id as text; a missing id becomes ``"<ts_us>-<seq>"`` (seq = order
     among trades with the same timestamp). ``side`` is lower-cased; empty means unknown.
@@ -30,8 +30,9 @@ def finish_trades(
     """
     if frame.height == 0:
         raise SourceDataError(origin, "no rows: the file holds no trades")
-    ts = epoch_to_utc(frame["timestamp"], origin, frame[ROW], "timestamp", rejects)
-    frame = frame.with_columns(ts.alias("ts"))
+    if "ts" not in frame.columns:
+        ts = epoch_to_utc(frame["timestamp"], origin, frame[ROW], "timestamp", rejects)
+        frame = frame.with_columns(ts.alias("ts"))
     seq = pl.int_range(pl.len()).over("ts").cast(pl.String)
     synthetic = pl.col("ts").dt.epoch("us").cast(pl.String) + pl.lit("-") + seq
     frame = frame.select(

@@ -59,6 +59,8 @@ class FreqtradeTradesCsvReader(FileReader):
         if file_suffix(path) not in cls.extensions:
             return None
         names = _header(first_line(head))
+        if "local_timestamp" in names or "exchange" in names:
+            return None  # a Tardis export: the header-driven trades_csv reader
         return Sniffed() if all(n in names for n in _REQUIRED) else None
 
     def read(self) -> pl.DataFrame:
