@@ -40,6 +40,8 @@ _EPOCH_UNITS: tuple[tuple[str, float, float], ...] = (
     ("ns", 1e17, 1e19),
 )
 _SCALE = {"s": 1e6, "ms": 1e3, "us": 1.0, "ns": 1e-3}
+#: how timestamps read in reasons
+_STAMP = "%Y-%m-%d %H:%M:%S%.f UTC"
 
 
 def epoch_to_utc(
@@ -186,7 +188,8 @@ def _grid(timeframes: list[str], symbol: str | None) -> list[Rule]:
                 f"{market.timezone.key})"
             )
         off = (pl.col("timeframe") == tf) & ~on_grid(tf, symbol)
-        rules.append((off, "ts", pl.format(f"timestamp {{}} is off {where}", pl.col("ts"))))
+        stamp = pl.col("ts").dt.to_string(_STAMP)
+        rules.append((off, "ts", pl.format(f"timestamp {{}} is off {where}", stamp)))
     return rules
 
 
@@ -237,7 +240,7 @@ def _sorted_dedup(
         stamp,
         pl.format(
             f"duplicate stamp: same {stamp} {{}} as row {{}} but different values",
-            pl.col(stamp).cast(pl.String),
+            pl.col(stamp).dt.to_string(_STAMP) if stamp == "ts" else pl.col(stamp).cast(pl.String),
             pl.col("_first"),
         ),
     ).drop("_first")

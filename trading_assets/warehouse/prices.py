@@ -168,3 +168,35 @@ def read_staging_bars(
         f"SELECT {cols} FROM staging.bars WHERE symbol = $1 ORDER BY timeframe, ts",
         params=[symbol],
     ).pl()
+
+
+def read_source_items(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every row of ``ops.source_items`` (:data:`trading_assets.schemas.SOURCE_ITEMS_SCHEMA`)."""
+    ensure_table(con, SOURCE_ITEMS)
+    return con.sql(f"SELECT * FROM {SOURCE_ITEMS} ORDER BY origin, kind").pl()
+
+
+def write_unowned_files(
+    con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, kind: str
+) -> WriteResult:
+    """Replace the ``ops.source_items`` rows of ``kind`` (the files no symbol owns, see
+    :func:`trading_assets.sources.inventory.unowned_rows`) by ``rows``, in one transaction.
+
+    A file whose fingerprint, status and error are unchanged keeps its stored row (and its
+    ``ingested_at``), so listing the same folder again writes nothing and keeps the data
+    version.
+    """
+    ensure_table(con, SOURCE_ITEMS)
+    same = ["origin", "kind", "fingerprint", "status", "error"]
+    stored = con.sql(
+        f"SELECT origin, kind, fingerprint, status, error, ingested_at FROM {SOURCE_ITEMS} "
+        "WHERE kind = $1",
+        params=[kind],
+    ).pl()
+    kept = rows.join(stored, on=same, how="left", nulls_equal=True, suffix="_stored")
+    rows = kept.with_columns(pl.coalesce("ingested_at_stored", "ingested_at").alias("ingested_at"))
+    rows = rows.select(list(schemas.SOURCE_ITEMS_SCHEMA))
+    with transaction(con):
+        return replace_scope_rows(
+            con, SOURCE_ITEMS, rows, {"kind": kind}, schema=schemas.SOURCE_ITEMS_SCHEMA
+        )

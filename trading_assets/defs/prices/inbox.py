@@ -9,11 +9,13 @@ News files (the layouts of :func:`trading_assets.news.files.discover_news_files`
 ``raw/news`` run for all of them; that asset reads the inbox's news files too.
 """
 
+import hashlib
 from pathlib import Path
 
 import dagster as dg
 
 from trading_assets.defs.keys import NEWS as NEWS_KEY
+from trading_assets.defs.keys import SOURCE_FILES
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
 from trading_assets.defs.prices.resources import PriceSourcesResource
@@ -30,7 +32,8 @@ def inbox_requests(
     (see :func:`trading_assets.sources.inbox.scan_inbox`).
 
     ``unreadable`` lists files no reader recognises or whose symbol is unknown (they are
-    remembered too, so they are reported once, not on every tick).
+    remembered too, so they are reported once, not on every tick); when there are any, one
+    ``ops/source_files`` run records their state.
     """
     scan = scan_inbox(inbox, cursor)
     requests = [
@@ -42,6 +45,13 @@ def inbox_requests(
         )
         for symbol, items in scan.prices.items()
     ]
+    if scan.unreadable:  # no symbol's ingestion records them: ops/source_files does
+        stamp = hashlib.sha256("|".join(scan.unreadable).encode()).hexdigest()[:16]
+        requests.append(
+            dg.RunRequest(
+                run_key=f"inbox:files:{stamp}", asset_selection=[SOURCE_FILES], tags=dict(_TAGS)
+            )
+        )
     if scan.news:
         requests.append(
             dg.RunRequest(
@@ -64,7 +74,7 @@ def inbox_sensor_every(seconds: int = 30) -> dg.SensorDefinition:
         "once per file version: one run per symbol, one raw/news run for news files.",
         minimum_interval_seconds=seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        asset_selection=[*_KEY_OF_KIND.values(), NEWS_KEY],
+        asset_selection=[*_KEY_OF_KIND.values(), NEWS_KEY, SOURCE_FILES],
     )
     def inbox_sensor(context: dg.SensorEvaluationContext, price_sources: PriceSourcesResource):
         inbox = Path(price_sources.inbox_dir) if price_sources.inbox_dir else None
