@@ -23,7 +23,8 @@ FORMATS: tuple[str, ...] = (
     *("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%m/%d/%y"),
     *("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d/%m/%y"),
 )
-_OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
+# a UTC offset after a clock time: 10:00:00-05:00, 10:00+0100, 10:00:00.5Z
+_OFFSET = r"^(?<body>.*\d:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?<offset>Z|[+-]\d{2}:?\d{2})$"
 _EPOCH = r"^\d{9,19}(\.\d*)?$"
 
 
@@ -77,8 +78,9 @@ def parse_times(
     epoch = epoch_to_utc(text.filter(is_epoch), origin, rows.filter(is_epoch), column, found).cast(
         pl.Datetime("us", "UTC")
     )
-    offset = text.str.extract(_OFFSET, 1)
-    body = text.str.replace(_OFFSET, "").str.strip_chars()
+    parts = text.str.extract_groups(_OFFSET)
+    offset = parts.struct.field("offset")
+    body = pl.select(pl.coalesce(parts.struct.field("body"), text)).to_series().str.strip_chars()
     parsed = [body.str.to_datetime(f, strict=False, time_unit="us") for f in _layouts(body)]
     wall = pl.select(pl.coalesce(parsed)).to_series() if parsed else body.cast(pl.Datetime("us"))
     minutes = _offset_minutes(offset)
