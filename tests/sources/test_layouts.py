@@ -157,13 +157,15 @@ def test_google_finance_dates_and_dashes(tmp_path: Path, shared_data: Path):
         day = datetime.strptime(date, "%Y-%m-%d").strftime("%d-%b-%y")
         out.append(",".join([day, o, h, low, c, v]))
     out[5] = out[5].replace(out[5].split(",")[1], "-", 1)  # an unknown open
+    out[9] += ",0"  # a row with a field too many
     path = tmp_path / "orcl.csv"
     path.write_text("\n".join(out) + "\n\n\n")  # trailing blank lines
     assert sniffed(path) == "ohlcv_csv"
     loaded = OhlcvCsvReader(path).read_checked()
-    assert loaded.rows.height == 39 and loaded.rows["ts"][0] == utc(1995, 1, 3)
-    ((row, field, reason),) = loaded.rejected.select("row", "field", "reason").rows()
-    assert (row, field) == (6, "open") and "missing" in reason
+    assert loaded.rows.height == 38 and loaded.rows["ts"][0] == utc(1995, 1, 3)
+    (missing, ragged) = loaded.rejected.select("row", "field", "reason").rows()
+    assert missing[:2] == (6, "open") and "missing" in missing[2]
+    assert ragged == (10, None, "expected 6 fields like the header, found 7")
 
 
 def test_aliases_in_any_order_mixed_times_and_a_symbol_column(tmp_path: Path, shared_data: Path):

@@ -257,7 +257,28 @@ class OhlcvCsvReader(FileReader):
         frame = drop_blank_rows(frame)
         if frame.height == 0:
             raise SourceDataError(self.origin, "no rows: the file holds a header but no bars")
+        self._field_counts(data, index, separator, len(names))
         return frame
+
+    def _field_counts(self, data: bytes, index: int, separator: str, expected: int) -> None:
+        """Rows with more or fewer fields than the header are bad rows (unquoted lines;
+        a quoted field may hold the separator)."""
+        lines = pl.Series(data.decode("utf-8").split("\n")[index + 1 :]).str.strip_chars("\r")
+        counts = lines.str.count_matches(separator, literal=True) + 1
+        wrong = (
+            (counts != expected)
+            & (lines.str.strip_chars().str.len_chars() > 0)
+            & ~lines.str.contains('"', literal=True)
+        )
+        if not wrong.any():
+            return
+        rows = pl.int_range(index + 2, index + 2 + lines.len(), eager=True).filter(wrong)
+        reasons = f"expected {expected} fields like the header, found " + counts.filter(wrong).cast(
+            pl.String
+        )
+        if self.rejects is None:
+            raise SourceDataError(self.origin, reasons[0], row=int(rows[0]))
+        self.rejects.add(rows, None, reasons)
 
     def _content_symbol(
         self, frame: pl.DataFrame, roles: dict[str, int], names: list[str]
@@ -389,6 +410,8 @@ class OhlcvCsvReader(FileReader):
         present = [a for a in _ACTIONS if a in columns]
         if not present:
             return None
+        if self.rejects is not None:  # rows that do not parse carry no action either
+            frame = self.rejects.exclude(frame)
         day = pl.col("_wall").dt.truncate("1d").dt.replace_time_zone("UTC")
         parts = [
             frame.select(

@@ -59,11 +59,13 @@ class YahooChartReader(FileReader):
         New York time of the last bar's last day (its session date for 1d, + 6 days for 1w),
         that bar was still forming and is dropped.
       * Intraday bars: the **last** bar of a snapshot may carry an off-grid time (e.g.
-        ``00:59:57``): it is the live, still-forming bar at fetch time and is dropped. Real
+        ``00:59:57``): it is the live, still-forming bar at fetch time and is held back. Real
         snapshots are also merges of several fetches, so an off-grid partial bar can sit
-        inside the file; it is dropped only when the complete on-grid bar of the same minute
-        (period) is also in the file (it is superseded by it). Any other off-grid bar is an
-        error.
+        inside the file; it is held back only when the complete on-grid bar of the same
+        minute (period) is also in the file (it is superseded by it). Any other off-grid bar
+        is a bad row. Hourly equity bars anchored on the session open (09:30, 10:30... New
+        York) are on grid, as are Yahoo's extended-hours bars on the clock hour. Held-back
+        bars are listed by :meth:`read_checked` (``bad`` false).
 
     Output (:meth:`read`): canonical ``bars``: ``ts`` the bar open in UTC; prices float64 in
     USD (Yahoo's float32 noise such as 193.61000061035156 is kept as delivered); ``volume``
