@@ -27,8 +27,9 @@ printed against a baseline measured in the same run:
 3. **(c) In process (warm process)**: ``Predictor("fwd_ret_1-1h-lightgbm").predict_newest_bar``
    on the stored ETH/USDT 1h bars, plus the one-bar consensus (weighted mean of the 1h
    models' forecasts with their walk-forward IC weights at that bar, taken from the project's
-   own ``consensus_signals`` over the stored predictions) and fractional-Kelly sizing
-   (``trailing_variance`` + ``kelly_positions``). p50/p99 over ``--iterations`` calls
+   own ``consensus_signals`` over the stored predictions) and fractional-Kelly sizing on the
+   calibrated edge (the shrunk slope of that bar from the same ``consensus_signals``, then
+   ``trailing_variance`` + ``banded_kelly``). p50/p99 over ``--iterations`` calls
    (default 10,000; target p99 <= 1 ms), checked against the stored signal of that bar.
 
 ``--max-minutes`` (default 8) caps the time spent on each of (a) and (b): the loop stops after
@@ -463,6 +464,7 @@ class OneBarState:
     horizons: np.ndarray
     weights: np.ndarray  # max(IC, 0) at this bar; 0 without an IC
     ics: np.ndarray
+    edge_slope: float  # shrunk slope of realized return on the consensus at this bar (0: none)
     served: int  # index of the model the Predictor serves
     stored: dict  # the stored signal of this bar
 
@@ -484,7 +486,7 @@ def one_bar_state(warehouse: Path) -> tuple[OneBarState, object]:
         key = (pl.col("symbol") == SYMBOL) & (pl.col("timeframe") == TIMEFRAME)
         predictions = all_predictions(con).filter(key)
         pairs = predictions.select("symbol", "timeframe").unique()
-        bars = read_series(con, "staging.bars", pairs, ["close"])
+        bars = read_series(con, "staging.bars", pairs, ["open", "close"])
         labels = read_series(con, "features.labels", pairs, ["fwd_ret_1", "fwd_ret_5"])
         regime = read_series(con, "features.regime", pairs, ["regime"])
         stored = con.sql(
@@ -498,6 +500,8 @@ def one_bar_state(warehouse: Path) -> tuple[OneBarState, object]:
     targets = dict(predictions.select("model", "target").unique().iter_rows())
     horizons = np.array([horizon_of(targets[m]) for m in at["model"]], dtype=np.float64)
     models = at["model"].to_list()
+    sized = result.sizing.filter(pl.col("ts") == ts).row(0, named=True)
+    calibrated = sized["sizing"] not in ("too_little_history", "no_signal")
     state = OneBarState(
         ts=ts,
         models=models,
@@ -505,6 +509,7 @@ def one_bar_state(warehouse: Path) -> tuple[OneBarState, object]:
         horizons=horizons,
         weights=at["weight"].to_numpy(),
         ics=at["ic"].fill_null(np.nan).to_numpy(),
+        edge_slope=(sized["slope"] or 0.0) * sized["shrink"] if calibrated else 0.0,
         served=models.index(MODEL),
         stored=stored.row(0, named=True) if stored.height else {},
     )
@@ -512,11 +517,16 @@ def one_bar_state(warehouse: Path) -> tuple[OneBarState, object]:
 
 
 def one_bar_signal(
-    forecasts: np.ndarray, weights: np.ndarray, ics: np.ndarray, close: np.ndarray, config
+    forecasts: np.ndarray,
+    weights: np.ndarray,
+    ics: np.ndarray,
+    edge_slope: float,
+    close: np.ndarray,
+    config,
 ) -> tuple[int, float, float, float]:
     """(direction, position, consensus, confidence) of one bar, as
     :func:`trading_assets.trading.consensus.consensus_signals` computes them per bar."""
-    from trading_assets.trading.sizing import kelly_positions, trailing_variance
+    from trading_assets.trading.sizing import banded_kelly, trailing_variance
 
     total = weights.sum()
     if total <= 0:
@@ -526,7 +536,8 @@ def one_bar_signal(
     confidence = min(max(float(weights @ np.nan_to_num(ics)) / total
                          / config.full_confidence_ic, 0.0), 1.0)  # fmt: skip
     var = trailing_variance(close[-(config.vol_window + 1) :], config.vol_window)[-1:]
-    position = float(kelly_positions(np.array([consensus]), var, config.sizing)[0])
+    expected = np.array([edge_slope * consensus])
+    position = float(banded_kelly(expected, var, config.sizing, config.edge.no_trade_band)[0])
     return direction, (position if direction else 0.0) + 0.0, consensus, confidence
 
 
@@ -557,7 +568,7 @@ def run_c(home: Path, iterations: int) -> dict:
     def decide() -> tuple[int, float, float, float]:
         pred = predictor.predict_newest_bar(bars, SYMBOL)
         forecasts[state.served] = pred / state.horizons[state.served]
-        return one_bar_signal(forecasts, state.weights, state.ics, close, config)
+        return one_bar_signal(forecasts, state.weights, state.ics, state.edge_slope, close, config)
 
     def predict_only() -> float:
         return predictor.predict_newest_bar(bars, SYMBOL)
@@ -683,11 +694,11 @@ def main() -> int:
             table,
         )
         print(
-            f"(a) per refresh: {n_runs / bars_a:.1f} in-process Dagster runs (one per "
-            f"dependency level and partition) taking {run_s / bars_a:.1f} s from start to end "
+            f"(a) per refresh: {n_runs / bars_a:.1f} in-process Dagster runs (the ingestion, "
+            f"then the live lane below it) taking {run_s / bars_a:.1f} s from start to end "
             f"together; the other {statistics.mean(a.seconds) - run_s / bars_a:.1f} s of the "
             f"mean {statistics.mean(a.seconds):.1f} s are process start, definitions load and "
-            "the re-planning before each level"
+            "the plan"
         )
         if a.missing_live or a.failures:
             print(f"(a) no live signal: {a.missing_live}; failures: {a.failures[:5]}")

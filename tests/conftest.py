@@ -46,6 +46,7 @@ def home(tmp_path, monkeypatch) -> Path:
         "TRADING_DATA_DIR",
         "TRADING_NEWS_FEEDS",
         "TRADING_SYMBOL_MAP",
+        "TRADING_EXCHANGES",
         "ALPACA_API_KEY",
         "ALPACA_SECRET_KEY",
         "ALPACA_DATA_URL",

@@ -67,3 +67,11 @@ def test_two_concurrent_runs_and_sdk_reads_never_hit_a_lock_error(
     counts = {(s, tf): n for s, tf, n in final.iter_rows()}
     assert counts[("ETH/USDT", "1h")] == counts[("BTC/USDT", "1h")] == 719
     assert counts[("ETH/USDT", "5m")] > 8000
+
+
+def test_the_home_instance_serializes_writers_and_starts_queued_runs_quickly(home: Path):
+    instance = dagster_instance(ProjectHome.from_env())
+    concurrency = instance.get_concurrency_config()
+    assert concurrency.pool_config.default_pool_limit == 1  # one DuckDB writer at a time
+    assert concurrency.run_queue_config.max_concurrent_runs == 4
+    assert instance.run_coordinator.dequeue_interval_seconds == 1

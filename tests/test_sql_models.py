@@ -36,7 +36,9 @@ def test_the_shipped_models_parse_with_their_dependencies():
     }
     assert models["staging.daily_bars_from_intraday"].upstream == ("staging.bars",)
     assert models["features.news_daily"].upstream == ("ml.sentiment", "raw.news")
-    assert models["reports.signal_performance"].upstream == ("features.labels", "signals.signals")
+    assert models["reports.signal_performance"].upstream == (
+        "features.labels", "signals.backtest_metrics", "signals.signals",
+    )  # fmt: skip
     assert "features.alpha158" in models["features.training_table"].upstream
     for model in models.values():
         assert model.description and len(model.code_version) == 12

@@ -34,6 +34,12 @@ concurrency:
     default_limit: 1
   runs:
     max_concurrent_runs: 4
+# queued runs (a sensor's or the UI's) start within a second, not the default five
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
 telemetry:
   enabled: false
 """

@@ -9,8 +9,12 @@ does not track is an unpartitioned asset downstream of a partitioned one (say th
 stream of every symbol's bars); for those edges the parent partitions' data versions before
 and after the child's last materialization are compared here.
 
-Execution goes in dependency order, one level at a time, and re-plans after each level: if an
-upstream asset re-runs and reports the same data version, nothing below it runs.
+Execution goes in dependency order from the upstream-most stale level. New source files are
+ingested first; where that gives a new data version, everything below runs (new data flows
+all the way down: features, live predictions, signals, the report) in as few Dagster runs as
+the partitions allow. What is stale only from a new code version runs alone first, and the
+plan is made again below it: if it reports the same data version (a refactor), nothing below
+it runs.
 
 New data and retraining are two decisions: ``ml/models`` (and its step sibling
 ``ml/predictions``) re-run for a new code version, when missing, or when the retraining
@@ -27,8 +31,16 @@ from dataclasses import asdict, dataclass
 import dagster as dg
 
 from trading_assets.defs.dagster_internals import stale_resolver, stale_status
-from trading_assets.runner import QUIET_RUN_CONFIG, RunSummary, record_result, register_symbols
+from trading_assets.runner import (
+    QUIET_RUN_CONFIG,
+    RunSummary,
+    record_result,
+    register_symbols,
+    stages,
+)
 
+#: the reason of an ingestion asset whose source files are new or changed
+NEW_SOURCE_DATA = "new source data"
 #: plain-words reasons, keyed by Dagster's stale cause category
 _CATEGORY_REASON = {
     "CODE": "new code version",
@@ -165,7 +177,7 @@ def plan_refresh(
                 reasons = sorted({_CATEGORY_REASON.get(c.category.value, c.reason) for c in causes})
                 plan.append(PlannedStep(name, partition, ", ".join(reasons) or "stale"))
             elif (key.path[0], key.path[-1], partition) in new_items:
-                plan.append(PlannedStep(name, partition, "new source data"))
+                plan.append(PlannedStep(name, partition, NEW_SOURCE_DATA))
             elif partition is None:
                 changed = [
                     parent
@@ -187,36 +199,36 @@ def refresh(
 
     Returns every step executed (with the reason it was stale when it ran) and the run
     summary. New symbols offered by the sources are registered as partitions first.
+
+    Each pass takes the upstream-most stale level. Steps stale from data (new upstream
+    data, missing) run together with everything below them, which their new data is about
+    to make stale (:func:`_downstream_of`), in as few Dagster runs as the partitions allow
+    (:func:`_runs`): a new bar of one symbol is its ingestion run, then one run for the rest.
+    Ingestion of new source files runs first on its own: a file delivered again with the same
+    bars stops there (:func:`_below_new_versions`). Steps stale only from a new code version
+    run alone, and the plan is made again below them, so a refactor that leaves their data
+    version unchanged stops there. The retraining policy is asked before each pass and again
+    once ``ml/models``' inputs have run.
     """
+    from trading_assets.defs.ml.retrain import POLICY_ASSETS, retrain_reason
+
     offered = source_items(defs)  # listed once: symbols to register, files to ingest
     register_symbols(defs, instance, sorted({i.symbol for i in offered}))
     graph = defs.resolve_asset_graph()
     order = {k.to_user_string(): i for i, k in enumerate(graph.toposorted_asset_keys)}
     levels = _levels(graph)
+    policy = {k.to_user_string() for k in POLICY_ASSETS}
     job = defs.resolve_implicit_global_asset_job_def()
     executed: list[PlannedStep] = []
     summary = RunSummary()
     done: set[tuple[str, str | None]] = set()
-    from_level = 0
-    while True:
-        # source files are listed once: what they ask for runs in the first level
-        items = new_source_items(defs, offered) if not done else set()
-        plan = [
-            s
-            for s in plan_refresh(defs, instance, items, from_level)
-            if (s.asset, s.partition) not in done
-        ]
-        if not plan:
-            break
-        # the upstream-most level that has work; deeper levels are re-planned afterwards
+    plan = plan_refresh(defs, instance, new_source_items(defs, offered))
+    while plan:
         level = min(levels[s.asset] for s in plan)
-        batch = [s for s in plan if levels[s.asset] == level]
-        from_level = level + 1
-        by_partition: dict[str | None, list[PlannedStep]] = {}
-        for step in batch:
-            by_partition.setdefault(step.partition, []).append(step)
-        for partition, steps in sorted(by_partition.items(), key=lambda kv: kv[0] or ""):
-            steps = steps + _step_siblings(graph, steps, partition, plan)
+        roots = [s for s in plan if levels[s.asset] == level]
+        due = retrain_reason(instance)  # the policy may be due before the new data arrives
+        batch, replan = _downstream_of(graph, roots, plan, policy, due)
+        for partition, steps in _runs(graph, batch, order):
             keys = sorted({s.asset for s in steps}, key=order.__getitem__)
             if on_step:
                 on_step(f"{partition + ': ' if partition else ''}{', '.join(keys)}")
@@ -230,7 +242,130 @@ def refresh(
             record_result(summary, result)
             executed.extend(steps)
             done.update((s.asset, s.partition) for s in steps)
+        if replan:
+            plan = plan_refresh(defs, instance, set(), from_level=level + 1)
+        else:
+            plan = list(plan)  # what was stale and did not run is still stale
+            plan += _below_new_versions(graph, instance, roots)
+            ran = {dg.AssetKey.from_user_string(s.asset) for s in batch}
+            for key in POLICY_ASSETS:
+                name = key.to_user_string()
+                inputs_ran = ran & set(graph.get(key).parent_keys)
+                if (name, None) not in done and inputs_ran and (why := retrain_reason(instance)):
+                    plan.append(PlannedStep(name, None, f"retraining policy: {why}"))
+        plan = [s for s in plan if (s.asset, s.partition) not in done]
     return executed, summary
+
+
+def _downstream_of(
+    graph,
+    roots: list[PlannedStep],
+    plan: list[PlannedStep],
+    policy: set[str],
+    due: str | None,
+) -> tuple[list[PlannedStep], bool]:
+    """The steps to run with ``roots`` (with their multi-asset siblings), and whether the
+    plan must be made again afterwards.
+
+    Below a root stale from data, every descendant runs too ("new upstream data", or its
+    own reason when ``plan`` has it), also one that ran earlier in this refresh (its input is
+    about to change again). Assets under the retraining policy (``policy``) that ``plan``
+    does not hold run only when the policy is ``due`` (its reason), else neither they nor
+    what lies only below them run. A partitioned child of an unpartitioned step is left to
+    the next plan. Roots stale only from a new code version pull nothing below them: the
+    plan is made again once they ran."""
+    own = {(s.asset, s.partition): s.reason for s in plan}
+    batch: dict[tuple[str, str | None], str] = {}
+    queue: list[PlannedStep] = []
+    replan = False
+    for root in roots:
+        for step in [root, *_step_siblings(graph, [root], root.partition, plan)]:
+            batch.setdefault((step.asset, step.partition), step.reason)
+        if root.reason == _CATEGORY_REASON["CODE"]:
+            replan = True
+        elif root.reason != NEW_SOURCE_DATA:  # new files: see _below_new_versions
+            queue.append(root)
+    while queue:
+        step = queue.pop()
+        for child in graph.get(dg.AssetKey.from_user_string(step.asset)).child_keys:
+            node = graph.get(child)
+            if not node.is_materializable:
+                continue
+            name = child.to_user_string()
+            if node.partitions_def is None:
+                partition = None
+            elif step.partition is None:
+                replan = True  # per-symbol assets below an unpartitioned one: planned next
+                continue
+            else:
+                partition = step.partition
+            if (name, partition) in batch:
+                continue
+            reason = own.get((name, partition), "new upstream data")
+            if name in policy and (name, partition) not in own:
+                if due is None:
+                    continue  # the retraining policy decides again once its inputs ran
+                reason = f"retraining policy: {due}"
+            batch[(name, partition)] = reason
+            queue.append(PlannedStep(name, partition, reason))
+    return [PlannedStep(a, p, r) for (a, p), r in batch.items()], replan
+
+
+def _below_new_versions(
+    graph, instance: dg.DagsterInstance, roots: list[PlannedStep]
+) -> list[PlannedStep]:
+    """The children of the ``roots`` that read new source files and whose data version
+    changed when they ran ("new upstream data"); a file delivered again with the same bars
+    stops at its ingestion."""
+    below = []
+    for root in roots:
+        if root.reason != NEW_SOURCE_DATA:
+            continue
+        key = dg.AssetKey.from_user_string(root.asset)
+        now = _latest_storage_id(instance, key, root.partition)
+        before = now and _latest_storage_id(instance, key, root.partition, now.storage_id)
+        if now is None or _version(now) == _version(before):
+            continue
+        for child in graph.get(key).child_keys:
+            node = graph.get(child)
+            if node.is_materializable and not (node.partitions_def and root.partition is None):
+                partition = root.partition if node.partitions_def else None
+                below.append(PlannedStep(child.to_user_string(), partition, "new upstream data"))
+    return below
+
+
+def _runs(
+    graph, steps: list[PlannedStep], order: dict[str, int]
+) -> list[tuple[str | None, list[PlannedStep]]]:
+    """``steps`` as Dagster runs in execution order: ``(partition key, steps)``.
+
+    Steps go by :func:`~trading_assets.runner.stages`; within a stage, each symbol's
+    partitioned steps are one run and the unpartitioned ones join the stage's last run. A
+    stage's first run merges into the run before it when their partition keys agree (an
+    unpartitioned asset runs in a run of any partition key), so a new bar of one symbol,
+    with everything below it, is a single run."""
+    keys = {dg.AssetKey.from_user_string(s.asset) for s in steps}
+    runs: list[tuple[str | None, list[PlannedStep]]] = []
+    for stage in stages(graph, keys):
+        names = {k.to_user_string() for k in stage}
+        in_stage = [s for s in steps if s.asset in names]
+        in_stage.sort(key=lambda s: (s.partition or "", order[s.asset]))
+        groups: dict[str | None, list[PlannedStep]] = {}
+        for step in in_stage:
+            groups.setdefault(step.partition, []).append(step)
+        loose = groups.pop(None, [])
+        grouped = list(groups.items())
+        if loose:
+            if grouped:
+                grouped[-1] = (grouped[-1][0], grouped[-1][1] + loose)
+            else:
+                grouped = [(None, loose)]
+        for partition, group in grouped:
+            if runs and (runs[-1][0] is None or partition in (None, runs[-1][0])):
+                runs[-1] = (runs[-1][0] or partition, runs[-1][1] + group)
+            else:
+                runs.append((partition, group))
+    return runs
 
 
 def _step_siblings(

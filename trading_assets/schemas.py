@@ -2,7 +2,8 @@
 
 Timestamps are ``Datetime("us", "UTC")``; prices are float64 in the quote currency; sizes and
 volumes are float64 in the base asset (shares for equities). A bar's ``ts`` is its open time;
-the bar is known only at ``ts + timeframe``.
+the bar is known only at its close (``ts + timeframe`` for crypto, the exchange session's
+close for equities: :mod:`trading_assets.sessions`).
 """
 
 from __future__ import annotations

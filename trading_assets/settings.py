@@ -63,6 +63,13 @@ SYMBOL_MAP = Setting(
     "mapping file: symbol, timeframe or "
     "format per file-name pattern, for files whose names say nothing",
 )
+EXCHANGES = Setting(
+    "TRADING_EXCHANGES",
+    str,
+    None,
+    "exchange calendar (MIC) per symbol pattern, e.g. 4063.T=XTKS,*.L=XLON; "
+    "other non-crypto symbols trade on XNYS",
+)
 SQL_DIR = Setting(
     "TRADING_SQL_DIR", str, None, "folder of SQL models (default: the shipped dbt_like_sql/)"
 )

@@ -1,6 +1,6 @@
 """Bar quality measures on real daily index data (arch's S&P 500, 1999-2018)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -35,13 +35,36 @@ def test_inconsistent_bar_is_reported_with_its_timestamp(spx):
     assert result.metadata["examples"][0]["ts"].startswith("2008-10-10")
 
 
-def test_gaps_know_weekends_and_holidays_but_see_the_9_11_closure(spx):
+def test_gaps_know_weekends_holidays_and_closures_from_the_calendar(spx):
+    # 1999-2018: weekends, holidays and the closures of 2001-09-11..14, 2004-06-11,
+    # 2007-01-02 and 2012-10-29..30 are not sessions, so the real series has no gap
     gaps = quality.gaps(spx, US_EQUITY).metadata["gaps"]["1d"]
-    # markets closed 2001-09-11..14: four weekdays, the largest closure in the series
-    assert gaps["largest_missing_weekdays"] == 4
-    assert gaps["largest_after"] == "2001-09-10"
-    # weekends and single-day holidays are not gaps: only a handful of multi-day closures
-    assert 1 <= gaps["count"] <= 5
+    assert gaps == {"count": 0, "largest_missing_sessions": 0, "largest_after": None}
+    assert spx.filter(pl.col("ts").dt.date() == date(2001, 9, 11)).height == 0
+    # a session missing from the data is a gap
+    dropped = spx.filter(pl.col("ts").dt.date() != date(2008, 10, 10))
+    gaps = quality.gaps(dropped, US_EQUITY).metadata["gaps"]["1d"]
+    assert gaps == {"count": 1, "largest_missing_sessions": 1, "largest_after": "2008-10-09"}
+
+
+def test_intraday_gaps_stop_at_the_early_close(shared_data):
+    """Yahoo SPY minutes of 2025-12-24 (13:00 New York close, then post-market minutes): only
+    minutes missing inside the regular session are gaps."""
+    from trading_assets.sources.files.yahoo_chart import YahooChartReader
+
+    path = shared_data / "equities/minute/yahoo_snapshots_2025-12/SPY/1m_20251226.json"
+    minutes = YahooChartReader(path).read()
+    day = minutes.filter(pl.col("ts").dt.date() == date(2025, 12, 24))
+    # the file's regular minutes stop at 17:45 UTC: 17:46-17:59 are missing, one real gap
+    gaps = quality.gaps(day, US_EQUITY).metadata["gaps"]["1m"]
+    assert gaps == {"count": 1, "largest": "0:14:00", "largest_after": "2025-12-24 17:45:00+00:00"}
+    # derived variant: half an hour of post-market minutes (14:00-14:30 New York) removed;
+    # that hour is after the 13:00 close, so it is not a gap
+    hole = pl.col("ts").is_between(
+        datetime(2025, 12, 24, 19, tzinfo=UTC), datetime(2025, 12, 24, 19, 30, tzinfo=UTC)
+    )
+    assert day.filter(hole).height == 31
+    assert quality.gaps(day.filter(~hole), US_EQUITY).metadata["gaps"]["1m"] == gaps
 
 
 def test_crypto_gap_is_any_missing_bar(spx):
@@ -93,6 +116,7 @@ def test_every_measure_of_staging_bars_by_check_name(spx):
         "unique_keys",
         "gaps",
         "outlier_jumps",
+        "splits",
         "fresh",
         "reconciles",
     ]

@@ -1,6 +1,6 @@
 """Resampling on real data: derived bars must equal the exchange's own coarser bars."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -111,3 +111,23 @@ def test_staging_prefers_source_bars_and_fills_the_rest(eth):
     assert counts[("5m", "resampled:1m")] == 13_217
     assert not staging.select(pl.struct("timeframe", "ts").is_duplicated().any()).item()
     assert report["1h"]["price_match"] == 1.0
+
+
+def test_an_early_close_day_ends_at_the_calendars_close(shared_data: Path):
+    """Yahoo SPY minutes of 2025-12-24, a 13:00 New York close (18:00 UTC), followed by
+    post-market minutes until 22:00 UTC: the day is built from the regular session only."""
+    from trading_assets.sources.files.yahoo_chart import YahooChartReader
+
+    folder = shared_data / "equities"
+    minutes = YahooChartReader(
+        folder / "minute/yahoo_snapshots_2025-12/SPY/1m_20251226.json"
+    ).read()
+    day = minutes.filter(pl.col("ts").dt.date() == date(2025, 12, 24))
+    regular = day.filter(pl.col("ts") < datetime(2025, 12, 24, 18, tzinfo=UTC))
+    assert day.height > regular.height  # post-market minutes are in the file
+    (derived,) = resample_bars(minutes, "1d", US_EQUITY).iter_rows(named=True)
+    assert derived["ts"] == datetime(2025, 12, 24, tzinfo=UTC)
+    assert derived["n_parts"] == regular.height and derived["close"] == regular["close"][-1]
+    daily = YahooChartReader(folder / "daily/yahoo_snapshots_2025-12/SPY_1d_20251226.json").read()
+    yahoo_close = daily.filter(pl.col("ts") == datetime(2025, 12, 24, tzinfo=UTC))["close"][0]
+    assert derived["close"] == pytest.approx(yahoo_close, rel=5e-4)

@@ -133,3 +133,47 @@ def test_the_inbox_scan_reports_each_file_version_once(tmp_path: Path, shared_da
 
     again = scan_inbox(inbox, first.cursor)
     assert again.prices == {} and again.unreadable == [] and again.cursor == first.cursor
+
+
+def test_a_new_bar_is_one_run_of_ingestion_and_its_live_lane(tmp_path: Path, shared_data: Path):
+    from trading_assets.definitions import build_definitions
+
+    repository = build_definitions().get_repository_def()
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    real = shared_data / "crypto" / "binance_spot_2023"
+    resources = {"price_sources": PriceSourcesResource(profile="demo", inbox_dir=str(inbox))}
+    instance = dg.DagsterInstance.ephemeral()
+
+    def tick(cursor):
+        context = dg.build_sensor_context(
+            instance=instance, cursor=cursor, resources=resources, repository_def=repository
+        )
+        return inbox_sensor(context)
+
+    assert isinstance(tick(None), dg.SkipReason)  # an empty inbox
+    (inbox / "ETH_USDT-1h.json").symlink_to(real / "ETH_USDT-1h.json")
+    result = tick(None)
+    (request,) = result.run_requests
+    lane = [k.to_user_string() for k in request.asset_selection]
+    assert request.partition_key == "ETH/USDT"
+    assert lane[0] == "raw/bars"
+    for asset in ("staging/bars", "features/training_table", "ml/live_predictions",
+                  "signals/signals", "reports/report"):  # fmt: skip
+        assert asset in lane
+    # a new bar never retrains: the policy asset and what only it feeds are left out
+    assert "ml/models" not in lane and "ml/predictions" not in lane
+    graph = repository.asset_graph
+    keys = request.asset_selection
+    assert all(  # dependency order: every parent in the run comes before its child
+        keys.index(p) < keys.index(k) for k in keys for p in graph.get(k).parent_keys if p in keys
+    )
+
+    # two symbols at once: each run stops at its own partition's assets
+    (inbox / "BTC_USDT-1h.json").symlink_to(real / "BTC_USDT-1h.json")
+    (inbox / "ETH_USDT-1m.json").symlink_to(real / "ETH_USDT-1m.json")
+    both = tick(result.cursor)
+    assert sorted(r.partition_key for r in both.run_requests) == ["BTC/USDT", "ETH/USDT"]
+    for request in both.run_requests:
+        assert all(graph.get(k).partitions_def is not None for k in request.asset_selection)
+        assert dg.AssetKey(["features", "context"]) in request.asset_selection

@@ -68,4 +68,4 @@ def test_live_bars_paginated_and_retried_land_once(tmp_path, shared_data):
     assert bars.height == len(capture.body["bars"]["AAPL"])
     feb1 = bars.filter(bars["ts"] == datetime(2022, 2, 1, tzinfo=UTC))
     assert feb1["close"].item() == pytest.approx(174.61)
-    assert feb1["source"].item() == "alpaca"
+    assert feb1["source"].item() == "alpaca:split"  # split-adjusted by default, recorded

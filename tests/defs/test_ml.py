@@ -5,6 +5,7 @@ a second materialization with no new data trains nothing and creates no MLflow r
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from tests.conftest import use_local_profile
@@ -13,6 +14,7 @@ from trading_assets.definitions import build_definitions
 from trading_assets.home import ProjectHome
 from trading_assets.ml.families import FAMILIES
 from trading_assets.runner import dagster_instance, materialize
+from trading_assets.sessions import bar_close_of
 
 FILES = {
     "crypto/binance_spot_2023/ETH_USDT-1m.json": "ETH_USDT-1m.json",
@@ -61,8 +63,14 @@ def test_every_family_trains_on_1h_and_1d_and_predictions_are_stored(ml_run):
     expected = {f"fwd_ret_1-{tf}-{f}" for tf in ("1h", "1d") for f in FAMILIES}
     assert set(by_model) == expected
     for name, row in by_model.items():
-        assert row["folds"] == 5 and row["n"] > 100, name
-        assert row["lag"] == (3600 if row["timeframe"] == "1h" else 86400)
+        assert row["folds"] == 5 and row["n"] > 100, name  # 4 validation folds, 1 test fold
+        assert row["lag"] == 3600 if row["timeframe"] == "1h" else row["lag"] <= 86400
+    # every prediction is available at its bar's close: ts + 1h for crypto hours, the New York
+    # session close for equity days (not midnight UTC)
+    placed = wh.sql("SELECT DISTINCT symbol, timeframe, ts, available_at FROM ml.predictions")
+    assert (placed["available_at"] == bar_close_of(placed)).all()
+    equity_days = placed.filter(~pl.col("symbol").str.contains("/") & (pl.col("timeframe") == "1d"))
+    assert equity_days.height and (equity_days["available_at"].dt.hour() < 22).all()
     assert by_model["fwd_ret_1-1h-lightgbm"]["symbols"] == 2
     assert by_model["fwd_ret_1-1d-lightgbm"]["symbols"] == 4
     contributions = wh.sql(
@@ -80,7 +88,10 @@ def test_every_family_trains_on_1h_and_1d_and_predictions_are_stored(ml_run):
         run = client.get_run(champion.run_id)
         assert run.data.tags["model_name"] == name
         assert run.data.tags["input_data_version"]
-        assert "ic" in run.data.metrics or name.endswith("-zero")
+        # validation (selection) and test-window metrics apart; the first version is champion
+        assert {"val_ic", "test_ic"} <= set(run.data.metrics) or name.endswith("-zero")
+        assert {"val_rmse", "test_rmse"} <= set(run.data.metrics)
+        assert champion.tags["selection_reason"] == "first version: no champion yet"
 
 
 def test_second_run_without_new_data_trains_nothing(ml_run):

@@ -126,7 +126,8 @@ def mlflow_with_champion(tmp_path_factory) -> MlflowResource:
     )
     client = store.client()
     run = client.create_run(store.experiment_id("models"))
-    for name, value in {"val_ic": 0.031, "val_rmse": 0.0123, "val_hit_rate": 0.52}.items():
+    figures = {"val_ic": 0.031, "val_rmse": 0.0123, "val_hit_rate": 0.52, "test_ic": -0.0042}
+    for name, value in figures.items():
         client.log_metric(run.info.run_id, name, value)
     client.set_terminated(run.info.run_id)
     client.create_registered_model("fwd_ret_1-1h-lightgbm")
@@ -160,6 +161,9 @@ def test_full_report_published_once_after_two_runs(
         ]
         html = Path(report_meta["path"]).read_text()
         assert "fwd_ret_1-1h-lightgbm" in html and "val_ic=0.031" in html
+        # the test window's figures in their own column, said never to have chosen anything
+        assert "test_ic=-0.0042" in html and "val_ic=0.031, test" not in html
+        assert "test metrics (held out, never used for selection)" in html
         _, pub = _meta(first, PUBLISHED_KEY)
         assert pub["status"]["wordpress"] == "created post 101"
         assert pub["status"]["discord"].startswith("created message")

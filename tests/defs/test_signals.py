@@ -1,5 +1,6 @@
 """End to end through Dagster on real data (the demo's S&P 500 daily bars): signals with their
-checks, backtests and the signal_performance SQL model, from predictions this test writes
+checks, backtests and the signal_performance SQL model (the engine's P&L), from predictions
+this test writes
 (deterministic predictors in ``PREDICTIONS_SCHEMA``; the training asset lives elsewhere).
 The logic itself is tested without Dagster in ``tests/trading``."""
 
@@ -20,6 +21,7 @@ from trading_assets.defs.signals.signals import SignalsConfig
 from trading_assets.home import ProjectHome
 from trading_assets.runner import dagster_instance, materialize
 from trading_assets.schemas import PREDICTION_CONTRIBUTIONS_SCHEMA, PREDICTIONS_SCHEMA
+from trading_assets.sessions import bar_close_of
 from trading_assets.trading.backtest_run import BacktestSettings
 from trading_assets.trading.consensus import ConsensusConfig
 from trading_assets.trading.signals_run import build_signals
@@ -43,20 +45,21 @@ def _predictions(bars: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     mean20 = pl.Series(close).rolling_mean(20).to_numpy()
     dist = np.log(close / mean20) / 20
     frames = []
+    closes = bar_close_of(bars)  # ^GSPC days are known at the New York close
     for name, values in (("momentum", mom), ("reversal", rev), ("mean_gap", dist)):
         frames.append(
             bars.select("symbol", "timeframe", "ts")
-            .with_columns(pl.Series("prediction", values))
+            .with_columns(pl.Series("prediction", values), closes.alias("_close"))
             .slice(START)
             .with_columns(
                 model=pl.lit(f"fwd_ret_1-1d-{name}"),
                 model_version=pl.lit("test-v1"),
                 family=pl.lit("moving_average"),
                 target=pl.lit("fwd_ret_1"),
-                available_at=pl.col("ts") + timedelta(days=1),
+                available_at=pl.col("_close"),
                 fold=pl.lit(0, dtype=pl.Int64),
                 kind=pl.lit("walk_forward"),
-                predicted_at=pl.col("ts") + timedelta(days=1, seconds=1),
+                predicted_at=pl.col("_close") + timedelta(seconds=1),
             )
             .select(list(PREDICTIONS_SCHEMA))
         )
@@ -137,7 +140,15 @@ def test_signals_and_backtests_through_dagster(demo_home: ProjectHome):
     assert signals.height == predicted  # every predicted bar has a signal
     assert signals["models"].max() >= 1 and (signals["direction"] != 0).mean() > 0.5
     assert signals["position"].abs().max() <= 1.0
-    assert (signals["as_of"] == signals["ts"] + timedelta(days=1)).all()
+    assert (signals["as_of"] == bar_close_of(signals)).all()
+    assert (signals["as_of"].dt.hour().is_in([17, 18, 20, 21])).all()  # New York closes, UTC
+    # sized on the calibrated edge: the first signals are flat for lack of history, said in
+    # the metadata; positions are not all at the caps
+    meta = _metadata(instance, "signals/signals")
+    assert any("too little history to calibrate the sizing" in n for n in meta["notes"])
+    assert "too_little_history" in meta["sizing"] and "t_stat" in meta["sizing"]
+    assert (signals["position"].abs() >= 0.999).mean() < 0.5
+    assert signals["position"].head(100).abs().max() == 0
     explained = signals.filter(pl.col("explanation").str.contains("ROC5"))
     assert explained.height > 0 and "pushed the forecast" in explained["explanation"][0]
     assert set(metrics["strategy"]) == {
@@ -151,6 +162,11 @@ def test_signals_and_backtests_through_dagster(demo_home: ProjectHome):
     assert hold["total_return"] == pytest.approx(s1 / s0 - 1, rel=0.05)  # opens vs closes, costs
     assert hold["exposure"] == pytest.approx(1 - 1 / predicted)
     assert perf.height == 1 and perf["signals"][0] == signals.height
+    # one P&L: signal_performance reports the engine's consensus backtest, not its own
+    consensus = metrics.filter(pl.col("strategy") == "consensus").row(0, named=True)
+    for column in ("total_return", "sharpe", "max_drawdown", "hit_rate", "turnover", "exposure"):
+        assert perf[column][0] == consensus[column], column
+    assert perf["buy_and_hold_return"][0] == hold["total_return"]
 
     again = materialize(defs, instance, TRADING)
     assert again.ok

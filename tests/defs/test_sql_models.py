@@ -17,6 +17,7 @@ from trading_assets.features.labels import labels
 from trading_assets.sources.files.freqtrade_json import FreqtradeJsonReader
 from trading_assets.sources.files.lean_csv import LeanCsvReader
 from trading_assets.sql_models import SqlModelError
+from trading_assets.trading.backtest_run import BacktestSettings, run_backtests
 from trading_assets.warehouse.connection import connect
 from trading_assets.warehouse.writes import replace_scope
 
@@ -33,7 +34,9 @@ def test_dependencies_are_the_producers_of_the_tables_read():
     # training_table reads features.sentiment, which only derived_assets() adds
     assert "features/training_table" not in by_key
     assert skipped["features.training_table"] == "no asset produces features.sentiment"
-    assert skipped["reports.signal_performance"].startswith("no asset produces signals.signals")
+    assert skipped["reports.signal_performance"] == (
+        "no asset produces signals.backtest_metrics, signals.signals"
+    )
     assert skipped["features.news_daily"] == "no asset produces ml.sentiment, raw.news"
 
 
@@ -94,37 +97,65 @@ def test_daily_bars_from_intraday_on_real_minutes(warehouse):
     assert [str(d.date()) for d in spy["ts"]] == ["2013-10-07", "2013-10-08"]
 
 
-def test_a_model_on_signals_appears_when_a_producer_exists(warehouse):
+def test_a_model_on_signals_appears_when_its_producers_exist(warehouse):
+    """signal_performance reads signals.signals and the engine's signals.backtest_metrics:
+    built once assets produce both, and its P&L is the engine's, not a second one."""
+
     @dg.asset(key=["signals", "signals"], metadata={"table": "signals.signals"})
     def fake_signals(warehouse: WarehouseResource) -> None:
         with connect(warehouse.path) as con:
             bars = con.sql("SELECT * FROM staging.bars WHERE symbol = 'ETH/USDT'").pl()
             lab = labels(bars)
             replace_scope(con, "features.labels", lab, {}, schema=dict(lab.schema))
+            side = pl.when(pl.int_range(pl.len()) % 2 == 0).then(1).otherwise(-1)
             signals = lab.select(
                 "symbol",
                 "timeframe",
                 "ts",
-                pl.when(pl.int_range(pl.len()) % 2 == 0)
-                .then(pl.lit("long"))
-                .otherwise(pl.lit("short"))
-                .alias("direction"),
+                side.alias("direction"),
                 pl.lit(0.5).alias("strength"),
-                pl.lit(1.0).alias("position"),
+                (0.5 * side).alias("position"),
             )
             replace_scope(con, "signals.signals", signals, {}, schema=dict(signals.schema))
 
-    upstream = [*UPSTREAM, fake_signals]
+    @dg.asset(
+        key=["signals", "backtest"], deps=[fake_signals],
+        metadata={"table": "signals.backtest_metrics"},
+    )  # fmt: skip
+    def fake_backtest(warehouse: WarehouseResource) -> None:
+        with connect(warehouse.path) as con:
+            bars = con.sql("SELECT * FROM staging.bars WHERE symbol = 'ETH/USDT'").pl()
+            signals = con.sql("SELECT * FROM signals.signals").pl()
+            pairs = bars.select("symbol", "timeframe").unique()
+            none = pl.DataFrame(schema=schemas.PREDICTIONS_SCHEMA)
+            run = run_backtests(pairs, bars, none, signals, BacktestSettings())
+            replace_scope(
+                con, "signals.backtest_metrics", run.metrics, {},
+                schema=schemas.BACKTEST_METRICS_SCHEMA,
+            )  # fmt: skip
+
+    _, skipped = build_sql_model_assets([*UPSTREAM, fake_signals])
+    assert skipped["reports.signal_performance"] == "no asset produces signals.backtest_metrics"
+    upstream = [*UPSTREAM, fake_signals, fake_backtest]
     assets, skipped = build_sql_model_assets(upstream)
     model = next(a for a in assets if a.key.path[-1] == "signal_performance")
     assert "reports.signal_performance" not in skipped
-    assert dg.AssetKey(["signals", "signals"]) in model.dependency_keys
+    assert {dg.AssetKey(["signals", "signals"]), dg.AssetKey(["signals", "backtest"])} <= set(
+        model.dependency_keys
+    )
     resources = {"warehouse": WarehouseResource(path=str(warehouse))}
-    assert dg.materialize([fake_signals, model], resources=resources).success
+    assert dg.materialize([fake_signals, fake_backtest, model], resources=resources).success
     with connect(warehouse, read_only=True) as con:
         perf = con.sql("SELECT * FROM reports.signal_performance").pl()
+        engine = con.sql("SELECT * FROM signals.backtest_metrics WHERE strategy = 'consensus'").pl()
     assert perf["signals"].to_list() == [2880] and perf["active_signals"].to_list() == [2880]
-    assert 0.3 < perf["hit_rate_1"][0] < 0.7
+    assert perf["mean_abs_position"][0] == pytest.approx(0.5)
+    assert perf["signal_turnover"][0] == pytest.approx(1.0, abs=1e-3)  # +0.5 <-> -0.5
+    # one P&L: the engine's (next-open fills, fees and slippage on every flip)
+    for column in ("total_return", "sharpe", "hit_rate", "turnover", "exposure"):
+        assert perf[column][0] == engine[column][0], column
+    assert perf["total_return"][0] < -0.3  # 2,879 flips at 7 bps each
+    assert perf["fees_bps"][0] == 5.0 and perf["slippage_bps"][0] == 2.0
 
 
 def test_a_broken_model_fails_naming_the_file_and_line(tmp_path, warehouse):

@@ -88,3 +88,14 @@ def test_tail_update_continues_the_recursions_bitwise(eth_1m):
     assert tail.equals(full.slice(2500))
     with pytest.raises(ValueError, match="previous row"):
         C._compute(C._prepare(bars), 5, None, None)
+
+
+@pytest.mark.parametrize("new_bars", [1, 3, C._LOOP_MAX, C._LOOP_MAX + 1])
+def test_a_short_tail_loop_equals_the_linear_filter_bitwise(eth_1m, new_bars):
+    # the full pass runs scipy's lfilter; a tail of up to _LOOP_MAX bars runs a plain loop
+    bars = eth_1m.head(3000)
+    full = C.classic(bars, garch=None)
+    cut = 3000 - new_bars
+    previous = full.row(cut - 1, named=True)
+    tail = C.classic_tail(bars.slice(cut - C.LOOKBACK), C.LOOKBACK, previous, garch=None)
+    assert tail.equals(full.slice(cut))

@@ -72,7 +72,7 @@ def test_every_family_trains_on_real_hourly_bars(table_1h):
     for family, result in out.results.items():
         assert result.predictions.height == sum(f.test.size for f in out.folds), family
         assert np.isfinite(result.predictions["prediction"].to_numpy()).all()
-        assert 0.3 < result.overall["directional_accuracy"] < 0.7  # no leak: near chance
+        assert 0.3 < result.validation["directional_accuracy"] < 0.7  # no leak: near chance
     contrib = out.results["lightgbm"].contributions
     assert contrib.height == 3 * out.results["lightgbm"].predictions.height
     assert set(contrib["feature"].unique()) <= set(ds.features)
@@ -93,4 +93,27 @@ def test_zero_volume_days_do_not_blow_up_the_neural_net():
     ds = prepare(pl.concat(frames), "1d", "fwd_ret_1")
     assert ds.frame["VMA5"].max() > 1e12
     out = train_all(ds, TrainingConfig(families=("mlp", "zero"), split=SplitConfig(n_folds=2)))
-    assert out.results["mlp"].overall["rmse_vs_zero"] < 1.2
+    assert out.results["mlp"].validation["rmse_vs_zero"] < 1.2
+
+
+@pytest.mark.parametrize("label", ["fwd_ret_1", "fwd_ret_5", "dir_1", "dir_5"])
+def test_a_label_column_can_never_be_a_feature(table_1h, label):
+    """Real labels (computed from ETH/BTC 1h bars) are columns of the training table, so
+    they would train happily; every entry point refuses them and names the column."""
+    from trading_assets.ml import plan
+    from trading_assets.ml.dataset import with_known_returns
+
+    assert label in table_1h.columns
+    named = rf"dataset fwd_ret_1 1h: .*\['{label}'\] are labels"
+    with pytest.raises(TrainingDataError, match=named):
+        prepare(table_1h, "1h", "fwd_ret_1", ["KMID", label])
+    with pytest.raises(TrainingDataError, match=rf"\['{label}'\] are labels"):
+        with_known_returns(table_1h, "1h", "fwd_ret_1", [label, "ROC5"])
+    with pytest.raises(TrainingDataError, match=rf"run config `features`: .*\['{label}'\]"):
+        plan.TrainingRequest(
+            timeframes=["1h"], targets=["fwd_ret_1"], families=["zero"],
+            split=SplitConfig(n_folds=2), min_rows=200, champion_metric="ic",
+            features=["KMID", label],
+        )  # fmt: skip
+    # the guard is about labels only: the features next to them still train
+    assert prepare(table_1h, "1h", "fwd_ret_1", ["KMID", "ROC5"]).features == ("KMID", "ROC5")

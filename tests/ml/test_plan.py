@@ -116,3 +116,64 @@ def test_load_and_store_through_the_warehouse(tmp_path, table_1h):
 @pytest.mark.parametrize("value, text", [(0.123456, "0.1235"), (None, "None"), (3, "3")])
 def test_format_metric(value, text):
     assert plan.format_metric(value) == text
+
+
+def test_a_new_version_meets_the_champion_on_its_stored_predictions(tmp_path, table_1h):
+    """Two trainings through the plan and a real warehouse: the second version is compared
+    with the first (the champion) on the same validation bars, from the champion's
+    predictions stored in ml.predictions and ml.live_predictions."""
+    from mlflow import MlflowClient
+
+    from trading_assets.ml import metrics
+    from trading_assets.warehouse.predictions import version_predictions
+
+    db, uri = tmp_path / "w.duckdb", f"sqlite:///{tmp_path / 'mlflow.db'}"
+    store = plan.ModelStore(uri, str(tmp_path / "art"))
+    source = {"1h": plan.TrainingInput("1h", table_1h, "100-abc")}
+
+    def train(window: int) -> plan.TrainingReport:
+        request = _request(families=["moving_average"], split=SplitConfig(n_folds=4),
+                           params={"moving_average": {"window": window}})  # fmt: skip
+        report = plan.train_models(
+            source, request, code_version="v1", store=store,
+            incumbent_predictions=plan.incumbent_reader(lambda: connect(db)),
+        )  # fmt: skip
+        with connect(db) as con:
+            plan.store_predictions(con, report.predictions, report.contributions)
+        return report
+
+    first = train(20)
+    assert first.models[0]["role"] == "champion" and first.models[0]["selection"].startswith(
+        "first version"
+    )
+    # the champion's live prediction of a newer bar is read with its walk-forward rows
+    champion_rows = first.predictions[0]
+    live = champion_rows.tail(1).with_columns(
+        pl.col("ts") + pl.duration(days=400), pl.lit("live").alias("kind")
+    )
+    with connect(db) as con:
+        plan.store_predictions(con, [], [])
+        con.execute("CREATE TABLE ml.live_predictions AS SELECT * FROM ml.predictions LIMIT 0")
+        con.register("live", live)
+        con.execute("INSERT INTO ml.live_predictions SELECT * FROM live")
+        stored = version_predictions(con, "fwd_ret_1-1h-moving_average", "1")
+    assert stored.height == champion_rows.height + 1 and stored.columns == [
+        "symbol", "ts", "prediction",
+    ]  # fmt: skip
+
+    second = train(3)
+    row = second.models[0]
+    assert row["version"] == "2" and "champion v1" in row["selection"]
+    version = MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version(
+        "fwd_ret_1-1h-moving_average", "2"
+    )
+    assert version.tags["selection_champion_version"] == "1"
+    # by hand: both scored on the new version's validation bars, the champion's from storage
+    new = second.predictions[0].filter(pl.col("fold") < 3).select("symbol", "ts", "prediction")
+    dataset = pl.DataFrame(table_1h).select("symbol", "ts", pl.col("fwd_ret_1").alias("label"))
+    both = new.join(stored, on=["symbol", "ts"], suffix="_old").join(dataset, on=["symbol", "ts"])
+    assert both.height == new.height > 500
+    ic_new = metrics.ic(both["prediction"].to_numpy(), both["label"].to_numpy())
+    ic_old = metrics.ic(both["prediction_old"].to_numpy(), both["label"].to_numpy())
+    assert f"ic {ic_new:.4g}" in row["selection"] and f"{ic_old:.4g}" in row["selection"]
+    assert row["role"] == ("champion" if ic_new > ic_old else "challenger")

@@ -45,7 +45,7 @@ def test_a_gap_in_one_series_is_purged_by_its_label_end():
     a = pl.DataFrame({"symbol": "A", "ts": ts})
     b = pl.DataFrame({"symbol": "B", "ts": ts}).filter(~pl.col("ts").is_between(ts[289], ts[299]))
     frame = pl.concat([a, b])
-    folds = walk_forward(frame, 1, SplitConfig(n_folds=1, test_fraction=0.5, min_train_rows=10))
+    folds = walk_forward(frame, 1, SplitConfig(n_folds=2, test_fraction=0.5, min_train_rows=10))
     test_start = folds[0].test_start
     train = frame[folds[0].train]
     ends = label_end(frame, 1).gather(folds[0].train)

@@ -1,7 +1,6 @@
 """MLflow: runs, registered models, champion/challenger, the Predictor's cache and hot swap,
 read back through MlflowClient on a throw-away SQLite store."""
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -31,34 +30,49 @@ def store(tmp_path_factory, table_1h):
     return {"uri": uri, "art": str(root / "art"), "small": small, "big": big, "ds": ds}
 
 
-def _log(store, outcome, key, family="lightgbm", ic=None):
-    result = outcome.results[family]
-    if ic is not None:
-        result = dataclasses.replace(result, overall={**result.overall, "ic": ic})
+def _log(store, outcome, key, family="lightgbm", incumbent=None):
+    """Log ``outcome``'s ``family``; the champion's stored predictions are ``incumbent(name,
+    version)`` (a function of the version's labels in these tests), or none."""
     return tracking.log_family(
-        result,
+        outcome.results[family],
         outcome,
         tracking_uri=store["uri"],
         key=key,
         input_version="7-abc",
         artifact_location=store["art"],
         dagster_run_id="run-123",
+        incumbent_predictions=incumbent,
+    )
+
+
+def _stored_like(outcome, scale: float):
+    """An incumbent whose stored predictions are ``scale`` x the realized label on every
+    out-of-sample bar: +1 a perfect champion, -1 a perfectly wrong one."""
+    rows = outcome.results["lightgbm"].predictions
+    return lambda name, version: rows.select(
+        "symbol", "ts", (pl.col("label") * scale).alias("prediction")
     )
 
 
 def test_runs_registry_champion_challenger_and_hot_swap(store):
     from mlflow import MlflowClient
 
-    v1 = _log(store, store["small"], "k1", ic=0.05)
+    v1 = _log(store, store["small"], "k1")
     assert (v1.name, v1.version, v1.role) == (NAME, "1", "champion")
+    assert v1.selection.reason == "first version: no champion yet"
     client = MlflowClient(tracking_uri=store["uri"], registry_uri=store["uri"])
     run = client.get_run(v1.run_id)
     assert run.data.tags["input_data_version"] == "7-abc"
     assert run.data.tags["dagster_run_id"] == "run-123"
+    assert run.data.tags["test_folds"] == "2"  # the last of 3 folds is the test window
     assert run.data.params["param_num_leaves"] == "4"
-    assert {"ic", "rank_ic", "icir", "directional_accuracy", "rmse", "rmse_vs_zero"} <= set(
-        run.data.metrics
-    )
+    assert run.data.params["split_test_folds"] == "1"
+    names = ("ic", "rank_ic", "icir", "directional_accuracy", "rmse", "rmse_vs_zero")
+    assert {f"{w}_{m}" for w in ("val", "test") for m in names} <= set(run.data.metrics)
+    small = store["small"].results["lightgbm"]
+    assert run.data.metrics["val_ic"] == pytest.approx(small.validation["ic"])
+    assert run.data.metrics["test_ic"] == pytest.approx(small.test["ic"])
+    assert small.validation["ic"] != small.test["ic"]
     history = client.get_metric_history(v1.run_id, "fold_ic")
     assert sorted(m.step for m in history) == [0, 1, 2]
     artifacts = {a.path for a in client.list_artifacts(v1.run_id)}
@@ -70,11 +84,20 @@ def test_runs_registry_champion_challenger_and_hot_swap(store):
     assert info.signature is not None and info.saved_input_example_info is not None
     assert json.loads(info.signature.to_dict()["inputs"])[0]["name"] == "KMID"
     assert version.tags["training_key"] == "k1"
+    assert float(version.tags["test_ic"]) == pytest.approx(small.test["ic"])
 
-    # a worse version is tagged challenger and the alias stays
-    v2 = _log(store, store["big"], "k2", ic=0.01)
+    # against a champion that was right on every validation bar: challenger, the alias stays
+    v2 = _log(store, store["big"], "k2", incumbent=_stored_like(store["small"], 1.0))
     assert v2.role == "challenger"
-    assert client.get_model_version(NAME, "2").tags["challenger"] == "true"
+    validation_rows = (store["big"].results["lightgbm"].predictions["role"] == "validation").sum()
+    assert v2.selection.bars == validation_rows  # scored on exactly the validation bars
+    assert v2.selection.champion == pytest.approx(1.0) and v2.selection.champion_version == "1"
+    assert v2.selection.challenger == pytest.approx(
+        store["big"].results["lightgbm"].validation["ic"]
+    )
+    tags = client.get_model_version(NAME, "2").tags
+    assert tags["challenger"] == "true" and tags["selection_champion_version"] == "1"
+    assert "does not beat champion v1" in tags["selection_reason"]
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
 
     predictor = Predictor(NAME, store["uri"], refresh_seconds=0)
@@ -85,9 +108,10 @@ def test_runs_registry_champion_challenger_and_hot_swap(store):
     predictor.predict_batch(rows)
     assert predictor.loaded.model is same_object  # cached, not reloaded
 
-    # a better one takes the alias; the running Predictor serves it without a restart
-    v3 = _log(store, store["big"], "k3", ic=0.09)
-    assert v3.role == "champion"
+    # against a champion that was wrong on every bar, it takes the alias; the running
+    # Predictor serves it without a restart
+    v3 = _log(store, store["big"], "k3", incumbent=_stored_like(store["small"], -1.0))
+    assert v3.role == "champion" and "beats champion v1" in v3.selection.reason
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == "3"
     served_v3 = predictor.predict_batch(rows)
     assert predictor.version == "3"

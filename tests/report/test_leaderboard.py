@@ -47,8 +47,8 @@ def test_champions_best_ic_first():
             ("fwd_ret_1-1d-arima", "champion"): ("3", "gone"),
         },
         runs={
-            "r2": {"val_ic": 0.021, "val_rmse": 0.011, "train_loss": 0.3},
-            "r3": {"val_ic": 0.034, "val_rmse": 0.012},
+            "r2": {"val_ic": 0.021, "val_rmse": 0.011, "train_loss": 0.3, "test_ic": 0.09},
+            "r3": {"val_ic": 0.034, "val_rmse": 0.012, "test_rmse": 0.013, "test_ic": -0.02},
             "r6": {"val_ic": -0.01},
         },
     )
@@ -60,8 +60,13 @@ def test_champions_best_ic_first():
         "fwd_ret_1-1d-arima",
     ]
     assert board["version"].to_list() == ["1", "2", "4 (latest)", "3"]
-    assert board["metrics"][1] == "val_ic=0.021, val_rmse=0.011"  # validation metrics only
-    assert board["metrics"][3] == ""  # its run was deleted: no metrics, row kept
+    # validation and test metrics apart; the ranking reads validation only (r2's test IC is
+    # the best, it still ranks second)
+    assert board["metrics"][1] == "val_ic=0.021, val_rmse=0.011"
+    assert board["test_metrics"][1] == "test_ic=0.09"
+    assert board["metrics"][0] == "val_ic=0.034, val_rmse=0.012"
+    assert board["test_metrics"][0] == "test_ic=-0.02, test_rmse=0.013"
+    assert board["metrics"][3] == "" and board["test_metrics"][3] == ""  # run deleted: row kept
 
 
 def test_empty_registry():

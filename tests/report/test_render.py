@@ -7,6 +7,7 @@ import dataclasses
 import re
 from datetime import timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -166,3 +167,67 @@ def test_a_table_of_another_shape_is_skipped_not_fatal():
     got = notes(data)["signals"]
     assert got[0].startswith("No signals yet") and got[1].startswith("Could not read signals")
     render_report(data, GENERATED)  # renders all the same
+
+
+def test_chart_cache_redraws_only_the_series_whose_rows_changed(inputs, rendered, tmp_path):
+    from trading_assets.report import charts, render
+
+    folder = tmp_path / "charts"
+    first = render_report(inputs, GENERATED, chart_cache=folder)
+    assert first.html == rendered.html  # the cache changes nothing on the page
+    cached = sorted(p.name for p in folder.glob("*.svg"))
+    assert len(cached) == first.charts
+
+    # one more bar on the first equity series: only its chart is drawn again
+    symbol, timeframe = charts.series_to_chart(inputs.equity)[0]
+    last = charts.equity_rows(inputs.equity, symbol, timeframe).sort("ts").tail(1)
+    newer = pl.concat([inputs.equity, last.with_columns(pl.col("ts") + timedelta(days=1))])
+    cache = charts.ChartCache(folder)
+    drawn = render._charts(dataclasses.replace(inputs, equity=newer), cache)
+    assert cache.drawn == 1
+    cache.prune()
+    now = sorted(p.name for p in folder.glob("*.svg"))
+    assert len(now) == len(cached) and len(set(now) - set(cached)) == 1
+    assert str(drawn["equity_charts"][0]["svg"]) not in first.html
+    assert all(str(c["svg"]) in first.html for c in drawn["equity_charts"][1:])
+    assert len(drawn["equity_charts"]) > 1
+
+
+def test_position_distribution_and_turnover(bars):
+    from tests.report import fixtures
+    from trading_assets.report.inputs import load_positions
+
+    # fractional positions from the real bars: the SMA gap, scaled and capped at +/-100 %
+    gap = pl.col("close") / pl.col("close").rolling_mean(30).over("symbol") - 1
+    key = ["symbol", "timeframe", "ts"]
+    sized = (
+        fixtures.sma_signals(bars)
+        .join(bars.select(*key, gap.alias("gap")), on=key)
+        .with_columns(
+            pl.when(pl.col("gap").abs() < 0.005).then(0.0).otherwise(pl.col("gap") * 25)
+            .clip(-1, 1).alias("position")
+        )
+        .drop("gap")
+    )  # fmt: skip
+    con = memory_warehouse()
+    replace_scope(con, "signals.signals", sized, {})
+    got = load_positions(con)
+    assert got.height == 2
+    for row in got.iter_rows(named=True):
+        p = sized.filter(pl.col("symbol") == row["symbol"]).sort("ts")["position"].to_numpy()
+        assert row["bars"] == p.size
+        assert row["flat"] == pytest.approx((p == 0).mean())
+        assert row["long_large"] == pytest.approx((p >= 0.5).mean())
+        assert row["short_small"] == pytest.approx(((p < 0) & (p > -0.5)).mean())
+        assert row["full"] == pytest.approx((abs(p) == 1).mean())
+        shares = ("short_large", "short_small", "flat", "long_small", "long_large")
+        assert sum(row[k] for k in shares) == pytest.approx(1.0)
+        assert row["p50"] == pytest.approx(float(np.median(p)))
+        assert row["p05"] == pytest.approx(float(np.quantile(p, 0.05)))
+        assert row["mean_abs"] == pytest.approx(abs(p).mean())
+        assert row["turnover"] == pytest.approx(np.abs(np.diff(p, prepend=0.0)).mean())
+        assert 0 < row["flat"] < 0.5 and 0 < row["full"] < 0.5  # a real distribution
+    inputs = load_inputs(con)
+    html = render_report(inputs, GENERATED).html
+    assert "Consensus positions: distribution and turnover" in html
+    assert "mean |position|" in html and "turnover / bar" in html

@@ -168,7 +168,7 @@ def test_items_are_one_request_each_and_cheap(server):
         "end": "2022-02-03T00:00:00Z",
         "limit": "10000",
         "feed": "iex",
-        "adjustment": "raw",
+        "adjustment": "split",  # the default: a split is never a return
     }
     btc_trades = item_of(source, "BTC/USD", kind="ticks")
     assert httpx.URL(btc_trades.origin).path == CRYPTO_TRADES
@@ -210,7 +210,7 @@ def test_stock_bars_real_values_and_auth_headers(server, stock):
         "volume": 85998033.0,
         "trades": 732412,
         "vwap": 173.703516,
-        "source": "alpaca",
+        "source": "alpaca:split",  # the adjustment used is recorded on every bar
     }
     assert frame["close"].to_list() == [174.61, 175.84]
     assert frame["ts"].to_list() == [utc(2022, 2, 1), utc(2022, 2, 2)]
@@ -224,6 +224,11 @@ def test_stock_bars_real_values_and_auth_headers(server, stock):
         assert request.query["symbols"] == "AAPL"
         assert request.query["timeframe"] == "1Day"
         assert request.query["feed"] == "iex"
+        assert request.query["adjustment"] == "split"
+    # raw prices on request, recorded as such (staging then detects splits itself)
+    raw = make_source(server, stock_symbols=["AAPL"], adjustment="raw")
+    assert item_of(raw, "AAPL").load()["source"].unique().to_list() == ["alpaca:raw"]
+    assert server.requests_to(STOCK_BARS)[-1].query["adjustment"] == "raw"
 
 
 def test_sort_desc_response_comes_out_ascending(server, stock):

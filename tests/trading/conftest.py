@@ -3,15 +3,14 @@ deterministic predictors written as ``ml.predictions`` rows."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import numpy as np
 import polars as pl
 import pytest
 
 from trading_assets.features.labels import labels
 from trading_assets.features.regime import regime
-from trading_assets.schemas import PREDICTIONS_SCHEMA, UTC_TS
+from trading_assets.schemas import PREDICTIONS_SCHEMA
+from trading_assets.sessions import bar_close_of
 
 ORCL = "equities/daily/orcl-1995-2014.txt"
 
@@ -47,9 +46,9 @@ def predictions_frame(
     bars: pl.DataFrame, model: str, values: np.ndarray, target: str = "fwd_ret_1", start: int = 0
 ) -> pl.DataFrame:
     """``PREDICTIONS_SCHEMA`` rows of one model from bar ``start`` on, made at each close."""
-    tf = timedelta(days=1)
     frame = bars.select("symbol", "timeframe", "ts").with_columns(
-        pl.Series("prediction", np.asarray(values, dtype=np.float64))
+        pl.Series("prediction", np.asarray(values, dtype=np.float64)),
+        bar_close_of(bars).alias("_close"),  # the session close of these equity days
     )
     return (
         frame.slice(start)
@@ -59,10 +58,10 @@ def predictions_frame(
             pl.lit("v1").alias("model_version"),
             pl.lit("test").alias("family"),
             pl.lit(target).alias("target"),
-            (pl.col("ts") + tf).cast(UTC_TS).alias("available_at"),
+            pl.col("_close").alias("available_at"),
             pl.lit(0, dtype=pl.Int64).alias("fold"),
             pl.lit("walk_forward").alias("kind"),
-            (pl.col("ts") + tf).cast(UTC_TS).alias("predicted_at"),
+            pl.col("_close").alias("predicted_at"),
         )
         .select(list(PREDICTIONS_SCHEMA))
     )

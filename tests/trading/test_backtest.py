@@ -1,4 +1,5 @@
-"""The backtest engine: against backtesting.py on real daily data, by hand, timing, cliffs."""
+"""The backtest engine: against backtesting.py on real daily data (all-in +/-1 with
+commission; fractional positions with fees and slippage), by hand, timing, cliffs."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def peer_equity(frame: pd.DataFrame, commission: float, long_only: bool) -> np.n
     """backtesting.py's equity curve (relative to its cash) for the SMA crossover: fills at
     the next open (trade_on_close=False), one position at a time (exclusive_orders), a cash
     so large that its whole-share sizing rounds away less than 1e-9."""
-    from backtesting import Backtest, Strategy
+    from backtesting import Strategy
 
     class SmaCross(Strategy):
         def init(self):
@@ -47,22 +48,34 @@ def peer_equity(frame: pd.DataFrame, commission: float, long_only: bool) -> np.n
             elif not up and not long_only and not self.position.is_short:
                 self.sell()
 
+    return run_peer(frame, SmaCross, commission=commission, exclusive_orders=True)
+
+
+def run_peer(frame: pd.DataFrame, strategy, **options) -> np.ndarray:
+    """backtesting.py's equity curve of ``strategy`` relative to its cash: fills at the next
+    open (trade_on_close=False), a cash so large that its whole-unit sizing rounds away less
+    than 1e-9."""
+    from backtesting import Backtest
+
     cash = 1e12
-    bt = Backtest(
-        frame, SmaCross, cash=cash, commission=commission, trade_on_close=False,
-        exclusive_orders=True,
-    )  # fmt: skip
+    bt = Backtest(frame, strategy, cash=cash, trade_on_close=False, **options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stats = bt.run()
     return stats._equity_curve["Equity"].to_numpy() / cash
 
 
-@pytest.mark.parametrize("long_only", [False, True])
-def test_equity_matches_backtesting_py_on_real_daily_data(orcl, long_only):
+def peer_frame(orcl) -> pd.DataFrame:
+    """The bars as backtesting.py reads them: OHLCV columns, a naive time index."""
     frame = orcl.to_pandas().set_index("ts")[["open", "high", "low", "close", "volume"]]
     frame.columns = ["Open", "High", "Low", "Close", "Volume"]
     frame.index = frame.index.tz_localize(None)
+    return frame
+
+
+@pytest.mark.parametrize("long_only", [False, True])
+def test_equity_matches_backtesting_py_on_real_daily_data(orcl, long_only):
+    frame = peer_frame(orcl)
     fees_bps = 7.0
     expected = peer_equity(frame, fees_bps / 1e4, long_only)
     close = orcl["close"].to_numpy()
@@ -72,6 +85,71 @@ def test_equity_matches_backtesting_py_on_real_daily_data(orcl, long_only):
     assert result.trades > 50  # a real test: many fills, with costs
     np.testing.assert_allclose(result.equity, expected, rtol=0, atol=1e-6)
     assert abs(result.equity[-1] - 1) > 0.1
+
+
+def fractional_targets(close: np.ndarray, long_only: bool) -> np.ndarray:
+    """Fractional positions from the SMA gap, in steps of 0.1 within +/-0.9 (0 to 0.9 when
+    long-only): the targets grow, shrink, go flat and flip sign."""
+    fast, slow = sma(close, FAST), sma(close, SLOW)
+    target = np.clip(np.round((fast / slow - 1) * 10, 1), 0.0 if long_only else -0.9, 0.9)
+    target[:SLOW] = 0.0
+    return np.nan_to_num(target) + 0.0
+
+
+def peer_fractional_equity(
+    frame: pd.DataFrame, target: np.ndarray, fees_bps: float, slippage_bps: float
+) -> np.ndarray:
+    """backtesting.py's equity curve (relative to its cash) for fractional targets, traded as
+    the engine does: when the target of bar i differs from bar i - 1's, an order at bar i's
+    close fills at the next open and brings the holding to the target weight of the
+    post-trade equity; fees and slippage are paid on the traded value at every fill (the
+    engine's slippage: a fill that much worse than the open, the same cash as a cost on the
+    traded value). The harness reads the next open to compute the units of that weight: it
+    implements the sizing rule, backtesting.py does the fills, costs and accounting."""
+    from backtesting import Strategy
+
+    opens = frame["Open"].to_numpy()
+    cost = (fees_bps + slippage_bps) / 1e4
+
+    def fees_and_slippage(size: float, price: float) -> float:
+        return abs(size) * price * fees_bps / 1e4 + abs(size) * price * slippage_bps / 1e4
+
+    class Targets(Strategy):
+        def init(self):
+            self.target = self.I(lambda: target, name="target")
+
+        def next(self):
+            i = len(self.data) - 1
+            if i + 1 >= opens.size or self.target[-1] == self.target[-2]:
+                return
+            units, fill, w = self.position.size, opens[i + 1], float(self.target[-1])
+            before = self.equity + units * (fill - self.data.Close[-1])  # at the next open
+            d = units * fill / before
+            after = before * ((1 + cost * d) / (1 + cost * w) if w >= d
+                              else (1 - cost * d) / (1 - cost * w))  # fmt: skip
+            order = round(w * after / fill - units)
+            if order > 0:
+                self.buy(size=order)
+            elif order < 0:
+                self.sell(size=-order)
+
+    return run_peer(frame, Targets, commission=fees_and_slippage, margin=0.5)
+
+
+@pytest.mark.parametrize("long_only", [False, True])
+def test_fractional_positions_with_slippage_match_backtesting_py(orcl, long_only):
+    frame = peer_frame(orcl)
+    close = orcl["close"].to_numpy()
+    target = fractional_targets(close, long_only)
+    changes = np.count_nonzero(np.diff(target))
+    assert changes > 500 and np.isin(np.abs(target), [0.0, 0.9]).mean() < 0.8  # fractional
+    expected = peer_fractional_equity(frame, target, fees_bps=5.0, slippage_bps=3.0)
+    result = backtest(orcl["open"].to_numpy(), close, target, fees_bps=5.0, slippage_bps=3.0)
+    assert result.trades == np.count_nonzero(np.diff(target[:-1]))  # the last is never filled
+    np.testing.assert_allclose(result.equity, expected, rtol=0, atol=1e-6)
+    # slippage is real money: without it the curves part
+    free = backtest(orcl["open"].to_numpy(), close, target, fees_bps=5.0)
+    assert free.equity[-1] - result.equity[-1] > 0.05
 
 
 def test_buy_and_hold_by_hand(orcl):

@@ -118,8 +118,10 @@ def test_no_signal_uses_a_label_not_yet_realized(orcl, orcl_labels, orcl_regime,
     preds2 = preds.with_columns(
         pl.when(pl.col("ts") > ts_cut).then(-pl.col("prediction")).otherwise(pl.col("prediction"))
     )
+    later = pl.col("ts") > ts_cut  # the sizing calibrates on opens: those move too
     bars2 = orcl.with_columns(
-        pl.when(pl.col("ts") > ts_cut).then(pl.col("close") * 1.5).otherwise(pl.col("close"))
+        pl.when(later).then(pl.col("close") * 1.5).otherwise(pl.col("close")),
+        pl.when(later).then(pl.col("open") * 0.7).otherwise(pl.col("open")),
     )
     got = consensus_signals(preds2, bars2, labels2, orcl_regime).signals
     before = pl.col("ts") <= ts_cut
@@ -219,3 +221,11 @@ def test_live_predictions_give_the_newest_bar_a_live_signal(orcl, orcl_labels, o
     before = result.weights.filter(pl.col("ts") < orcl["ts"][last]).select("ts", "weight")
     assert before.equals(alone.weights.select("ts", "weight"))
     assert result.weights.filter(pl.col("ts") == orcl["ts"][last])["weight"][0] > 0
+    # the live signal is sized like the others, calibrated from realized pairs only (the
+    # 500 newest of bars up to last - 2); earlier positions are the same without it
+    sized = result.sizing.filter(pl.col("ts") == orcl["ts"][last]).row(0, named=True)
+    assert sized["sizing"] == "sized" and sized["pairs"] == 500 and newest["position"] > 0
+    assert sized["expected_return"] > 0 and sized["t_stat"] > 1
+    assert result.signals.filter(pl.col("ts") < orcl["ts"][last])["position"].equals(
+        alone.signals["position"]
+    )

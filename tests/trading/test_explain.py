@@ -98,3 +98,28 @@ def test_feature_words():
     assert feature_words("rsi_14") == "RSI 14"
     assert feature_words("macd_signal") == "MACD signal"
     assert feature_words("KMID2") == "KMID2"
+
+
+def test_the_position_is_explained_by_its_calibration(orcl, orcl_labels, orcl_regime):
+    from tests.trading.conftest import oracle, predictions_frame
+    from trading_assets.trading.consensus import consensus_signals
+
+    noisy = oracle(orcl_labels["fwd_ret_1"].to_numpy(), 0.2, 5)  # a small real edge
+    preds = predictions_frame(orcl, "m", noisy, start=300)
+    result = consensus_signals(preds, orcl, orcl_labels, orcl_regime)
+    empty = pl.DataFrame(schema=PREDICTION_CONTRIBUTIONS_SCHEMA)
+    told = explain(result.signals, result.weights, empty, 3, result.sizing).join(
+        result.sizing, on=["symbol", "timeframe", "ts"]
+    )
+    by_reason = {r: told.filter(pl.col("sizing") == r) for r in told["sizing"].unique()}
+    early = by_reason["too_little_history"]["explanation"][0]
+    assert early.endswith("realized (signal, return) pairs, too few to calibrate.")
+    assert "Position flat:" in early
+    for row in by_reason["sized"].head(3).iter_rows(named=True):
+        assert f"Position {row['position']:+.0%} of equity: calibrated edge" in row["explanation"]
+        assert f"over {row['pairs']} realized pairs" in row["explanation"]
+    for reason, words in (("no_edge", "no calibrated edge"), ("in_band", "no-trade band")):
+        assert words in by_reason[reason]["explanation"][0]
+    # without the sizing frame, explanations stay as they were
+    plain = explain(result.signals, result.weights, empty, 3)
+    assert not plain["explanation"].str.contains("Position").any()

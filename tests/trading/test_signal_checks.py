@@ -11,13 +11,16 @@ from trading_assets.trading import signal_checks
 from trading_assets.trading.sizing import KellySizing
 
 DAY = timedelta(days=1)
-T0 = datetime(2014, 6, 2, tzinfo=UTC)
+T0 = datetime(2014, 6, 2, tzinfo=UTC)  # a Monday; the bars are ORCL days of that week
+#: an ORCL day is known at the New York close, 16:00 EDT = 20:00 UTC (not at midnight UTC)
+CLOSE = timedelta(hours=20)
 
 
 def _signals(n: int = 3) -> pl.DataFrame:
     values = (1, 0.5, 0.8, 0.9, 0.5, 0.001, 2, "lightgbm,svm", "up_calm", "x")
     rows = [
-        ("ORCL", "1d", T0 + i * DAY, *values, T0 + (i + 1) * DAY, "walk_forward") for i in range(n)
+        ("ORCL", "1d", T0 + i * DAY, *values, T0 + i * DAY + CLOSE, "walk_forward")
+        for i in range(n)
     ]
     return pl.DataFrame(rows, schema=SIGNALS_SCHEMA, orient="row")
 
@@ -25,7 +28,7 @@ def _signals(n: int = 3) -> pl.DataFrame:
 def _predictions(n: int = 3, late_by=timedelta(0)) -> pl.DataFrame:
     """``symbol, timeframe, ts, model, predicted_at``: each made ``late_by`` after its close."""
     return pl.DataFrame(
-        [("ORCL", "1d", T0 + i * DAY, "m", T0 + (i + 1) * DAY + late_by) for i in range(n)],
+        [("ORCL", "1d", T0 + i * DAY, "m", T0 + i * DAY + CLOSE + late_by) for i in range(n)],
         schema={"symbol": pl.String, "timeframe": pl.String, "ts": UTC_TS, "model": pl.String,
                 "predicted_at": UTC_TS},
         orient="row",
@@ -57,7 +60,9 @@ def test_fresh():
     now = T0 + 4 * DAY
     passed, details = signal_checks.fresh(_signals(), _bars(), now, None)
     assert passed and details["series_behind"] == 0
-    carried = _signals().with_columns(pl.Series("as_of", [T0 + DAY, T0 + DAY, T0 + 3 * DAY]))
+    carried = _signals().with_columns(
+        pl.Series("as_of", [T0 + CLOSE, T0 + CLOSE, T0 + 2 * DAY + CLOSE])
+    )
     passed, details = signal_checks.fresh(carried, _bars(), now, None)
     assert not passed and details["signals_with_stale_predictions"] == 1
     passed, details = signal_checks.fresh(_signals(), _bars(2), now, None)
@@ -85,10 +90,14 @@ def test_fresh_fails_when_the_newest_signal_is_a_bar_behind():
 def test_no_future_predictions():
     assert signal_checks.no_future_predictions(_signals())[0]
     future = _signals().with_columns(
-        pl.Series("as_of", [T0 + DAY, T0 + 2 * DAY + timedelta(seconds=1), T0 + 3 * DAY])
+        pl.Series("as_of", [T0 + CLOSE, T0 + DAY + CLOSE + timedelta(seconds=1), T0 + 2 * DAY])
     )
     passed, details = signal_checks.no_future_predictions(future)
     assert not passed and details["violations"] == 1
+    # midnight UTC after the day (the old "ts + 1 day" rule) is hours after the session close
+    midnight = _signals().with_columns((pl.col("ts") + DAY).alias("as_of"))
+    passed, details = signal_checks.no_future_predictions(midnight)
+    assert not passed and details["violations"] == 3
 
 
 def test_no_future_predictions_compares_the_measured_predicted_at_with_the_close():
@@ -127,7 +136,7 @@ def test_check_signals_runs_all_four_and_takes_no_bars_as_none():
 
 def test_a_configured_age_is_enforced_on_live_data():
     caps = KellySizing(max_long=1.0, max_short=1.0)
-    now = T0 + 3 * DAY + 2 * timedelta(hours=1)  # the newest bar closed 2 hours ago
+    now = T0 + 2 * DAY + CLOSE + 2 * timedelta(hours=1)  # the newest bar closed 2 hours ago
     relaxed = signal_checks.check_signals(_signals(), _bars(), caps, now, True)
     assert relaxed["fresh"][0]  # default allowed age of a daily bar: 4 days
     strict = signal_checks.check_signals(

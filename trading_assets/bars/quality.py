@@ -6,13 +6,16 @@ Each function takes canonical bars of ONE symbol (any timeframes) and returns a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
 
+from trading_assets.bars.splits import SplitReport
 from trading_assets.markets import Market
+from trading_assets.sessions import bar_closes, market_sessions, trading_dates
 from trading_assets.timeframes import timeframe_seconds
 
 #: allowed lag of the newest bar per timeframe, when freshness is enforced
@@ -86,9 +89,12 @@ def unique_keys(bars: pl.DataFrame) -> QualityResult:
     )
 
 
-def _equity_daily_gaps(ts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    days = ts.dt.date().to_numpy().astype("datetime64[D]")
-    missing = np.busday_count(days[:-1] + 1, days[1:])  # weekdays strictly between bars
+def _equity_daily_gaps(
+    ts: pl.Series, market: Market, symbol: str, timeframe: str
+) -> tuple[np.ndarray, np.ndarray]:
+    days = trading_dates(symbol, timeframe, ts).to_numpy().astype("datetime64[D]")
+    known = market_sessions(market, days.min().item(), days.max().item(), symbol)
+    missing = known.between(days[:-1], days[1:])  # sessions strictly between two bars
     return missing, days[:-1]
 
 
@@ -96,10 +102,10 @@ def gaps(bars: pl.DataFrame, market: Market) -> QualityResult:
     """Missing bars, knowing when markets are closed.
 
     - Crypto (24/7): any step between consecutive bars longer than the timeframe.
-    - Equity intraday: a step longer than the timeframe between two bars of the same New York
-      trading date, both inside the regular session (nights, weekends and holidays are not gaps).
-    - Equity daily: two or more weekdays missing in a row (a single missing weekday is taken
-      to be an exchange holiday).
+    - Equity intraday: a step longer than the timeframe between two bars of the same regular
+      session (nights, weekends, holidays and the hours after an early close are not gaps).
+    - Equity daily: a session of the exchange calendar without a bar (weekends, holidays and
+      closures such as 2001-09-11..14 are not sessions, so not gaps).
 
     Gaps are information, not errors: the check passes; the figures say how many there are,
     the largest, and where.
@@ -112,12 +118,15 @@ def gaps(bars: pl.DataFrame, market: Market) -> QualityResult:
             continue
         step = timeframe_seconds(timeframe)
         if not market.always_open and step >= 86_400:
-            missing, starts = _equity_daily_gaps(ts)
-            idx = np.flatnonzero(missing >= 2)
+            symbol = str(frame["symbol"][0])
+            missing, starts = _equity_daily_gaps(ts, market, symbol, timeframe)
+            if step > 86_400:  # a bar of n days spans about n * 5/7 sessions
+                missing = missing - math.ceil(step / 86_400 * 5 / 7) + 1
+            idx = np.flatnonzero(missing >= 1)
             largest = int(missing[idx].max()) if idx.size else 0
             per_tf[timeframe] = {
                 "count": int(idx.size),
-                "largest_missing_weekdays": largest,
+                "largest_missing_sessions": largest,
                 "largest_after": str(starts[idx[np.argmax(missing[idx])]]) if idx.size else None,
             }
             continue
@@ -127,18 +136,13 @@ def gaps(bars: pl.DataFrame, market: Market) -> QualityResult:
         )
         is_gap = pl.col("step") > step
         if not market.always_open:
-            tz = market.timezone.key
-            local = pl.col("ts").dt.convert_time_zone(tz)
-            prev_local = pl.col("prev").dt.convert_time_zone(tz)
-            in_session = (local.dt.time() >= market.session_open) & (
-                local.dt.time() <= market.session_close
-            )
-            prev_in_session = (prev_local.dt.time() >= market.session_open) & (
-                prev_local.dt.time() < market.session_close
-            )
-            is_gap = (
-                is_gap & (local.dt.date() == prev_local.dt.date()) & in_session & prev_in_session
-            )
+            known = market_sessions(market, ts.min().date(), ts.max().date())
+            inside, close = known.session_of(ts.dt.epoch("us").to_numpy())
+            # both bars in the same regular session (a bar may start at its close)
+            at_close = ts.dt.epoch("us").to_numpy() == np.roll(close, 1)
+            same = np.r_[False, (close[1:] == close[:-1]) | at_close[1:]]
+            both = np.r_[False, inside[:-1]] & (inside | at_close) & same
+            is_gap = is_gap & pl.Series(both)
         found = diffs.filter(is_gap).sort("step", descending=True)
         per_tf[timeframe] = {
             "count": found.height,
@@ -204,7 +208,8 @@ def outlier_jumps(
 def freshness(
     bars: pl.DataFrame, now: datetime, max_lag: dict[str, timedelta] | None
 ) -> QualityResult:
-    """How long ago each timeframe's newest bar closed (``ts + timeframe``).
+    """How long ago each timeframe's newest bar closed (its session close for equities,
+    :func:`trading_assets.sessions.bar_closes`)
 
     ``max_lag`` maps timeframe -> allowed lag; None means the data is historical (demo and
     local files) and the lag is reported without being enforced.
@@ -212,7 +217,8 @@ def freshness(
     lags = {}
     passed = True
     for (timeframe,), frame in bars.partition_by("timeframe", as_dict=True).items():
-        close = frame["ts"].max() + timedelta(seconds=timeframe_seconds(timeframe))
+        newest = frame["ts"].sort().tail(1)
+        close = bar_closes(str(frame["symbol"][0]), str(timeframe), newest)[0]
         lag = now - close
         lags[timeframe] = {
             "newest_bar_close": str(close),
@@ -243,6 +249,15 @@ def reconciliation(by_timeframe: dict[str, dict]) -> QualityResult:
     return QualityResult(passed, {"by_timeframe": by_timeframe})
 
 
+def split_findings(report: SplitReport | None) -> QualityResult:
+    """Fails (a warning) when a split is ambiguous: it is listed with its ex-date and the
+    ratios that fit, and was not applied. Applied splits and splits the source had already
+    adjusted are listed too (see :mod:`trading_assets.bars.splits`)."""
+    if report is None:
+        return QualityResult(True, {"note": "splits not looked for"})
+    return QualityResult(not report.ambiguous, report.as_dict())
+
+
 def measure_bars(
     bars: pl.DataFrame,
     market: Market,
@@ -250,6 +265,7 @@ def measure_bars(
     *,
     enforce_freshness: bool = False,
     now: datetime | None = None,
+    splits: SplitReport | None = None,
 ) -> dict[str, QualityResult]:
     """Every quality measure of one symbol's staging bars, by check name.
 
@@ -262,10 +278,12 @@ def measure_bars(
         enforce_freshness: fail ``fresh`` when a timeframe lags more than :data:`MAX_LAG`
             (live data); otherwise the lag is only reported (historical files always lag).
         now: the time freshness is measured at (UTC; default: the current time).
+        splits: what :func:`trading_assets.bars.splits.split_adjust` found (None: not
+            looked for).
 
     Returns:
         ``ohlc_consistent``, ``prices_positive``, ``unique_keys``, ``gaps``,
-        ``outlier_jumps``, ``fresh`` and ``reconciles``.
+        ``outlier_jumps``, ``splits``, ``fresh`` and ``reconciles``.
     """
     now = now or datetime.now(UTC)
     return {
@@ -274,6 +292,7 @@ def measure_bars(
         "unique_keys": unique_keys(bars),
         "gaps": gaps(bars, market),
         "outlier_jumps": outlier_jumps(bars),
+        "splits": split_findings(splits),
         "fresh": freshness(bars, now, MAX_LAG if enforce_freshness else None),
         "reconciles": reconciliation(reconciled),
     }

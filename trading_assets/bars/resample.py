@@ -5,9 +5,10 @@ Rules:
 
 - A bar's ``ts`` is its open time. Crypto buckets are aligned to the UTC clock; equity intraday
   buckets too (New York offsets are whole hours, so 1h buckets run 09:00-10:00 local).
-- Equity daily bars are session-aware: only regular-session bars (09:30-16:00 New York) count,
-  grouped by New York trading date, stamped 00:00 UTC of that date (the convention of daily
-  source files).
+- Equity daily bars are session-aware: only regular-session bars count (09:30-16:00 New York,
+  13:00 on early-close days: sessions, holidays and early closes come from the exchange
+  calendar, :mod:`trading_assets.sessions`), grouped by trading date, stamped 00:00 UTC of that
+  date (the convention of daily source files).
 - Only complete buckets are emitted: a bucket that starts before the first input or ends after
   the last input is dropped, so a partial first hour or the still-open last day never appears.
   Gaps inside the data (no trades in a minute, a trading halt) do not make a bucket incomplete.
@@ -24,6 +25,7 @@ import polars as pl
 
 from trading_assets.markets import Market
 from trading_assets.schemas import STAGING_BARS_SCHEMA
+from trading_assets.sessions import in_regular_session, session_bounds
 from trading_assets.timeframes import STANDARD_TIMEFRAMES, timeframe_seconds
 
 _SECOND_US = 1_000_000
@@ -48,28 +50,15 @@ def _bucket_start(ts: pl.Expr, timeframe: str, market: Market) -> pl.Expr:
     return ((ts.dt.epoch("us") // step) * step).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
 
 
-def _bucket_bounds(starts: pl.Expr, timeframe: str, market: Market) -> tuple[pl.Expr, pl.Expr]:
-    """UTC [open, close) of each bucket: the regular session for equity days."""
+def _bucket_bounds(
+    starts: pl.Series, timeframe: str, market: Market
+) -> tuple[pl.Series, pl.Series]:
+    """UTC [open, close) of each bucket: for equity days the regular session of that date from
+    the exchange calendar (early closes included; NULL on a date without a session)."""
     seconds = timeframe_seconds(timeframe)
     if seconds >= 86_400 and not market.always_open:
-        tz = market.timezone.key
-        day = starts.dt.replace_time_zone(None)
-        open_local = day + pl.duration(
-            hours=market.session_open.hour, minutes=market.session_open.minute
-        )
-        close_local = day + pl.duration(
-            hours=market.session_close.hour, minutes=market.session_close.minute
-        )
-        return (
-            open_local.dt.replace_time_zone(tz).dt.convert_time_zone("UTC"),
-            close_local.dt.replace_time_zone(tz).dt.convert_time_zone("UTC"),
-        )
-    return starts, starts + pl.duration(seconds=seconds)
-
-
-def _in_session(ts: pl.Expr, market: Market) -> pl.Expr:
-    local = ts.dt.convert_time_zone(market.timezone.key).dt.time()
-    return (local >= market.session_open) & (local < market.session_close)
+        return session_bounds(market, starts.dt.date())
+    return starts, starts + timedelta(seconds=seconds)
 
 
 def _complete(
@@ -79,8 +68,9 @@ def _complete(
     data_start: object,
     data_end: object,
 ) -> pl.DataFrame:
-    open_, close_ = _bucket_bounds(pl.col("ts"), timeframe, market)
-    return frame.filter((open_ >= pl.lit(data_start)) & (close_ <= pl.lit(data_end)))
+    open_, close_ = _bucket_bounds(frame["ts"], timeframe, market)
+    inside = (open_ >= pl.lit(data_start)) & (close_ <= pl.lit(data_end))
+    return frame.filter(pl.select(inside.fill_null(False)).to_series())
 
 
 def ticks_to_bars(ticks: pl.DataFrame, timeframe: str, market: Market) -> pl.DataFrame:
@@ -151,10 +141,9 @@ def resample_bars(bars: pl.DataFrame, target: str, market: Market) -> pl.DataFra
         bars = bars.sort("ts")
     data_start = bars["ts"][0]
     data_end = bars["ts"][-1] + timedelta(seconds=src_s)
-    frame = bars.lazy()
     if dst_s >= 86_400 and not market.always_open:
-        frame = frame.filter(_in_session(pl.col("ts"), market))
-    frame = frame.set_sorted("ts")
+        bars = bars.filter(in_regular_session(market, bars["ts"]))
+    frame = bars.lazy().set_sorted("ts")
     weight = pl.col("volume")
     price = pl.coalesce(pl.col("vwap"), pl.col("close"))
     session_days = dst_s >= 86_400 and not market.always_open
@@ -183,9 +172,7 @@ def resample_bars(bars: pl.DataFrame, target: str, market: Market) -> pl.DataFra
         pl.lit(target).alias("timeframe"),
         pl.lit(f"resampled:{source_tf}").alias("source"),
     )
-    open_, close_ = _bucket_bounds(pl.col("ts"), target, market)
-    out = out.filter((open_ >= pl.lit(data_start)) & (close_ <= pl.lit(data_end)))
-    return _conform_staging(out.collect())
+    return _conform_staging(_complete(out.collect(), target, market, data_start, data_end))
 
 
 def reconcile(

@@ -184,9 +184,9 @@ def _ema(x: np.ndarray, alpha: float, seed: float | None) -> np.ndarray:
     With ``seed`` (the value before ``x[0]``) the recursion continues from it; without, it
     starts at the first finite ``x`` (NaN before). Both paths run the same filter arithmetic,
     so continuing from a stored value is bitwise equal to one pass over the whole series.
+    A short tail (the newest bars) runs as a plain loop of the same arithmetic, bit for bit,
+    without importing ``scipy.signal`` (about a second, once per process).
     """
-    from scipy.signal import lfilter
-
     out = np.full(x.shape[0], np.nan)
     if seed is None or not np.isfinite(seed):
         finite = np.flatnonzero(np.isfinite(x))
@@ -199,8 +199,20 @@ def _ema(x: np.ndarray, alpha: float, seed: float | None) -> np.ndarray:
         start = 0
     if start < x.shape[0]:
         decay = 1.0 - alpha
-        out[start:] = lfilter([alpha], [1.0, -decay], x[start:], zi=[decay * seed])[0]
+        if x.shape[0] - start <= _LOOP_MAX:
+            y = seed
+            for i in range(start, x.shape[0]):
+                y = alpha * x[i] + decay * y
+                out[i] = y
+        else:
+            from scipy.signal import lfilter
+
+            out[start:] = lfilter([alpha], [1.0, -decay], x[start:], zi=[decay * seed])[0]
     return out
+
+
+#: EMA tails up to this many values run as a loop instead of ``scipy.signal.lfilter``
+_LOOP_MAX = 256
 
 
 def _compute(

@@ -1,13 +1,14 @@
 """Multi-timeframe context: each bar carries features of the last CLOSED coarser bar.
 
-A bar's ``ts`` is its open time and the bar is known only at ``ts + timeframe``. A row of
-timeframe ``f`` at ``ts`` is itself known at ``ts + f``; it may use a context bar of a coarser
-timeframe ``g`` at ``ts_g`` only if ``ts_g + g <= ts + f`` (the context bar had closed by
-then). This is an as-of join on those availability times (Polars ``join_asof``, backward,
-exact matches allowed: a 1h bar closing at 14:00 is usable by the 1m bar 13:59-14:00).
+A bar's ``ts`` is its open time and the bar is known only at its close
+(:func:`trading_assets.sessions.bar_closes`: ``ts + timeframe`` for crypto, the exchange
+session's close for equities). A row is itself known at its close; it may use a context bar
+of a coarser timeframe only if that bar had closed by then. This is an as-of join on those
+closes (Polars ``join_asof``, backward, exact matches allowed: a 1h bar closing at 14:00 is
+usable by the 1m bar 13:59-14:00).
 
-Equity daily bars are stamped 00:00 UTC of the trading date; by the same rule they become
-usable at 00:00 UTC of the next day (conservative: the New York session closes earlier).
+Equity daily bars become usable at their session's close (16:00 New York, 13:00 on an early
+close day), so the last regular-session hourly bar of a day carries that day's daily bar.
 
 Columns, for each context timeframe ``g`` in :data:`CONTEXT_TIMEFRAMES` coarser than the row's
 timeframe (NULL for the others, and before the first closed context bar):
@@ -27,6 +28,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from trading_assets.schemas import UTC_TS
+from trading_assets.sessions import with_bar_close
 from trading_assets.timeframes import timeframe_seconds
 
 CONTEXT_TIMEFRAMES: tuple[str, ...] = ("1h", "1d")
@@ -64,10 +66,6 @@ def output_schema(
     return schema
 
 
-def _available_at(ts: pl.Expr, timeframe: str) -> pl.Expr:
-    return ts + pl.duration(seconds=timeframe_seconds(timeframe))
-
-
 def row_timeframes(timeframes: Sequence[str], context_timeframes=CONTEXT_TIMEFRAMES) -> list[str]:
     """The timeframes that get context rows: finer than the coarsest context timeframe."""
     present = [g for g in context_timeframes if g in timeframes]
@@ -101,26 +99,22 @@ def context(
     timeframes = indicators["timeframe"].unique().to_list()
     parts = []
     for tf in row_timeframes(timeframes, context_timeframes):
-        rows = (
-            indicators.filter(pl.col("timeframe") == tf)
-            .select(KEY)
-            .sort("ts")
-            .with_columns(_available_at(pl.col("ts"), tf).alias("_at"))
-        )
+        rows = with_bar_close(indicators.filter(pl.col("timeframe") == tf).select(KEY), "_at")
+        rows = rows.sort("_at", "ts")
         for g in context_timeframes:
             if g not in timeframes or timeframe_seconds(g) <= timeframe_seconds(tf):
                 continue
             ctx = (
-                indicators.filter(pl.col("timeframe") == g)
-                .sort("ts")
+                with_bar_close(indicators.filter(pl.col("timeframe") == g), "_at")
                 .select(
-                    _available_at(pl.col("ts"), g).alias("_at"),
+                    "_at",
                     pl.col("ts").alias(f"ctx_{g}_ts"),
                     *[pl.col(name).alias(f"ctx_{g}_{name}") for name in features],
                 )
+                .sort("_at")
             )
             rows = rows.join_asof(ctx, on="_at", strategy="backward", allow_exact_matches=True)
-        parts.append(rows.drop("_at"))
+        parts.append(rows.drop("_at").sort("ts"))
     if not parts:
         return pl.DataFrame(schema=schema)
     out = pl.concat(parts, how="diagonal_relaxed")

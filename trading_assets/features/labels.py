@@ -28,6 +28,8 @@ NAMES: tuple[str, ...] = (
     *(f"dir_{h}" for h in HORIZONS),
 )
 KEY = ("symbol", "timeframe", "ts")
+#: name prefixes of label columns (any horizon): never allowed as features
+LABEL_PREFIXES: tuple[str, ...] = ("fwd_ret_", "dir_")
 
 #: rows before the first new bar whose labels change when bars are appended
 RESTATED: int = max(HORIZONS)
@@ -42,6 +44,11 @@ def output_schema() -> dict[str, pl.DataType]:
         **{f"fwd_ret_{h}": pl.Float64() for h in HORIZONS},
         **{f"dir_{h}": pl.Int32() for h in HORIZONS},
     }
+
+
+def is_label(column: str) -> bool:
+    """Whether ``column`` names a label (``fwd_ret_<h>`` or ``dir_<h>``, any horizon)."""
+    return column.startswith(LABEL_PREFIXES)
 
 
 def labels(bars: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:

@@ -11,11 +11,12 @@ shares and a novelty measure. Its exact column names are not fixed yet, so
 without a recognisable symbol/time/score/count column, gives all-zero features: the pipeline
 never fails for lack of news.
 
-For a bar of timeframe ``f`` at ``ts`` (known at ``close = ts + f``) and each bucket size ``g``
-in :data:`GRANULARITIES`, the features are those of the bucket of size ``g`` that ended most
-recently at or before ``close`` and after ``close - g`` — the last bucket closed when the bar
-closed. A bucket at ``b`` ends (is known) at ``b + g``. Where that bucket has no articles (or
-there is no news at all) the features are 0 and the count is 0:
+For a bar of timeframe ``f`` at ``ts`` (known at its ``close``: ``ts + f`` for crypto, the
+exchange session's close for equities, see :mod:`trading_assets.sessions`) and each bucket
+size ``g`` in :data:`GRANULARITIES`, the features are those of the bucket of size ``g``
+that ended most recently at or before ``close`` and after ``close - g`` — the last bucket
+closed when the bar closed. A bucket at ``b`` ends (is known) at ``b + g``. Where that
+bucket has no articles (or there is no news at all) the features are 0 and the count is 0:
 
 ================  =============================================================================
 sent_<g>_mean     mean sentiment score of the bucket's articles (-1..1), 0 without articles.
@@ -37,6 +38,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from trading_assets.schemas import UTC_TS
+from trading_assets.sessions import bar_closes
 from trading_assets.timeframes import timeframe_seconds
 
 #: candidate tables, in the order they are looked for
@@ -198,8 +200,7 @@ def sentiment_features(bars: pl.DataFrame, agg: pl.DataFrame | None) -> pl.DataF
     agg = agg.filter(pl.col("symbol") == symbol) if agg is not None else None
     parts = []
     for (tf,), rows in keys.group_by("timeframe", maintain_order=True):
-        close = pl.col("ts") + pl.duration(seconds=timeframe_seconds(tf))
-        rows = rows.with_columns(close.alias("_close"))
+        rows = rows.with_columns(bar_closes(symbol, tf, rows["ts"]).alias("_close"))
         for g in GRANULARITIES:
             cols = [f"sent_{g}_{f}" for f in FIELDS]
             buckets = (

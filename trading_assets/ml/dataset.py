@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from trading_assets.features.labels import is_label
 from trading_assets.ml.errors import TrainingDataError
 from trading_assets.ml.newest_bar import FAST_FEATURES
 
@@ -41,6 +42,21 @@ def horizon_of(target: str) -> int:
     if not match:
         raise TrainingDataError(f"target {target!r}: only forward returns fwd_ret_<h> are trained")
     return int(match.group(1))
+
+
+def reject_label_features(features: Sequence[str], where: str) -> None:
+    """Refuse any label column (``fwd_ret_*``, ``dir_*``) among ``features``: a label looks
+    ahead by construction, so it can never be a feature.
+
+    Raises:
+        TrainingDataError: naming ``where`` (a dataset, a model, a setting) and the column(s).
+    """
+    bad = [c for c in features if is_label(c)]
+    if bad:
+        raise TrainingDataError(
+            f"{where}: feature column(s) {bad} are labels (fwd_ret_*/dir_*); labels look ahead "
+            "and can never be features: remove them from the features"
+        )
 
 
 @dataclass(frozen=True)
@@ -89,7 +105,12 @@ def with_known_returns(
     """Every row of ``timeframe`` (labelled or not): ``symbol, timeframe, ts``, ``features``
     (float64, NULL where missing or NaN), ``known_ret``, ``ret_1``, ``label`` (the target,
     NULL where not realized yet) and ``known_ma`` (see the module docstring), sorted by
-    symbol, ts. ``table`` must hold ``target``, ``fwd_ret_1`` and ``features``."""
+    symbol, ts. ``table`` must hold ``target``, ``fwd_ret_1`` and ``features``.
+
+    Raises:
+        TrainingDataError: a feature is a label column (:func:`reject_label_features`).
+    """
+    reject_label_features(features, f"dataset {target} {timeframe}")
     horizon = horizon_of(target)
     rows = table.filter(pl.col("timeframe") == timeframe).sort("symbol", "ts")
     by = {"partition_by": "symbol", "order_by": "ts"}
@@ -116,13 +137,15 @@ def prepare(
     """The :class:`Dataset` of ``timeframe`` and ``target`` from training-table rows.
 
     Raises:
-        TrainingDataError: the target or a requested feature is not a column, fewer than
+        TrainingDataError: a requested feature is a label column (``fwd_ret_*``, ``dir_*``),
+            the target or a requested feature is not a column, fewer than
             ``min_rows`` labelled rows, every feature all-NULL, or a constant label (each
             message names the timeframe, target and column).
     """
     name = f"{target} {timeframe}"
     horizon = horizon_of(target)
     wanted = tuple(features) if features else FAST_FEATURES
+    reject_label_features(wanted, f"dataset {name}")
     missing = [c for c in (target, "fwd_ret_1", *wanted) if c not in table.columns]
     if missing:
         raise TrainingDataError(f"dataset {name}: training table has no column(s) {missing}")
@@ -151,4 +174,12 @@ def prepare(
     return Dataset(timeframe, target, horizon, kept, frame, notes)
 
 
-__all__ = ["Dataset", "KEY", "KNOWN", "horizon_of", "prepare", "with_known_returns"]
+__all__ = [
+    "Dataset",
+    "KEY",
+    "KNOWN",
+    "horizon_of",
+    "prepare",
+    "reject_label_features",
+    "with_known_returns",
+]

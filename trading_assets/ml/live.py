@@ -5,7 +5,8 @@ the newest bars of every series would never get a prediction. Here each register
 ``champion`` version (resolved once per run) and the formula baselines predict those bars:
 
 - a bar is *pending* when it has features, its label ``fwd_ret_h`` is still NULL, and it has
-  closed (``available_at = ts + timeframe <= now``);
+  closed (``available_at`` = its close <= now; the session close for equities, see
+  :mod:`trading_assets.sessions`);
 - only pending bars newer than the model version's last live prediction of that series are
   scored (tail-incremental); when the champion changes, the new version scores every pending
   bar and its rows replace the old version's;
@@ -30,6 +31,7 @@ import polars as pl
 
 from trading_assets import schemas
 from trading_assets.ml.dataset import KEY, KNOWN, horizon_of, with_known_returns
+from trading_assets.sessions import bar_close_of
 from trading_assets.timeframes import timeframe_delta
 
 LIVE = "live"
@@ -105,8 +107,7 @@ def pending(frame: pl.DataFrame, now: datetime, since: pl.DataFrame | None = Non
     ``since`` (``symbol, last_ts``: the last live prediction per symbol; None: none yet)."""
     if frame.height == 0:
         return frame
-    step = timeframe_delta(str(frame["timeframe"][0]))
-    rows = frame.filter(pl.col("label").is_null() & (pl.col("ts") + step <= now))
+    rows = frame.filter(pl.col("label").is_null() & (bar_close_of(frame) <= now))
     if since is not None and since.height:
         rows = rows.join(since.select("symbol", "last_ts"), on="symbol", how="left").filter(
             pl.col("last_ts").is_null() | (pl.col("ts") > pl.col("last_ts"))
@@ -194,14 +195,13 @@ def predict_pending(
         ok = rows.filter(~null) if columns else rows
         values = served.model.predict_frame(ok) if ok.height else np.array([])
     predicted_at = clock()
-    step = timeframe_delta(served.timeframe)
     out = ok.select(
         pl.lit(served.name).alias("model"),
         pl.lit(served.version).alias("model_version"),
         pl.lit(served.family).alias("family"),
         pl.lit(served.target).alias("target"),
         *KEY,
-        (pl.col("ts") + step).alias("available_at"),
+        bar_close_of(ok).alias("available_at"),
         pl.Series("prediction", np.asarray(values, dtype=np.float64)),
         pl.lit(None, dtype=pl.Int64).alias("fold"),
         pl.lit(LIVE).alias("kind"),

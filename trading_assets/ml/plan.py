@@ -10,7 +10,10 @@ target) dataset in order:
    input data version, parameters, split, code version, target). A family whose key is
    already registered in MLflow is *reused*: not retrained, no run created.
 2. The other families are trained walk-forward (:func:`trading_assets.ml.training.train_all`),
-   logged, registered and promoted (:func:`trading_assets.ml.tracking.log_family`).
+   logged, registered and promoted (:func:`trading_assets.ml.tracking.log_family`): the
+   incumbent champion is scored on the new version's validation bars from its stored
+   out-of-sample predictions (``incumbent_predictions``) and the two are compared there;
+   the test window is reported and never used to choose.
 3. What could not be trained (no table, an unknown family, too few rows, a family that
    failed) is *skipped*, with the reason.
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,8 +39,8 @@ import polars as pl
 from trading_assets import schemas
 from trading_assets.ml import dataset, families, metrics, newest_bar, splits, tracking, training
 from trading_assets.ml.errors import TrainingDataError
-from trading_assets.timeframes import timeframe_delta
-from trading_assets.warehouse import catalog, writes
+from trading_assets.sessions import bar_close_of
+from trading_assets.warehouse import catalog, predictions, writes
 from trading_assets.warehouse.ddl import ensure_table
 
 TRAINING_TABLE = "features.training_table"
@@ -58,7 +62,9 @@ class TrainingRequest:
             :data:`~trading_assets.ml.families.FAMILIES` are skipped, with the reason.
         split: walk-forward settings.
         min_rows: fewest labelled rows a dataset needs.
-        champion_metric: validation metric a new version must beat to become the champion.
+        champion_metric: validation metric (one of
+            :data:`~trading_assets.ml.metrics.NAMES`) a new version must beat, on the same
+            validation bars, to become the champion.
         features: feature columns of the training table (empty: the newest-bar fast set
             :data:`~trading_assets.ml.newest_bar.FAST_FEATURES`).
         params: family -> parameter overrides.
@@ -72,6 +78,15 @@ class TrainingRequest:
     champion_metric: str
     features: Sequence[str] = ()
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Raises TrainingDataError when a requested feature is a label column or the
+        champion metric is unknown."""
+        dataset.reject_label_features(self.features, "ml/models run config `features`")
+        if self.champion_metric not in metrics.NAMES:
+            raise TrainingDataError(
+                f"champion_metric {self.champion_metric!r} is not one of {list(metrics.NAMES)}"
+            )
 
     @property
     def known_families(self) -> list[str]:
@@ -218,10 +233,10 @@ def prediction_rows(
 ) -> pl.DataFrame:
     """``ml.predictions`` rows (``PREDICTIONS_SCHEMA``) of ``result``'s out-of-sample
     predictions as model ``name`` version ``version``: ``available_at`` is the bar's close
-    (``ts`` + one bar, UTC), ``kind`` ``walk_forward``, ``predicted_at`` the wall-clock time
+    (UTC; ``ts`` + one bar for crypto, the session close for equities), ``kind``
+    ``walk_forward``, ``predicted_at`` the wall-clock time
     (UTC) the rows were made, measured here after the fold models predicted them."""
     p = result.predictions
-    step = timeframe_delta(p["timeframe"][0])
     predicted_at = datetime.now(UTC)
     return p.select(
         pl.lit(name).alias("model"),
@@ -231,7 +246,7 @@ def prediction_rows(
         "symbol",
         "timeframe",
         "ts",
-        (pl.col("ts") + step).alias("available_at"),
+        bar_close_of(p).alias("available_at"),
         "prediction",
         "fold",
         pl.lit("walk_forward").alias("kind"),
@@ -252,13 +267,30 @@ def contribution_rows(
     ).cast(schemas.PREDICTION_CONTRIBUTIONS_SCHEMA)  # fmt: skip
 
 
+def incumbent_reader(
+    connect: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
+) -> tracking.IncumbentPredictions:
+    """``(name, version) ->`` that version's stored out-of-sample predictions
+    (:func:`trading_assets.warehouse.predictions.version_predictions`), each read on a short
+    connection from ``connect()`` (e.g. ``WarehouseResource.connect``)."""
+
+    def read(name: str, version: str) -> pl.DataFrame:
+        with connect() as con:
+            return predictions.version_predictions(con, name, version)
+
+    return read
+
+
 @dataclass
 class TrainingReport:
     """What :func:`train_models` did.
 
     Attributes:
-        models: one row per registered version in use (``model, version, role, status`` and
-            every metric of :data:`~trading_assets.ml.metrics.NAMES`, all text).
+        models: one row per registered version in use (``model, version, role, status``,
+            ``val_<metric>`` (validation folds: what selection reads) and ``test_<metric>``
+            (the test window, never used to select) for every metric of
+            :data:`~trading_assets.ml.metrics.NAMES`, and ``selection``: why the version
+            took the alias or not; all text).
         skipped: ``dataset, family, reason`` rows (text) of what was not trained.
         versions: ``(name, version, training key)`` of every version in use.
         predictions / contributions: rows to store for the versions trained in this run.
@@ -294,6 +326,15 @@ def text_frame(rows: Sequence[Mapping[str, str]]) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema={c: pl.String() for c in rows[0]})
 
 
+def metric_columns(validation: Mapping[str, Any], test: Mapping[str, Any]) -> dict[str, str]:
+    """``val_<metric>`` and ``test_<metric>`` of every metric in
+    :data:`~trading_assets.ml.metrics.NAMES`, as text (:func:`format_metric`)."""
+    return {
+        **{f"val_{m}": format_metric(validation.get(m)) for m in metrics.NAMES},
+        **{f"test_{m}": format_metric(test.get(m)) for m in metrics.NAMES},
+    }
+
+
 def _train_planned(
     plan: DatasetPlan,
     request: TrainingRequest,
@@ -302,6 +343,7 @@ def _train_planned(
     store: ModelStore,
     run_id: str,
     warn: Callable[[str], None],
+    incumbent_predictions: tracking.IncumbentPredictions | None,
 ) -> None:
     assert plan.dataset is not None
     settings = training.TrainingConfig(
@@ -320,6 +362,7 @@ def _train_planned(
             result, outcome, tracking_uri=store.tracking_uri, key=plan.keys[family],
             input_version=plan.input_version, artifact_location=store.artifact_location,
             dagster_run_id=run_id, metric=request.champion_metric,
+            incumbent_predictions=incumbent_predictions,
         )  # fmt: skip
         report.versions.append((mv.name, mv.version, plan.keys[family]))
         report.fit_seconds[mv.name] = round(result.fit_seconds, 3)
@@ -329,7 +372,8 @@ def _train_planned(
         report.models.append(
             {"model": mv.name, "version": mv.version, "role": mv.role,
              "status": f"trained ({result.fit_seconds:.1f} s), run {mv.run_id[:8]}",
-             **{m: format_metric(result.overall.get(m)) for m in metrics.NAMES}}
+             **metric_columns(result.validation, result.test),
+             "selection": mv.selection.reason if mv.selection else ""}
         )  # fmt: skip
     if plan.dataset.notes:
         report.skip(plan.where, "-", "; ".join(plan.dataset.notes))
@@ -343,12 +387,18 @@ def train_models(
     store: ModelStore,
     run_id: str = "",
     warn: Callable[[str], None] = lambda message: None,
+    incumbent_predictions: tracking.IncumbentPredictions | None = None,
 ) -> TrainingReport:
     """Plan, train, log and register every (timeframe, target, family) of ``request`` on
     ``inputs`` (None: no training table), as the module docstring describes.
 
     ``code_version`` is the training code's version (part of every training key); ``run_id``
-    is tagged on new MLflow runs; ``warn`` receives one line per family that failed.
+    is tagged on new MLflow runs; ``warn`` receives one line per family that failed;
+    ``incumbent_predictions(name, version)`` returns a champion's stored out-of-sample
+    predictions (``symbol, ts, prediction``; e.g.
+    :func:`trading_assets.warehouse.predictions.version_predictions`), on which it is
+    compared with a new version (None: champions cannot be compared, new versions take the
+    alias).
     Datasets that cannot be trained and failing families are recorded in
     :attr:`TrainingReport.skipped`, never raised.
     """
@@ -370,10 +420,13 @@ def train_models(
                 report.models.append(
                     {"model": found.name, "version": found.version, "role": found.role,
                      "status": REUSED_STATUS,
-                     **{m: format_metric(found.metrics.get(m)) for m in metrics.NAMES}}
+                     **metric_columns(found.metrics, found.test_metrics), "selection": ""}
                 )  # fmt: skip
             if plan.todo:
-                _train_planned(plan, request, report, store=store, run_id=run_id, warn=warn)
+                _train_planned(
+                    plan, request, report, store=store, run_id=run_id, warn=warn,
+                    incumbent_predictions=incumbent_predictions,
+                )  # fmt: skip
     return report
 
 
@@ -437,6 +490,7 @@ __all__ = [
     "contribution_rows",
     "load_training_inputs",
     "load_training_table",
+    "metric_columns",
     "plan_dataset",
     "prediction_rows",
     "store_predictions",

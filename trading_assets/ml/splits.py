@@ -2,8 +2,8 @@
 
 Rows are bars of one timeframe, possibly of several symbols. Time is the sorted set of
 distinct bar times ``ts`` (the "grid"). The last ``test_fraction`` of the grid is cut into
-``n_folds`` contiguous test blocks; fold ``k`` tests on block ``k`` and trains on rows before
-it:
+``n_folds`` contiguous out-of-sample blocks; fold ``k`` predicts block ``k`` and trains on rows
+before it:
 
 - ``expanding``: every row from the start of the grid;
 - ``rolling``: only the last ``train_bars`` grid times.
@@ -12,6 +12,12 @@ Purge: a training row's label is the return up to the close of the bar ``horizon
 in its own series (``label_end``). Training keeps only rows whose ``label_end`` is before the
 first test time AND that lie at least ``purge`` grid times before it (``purge >= horizon``),
 so no training label overlaps the test block even across gaps in one symbol's series.
+
+Nested walk-forward: the last ``test_folds`` folds are the *test* window, the folds before
+them the *validation* folds (:attr:`Fold.role`). Model selection (champion against
+challenger) reads only validation folds; the test window is scored and reported, never used to
+choose. No validation fold trains on or predicts a test-window row, so nothing in the test
+window can move a selection.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import polars as pl
 from trading_assets.ml.errors import TrainingDataError
 
 WINDOWS = ("expanding", "rolling")
+VALIDATION = "validation"
+TEST = "test"
 
 
 @dataclass(frozen=True)
@@ -31,7 +39,8 @@ class SplitConfig:
     """How to split.
 
     Attributes:
-        n_folds: number of test blocks (>= 1).
+        n_folds: number of out-of-sample blocks, validation and test together (>= 2).
+        test_folds: the last blocks that form the test window (1 <= test_folds < n_folds).
         window: ``expanding`` or ``rolling``.
         test_fraction: share of the grid covered by the test blocks (0 < f < 1).
         purge: grid times left out between training and test (None: the horizon).
@@ -42,6 +51,7 @@ class SplitConfig:
     """
 
     n_folds: int = 5
+    test_folds: int = 1
     window: str = "expanding"
     test_fraction: float = 0.5
     purge: int | None = None
@@ -52,13 +62,16 @@ class SplitConfig:
 
 @dataclass(frozen=True)
 class Fold:
-    """One walk-forward fold: row indices into the dataset (int64 arrays) and the test span."""
+    """One walk-forward fold: row indices into the dataset (int64 arrays), the span of the
+    rows it predicts (``test``, out of sample) and its ``role``: :data:`VALIDATION` (used for
+    model selection) or :data:`TEST` (the held-out test window, reported only)."""
 
     number: int
     train: np.ndarray
     test: np.ndarray
     test_start: object
     test_end: object
+    role: str = VALIDATION
 
 
 def label_end(frame: pl.DataFrame, horizon: int) -> pl.Series:
@@ -81,11 +94,13 @@ def walk_forward(
         name: the dataset's name for error messages (e.g. ``fwd_ret_1 1h``).
 
     Returns:
-        ``config.n_folds`` folds in time order.
+        ``config.n_folds`` folds in time order, the last ``config.test_folds`` with role
+        :data:`TEST`, the others :data:`VALIDATION`.
 
     Raises:
-        TrainingDataError: bad settings (purge below the horizon, unknown window) or too few
-            rows for a fold (naming the fold and the counts).
+        TrainingDataError: bad settings (purge below the horizon, unknown window, no
+            validation or no test fold) or too few rows for a fold (naming the fold and the
+            counts).
     """
     where = f"dataset {name}: " if name else ""
     purge = horizon if config.purge is None else config.purge
@@ -95,6 +110,11 @@ def walk_forward(
         raise TrainingDataError(f"{where}window {config.window!r} is not one of {WINDOWS}")
     if config.n_folds < 1 or not 0 < config.test_fraction < 1:
         raise TrainingDataError(f"{where}need n_folds >= 1 and 0 < test_fraction < 1")
+    if not 1 <= config.test_folds < config.n_folds:
+        raise TrainingDataError(
+            f"{where}test_folds {config.test_folds} must be >= 1 and below n_folds "
+            f"{config.n_folds}: selection needs validation folds before the test window"
+        )
     grid = np.unique(frame["ts"].to_numpy())
     n_test = int(len(grid) * config.test_fraction)
     block = n_test // config.n_folds
@@ -122,8 +142,9 @@ def walk_forward(
                 f"{where}fold {k}: {train.size} training rows and {test.size} test rows, "
                 f"need at least {config.min_train_rows} and {config.min_test_rows}"
             )
-        folds.append(Fold(k, train, test, start, grid[hi - 1]))
+        role = TEST if k >= config.n_folds - config.test_folds else VALIDATION
+        folds.append(Fold(k, train, test, start, grid[hi - 1], role))
     return folds
 
 
-__all__ = ["Fold", "SplitConfig", "WINDOWS", "label_end", "walk_forward"]
+__all__ = ["TEST", "VALIDATION", "WINDOWS", "Fold", "SplitConfig", "label_end", "walk_forward"]

@@ -1,14 +1,22 @@
 """MLflow runs, registered models and the champion alias of the trading models.
 
 One run per (family, target, timeframe, input data version) in experiment
-:data:`EXPERIMENT`: parameters, metrics per fold (``fold_<metric>`` with step = fold) and
-overall (``<metric>``), a feature-importance plot, tags ``input_data_version``,
-``training_key``, ``dagster_run_id``, and the model (pyfunc, with signature and input
-example) registered as ``<target>-<timeframe>-<family>`` (:func:`model_name`).
+:data:`EXPERIMENT`: parameters, metrics per fold (``fold_<metric>`` with step = fold; the tag
+``test_folds`` names the folds of the test window), the validation metrics (``val_<metric>``,
+pooled over the validation folds: what selection reads) and the test metrics
+(``test_<metric>``, pooled over the test window: reported, never used to choose), a
+feature-importance plot, tags ``input_data_version``, ``training_key``, ``dagster_run_id``,
+and the model (pyfunc, with signature and input example) registered as
+``<target>-<timeframe>-<family>`` (:func:`model_name`). The version carries the same
+``val_*`` and ``test_*`` figures as tags.
 
-Promotion: the new version receives the alias ``champion`` only when it beats the current
-champion's validation metric (tag ``val_<metric>`` of each version, default ``ic``);
-otherwise it is tagged ``challenger``.
+Promotion (:func:`select`): the incumbent champion is scored on the new version's
+validation bars, from its own stored out-of-sample predictions of those bars (walk-forward or
+live, read by the caller's ``incumbent_predictions``), and the two are compared there on
+``metric`` (default ``ic``). The new version receives the alias ``champion`` only when it
+beats the incumbent on those shared bars (or when there is no champion, or the champion has
+no predictions on at least ``min_test_rows`` of those bars, said in the reason); otherwise it
+is tagged ``challenger``. The comparison is logged (``selection_*`` metrics and tags).
 
 Skipping: ``training_key`` hashes the input data version, the family parameters, the split
 settings and the code version; :func:`find_trained` finds a run with that key, in which case
@@ -27,14 +35,21 @@ import os
 import pickle
 import tempfile
 import warnings
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from trading_assets import mlflow_store
 from trading_assets.ml import metrics
+from trading_assets.ml.splits import TEST, VALIDATION
 from trading_assets.ml.training import FamilyResult, TrainingOutcome
+
+#: ``(registered name, version) -> symbol, ts, prediction`` rows of that version's stored
+#: out-of-sample predictions (None or empty when there are none)
+IncumbentPredictions = Callable[[str, str], "pl.DataFrame | None"]
 
 EXPERIMENT = "trading-models"
 CHAMPION = "champion"
@@ -60,23 +75,119 @@ def training_key(
 @dataclass(frozen=True)
 class ModelVersion:
     """A registered version: ``name``, ``version`` (text), ``run_id``, ``role`` (champion or
-    challenger) and its validation metrics."""
+    challenger), its validation ``metrics`` (what selection reads), its ``test_metrics``
+    (the held-out test window) and, for a version trained here, how it was selected."""
 
     name: str
     version: str
     run_id: str
     role: str
     metrics: dict[str, float]
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    selection: Selection | None = None
 
     @property
     def uri(self) -> str:
         return f"models:/{self.name}/{self.version}"
 
 
-def _version_metrics(version: Any) -> dict[str, float]:
+@dataclass(frozen=True)
+class Selection:
+    """Champion against challenger on the same validation bars.
+
+    Attributes:
+        promote: whether the new version takes the ``champion`` alias.
+        metric: the metric compared (one of :data:`~trading_assets.ml.metrics.NAMES`).
+        challenger: the new version's ``metric`` on the shared validation bars (NaN: none).
+        champion: the incumbent's ``metric`` on the same bars (NaN: not scored).
+        bars: validation rows (bars of all symbols) both were scored on.
+        champion_version: the incumbent's version (None: there was none).
+        reason: why, in plain words.
+    """
+
+    promote: bool
+    metric: str
+    challenger: float
+    champion: float
+    bars: int
+    champion_version: str | None
+    reason: str
+
+
+def select(
+    validation: pl.DataFrame,
+    incumbent: pl.DataFrame | None,
+    metric: str,
+    *,
+    champion_version: str | None,
+    min_rows: int = 10,
+    ic_period: int = 20,
+) -> Selection:
+    """Compare a new version with the incumbent champion on the same validation bars.
+
+    Args:
+        validation: the new version's out-of-sample predictions of its validation folds:
+            ``symbol, ts`` (UTC), ``prediction`` and ``label`` (float64 log returns). Rows
+            of the test window must not be in it: they never take part in a selection.
+        incumbent: the champion's stored out-of-sample predictions, ``symbol, ts,
+            prediction`` (None: no champion or nothing stored); only the bars of
+            ``validation`` count.
+        metric: one of :data:`~trading_assets.ml.metrics.NAMES` (larger is better except
+            ``rmse``).
+        champion_version: the incumbent's version (None: there is no champion).
+        min_rows: fewest shared rows for a comparison.
+        ic_period: bar times per period of the ICIR.
+
+    Returns:
+        :class:`Selection`: promote without a champion, or when it has predictions on fewer
+        than ``min_rows`` of the bars (it cannot be compared there); else promote only when
+        the new version is strictly better on the shared bars.
+
+    Raises:
+        KeyError: ``metric`` is not one of :data:`~trading_assets.ml.metrics.NAMES`.
+    """
+    metrics.HIGHER_IS_BETTER[metric]  # noqa: B018 - an unknown metric is a clear KeyError
+    nan = math.nan
+    if champion_version is None:
+        return Selection(True, metric, nan, nan, 0, None, "first version: no champion yet")
+    shared = pl.DataFrame(schema={"symbol": pl.String(), "ts": pl.Datetime("us", "UTC")})
+    if incumbent is not None and incumbent.height:
+        mine = incumbent.select("symbol", "ts", pl.col("prediction").alias("champion"))
+        mine = mine.unique(["symbol", "ts"], keep="first", maintain_order=True)
+        shared = validation.join(mine, on=["symbol", "ts"]).sort("symbol", "ts")
+    if shared.height < min_rows:
+        return Selection(
+            True, metric, nan, nan, shared.height, champion_version,
+            f"champion v{champion_version} has predictions on {shared.height} of the "
+            f"{validation.height} validation bars (fewer than {min_rows}): it cannot be "
+            "compared there, the new version takes the alias",
+        )  # fmt: skip
+    label, ts = shared["label"].to_numpy(), shared["ts"].to_numpy()
+    new = metrics.evaluate(shared["prediction"].to_numpy(), label, ts, ic_period)[metric]
+    old = metrics.evaluate(shared["champion"].to_numpy(), label, ts, ic_period)[metric]
+    promote = metrics.better(new, old, metric)
+    verdict = "beats" if promote else "does not beat"
+    return Selection(
+        promote, metric, new, old, shared.height, champion_version,
+        f"{metric} {new:.4g} {verdict} champion v{champion_version}'s {old:.4g} on the same "
+        f"{shared.height} validation bars",
+    )  # fmt: skip
+
+
+def validation_rows(result: FamilyResult) -> pl.DataFrame:
+    """The out-of-sample predictions of ``result``'s validation folds (``symbol, timeframe,
+    ts, label, prediction, fold, role``): all a selection may see, never the test window."""
+    return result.predictions.filter(pl.col("role") == VALIDATION)
+
+
+def _tagged(version: Any, prefix: str) -> dict[str, float]:
     return {
-        k.removeprefix("val_"): float(v) for k, v in version.tags.items() if k.startswith("val_")
+        k.removeprefix(prefix): float(v) for k, v in version.tags.items() if k.startswith(prefix)
     }
+
+
+def _version_metrics(version: Any) -> dict[str, float]:
+    return _tagged(version, "val_")
 
 
 def find_trained(tracking_uri: str, key: str, experiment: str = EXPERIMENT) -> ModelVersion | None:
@@ -89,6 +200,7 @@ def find_trained(tracking_uri: str, key: str, experiment: str = EXPERIMENT) -> M
         return ModelVersion(
             version.name, str(version.version), str(version.run_id),
             CHAMPION if held else CHALLENGER, _version_metrics(version),
+            _tagged(version, "test_"),
         )  # fmt: skip
     return None
 
@@ -103,7 +215,7 @@ def champion(tracking_uri: str, name: str) -> ModelVersion | None:
     except MlflowException:
         return None
     return ModelVersion(name, str(version.version), str(version.run_id), CHAMPION,
-                        _version_metrics(version))  # fmt: skip
+                        _version_metrics(version), _tagged(version, "test_"))  # fmt: skip
 
 
 def _importance_plot(importance: dict[str, float], title: str, path: Path) -> None:
@@ -144,17 +256,24 @@ def log_family(
     dagster_run_id: str = "",
     experiment: str = EXPERIMENT,
     metric: str = "ic",
+    incumbent_predictions: IncumbentPredictions | None = None,
 ) -> ModelVersion:
     """Log ``result`` as one run, register its model and promote or tag it (module docstring).
 
+    ``incumbent_predictions(name, version)`` returns the stored out-of-sample predictions of
+    the current champion (None: none are known, so the champion cannot be compared and the
+    new version takes the alias).
+
     Returns:
-        the new :class:`ModelVersion` (role ``champion`` or ``challenger``).
+        the new :class:`ModelVersion` (role ``champion`` or ``challenger``, with its
+        :class:`Selection`).
     """
     with _quiet():
         return _log_family(
             result, outcome, tracking_uri=tracking_uri, key=key, input_version=input_version,
             artifact_location=artifact_location, dagster_run_id=dagster_run_id,
             experiment=experiment, metric=metric,
+            incumbent_predictions=incumbent_predictions or (lambda name, version: None),
         )  # fmt: skip
 
 
@@ -190,6 +309,7 @@ def _log_family(
     dagster_run_id: str,
     experiment: str,
     metric: str,
+    incumbent_predictions: IncumbentPredictions,
 ) -> ModelVersion:
     client = mlflow_store.client(tracking_uri)
     import lightgbm
@@ -208,6 +328,7 @@ def _log_family(
         "model_name": name, "family": result.family, "target": dataset.target,
         "timeframe": dataset.timeframe, "input_data_version": input_version,
         "training_key": key, "dagster_run_id": dagster_run_id,
+        "test_folds": ",".join(str(f["fold"]) for f in result.folds if f["role"] == TEST),
     }  # fmt: skip
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{name} {key}", tags=tags) as run:
         mlflow.log_params(
@@ -221,9 +342,10 @@ def _log_family(
         for fold in result.folds:
             step = int(fold["fold"])
             mlflow.log_metrics(
-                _finite({f"fold_{k}": v for k, v in fold.items() if k != "fold"}), step=step
+                _finite({f"fold_{k}": v for k, v in fold.items() if k not in ("fold", "role")}),
+                step=step,
             )
-        mlflow.log_metrics(_finite({**result.overall, "fit_seconds": result.fit_seconds}))
+        mlflow.log_metrics(_finite({**_windows(result), "fit_seconds": result.fit_seconds}))
         mlflow.log_dict({"features": list(dataset.features), "notes": dataset.notes},
                         "features.json")  # fmt: skip
         with tempfile.TemporaryDirectory() as tmp:
@@ -251,23 +373,42 @@ def _log_family(
                 registered_model_name=name,
             )  # fmt: skip
         run_id = run.info.run_id
+        current = champion(tracking_uri, name)
+        held = None if current is None else current.version
+        chosen = select(
+            validation_rows(result),
+            incumbent_predictions(name, held) if held is not None else None,
+            metric, champion_version=held, min_rows=outcome.split.min_test_rows,
+        )  # fmt: skip
+        mlflow.log_metrics(_finite({"selection_bars": chosen.bars,
+            f"selection_{metric}": chosen.challenger,
+            f"selection_{metric}_champion": chosen.champion}))  # fmt: skip
     version = str(info.registered_model_version)
-    for k, v in tags.items():
+    selection_tags = {"selection_metric": metric, "selection_reason": chosen.reason,
+                      "selection_champion_version": held or ""}  # fmt: skip
+    for k, v in {**tags, **selection_tags}.items():
         client.set_model_version_tag(name, version, k, v)
-    for k, v in _finite(result.overall).items():
-        client.set_model_version_tag(name, version, f"val_{k}", repr(v))
-    current = champion(tracking_uri, name)
-    new_value = result.overall.get(metric, math.nan)
-    if current is None or metrics.better(new_value, current.metrics.get(metric, math.nan), metric):
+    for k, v in _finite(_windows(result)).items():
+        client.set_model_version_tag(name, version, k, repr(v))
+    role = CHAMPION if chosen.promote else CHALLENGER
+    if chosen.promote:
         client.set_registered_model_alias(name, CHAMPION, version)
-        client.set_model_version_tag(name, version, "role", CHAMPION)
-        role = CHAMPION
     else:
         client.set_model_version_tag(name, version, CHALLENGER, "true")
-        client.set_model_version_tag(name, version, "role", CHALLENGER)
-        role = CHALLENGER
-    return ModelVersion(name, version, run_id, role, _finite(result.overall))
+    client.set_model_version_tag(name, version, "role", role)
+    return ModelVersion(
+        name, version, run_id, role, _finite(result.validation), _finite(result.test), chosen
+    )
 
 
-__all__ = ["CHALLENGER", "CHAMPION", "EXPERIMENT", "ModelVersion", "champion", "find_trained",
-           "log_family", "model_name", "training_key"]  # fmt: skip
+def _windows(result: FamilyResult) -> dict[str, float]:
+    """``val_<metric>`` (validation folds) and ``test_<metric>`` (test window) of ``result``."""
+    return {
+        **{f"val_{k}": v for k, v in result.validation.items()},
+        **{f"test_{k}": v for k, v in result.test.items()},
+    }
+
+
+__all__ = ["CHALLENGER", "CHAMPION", "EXPERIMENT", "IncumbentPredictions", "ModelVersion",
+           "Selection", "champion", "find_trained", "log_family", "model_name", "select",
+           "training_key", "validation_rows"]  # fmt: skip

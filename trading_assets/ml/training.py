@@ -1,10 +1,12 @@
 """Walk-forward training of every configured family on one dataset.
 
-For each family: fit on every fold's training rows, predict its test rows (the out-of-sample
-predictions), score each fold and all folds together (:mod:`.metrics`), then fit once more on
-every row for the model that is registered and served. Every family is reported against the
-naive baselines: ``rmse_vs_zero`` (RMSE over the zero baseline's) and ``ic_vs_best_baseline``
-(IC minus the best baseline IC).
+For each family: fit on every fold's training rows, predict its out-of-sample rows, score each
+fold (:mod:`.metrics`), then fit once more on every row for the model that is registered and
+served. The folds are nested (:mod:`.splits`): the validation folds are scored together as
+``validation`` (what model selection reads) and the test folds together as ``test`` (the
+held-out test window: reported, never used to choose). Every family is reported against the
+naive baselines, in each window: ``rmse_vs_zero`` (RMSE over the zero baseline's) and
+``ic_vs_best_baseline`` (IC minus the best baseline IC).
 
 A family that fails (:class:`~trading_assets.ml.errors.FamilyFailed`) is recorded in
 ``skipped`` with the reason and the others still train.
@@ -30,7 +32,7 @@ from trading_assets.ml.families import (
     contribution_frame,
     feature_importance,
 )
-from trading_assets.ml.splits import Fold, SplitConfig, walk_forward
+from trading_assets.ml.splits import TEST, VALIDATION, Fold, SplitConfig, walk_forward
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,13 @@ class FamilyResult:
     Attributes:
         family / params: the family and the parameters it was fitted with.
         model: the model fitted on every row (registered and served).
-        folds: per fold ``{"fold", "train_rows", "test_rows", "fit_seconds", <metric>...}``.
-        overall: metrics over every out-of-sample prediction (+ the baseline comparisons).
-        predictions: ``symbol, timeframe, ts, prediction, fold, label`` (out-of-sample).
+        folds: per fold ``{"fold", "role", "train_rows", "test_rows", "fit_seconds",
+            <metric>...}`` (``role``: ``validation`` or ``test``).
+        validation: metrics over the out-of-sample predictions of the validation folds (+ the
+            baseline comparisons): the numbers model selection reads.
+        test: the same metrics over the test window (the last folds), never used to select.
+        predictions: ``symbol, timeframe, ts, prediction, fold, role, label``
+            (out-of-sample, every fold).
         importance: feature -> importance (empty for families without features).
         fit_seconds: wall time of every fit, final one included.
         contributions: LightGBM only: the top-3 ``pred_contrib`` of every out-of-sample
@@ -69,8 +75,9 @@ class FamilyResult:
     family: str
     params: dict[str, Any]
     model: Any
-    folds: list[dict[str, float]]
-    overall: dict[str, float]
+    folds: list[dict[str, Any]]
+    validation: dict[str, float]
+    test: dict[str, float]
     predictions: pl.DataFrame
     importance: dict[str, float]
     fit_seconds: float
@@ -105,7 +112,7 @@ def train_family(
     merged = spec.params(params)
     started = time.perf_counter()
     parts: list[pl.DataFrame] = []
-    fold_rows: list[dict[str, float]] = []
+    fold_rows: list[dict[str, Any]] = []
     model = None
     contrib_parts: list[pl.DataFrame] = []
     for fold in folds:
@@ -121,25 +128,34 @@ def train_family(
         label = test["label"].to_numpy()
         scores = metrics.evaluate(pred, label, test["ts"].to_numpy(), ic_period)
         fold_rows.append(
-            {"fold": fold.number, "train_rows": fold.train.size, "test_rows": fold.test.size,
-             "fit_seconds": fit_s, **scores}
+            {"fold": fold.number, "role": fold.role, "train_rows": fold.train.size,
+             "test_rows": fold.test.size, "fit_seconds": fit_s, **scores}
         )  # fmt: skip
         parts.append(
             test.select("symbol", "timeframe", "ts", "label").with_columns(
                 pl.Series("prediction", pred, dtype=pl.Float64),
                 pl.lit(fold.number, dtype=pl.Int64).alias("fold"),
+                pl.lit(fold.role).alias("role"),
             )
         )
-    importance = feature_importance(model, dataset, folds[-1].test) if folds else {}
+    validation_rows = [f.test for f in folds if f.role == VALIDATION]
+    importance = feature_importance(model, dataset, validation_rows[-1]) if validation_rows else {}
     final = spec.fit(dataset, np.arange(dataset.frame.height), merged)
     oos = pl.concat(parts)
-    overall = metrics.evaluate(
-        oos["prediction"].to_numpy(), oos["label"].to_numpy(), oos["ts"].to_numpy(), ic_period
-    )
     return FamilyResult(
-        family, merged, final, fold_rows, overall, oos, importance,
+        family, merged, final, fold_rows, window_metrics(oos, VALIDATION, ic_period),
+        window_metrics(oos, TEST, ic_period), oos, importance,
         time.perf_counter() - started, pl.concat(contrib_parts) if contrib_parts else None,
     )  # fmt: skip
+
+
+def window_metrics(oos: pl.DataFrame, role: str, ic_period: int = 20) -> dict[str, float]:
+    """:func:`metrics.evaluate` over the out-of-sample rows of ``oos`` (``prediction``,
+    ``label``, ``ts``, ``role``) whose fold has ``role`` (NaN metrics when there are none)."""
+    rows = oos.filter(pl.col("role") == role)
+    return metrics.evaluate(
+        rows["prediction"].to_numpy(), rows["label"].to_numpy(), rows["ts"].to_numpy(), ic_period
+    )
 
 
 def _top_contributions(
@@ -151,16 +167,17 @@ def _top_contributions(
 
 def _against_baselines(results: dict[str, FamilyResult]) -> None:
     baselines = [r for f, r in results.items() if FAMILIES[f].baseline]
-    zero_rmse = next((r.overall["rmse"] for r in baselines if r.family == "zero"), math.nan)
-    ics = [r.overall["ic"] for r in baselines if math.isfinite(r.overall["ic"])]
-    best = max(ics) if ics else math.nan
-    for result in results.values():
-        result.overall["rmse_vs_zero"] = (
-            result.overall["rmse"] / zero_rmse
-            if zero_rmse and math.isfinite(zero_rmse)
-            else math.nan
-        )
-        result.overall["ic_vs_best_baseline"] = result.overall["ic"] - best
+    for window in ("validation", "test"):
+        scores = {r.family: getattr(r, window) for r in baselines}
+        zero_rmse = scores.get("zero", {}).get("rmse", math.nan)
+        ics = [s["ic"] for s in scores.values() if math.isfinite(s["ic"])]
+        best = max(ics) if ics else math.nan
+        for result in results.values():
+            score = getattr(result, window)
+            score["rmse_vs_zero"] = (
+                score["rmse"] / zero_rmse if zero_rmse and math.isfinite(zero_rmse) else math.nan
+            )
+            score["ic_vs_best_baseline"] = score["ic"] - best
 
 
 def train_all(dataset: Dataset, config: TrainingConfig = TrainingConfig()) -> TrainingOutcome:
@@ -187,4 +204,5 @@ def train_all(dataset: Dataset, config: TrainingConfig = TrainingConfig()) -> Tr
     return TrainingOutcome(dataset, folds, results, skipped, config.split)
 
 
-__all__ = ["FamilyResult", "TrainingConfig", "TrainingOutcome", "train_all", "train_family"]
+__all__ = ["FamilyResult", "TrainingConfig", "TrainingOutcome", "train_all", "train_family",
+           "window_metrics"]  # fmt: skip

@@ -93,6 +93,10 @@ class WrittenReport:
         )
 
 
+#: folder of ``reports_dir`` holding the charts of the last report, by content hash
+CHART_CACHE = ".chart-cache"
+
+
 def write_report(
     data: ReportInputs,
     *,
@@ -103,7 +107,8 @@ def write_report(
     mlflow: MlflowTarget | None,
 ) -> WrittenReport:
     """Render ``data`` (``generated_at``: aware UTC, printed on the page and naming the file),
-    write ``report-<date>.html`` and ``latest.html`` into ``reports_dir``, compare the data
+    write ``report-<date>.html`` and ``latest.html`` into ``reports_dir`` (charts whose rows
+    did not change are read back from its :data:`CHART_CACHE` folder), compare the data
     version with ``previous_version`` and, when it changed and ``mlflow`` is given, log the
     page as one MLflow run (:func:`trading_assets.report.tracking.log_report_to`).
 
@@ -112,7 +117,9 @@ def write_report(
     Raises:
         OSError: a file could not be written.
     """
-    rendered = render.render_report(data, generated_at, title=title)
+    rendered = render.render_report(
+        data, generated_at, title=title, chart_cache=reports_dir / CHART_CACHE
+    )
     path = reports_dir / f"report-{rendered.report_date:%Y-%m-%d}.html"
     write_atomic(path, rendered.html)
     write_atomic(reports_dir / LATEST, rendered.html)

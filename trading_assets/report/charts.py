@@ -7,9 +7,11 @@ and drawn with the viewer's sans-serif font: nothing is fetched.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import polars as pl
 
@@ -47,11 +49,16 @@ def _pyplot():
     return plt
 
 
+def equity_rows(equity: pl.DataFrame, symbol: str, timeframe: str) -> pl.DataFrame:
+    """The rows of ``equity`` that :func:`equity_chart` draws for (symbol, timeframe)."""
+    return equity.filter((pl.col("symbol") == symbol) & (pl.col("timeframe") == timeframe))
+
+
 def equity_chart(equity: pl.DataFrame, symbol: str, timeframe: str) -> str:
     """Equity (top, starts at 1.0) and drawdown (bottom, %) of every strategy of one
     (symbol, timeframe), as an SVG document string."""
     plt = _pyplot()
-    rows = equity.filter((pl.col("symbol") == symbol) & (pl.col("timeframe") == timeframe))
+    rows = equity_rows(equity, symbol, timeframe)
     with plt.rc_context(_STYLE):
         fig, (top, bottom) = plt.subplots(
             2, 1, figsize=(8, 4.2), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]}
@@ -69,13 +76,19 @@ def equity_chart(equity: pl.DataFrame, symbol: str, timeframe: str) -> str:
         return _svg(fig)
 
 
+def prediction_rows(predictions: pl.DataFrame, model: str) -> pl.DataFrame:
+    """The rows of ``predictions`` that :func:`prediction_chart` draws for ``model``: those
+    with a realized return, oldest first."""
+    return predictions.filter((pl.col("model") == model) & pl.col("realized").is_not_null()).sort(
+        "ts"
+    )
+
+
 def prediction_chart(predictions: pl.DataFrame, model: str) -> str:
     """Scatter of one model's predicted vs realized forward log return (in %), with the
     diagonal, as an SVG document string."""
     plt = _pyplot()
-    rows = predictions.filter((pl.col("model") == model) & pl.col("realized").is_not_null()).sort(
-        "ts"
-    )
+    rows = prediction_rows(predictions, model)
     with plt.rc_context(_STYLE):
         fig, ax = plt.subplots(figsize=(4.6, 3.6))
         x = (rows["prediction"] * 100).to_list()
@@ -155,3 +168,59 @@ def models_to_chart(model_scores: pl.DataFrame, limit: int = MAX_MODEL_CHARTS) -
         .head(limit)
         .to_list()
     )
+
+
+class ChartCache:
+    """Charts already drawn, kept as SVG files named by the hash of what they show: the
+    chart function, this module's source, the matplotlib version and the exact rows. A new
+    bar of one series redraws that series' charts only; the others are read back.
+
+    ``folder`` None draws every chart. :meth:`prune` removes the files the last report did
+    not use, so the folder holds one report's charts at most.
+    """
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.used: set[str] = set()
+        self.drawn = 0
+
+    def draw(self, chart: Callable[..., str], rows: pl.DataFrame, *args: str) -> str:
+        """``chart(rows, *args)``, from the cache when the same rows were drawn before.
+
+        Raises:
+            OSError: the cache folder cannot be written.
+        """
+        if self.folder is None:
+            self.drawn += 1
+            return chart(rows, *args)
+        path = self.folder / f"{_chart_key(chart, rows, args)}.svg"
+        self.used.add(path.name)
+        if path.exists():
+            return path.read_text(encoding="utf-8")
+        svg = chart(rows, *args)
+        self.drawn += 1
+        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        partial.write_text(svg, encoding="utf-8")
+        partial.replace(path)
+        return svg
+
+    def prune(self) -> None:
+        """Delete the cached charts that no :meth:`draw` since this cache was made used."""
+        if self.folder is None or not self.folder.is_dir():
+            return
+        for path in self.folder.glob("*.svg"):
+            if path.name not in self.used:
+                path.unlink(missing_ok=True)
+
+
+def _chart_key(chart: Callable[..., str], rows: pl.DataFrame, args: tuple) -> str:
+    import matplotlib
+
+    digest = hashlib.sha256()
+    digest.update(Path(__file__).read_bytes())
+    digest.update(f"{chart.__name__}|{matplotlib.__version__}|{args!r}".encode())
+    buf = io.BytesIO()
+    rows.write_ipc(buf)
+    digest.update(buf.getvalue())
+    return digest.hexdigest()

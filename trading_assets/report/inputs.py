@@ -59,6 +59,23 @@ SIGNAL_COUNT_COLUMNS: dict[str, pl.DataType] = {
     "short": pl.Int64(),
     "flat": pl.Int64(),
 }
+POSITION_COLUMNS: dict[str, pl.DataType] = {
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "bars": pl.Int64(),
+    # shares of bars by target position (fraction of equity): the distribution
+    "short_large": pl.Float64(),  # <= -50 %
+    "short_small": pl.Float64(),  # -50 % < position < 0
+    "flat": pl.Float64(),  # exactly 0
+    "long_small": pl.Float64(),  # 0 < position < 50 %
+    "long_large": pl.Float64(),  # >= 50 %
+    "full": pl.Float64(),  # |position| = 100 %
+    "p05": pl.Float64(),  # 5th percentile of the position
+    "p50": pl.Float64(),
+    "p95": pl.Float64(),
+    "mean_abs": pl.Float64(),  # mean |position|
+    "turnover": pl.Float64(),  # mean |position change| per bar
+}
 SENTIMENT_COLUMNS: dict[str, pl.DataType] = {
     "day": UTC_TS,
     "articles": pl.Int64(),
@@ -109,6 +126,7 @@ LEADERBOARD_COLUMNS: dict[str, pl.DataType] = {
     "version": pl.String(),
     "run_id": pl.String(),
     "metrics": pl.String(),  # "name=value, ..." of the champion run's validation metrics
+    "test_metrics": pl.String(),  # the same of its test window (never used for selection)
     "sort_metric": pl.String(),
     "sort_value": pl.Float64(),
 }
@@ -141,6 +159,8 @@ class ReportInputs:
             stored prediction with a realized label (:data:`MODEL_SCORE_COLUMNS`).
         signals: the latest signal per (symbol, timeframe) (SIGNALS_SCHEMA).
         signal_counts: long/short/flat bars per (symbol, timeframe) (:data:`SIGNAL_COUNT_COLUMNS`).
+        positions: the distribution of the consensus' target positions and their turnover per
+            (symbol, timeframe) (:data:`POSITION_COLUMNS`).
         sentiment: articles and mean sentiment score per UTC day (:data:`SENTIMENT_COLUMNS`).
         headlines: the newest :data:`HEADLINES` articles with their score (untrusted text:
             escaped by the template) (:data:`HEADLINE_COLUMNS`).
@@ -162,6 +182,7 @@ class ReportInputs:
     model_scores: pl.DataFrame = field(default_factory=lambda: empty(MODEL_SCORE_COLUMNS))
     signals: pl.DataFrame = field(default_factory=lambda: empty(dict(SIGNALS_SCHEMA)))
     signal_counts: pl.DataFrame = field(default_factory=lambda: empty(SIGNAL_COUNT_COLUMNS))
+    positions: pl.DataFrame = field(default_factory=lambda: empty(POSITION_COLUMNS))
     sentiment: pl.DataFrame = field(default_factory=lambda: empty(SENTIMENT_COLUMNS))
     headlines: pl.DataFrame = field(default_factory=lambda: empty(HEADLINE_COLUMNS))
     freshness: pl.DataFrame = field(default_factory=lambda: empty(FRESHNESS_COLUMNS))
@@ -269,6 +290,33 @@ def load_signals(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataF
         SIGNAL_COUNT_COLUMNS,
     )
     return latest, counts
+
+
+def load_positions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The distribution of the target positions of ``signals.signals`` per (symbol,
+    timeframe) and their turnover (:data:`POSITION_COLUMNS`; fractions of equity). Sums run
+    in bar order, so the same signals give the same figures to the last bit (the report's
+    content hash)."""
+    share = "avg(CASE WHEN {} THEN 1.0 ELSE 0.0 END)"
+    return _frame(
+        con,
+        f"""SELECT symbol, timeframe, count(*) AS bars,
+                  {share.format("position <= -0.5")} AS short_large,
+                  {share.format("position < 0 AND position > -0.5")} AS short_small,
+                  {share.format("position = 0")} AS flat,
+                  {share.format("position > 0 AND position < 0.5")} AS long_small,
+                  {share.format("position >= 0.5")} AS long_large,
+                  {share.format("abs(position) >= 0.9995")} AS "full",
+                  quantile_cont(position, 0.05) AS p05, median(position) AS p50,
+                  quantile_cont(position, 0.95) AS p95,
+                  avg(abs(position) ORDER BY ts) AS mean_abs,
+                  avg(abs(position - coalesce(prev, 0)) ORDER BY ts) AS turnover
+           FROM (SELECT symbol, timeframe, ts, position,
+                        lag(position) OVER (PARTITION BY symbol, timeframe ORDER BY ts) AS prev
+                 FROM signals.signals)
+           GROUP BY symbol, timeframe ORDER BY symbol, timeframe""",
+        POSITION_COLUMNS,
+    )
 
 
 def load_news(
@@ -401,6 +449,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection) -> ReportInputs:
 
     def signals() -> None:
         inputs.signals, inputs.signal_counts = load_signals(con)
+        inputs.positions = load_positions(con)
 
     def news() -> None:
         inputs.sentiment, inputs.headlines = load_news(con, "ml.sentiment" in tables)

@@ -1,5 +1,7 @@
 """The model leaderboard: registered models in MLflow, their ``champion`` versions and the
-validation metrics of the runs that produced them.
+metrics of the runs that produced them, kept apart: the *validation* metrics (``val_*``, the
+validation folds that model selection reads) and the *test* metrics (``test_*``, the held-out
+test window at the end of the walk-forward, which selection never saw).
 
 Takes an ``mlflow.MlflowClient`` (or anything with the same methods), so the report logic
 never decides where MLflow lives; a store with no registered models gives an empty frame.
@@ -18,13 +20,38 @@ from trading_assets.report.inputs import LEADERBOARD_COLUMNS, empty
 CHAMPION_ALIAS = "champion"
 #: metric names tried in order to rank models (larger is better for all but *rmse/*mae/*loss)
 RANK_METRICS = ("val_ic", "ic", "val_rank_ic", "rank_ic", "val_sharpe", "sharpe", "val_rmse")
+# never a test_* metric: the test window is reported, not used to rank or choose
 MAX_METRICS = 6
+#: shown first, in this order, after the window's prefix (``val_``/``test_``)
+PREFERRED = ("ic", "rank_ic", "icir", "directional_accuracy", "rmse")
+VALIDATION_PREFIXES = ("val", "valid", "oos")
+TEST_PREFIX = "test"
+
+
+def _shown(metrics: dict[str, float], prefix: str) -> dict[str, float]:
+    def order(key: str) -> tuple[int, str]:
+        bare = key.split("_", 1)[-1]
+        return (PREFERRED.index(bare) if bare in PREFERRED else len(PREFERRED), key)
+
+    return {k: metrics[k] for k in sorted(metrics, key=order)[:MAX_METRICS]}
 
 
 def _validation_metrics(metrics: dict[str, float]) -> dict[str, float]:
-    val = {k: v for k, v in metrics.items() if k.startswith(("val", "valid", "oos", "test"))}
-    chosen = val or metrics
-    return {k: chosen[k] for k in sorted(chosen)[:MAX_METRICS]}
+    """The run's validation metrics (every metric of a run without ``val_*``/``test_*``
+    names, except per-fold and selection figures)."""
+    val = {k: v for k, v in metrics.items() if k.startswith(VALIDATION_PREFIXES)}
+    if not val and not any(k.startswith(TEST_PREFIX) for k in metrics):
+        val = {k: v for k, v in metrics.items() if not k.startswith(("fold_", "selection_"))}
+    return _shown(val, "val_")
+
+
+def _test_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    """The run's test-window metrics (``test_*``): never used to select."""
+    return _shown({k: v for k, v in metrics.items() if k.startswith(TEST_PREFIX)}, "test_")
+
+
+def _format(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
 
 
 def _rank(metrics: dict[str, float]) -> tuple[str | None, float | None]:
@@ -37,8 +64,9 @@ def _rank(metrics: dict[str, float]) -> tuple[str | None, float | None]:
 def champion_leaderboard(client: Any, alias: str = CHAMPION_ALIAS) -> pl.DataFrame:
     """One row per registered model (:data:`~trading_assets.report.inputs.LEADERBOARD_COLUMNS`):
     the version behind ``alias`` (or the newest version when no version has the alias, marked
-    ``<n> (latest)``), its run id and validation metrics, sorted best first by the first of
-    :data:`RANK_METRICS` the run logged (lower is better for ``*rmse``).
+    ``<n> (latest)``), its run id, its validation metrics (``metrics``) and its test-window
+    metrics (``test_metrics``), sorted best first by the first of :data:`RANK_METRICS` (all
+    validation metrics) the run logged (lower is better for ``*rmse``).
 
     Raises whatever the client raises for an unreachable store; a model whose run is gone
     keeps its row with empty metrics.
@@ -63,14 +91,14 @@ def champion_leaderboard(client: Any, alias: str = CHAMPION_ALIAS) -> pl.DataFra
                 metrics = dict(client.get_run(run_id).data.metrics)
             except Exception:  # the run was deleted: keep the model, without metrics
                 metrics = {}
-        shown = _validation_metrics(metrics)
         sort_metric, sort_value = _rank(metrics)
         rows.append(
             {
                 "model": name,
                 "version": label or "none",
                 "run_id": run_id or "",
-                "metrics": ", ".join(f"{k}={v:.4g}" for k, v in shown.items()),
+                "metrics": _format(_validation_metrics(metrics)),
+                "test_metrics": _format(_test_metrics(metrics)),
                 "sort_metric": sort_metric,
                 "sort_value": sort_value,
             }

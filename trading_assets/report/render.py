@@ -13,6 +13,7 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -21,12 +22,24 @@ from markupsafe import Markup
 from trading_assets.report import charts
 from trading_assets.report.inputs import ReportInputs, newest_bar
 from trading_assets.report.sections import Section, build_sections
-from trading_assets.timeframes import timeframe_seconds
+from trading_assets.sessions import bar_close_of
 from trading_assets.trading.signals_run import format_age
 
 BODY_START = "<!-- report:start -->"
 BODY_END = "<!-- report:end -->"
 STATUS_ORDER = {"failed": 0, "warning": 1, "planned": 2, "passed": 3}  # problems first
+#: the first columns of every per-series table: (column, title, kind)
+SERIES_COLUMNS = [("symbol", "symbol", ""), ("timeframe", "tf", ""), ("bars", "bars", "int")]
+#: the distribution of the consensus positions (every figure a share or a fraction of equity)
+POSITION_TABLE = SERIES_COLUMNS + [
+    (column, title, "pct")
+    for column, title in {
+        "short_large": "short ≥ 50 %", "short_small": "short < 50 %", "flat": "flat",
+        "long_small": "long < 50 %", "long_large": "long ≥ 50 %", "full": "at ±100 %",
+        "p05": "5th pct.", "p50": "median", "p95": "95th pct.",
+        "mean_abs": "mean |position|", "turnover": "turnover / bar",
+    }.items()
+]  # fmt: skip
 
 
 @dataclass
@@ -138,21 +151,51 @@ def _summary(inputs: ReportInputs) -> dict[str, Any]:
 
 
 def _age_hours(signals: pl.DataFrame, now: datetime) -> pl.Expr:
-    """Hours from each signal's bar close (``ts + timeframe``) to ``now``."""
-    seconds = {tf: timeframe_seconds(tf) for tf in signals["timeframe"].unique().to_list()}
-    close = pl.col("ts") + pl.duration(
-        seconds=pl.col("timeframe").replace_strict(seconds, return_dtype=pl.Int64, default=0)
-    )
-    return (pl.lit(now) - close).dt.total_seconds() / 3600
+    """Hours from each signal's bar close (:func:`trading_assets.sessions.bar_close_of`) to
+    ``now``."""
+    return (pl.lit(now) - bar_close_of(signals)).dt.total_seconds() / 3600
+
+
+def _charts(inputs: ReportInputs, cache: charts.ChartCache) -> dict[str, Any]:
+    """The report's SVG charts, each drawn once (or read back from ``cache``)."""
+    series = charts.series_to_chart(inputs.equity)
+    models = charts.models_to_chart(inputs.model_scores)
+    predicted = {m: charts.prediction_rows(inputs.predictions, m) for m in models}
+    return {
+        "equity_charts": [
+            {
+                "title": f"{s} {t}",
+                "svg": Markup(
+                    cache.draw(charts.equity_chart, charts.equity_rows(inputs.equity, s, t), s, t)
+                ),
+            }
+            for s, t in series
+        ],
+        "equity_more": max(0, inputs.equity.select("symbol", "timeframe").n_unique() - len(series))
+        if inputs.equity.height
+        else 0,
+        "prediction_charts": [
+            {"title": m, "svg": Markup(cache.draw(charts.prediction_chart, rows, m))}
+            for m, rows in predicted.items()
+            if rows.height
+        ],
+        "sentiment_chart": Markup(cache.draw(charts.sentiment_chart, inputs.sentiment))
+        if inputs.sentiment.height
+        else None,
+        "cost_chart": Markup(cache.draw(charts.cost_chart, inputs.cost_daily))
+        if inputs.cost_daily.height
+        else None,
+    }
 
 
 def _context(
-    inputs: ReportInputs, sections: list[Section], now: datetime | None = None
+    inputs: ReportInputs,
+    sections: list[Section],
+    drawn: dict[str, Any],
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The template's values; signal ages are measured at ``now`` (blank without it)."""
-    series = charts.series_to_chart(inputs.equity)
-    models = charts.models_to_chart(inputs.model_scores)
-    with_realized = inputs.predictions.filter(pl.col("realized").is_not_null())
+    """The template's values, with the charts ``drawn`` by :func:`_charts`; signal ages are
+    measured at ``now`` (blank without it)."""
     signals = inputs.signals.with_columns(
         pl.col("direction").map_elements(_direction, return_dtype=pl.String).alias("side"),
         _age_hours(inputs.signals, now)
@@ -175,13 +218,7 @@ def _context(
         "sections": {s.key: s for s in sections},
         "order": [s.key for s in sections],
         "missing_titles": [s.title for s in sections if not s.present],
-        "equity_charts": [
-            {"title": f"{s} {t}", "svg": Markup(charts.equity_chart(inputs.equity, s, t))}
-            for s, t in series
-        ],
-        "equity_more": max(0, inputs.equity.select("symbol", "timeframe").n_unique() - len(series))
-        if inputs.equity.height
-        else 0,
+        **drawn,
         "backtests": table(
             inputs.backtests,
             [
@@ -195,14 +232,10 @@ def _context(
                 ("max_drawdown", "max drawdown", "pct"),
                 ("hit_rate", "hit rate", "pct"),
                 ("exposure", "exposure", "pct"),
+                ("turnover", "turnover / bar", "pct"),
                 ("bars", "bars", "int"),
             ],
         ),
-        "prediction_charts": [
-            {"title": m, "svg": Markup(charts.prediction_chart(inputs.predictions, m))}
-            for m in models
-            if with_realized.filter(pl.col("model") == m).height
-        ],
         "model_scores": table(
             inputs.model_scores,
             [
@@ -237,17 +270,13 @@ def _context(
         "signal_counts": table(
             inputs.signal_counts,
             [
-                ("symbol", "symbol", ""),
-                ("timeframe", "tf", ""),
-                ("bars", "bars", "int"),
+                *SERIES_COLUMNS,
                 ("long", "long", "int"),
                 ("short", "short", "int"),
                 ("flat", "flat", "int"),
             ],
         ),
-        "sentiment_chart": Markup(charts.sentiment_chart(inputs.sentiment))
-        if inputs.sentiment.height
-        else None,
+        "positions": table(inputs.positions, POSITION_TABLE),
         "headlines": [
             {
                 "when": fmt(r["published_at"]),
@@ -264,15 +293,14 @@ def _context(
             [
                 ("model", "registered model", ""),
                 ("version", "champion version", ""),
-                ("metrics", "validation metrics", ""),
+                ("metrics", "validation metrics (selection)", ""),
+                ("test_metrics", "test metrics (held out, never used for selection)", ""),
             ],
         ),
         "freshness": table(
             inputs.freshness,
             [
-                ("symbol", "symbol", ""),
-                ("timeframe", "tf", ""),
-                ("bars", "bars", "int"),
+                *SERIES_COLUMNS,
                 ("first_ts", "first bar (UTC)", "ts"),
                 ("last_ts", "newest bar (UTC)", "ts"),
             ],
@@ -290,9 +318,6 @@ def _context(
                 # no evaluation time: a re-run with the same outcomes is the same report
             ],
         ),
-        "cost_chart": Markup(charts.cost_chart(inputs.cost_daily))
-        if inputs.cost_daily.height
-        else None,
         "cost_daily": table(
             inputs.cost_daily.sort("day", descending=True),
             [
@@ -343,19 +368,31 @@ def _environment():
 
 
 def render_report(
-    inputs: ReportInputs, generated_at: datetime, title: str = "Trading report"
+    inputs: ReportInputs,
+    generated_at: datetime,
+    title: str = "Trading report",
+    chart_cache: Path | None = None,
 ) -> RenderedReport:
     """Render the page for ``inputs``; ``generated_at`` (aware UTC) is printed on the page
-    and names the report date but is not part of :attr:`RenderedReport.content_hash`."""
+    and names the report date but is not part of :attr:`RenderedReport.content_hash`.
+    ``chart_cache``: a folder of charts drawn before (:class:`~trading_assets.report.charts.
+    ChartCache`; None draws them all).
+
+    Raises:
+        OSError: ``chart_cache`` cannot be written.
+    """
     sections = build_sections(inputs)
-    context = _context(inputs, sections)
+    cache = charts.ChartCache(chart_cache)
+    drawn = _charts(inputs, cache)
+    cache.prune()
+    context = _context(inputs, sections, drawn)
     summary = _summary(inputs)
     template = _environment().get_template(TEMPLATE)
     common = {"title": title, "summary": summary, "body_start": Markup(BODY_START)}
     common["body_end"] = Markup(BODY_END)
     # the content hash leaves out the time of rendering and the signal ages measured at it
     unstamped = template.render(**context, **common, generated_at=None)
-    stamped = _context(inputs, sections, generated_at)
+    stamped = _context(inputs, sections, drawn, generated_at)
     html = template.render(
         **stamped, **common, generated_at=f"{generated_at:%Y-%m-%d %H:%M:%S} UTC"
     )

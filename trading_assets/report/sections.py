@@ -109,6 +109,12 @@ def build_sections(inputs: ReportInputs) -> list[Section]:
             "No registered models in MLflow: no champion to compare yet."
             + (f" ({skipped['leaderboard']})" if "leaderboard" in skipped else "")
         )
+    elif inputs.leaderboard["test_metrics"].str.len_chars().max():
+        leaderboard.notes.append(
+            "Validation metrics come from the walk-forward folds that chose each champion "
+            "(against the previous champion, on the same bars); test metrics come from the "
+            "last fold(s), the test window, which no selection ever saw."
+        )
 
     quality = Section(
         "quality",

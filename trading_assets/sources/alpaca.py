@@ -180,7 +180,9 @@ class AlpacaSource:
       bar's open time (``Datetime("us", "UTC")``; bars of a day or longer at 00:00 UTC of the
       trading date, see the module docs), open/high/low/close float64 in the quote currency
       (USD), ``volume`` float64 in shares or coins, ``trades`` = Alpaca ``n`` (Int64),
-      ``vwap`` = Alpaca ``vw`` (float64), ``source`` = ``"alpaca"``; sorted by ts.
+      ``vwap`` = Alpaca ``vw`` (float64), ``source`` = ``"alpaca"`` for crypto and
+      ``"alpaca:<adjustment>"`` for stocks (e.g. ``alpaca:split``: the adjustment the prices
+      carry is recorded on every row); sorted by ts.
     - ticks -> ``raw.ticks`` schema (:data:`~trading_assets.schemas.TICKS_SCHEMA`): ``price``
       float64 in the quote currency, ``size`` float64 in shares or coins, ``side`` the taker
       side (crypto ``tks`` B/S -> buy/sell; stock trades carry none -> null). ``trade_id`` is
@@ -205,8 +207,10 @@ class AlpacaSource:
             ``http://127.0.0.1:<port>``); same meaning as alpaca-py's ``url_override``.
         stock_feed: ``iex`` (free) or ``sip``, ``delayed_sip``, ``otc``, ``boats``,
             ``overnight``.
-        adjustment: corporate-action adjustment of stock bars: ``raw`` (Alpaca's default, as
-            traded), ``split``, ``dividend`` or ``all``.
+        adjustment: corporate-action adjustment of stock bars: ``split`` (default: prices
+            and volumes adjusted for splits, so a split is never a return), ``all`` (splits
+            and dividends), ``dividend`` or ``raw`` (as traded; ``staging/bars`` then detects
+            splits itself, see :mod:`trading_assets.bars.splits`).
         crypto_location: the crypto feed location in the path (``us``).
         sort: ``asc`` (default) or ``desc``; frames are sorted ascending either way.
         page_limit: rows per page (1..10,000).
@@ -238,7 +242,7 @@ class AlpacaSource:
         secret_key: str | None = None,
         data_url: str | None = None,
         stock_feed: str = "iex",
-        adjustment: str = "raw",
+        adjustment: str = "split",
         crypto_location: str = "us",
         sort: str = "asc",
         page_limit: int = MAX_PAGE_LIMIT,
@@ -373,6 +377,11 @@ class AlpacaSource:
                         )
                     )
         return result
+
+    def bar_source(self, asset_class: str) -> str:
+        """The ``source`` of the bars of ``asset_class``: ``alpaca`` for crypto,
+        ``alpaca:<adjustment>`` for stocks (the corporate-action adjustment requested)."""
+        return f"{self.name}:{self.adjustment}" if asset_class == "stock" else self.name
 
     def _request(self, asset_class: str, symbol: str, kind: str, timeframe: str | None) -> _Request:
         endpoint = "bars" if kind == "bars" else "trades"
@@ -619,7 +628,7 @@ class AlpacaSource:
                     "volume": col("v"),
                     "trades": col("n", pl.Int64),
                     "vwap": col("vw"),
-                    "source": self.name,
+                    "source": self.bar_source(request.asset_class),
                     ROW: row_numbers,
                 }
             )

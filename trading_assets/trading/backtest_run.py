@@ -111,8 +111,9 @@ def backtest_series(
     """Backtest every strategy of one (symbol, timeframe).
 
     Args:
-        symbol, timeframe: the series (``timeframe`` like ``1d``; the symbol's market sets the
-            bars per year of the annualized metrics).
+        symbol, timeframe: the series (``timeframe`` like ``1d``; the symbol's market and the
+            bars observed set the bars per year of the annualized metrics, see
+            :func:`trading_assets.trading.metrics.bars_per_year`).
         bars: the series' bars in ts order: ``ts`` (UTC bar open), ``open``, ``close`` (float64,
             quote currency). Bars without a positive open and close are left out (noted).
         predictions: the series' ``ml.predictions`` rows (``model``, ``ts``, ``prediction``),
@@ -156,7 +157,7 @@ def backtest_series(
             f"{settings.cliff_factor}x in one bar: an unadjusted split, a bad print or a long "
             f"data gap) neutralized, at {at}"
         )
-    per_year = metrics.bars_per_year(symbol, timeframe)
+    per_year = metrics.bars_per_year(symbol, timeframe, bars["ts"])
     metric_rows, equity_frames = [], []
     targets = strategy_targets(bars, predictions, signals, settings.long_only)
     for strategy, target in targets.items():

@@ -2,7 +2,8 @@
 
 Timing (bars are counted in the series, as the labels count them):
 
-- the prediction of bar ``t`` is made at its close (``available_at = ts + timeframe``);
+- the prediction of bar ``t`` is made at its close (``available_at`` = the bar's close:
+  ``ts + timeframe`` for crypto, the session close for equities, :mod:`trading_assets.sessions`);
   predictions with a later ``available_at`` are never used for bar ``t``;
 - the label ``fwd_ret_h`` of bar ``s`` is ``log(close[s+h] / close[s])``, known at the close of
   bar ``s + h``. So the signal at bar ``t`` (decided at its close) may use the pair
@@ -16,8 +17,13 @@ Timing (bars are counted in the series, as the labels count them):
   5-bar forecast counts as a per-bar log return); ``direction`` its sign; ``agreement`` the
   weight share of models whose prediction has that sign; ``confidence`` the weighted mean IC
   scaled by ``full_confidence_ic`` (capped at 1); ``strength = agreement * confidence``;
-  ``position`` the fractional Kelly position for ``mu = consensus`` and the variance of the
-  last ``vol_window`` one-bar log returns (see :mod:`trading_assets.trading.sizing`).
+- ``position`` is the fractional Kelly position on the *calibrated* edge of the consensus,
+  never on the raw forecast: the expected return given the consensus, estimated walk-forward
+  from the realized (consensus, engine return) pairs of earlier bars (a shrunk regression
+  slope), over the variance of the last ``vol_window`` one-bar log returns; flat with too
+  little history, without edge, or inside the no-trade band
+  (:func:`trading_assets.trading.sizing.calibrated_positions`). Its sign is the direction's
+  or 0. The calibration of every bar is returned in :attr:`ConsensusResult.sizing`.
 
 A signal exists for every bar where at least one model has a prediction.
 """
@@ -31,8 +37,16 @@ import numpy as np
 import polars as pl
 
 from trading_assets.schemas import SIGNALS_SCHEMA, UTC_TS
-from trading_assets.timeframes import timeframe_delta
-from trading_assets.trading.sizing import KellySizing, kelly_positions, trailing_variance
+from trading_assets.sessions import bar_closes
+from trading_assets.trading.sizing import (
+    TOO_LITTLE_HISTORY,
+    EdgeSizing,
+    KellySizing,
+    calibrated_positions,
+    engine_returns,
+    trailing_variance,
+    window_moments,
+)
 
 _TARGET = re.compile(r"^fwd_ret_(\d+)$")
 UNKNOWN_REGIME = "unknown"
@@ -50,6 +64,19 @@ WEIGHTS_SCHEMA: dict[str, pl.DataType] = {
     "weight": pl.Float64(),
 }
 
+#: schema of the per-signal sizing frame returned with the signals
+SIZING_SCHEMA: dict[str, pl.DataType] = {
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "ts": UTC_TS,
+    "expected_return": pl.Float64(),  # calibrated edge, log return per bar (0: none)
+    "slope": pl.Float64(),  # OLS slope of realized return on the consensus (NULL: none)
+    "t_stat": pl.Float64(),
+    "shrink": pl.Float64(),  # factor the slope was shrunk by, in [0, 1]
+    "pairs": pl.Int64(),  # realized (consensus, return) pairs behind the calibration
+    "sizing": pl.String(),  # sized, no_signal, too_little_history, no_edge, in_band, ...
+}
+
 
 @dataclass(frozen=True)
 class ConsensusConfig:
@@ -61,6 +88,7 @@ class ConsensusConfig:
     full_confidence_ic: float = 0.1
     vol_window: int = 20
     sizing: KellySizing = field(default_factory=KellySizing)
+    edge: EdgeSizing = field(default_factory=EdgeSizing)
 
     def __post_init__(self) -> None:
         if self.ic_lookback < 3 or self.min_ic_obs < 3 or self.min_ic_obs > self.ic_lookback:
@@ -75,11 +103,14 @@ class ConsensusConfig:
 @dataclass
 class ConsensusResult:
     """Signals (``SIGNALS_SCHEMA`` without text in ``explanation``: empty strings), the weight
-    of every (model, bar) prediction used, and plain-words notes on what was skipped."""
+    of every (model, bar) prediction used (``WEIGHTS_SCHEMA``), plain-words notes on what was
+    skipped (and on signals left flat for lack of history to calibrate), and the sizing of
+    every signal (``SIZING_SCHEMA``, same rows as ``signals``)."""
 
     signals: pl.DataFrame
     weights: pl.DataFrame
     notes: list[str]
+    sizing: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SIZING_SCHEMA))
 
 
 def horizon_of(target: str) -> int:
@@ -131,34 +162,8 @@ def walk_forward_ic(
         ``(ic, obs)``: float64 IC per bar (NaN with < 3 pairs or zero variance) and the int64
         number of pairs behind it.
     """
-    n = x.shape[0]
-    ic = np.full(n, np.nan)
-    obs = np.zeros(n, dtype=np.int64)
-    valid = np.isfinite(x) & np.isfinite(y)
-    t = np.arange(n)
-    realized_until = t - horizon  # last bar whose label is known at bar t's close
-    for g in np.unique(groups):
-        idx = np.flatnonzero(valid & (groups == g))
-        at = np.flatnonzero(groups == g)
-        if idx.size == 0 or at.size == 0:
-            continue
-        # shift by the first pair: same correlation, better-conditioned sums
-        xs, ys = x[idx] - x[idx[0]], y[idx] - y[idx[0]]
-        sums = [np.concatenate([[0.0], np.cumsum(v)]) for v in (xs, ys, xs * xs, ys * ys, xs * ys)]
-        hi = np.searchsorted(idx, realized_until[at], side="right")
-        lo = np.maximum(hi - lookback, 0)
-        k = (hi - lo).astype(np.float64)
-        sx, sy, sxx, syy, sxy = (s[hi] - s[lo] for s in sums)
-        cov = k * sxy - sx * sy
-        vx = k * sxx - sx * sx
-        vy = k * syy - sy * sy
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = cov / np.sqrt(vx * vy)
-        scale = np.maximum(k * k * 1e-24, 0)
-        bad = (k < 3) | (vx <= scale) | (vy <= scale) | ~np.isfinite(r)
-        ic[at] = np.where(bad, np.nan, np.clip(r, -1.0, 1.0))
-        obs[at] = hi - lo
-    return ic, obs
+    moments = window_moments(x, y, groups, horizon, lookback)
+    return moments.correlation, moments.pairs
 
 
 def _codes(values: pl.Series) -> np.ndarray:
@@ -194,10 +199,9 @@ def _series_signals(
     bars: pl.DataFrame,
     preds: pl.DataFrame,
     config: ConsensusConfig,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Signals and weights of one (symbol, timeframe); ``bars`` has ts, close, regime and the
-    label columns, one row per bar in ts order."""
-    close_of = timeframe_delta(timeframe)
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Signals, weights and sizing of one (symbol, timeframe); ``bars`` has ts, open, close,
+    regime and the label columns, one row per bar in ts order."""
     regime_codes = _codes(bars["regime"])
     cols = {"x": [], "w": [], "ic": [], "obs": [], "avail": [], "live": []}
     weight_frames = []
@@ -248,8 +252,12 @@ def _series_signals(
     mean_ic = np.where(weighted, (w * np.nan_to_num(ic)).sum(axis=0) / safe, 0.0)
     confidence = np.clip(mean_ic / config.full_confidence_ic, 0.0, 1.0)
     var = trailing_variance(bars["close"].to_numpy().astype(np.float64), config.vol_window)
-    position = kelly_positions(consensus, var, config.sizing)
-    position = np.where(direction == 0, 0.0, position)
+    sized = calibrated_positions(
+        np.where(weighted, consensus, np.nan),
+        engine_returns(bars["open"].to_numpy().astype(np.float64)),
+        var, config.sizing, config.edge,
+    )  # fmt: skip
+    position = np.where(direction == 0, 0.0, sized.position)
     carry = agree & (w > 0) & (direction != 0)
     labels = [m.rsplit("-", 1)[-1] for m in models]  # the family, unless two share one
     labels = labels if len(set(labels)) == len(labels) else list(models)
@@ -280,12 +288,22 @@ def _series_signals(
             "explanation": "",
             "as_of": as_of,
             "kind": np.where(np.vstack(cols["live"]).any(axis=0), "live", "walk_forward"),
+            "_close": bar_closes(symbol, timeframe, bars["ts"]),
+            "expected_return": sized.expected,
+            "slope": sized.slope,
+            "t_stat": sized.t_stat,
+            "shrink": sized.shrink,
+            "pairs": sized.pairs,
+            "sizing": sized.reason.astype(str),
         },
-        schema_overrides={"ts": UTC_TS, "as_of": UTC_TS},
+        schema_overrides={"ts": UTC_TS, "as_of": UTC_TS, "_close": UTC_TS},
     ).filter(pl.Series(has.any(axis=0)))
     # a prediction is usable for bar t only once available, at t's close at the latest
-    frame = frame.filter(pl.col("as_of") <= pl.col("ts") + close_of)
-    return frame.select(list(SIGNALS_SCHEMA)), pl.concat(weight_frames)
+    frame = frame.filter(pl.col("as_of") <= pl.col("_close"))
+    sizing = frame.select(list(SIZING_SCHEMA)).with_columns(
+        pl.col("slope", "t_stat").fill_nan(None)
+    )
+    return frame.select(list(SIGNALS_SCHEMA)), pl.concat(weight_frames), sizing
 
 
 def consensus_signals(
@@ -303,8 +321,9 @@ def consensus_signals(
             model version is used (:func:`latest_versions`). A signal's ``kind`` is ``live``
             when a live prediction went into it. IC weights come only from realized pairs,
             so a live prediction counts once its label is realized, like any other.
-        bars: ``staging.bars`` rows (``symbol, timeframe, ts, close``; closes > 0); they set
-            the bar index the horizons count in.
+        bars: ``staging.bars`` rows (``symbol, timeframe, ts, open, close``; prices > 0);
+            they set the bar index the horizons count in, and the opens the return the
+            engine earns on a signal (the sizing's calibration).
         labels: ``features.labels`` rows (``symbol, timeframe, ts, fwd_ret_<h>``...).
         regime: ``features.regime`` rows (``symbol, timeframe, ts, regime``); missing rows
             mean regime ``unknown``.
@@ -317,8 +336,17 @@ def consensus_signals(
 
     Predictions that cannot be used are left out and said in ``notes``: NULL/NaN values,
     targets that are not ``fwd_ret_<h>``, ``available_at`` after the bar's close, bars not in
-    ``bars``.
+    ``bars``. Signals left flat because too few realized pairs exist to calibrate the sizing
+    are counted in ``notes`` per series.
+
+    Raises:
+        ValueError: ``bars`` has no ``open`` column.
     """
+    if "open" not in bars.columns:
+        raise ValueError(
+            "bars need an 'open' column: the sizing calibrates on the return the engine earns "
+            "from the next open"
+        )
     notes: list[str] = []
     empty = ConsensusResult(
         pl.DataFrame(schema=SIGNALS_SCHEMA), pl.DataFrame(schema=WEIGHTS_SCHEMA), notes
@@ -345,13 +373,13 @@ def consensus_signals(
         maintain_order=True,
     )  # fmt: skip
     label_cols = [c for c in labels.columns if _TARGET.match(c)]
-    signal_frames, weight_frames = [], []
+    signal_frames, weight_frames, sizing_frames = [], [], []
     for (symbol, timeframe), preds in predictions.group_by(
         ["symbol", "timeframe"], maintain_order=True
     ):
         series = (
             bars.filter((pl.col("symbol") == symbol) & (pl.col("timeframe") == timeframe))
-            .select("ts", "close")
+            .select("ts", "open", "close")
             .sort("ts")
         )
         if series.height == 0:
@@ -365,7 +393,7 @@ def consensus_signals(
             notes.append(f"{symbol} {timeframe}: no regime rows; weights over all bars")
         if not label_cols or labels.filter(key).height == 0:
             notes.append(f"{symbol} {timeframe}: no labels yet, so no IC: every signal is flat")
-        close = pl.col("ts") + timeframe_delta(str(timeframe))
+        close = bar_closes(str(symbol), str(timeframe), preds["ts"])
         late = preds.filter(pl.col("available_at").is_null() | (pl.col("available_at") > close))
         if late.height:
             notes.append(
@@ -378,10 +406,26 @@ def consensus_signals(
         outside = preds.join(series.select("ts"), on="ts", how="anti").height
         if outside:
             notes.append(f"{symbol} {timeframe}: {outside} predictions on no known bar; ignored")
-        sig, wts = _series_signals(str(symbol), str(timeframe), series, preds, config)
+        sig, wts, sizing = _series_signals(str(symbol), str(timeframe), series, preds, config)
         signal_frames.append(sig)
         weight_frames.append(wts)
+        sizing_frames.append(sizing)
+        notes.extend(_sizing_notes(str(symbol), str(timeframe), sizing, config.edge))
     if not signal_frames:
         return empty
     signals = pl.concat(signal_frames).sort("symbol", "timeframe", "ts")
-    return ConsensusResult(signals, pl.concat(weight_frames), notes)
+    sizing = pl.concat(sizing_frames).sort("symbol", "timeframe", "ts")
+    return ConsensusResult(signals, pl.concat(weight_frames), notes, sizing)
+
+
+def _sizing_notes(symbol: str, timeframe: str, sizing: pl.DataFrame, edge: EdgeSizing) -> list[str]:
+    """The note on signals left flat for too little history to calibrate (none if none)."""
+    early = sizing.filter(pl.col("sizing") == TOO_LITTLE_HISTORY)
+    if early.height == 0:
+        return []
+    most = int(early["pairs"].max())
+    return [
+        f"{symbol} {timeframe}: {early.height} of {sizing.height} signal(s) flat: too little "
+        f"history to calibrate the sizing (at most {most} realized (signal, return) pairs, "
+        f"{edge.min_pairs} needed)"
+    ]

@@ -4,7 +4,10 @@
 LightGBM ``pred_contrib`` (in units of the prediction). For a signal, each model's
 contributions are scaled by the model's consensus weight share, summed per feature, and the
 ``top`` features by absolute combined contribution are named with their values and whether
-they pushed the forecast up or down.
+they pushed the forecast up or down. With the sizing of the signal
+(:data:`trading_assets.trading.consensus.SIZING_SCHEMA`), a last sentence says how large the
+position is and why: the calibrated edge behind it, or why it is flat (too little history to
+calibrate, no edge, inside the no-trade band).
 """
 
 from __future__ import annotations
@@ -73,6 +76,29 @@ def signal_drivers(
     )
 
 
+def sizing_text(position: float, sizing: dict | None) -> str:
+    """One sentence on the position of a signal and why (" " first; "" without sizing).
+
+    Args:
+        position: the signal's target position (fraction of equity).
+        sizing: a row of :data:`trading_assets.trading.consensus.SIZING_SCHEMA` or None.
+    """
+    if not sizing or sizing.get("sizing") in (None, "no_signal"):
+        return ""
+    pairs, t = sizing["pairs"] or 0, sizing["t_stat"]
+    fit = f"{pairs} realized pairs" + (f", t {t:.1f}" if t is not None and t == t else "")
+    edge = f"{(sizing['expected_return'] or 0.0) * 1e4:+.2f} bp per bar"
+    words = {
+        "sized": f"Position {position:+.0%} of equity: calibrated edge {edge} (slope shrunk "
+        f"to {sizing['shrink']:.0%} of its fit over {fit}).",
+        "too_little_history": f"Position flat: {pairs} realized (signal, return) pairs, too "
+        "few to calibrate.",
+        "no_edge": f"Position flat: no calibrated edge ({fit}).",
+        "in_band": f"Position flat: the calibrated edge {edge} sizes inside the no-trade band.",
+    }
+    return " " + words.get(sizing["sizing"], "Position flat: no recent volatility to size against.")
+
+
 def explanation_text(
     direction: int,
     agreement: float,
@@ -81,6 +107,8 @@ def explanation_text(
     predicted: int,
     regime: str,
     drivers: list[dict] | None,
+    position: float = 0.0,
+    sizing: dict | None = None,
 ) -> str:
     """One signal in plain words.
 
@@ -90,6 +118,7 @@ def explanation_text(
         models: models with weight > 0; ``predicted``: models with a prediction for the bar.
         regime: the bar's market regime.
         drivers: dicts with ``feature, value, contribution`` (largest first) or None.
+        position / sizing: the target position and its sizing row (:func:`sizing_text`).
     """
     if models == 0:
         return (
@@ -100,18 +129,23 @@ def explanation_text(
         f"{_DIRECTION_WORDS[int(direction)]}: {models} of {predicted} model(s) carry weight; "
         f"{agreement:.0%} of the weight agrees, confidence {confidence:.0%}, regime {regime}."
     )
+    tail = sizing_text(position, sizing)
     if not drivers:
-        return head + " No feature contributions recorded for these models."
+        return head + " No feature contributions recorded for these models." + tail
     words = [
         f"{feature_words(d['feature'])} at {_number(d['value'])} pushed the forecast "
         f"{'up' if d['contribution'] >= 0 else 'down'} ({d['contribution']:+.2e})"
         for d in drivers
     ]
-    return head + " Main drivers: " + "; ".join(words) + "."
+    return head + " Main drivers: " + "; ".join(words) + "." + tail
 
 
 def explain(
-    signals: pl.DataFrame, weights: pl.DataFrame, contributions: pl.DataFrame, top: int = 3
+    signals: pl.DataFrame,
+    weights: pl.DataFrame,
+    contributions: pl.DataFrame,
+    top: int = 3,
+    sizing: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``signals`` with ``explanation`` filled in (same rows and columns).
 
@@ -119,6 +153,8 @@ def explain(
         signals: rows of ``SIGNALS_SCHEMA``.
         weights: the consensus weights behind them (``WEIGHTS_SCHEMA``).
         contributions: ``ml.prediction_contributions`` rows (may be empty).
+        top: features named per signal.
+        sizing: the signals' sizing (``SIZING_SCHEMA``; None: the position is not explained).
     """
     if signals.height == 0:
         return signals
@@ -129,9 +165,14 @@ def explain(
         .agg(pl.struct("feature", "value", "contribution").sort_by("rank").alias("_drivers"))
     )
     frame = signals.join(predicted, on=_KEY, how="left").join(drivers, on=_KEY, how="left")
+    if sizing is not None and sizing.height:
+        sized = sizing.select(*_KEY, pl.struct(pl.exclude(_KEY)).alias("_sizing"))
+        frame = frame.join(sized, on=_KEY, how="left")
+    else:
+        frame = frame.with_columns(pl.lit(None).alias("_sizing"))
     texts = [
-        explanation_text(d, a, c, m, p or 0, r, dr or None)
-        for d, a, c, m, p, r, dr in zip(
+        explanation_text(d, a, c, m, p or 0, r, dr or None, pos, sz)
+        for d, a, c, m, p, r, dr, pos, sz in zip(
             frame["direction"].to_list(),
             frame["agreement"].to_list(),
             frame["confidence"].to_list(),
@@ -139,6 +180,8 @@ def explain(
             frame["_predicted"].to_list(),
             frame["regime"].to_list(),
             frame["_drivers"].to_list(),
+            frame["position"].to_list(),
+            frame["_sizing"].to_list(),
             strict=True,
         )
     ]

@@ -17,31 +17,78 @@ Conventions (risk-free rate 0; ``r`` = per-bar simple returns of equity, ``n`` b
 
 A ratio whose denominator is 0 (no volatility, no drawdown) is NaN, not infinite.
 
-Bars per year: crypto trades around the clock, 365 days x 24 h; US equities and indices 252
-sessions a year, intraday bars counting the 6.5 h regular session.
+Bars per year (:func:`bars_per_year`): crypto trades around the clock, 365 days x 24 h. For
+equities and indices it is the exchange's sessions per year (from its calendar, about 252 in New
+York) times the bars per session *actually observed* in the series: a session holds 7
+clock-aligned hourly bars (09:00-16:00 New York, the first one half a session hour), 16 with
+extended hours, 390 regular minutes, and an illiquid series fewer. Without the series'
+timestamps, the regular session's clock-aligned bar count is used.
 """
 
 from __future__ import annotations
 
 import math
+from datetime import date, time
 
 import numpy as np
+import polars as pl
 
 from trading_assets.markets import market_of
+from trading_assets.sessions import sessions, trading_dates
 from trading_assets.timeframes import timeframe_seconds
 
+#: sessions a year of an equity market when no dates are given
 EQUITY_SESSIONS_PER_YEAR = 252
-EQUITY_SESSION_SECONDS = 6.5 * 3600
 
 
-def bars_per_year(symbol: str, timeframe: str) -> float:
-    """Bars of ``timeframe`` in a year for ``symbol``'s market (see the module docstring)."""
+def sessions_per_year(symbol: str, first: date, last: date) -> float:
+    """Mean number of sessions a year of ``symbol``'s exchange over the whole calendar years
+    ``first.year`` to ``last.year`` (from ``exchange_calendars``: 252 in New York in 2013,
+    250 in 2012 with the hurricane closure).
+
+    Raises:
+        ConfigurationError: no calendar for the symbol's exchange.
+    """
+    known = sessions(symbol, date(first.year, 1, 1), date(last.year, 12, 31))
+    years = known.days.astype("datetime64[Y]").astype(int) + 1970
+    inside = (years >= first.year) & (years <= last.year)
+    return float(inside.sum()) / (last.year - first.year + 1)
+
+
+def _regular_session_bars(symbol: str, seconds: int) -> float:
+    """Clock-aligned bars of ``seconds`` touching the regular session (7 hourly in New York)."""
+    market = market_of(symbol)
+
+    def local_seconds(at: time) -> int:
+        return at.hour * 3600 + at.minute * 60 + at.second
+
+    first = local_seconds(market.session_open) // seconds * seconds
+    return math.ceil((local_seconds(market.session_close) - first) / seconds)
+
+
+def bars_per_year(symbol: str, timeframe: str, ts: pl.Series | None = None) -> float:
+    """Bars of ``timeframe`` in a year for ``symbol`` (see the module docstring).
+
+    Args:
+        ts: the series' bar open times (UTC). For equities the bars per session are counted
+            from them (bars / distinct trading dates) and the sessions per year come from the
+            exchange calendar over the years they cover; None: the regular session's
+            clock-aligned bar count and :data:`EQUITY_SESSIONS_PER_YEAR`.
+
+    Raises:
+        ConfigurationError: no calendar for the symbol's exchange.
+    """
     seconds = timeframe_seconds(timeframe)
     if market_of(symbol).always_open:
         return 365 * 86_400 / seconds
-    if seconds >= 86_400:
-        return EQUITY_SESSIONS_PER_YEAR * 86_400 / seconds * (7 / 5 if seconds >= 604_800 else 1)
-    return EQUITY_SESSIONS_PER_YEAR * EQUITY_SESSION_SECONDS / seconds
+    if seconds >= 604_800:
+        return EQUITY_SESSIONS_PER_YEAR * 86_400 / seconds * 7 / 5
+    if ts is None or ts.len() == 0:
+        per_session = 1.0 if seconds >= 86_400 else _regular_session_bars(symbol, seconds)
+        return EQUITY_SESSIONS_PER_YEAR * per_session
+    days = trading_dates(symbol, timeframe, ts)
+    per_session = ts.len() / days.n_unique()
+    return sessions_per_year(symbol, days.min(), days.max()) * per_session
 
 
 def _ratio(num: float, den: float) -> float:

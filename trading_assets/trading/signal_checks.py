@@ -23,18 +23,16 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from trading_assets.bars.quality import MAX_LAG
-from trading_assets.timeframes import timeframe_seconds
+from trading_assets.sessions import bar_close_of
 from trading_assets.trading.sizing import KellySizing
 
 _KEY = ["symbol", "timeframe", "ts"]
 
 
-def bar_close(frame: pl.DataFrame) -> pl.Expr:
-    """Expression for each row's bar close, ``ts + timeframe`` (UTC)."""
-    seconds = {tf: timeframe_seconds(tf) for tf in frame["timeframe"].unique().to_list()}
-    return pl.col("ts") + pl.duration(
-        seconds=pl.col("timeframe").replace_strict(seconds, return_dtype=pl.Int64)
-    )
+def bar_close(frame: pl.DataFrame) -> pl.Series:
+    """Each row's bar close (UTC, in row order): ``ts + timeframe`` for crypto, the session
+    close for equities (:func:`trading_assets.sessions.bar_close_of`)."""
+    return bar_close_of(frame)
 
 
 def _examples(frame: pl.DataFrame, n: int = 5) -> list[dict]:

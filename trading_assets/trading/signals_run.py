@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from trading_assets.schemas import STAGING_BARS_SCHEMA, UTC_TS
-from trading_assets.timeframes import timeframe_seconds
+from trading_assets.sessions import with_bar_close
 from trading_assets.trading import consensus, explain
 
 _BAR_KEY = ["symbol", "timeframe", "ts"]
@@ -31,11 +31,16 @@ class SignalsRun:
         notes: the consensus' plain-words notes on predictions left out.
         missing: plain-words notes on missing inputs (predictions, bars, labels, regimes,
             contributions).
+        sizing: the calibration behind every signal's position (``SIZING_SCHEMA`` of
+            :mod:`~trading_assets.trading.consensus`, same rows as ``signals``).
     """
 
     signals: pl.DataFrame
     notes: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    sizing: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=consensus.SIZING_SCHEMA)
+    )
 
 
 def complete_inputs(
@@ -49,14 +54,14 @@ def complete_inputs(
 
     Args:
         predictions: ``ml.predictions`` rows (``PREDICTIONS_SCHEMA``; may be empty).
-        bars: ``symbol, timeframe, ts, close`` of ``staging.bars``, or None (no table).
+        bars: ``symbol, timeframe, ts, open, close`` of ``staging.bars``, or None (no table).
         labels: ``symbol, timeframe, ts, fwd_ret_<h>...`` of ``features.labels``, or None.
         regime: ``symbol, timeframe, ts, regime`` of ``features.regime``, or None.
         contributions: ``ml.prediction_contributions`` rows (may be empty).
 
     Returns:
         ``(bars, labels, regime, missing)``: the frames, empty with their key columns (and
-        ``close`` Float64 / ``regime`` String) where None was given, and the notes.
+        ``open``, ``close`` Float64 / ``regime`` String) where None was given, and the notes.
     """
     missing = []
     if predictions.height == 0:
@@ -64,7 +69,8 @@ def complete_inputs(
     elif bars is None or bars.height == 0:
         missing.append("no bars in staging.bars for the predicted series")
     if bars is None:
-        bars = pl.DataFrame(schema={c: STAGING_BARS_SCHEMA[c] for c in _BAR_KEY + ["close"]})
+        columns = _BAR_KEY + ["open", "close"]
+        bars = pl.DataFrame(schema={c: STAGING_BARS_SCHEMA[c] for c in columns})
     if labels is None:
         if predictions.height:
             missing.append("features.labels is missing: no realized labels, every IC unknown")
@@ -92,7 +98,7 @@ def build_signals(
     Args:
         predictions, bars, labels, regime, contributions: as for :func:`complete_inputs`
             (None = the table does not exist).
-        config: IC weights, confidence and Kelly sizing.
+        config: IC weights, confidence, Kelly sizing and its calibration.
         top_drivers: features named in each explanation.
 
     Returns:
@@ -108,25 +114,52 @@ def build_signals(
         predictions, bars, labels, regime, contributions
     )
     result = consensus.consensus_signals(predictions, bars, labels, regime, config)
-    frame = explain.explain(result.signals, result.weights, contributions, top_drivers)
-    return SignalsRun(frame, result.notes, missing)
+    frame = explain.explain(
+        result.signals, result.weights, contributions, top_drivers, result.sizing
+    )
+    return SignalsRun(frame, result.notes, missing, result.sizing)
 
 
 def series_summary(signals: pl.DataFrame) -> pl.DataFrame:
     """Per (symbol, timeframe) of ``signals`` (``SIGNALS_SCHEMA``), sorted: ``signals``
     (UInt32 count), ``long_share``/``short_share`` (Float64 share of bars with direction 1 /
-    -1), ``mean_abs_position`` (fraction of equity) and ``mean_models`` (Float64)."""
+    -1), ``mean_abs_position`` (fraction of equity), ``flat_share`` (share of bars with
+    position 0), ``turnover`` (mean absolute position change per bar, fraction of equity) and
+    ``mean_models`` (Float64)."""
     return (
-        signals.group_by("symbol", "timeframe")
+        signals.sort("ts")
+        .group_by("symbol", "timeframe")
         .agg(
             pl.len().alias("signals"),
             (pl.col("direction") == 1).mean().alias("long_share"),
             (pl.col("direction") == -1).mean().alias("short_share"),
             pl.col("position").abs().mean().alias("mean_abs_position"),
+            (pl.col("position") == 0).mean().alias("flat_share"),
+            pl.col("position").diff().abs().mean().alias("turnover"),
             pl.col("models").mean().alias("mean_models"),
         )
         .sort("symbol", "timeframe")
     )
+
+
+def sizing_summary(sizing: pl.DataFrame) -> pl.DataFrame:
+    """Per (symbol, timeframe) of a sizing frame (``SIZING_SCHEMA``), sorted: how many signals
+    were sized and why the others are flat (one UInt32 count column per reason that occurs:
+    ``sized``, ``too_little_history``, ``no_edge``, ``in_band``, ``no_signal``,
+    ``no_variance``), and the newest signal's calibration: ``pairs``, ``slope``, ``t_stat``,
+    ``shrink`` and ``expected_return`` (log return per bar)."""
+    if sizing.height == 0:
+        return pl.DataFrame(schema={"symbol": pl.String(), "timeframe": pl.String()})
+    counts = sizing.pivot(
+        on="sizing", index=["symbol", "timeframe"], values="ts", aggregate_function="len"
+    ).fill_null(0)
+    newest = (
+        sizing.sort("ts")
+        .group_by("symbol", "timeframe")
+        .last()
+        .select("symbol", "timeframe", "pairs", "slope", "t_stat", "shrink", "expected_return")
+    )
+    return counts.join(newest, on=["symbol", "timeframe"]).sort("symbol", "timeframe")
 
 
 def all_flat(signals: pl.DataFrame) -> bool:
@@ -153,12 +186,8 @@ def newest_signals(signals: pl.DataFrame, now: datetime | None = None) -> pl.Dat
     if signals.height == 0:
         return pl.DataFrame(schema=NEWEST_SIGNALS_SCHEMA)
     newest = signals.sort("ts").group_by("symbol", "timeframe").last()
-    seconds = {tf: timeframe_seconds(tf) for tf in newest["timeframe"].unique().to_list()}
-    close = pl.col("ts") + pl.duration(
-        seconds=pl.col("timeframe").replace_strict(seconds, return_dtype=pl.Int64)
-    )
     return (
-        newest.with_columns(close.alias("bar_close"))
+        with_bar_close(newest)
         .with_columns(
             ((pl.lit(now) - pl.col("bar_close")).dt.total_seconds() / 3600).alias("age_hours"),
             pl.col("direction").replace_strict(

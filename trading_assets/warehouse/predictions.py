@@ -63,6 +63,29 @@ def live_watermarks(
     ).pl()
 
 
+def version_predictions(con: duckdb.DuckDBPyConnection, model: str, version: str) -> pl.DataFrame:
+    """The stored out-of-sample predictions of ``model`` at ``version``: its walk-forward rows
+    (``ml.predictions``) and its live rows (``ml.live_predictions``, bars after its training
+    data), one row per (symbol, ts) with the walk-forward row first, as ``symbol`` (String),
+    ``ts`` (UTC bar open) and ``prediction`` (Float64 log return); empty without any."""
+    parts = [
+        f"SELECT symbol, ts, prediction, {rank} AS rank FROM {table} "
+        "WHERE model = $1 AND model_version = $2"
+        for rank, table in enumerate((WALK_FORWARD_TABLE, LIVE_TABLE))
+        if table_exists(con, table)
+    ]
+    schema = {"symbol": pl.String(), "ts": schemas.UTC_TS, "prediction": pl.Float64()}
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    rows = con.sql(
+        f"SELECT symbol, ts, prediction FROM ({' UNION ALL '.join(parts)}) "
+        "QUALIFY row_number() OVER (PARTITION BY symbol, ts ORDER BY rank) = 1 "
+        "ORDER BY symbol, ts",
+        params=[model, version],
+    ).pl()
+    return rows.cast(schema) if rows.height else pl.DataFrame(schema=schema)
+
+
 def write_live(
     con: duckdb.DuckDBPyConnection,
     served: Mapping[str, str],

@@ -7,10 +7,12 @@ One multi-asset step, because the out-of-sample predictions are produced by the 
 - ``ml/models``: for each configured timeframe and target, every family
   (:mod:`trading_assets.ml.families`) is trained over the same walk-forward folds, one MLflow
   run per (family, target, timeframe, input data version), registered as
-  ``<target>-<timeframe>-<family>``; ``champion`` moves only to a better version (else the
-  version is tagged ``challenger``). A family whose training key (input data version,
-  parameters, split, code) is already registered is not retrained and creates no run. Its data
-  version hashes the registered versions, so it is unchanged when nothing was retrained.
+  ``<target>-<timeframe>-<family>``. The last fold(s) are the test window, reported as
+  ``test_*`` and never used to choose; ``champion`` moves only to a version that beats the
+  incumbent on the same validation bars (else the version is tagged ``challenger``). A
+  family whose training key (input data version, parameters, split, code) is already
+  registered is not retrained and creates no run. Its data version hashes the registered
+  versions, so it is unchanged when nothing was retrained.
 - ``ml/predictions`` (``ml.predictions``, ``PREDICTIONS_SCHEMA``): the out-of-sample
   predictions of every fold of every trained version, baselines included, and for LightGBM
   the top-3 feature contributions (``ml.prediction_contributions``), in ONE transaction,
@@ -57,6 +59,11 @@ class TrainingSettings(dg.Config):
     params_json: str = "{}"
     """Per-family parameter overrides as JSON, e.g. ``{"lightgbm": {"num_leaves": 31}}``."""
     n_folds: int = 5
+    """Out-of-sample blocks over the last ``test_fraction`` of the bar times: validation
+    folds, then the test window."""
+    test_folds: int = 1
+    """The last blocks that form the test window: scored and reported (``test_*``), never
+    used to choose the champion (1 <= test_folds < n_folds)."""
     window: str = "expanding"
     """``expanding`` or ``rolling`` training windows."""
     test_fraction: float = 0.5
@@ -64,13 +71,15 @@ class TrainingSettings(dg.Config):
     """Bars left out before each test block (0: the label horizon; never below it)."""
     min_rows: int = 200
     champion_metric: str = "ic"
-    """Validation metric a new version must beat to become the champion."""
+    """Validation metric a new version must beat, on the same validation bars as the
+    incumbent champion, to become the champion (ic, rank_ic, icir, directional_accuracy,
+    rmse)."""
 
     def split(self) -> splits.SplitConfig:
         """These knobs as the walk-forward :class:`~trading_assets.ml.splits.SplitConfig`."""
         return splits.SplitConfig(
-            n_folds=self.n_folds, window=self.window, test_fraction=self.test_fraction,
-            purge=self.purge or None,
+            n_folds=self.n_folds, test_folds=self.test_folds, window=self.window,
+            test_fraction=self.test_fraction, purge=self.purge or None,
         )  # fmt: skip
 
     def request(self) -> plan.TrainingRequest:
@@ -132,6 +141,7 @@ def ml_models(
         store=plan.ModelStore(mlflow.tracking_uri, mlflow.artifact_location),
         run_id=context.run.run_id,
         warn=context.log.warning,
+        incumbent_predictions=plan.incumbent_reader(warehouse.connect),
     )
     with warehouse.connect() as con:
         stored = plan.store_predictions(con, report.predictions, report.contributions)

@@ -20,6 +20,9 @@ class PriceSourcesResource(dg.ConfigurableResource):
         alpaca_api_key / alpaca_secret_key: from ``ALPACA_API_KEY``/``ALPACA_SECRET_KEY``
             (``dagster.EnvVar``); only stocks need them.
         alpaca_data_url: base URL override of Alpaca's market data API (tests use 127.0.0.1).
+        stock_adjustment: corporate-action adjustment of Alpaca stock bars (``split``,
+            ``all``, ``dividend`` or ``raw``), recorded in each bar's ``source``
+            (``alpaca:split``).
         stock_symbols / crypto_symbols / timeframes / lookback_days / fetch_trades: what the
             ``live`` profile requests from Alpaca. Stock symbols are skipped (with a warning)
             when the keys are not set. Trades are off by default: a month of SPY or BTC trades
@@ -38,6 +41,7 @@ class PriceSourcesResource(dg.ConfigurableResource):
     timeframes: list[str] = ["1m", "1h", "1d"]
     lookback_days: int = 30
     fetch_trades: bool = False
+    stock_adjustment: str = "split"
 
     def sources(self) -> list[PriceSource]:
         """The configured sources (constructed on each call; listing is cheap)."""
@@ -56,6 +60,7 @@ class PriceSourcesResource(dg.ConfigurableResource):
                 "timeframes": self.timeframes,
                 "lookback_days": self.lookback_days,
                 "fetch_trades": self.fetch_trades,
+                "adjustment": self.stock_adjustment,
             },
         )
         if self.inbox_dir and Path(self.inbox_dir).is_dir():

@@ -1,14 +1,16 @@
 """``staging/bars``: every bar of a symbol at every standard timeframe, with quality checks.
 
 Source bars are kept as delivered; timeframes a source does not provide are resampled from the
-finest finer input (ticks, then bars), and where both exist the two are reconciled.
+finest finer input (ticks, then bars), and where both exist the two are reconciled. Stock
+splits are adjusted away (:mod:`trading_assets.bars.splits`): prices are split-adjusted here, so
+features, labels and backtests never see a split as a return.
 """
 
 import dagster as dg
 import polars as pl
 
 from trading_assets import markets, schemas
-from trading_assets.bars import quality, resample
+from trading_assets.bars import quality, resample, splits
 from trading_assets.defs.keys import RAW_BARS, RAW_TICKS, STAGING_BARS
 from trading_assets.defs.metadata import coverage, preview, write_metadata
 from trading_assets.defs.partitions import SYMBOLS
@@ -34,6 +36,11 @@ BAR_CHECKS: dict[str, tuple[str, dg.AssetCheckSeverity]] = {
         "no bad print (a >12 robust-sigma jump that reverts) and no 3x split-like cliff",
         dg.AssetCheckSeverity.WARN,
     ),
+    "splits": (
+        "no ambiguous split (listed with its ex-date and ratio, never applied); the applied "
+        "splits are listed",
+        dg.AssetCheckSeverity.WARN,
+    ),
     "fresh": ("the newest bar of each timeframe is recent enough", dg.AssetCheckSeverity.WARN),
     "reconciles": (
         "bars resampled from finer data agree with source bars where both exist",
@@ -52,12 +59,16 @@ class StagingBarsConfig(dg.Config):
 
 
 def bar_check_results(
-    bars, market: markets.Market, reconciliation: dict, enforce_freshness: bool
+    bars,
+    market: markets.Market,
+    reconciliation: dict,
+    enforce_freshness: bool,
+    split_report: splits.SplitReport | None = None,
 ) -> list[dg.AssetCheckResult]:
     """Every bar quality measure of one symbol's bars
     (:func:`trading_assets.bars.quality.measure_bars`), as check results."""
     measures = quality.measure_bars(
-        bars, market, reconciliation, enforce_freshness=enforce_freshness
+        bars, market, reconciliation, enforce_freshness=enforce_freshness, splits=split_report
     )
     return [
         dg.AssetCheckResult(
@@ -96,17 +107,19 @@ def staging_bars(
     with warehouse.connect() as con:
         source, ticks = read_raw_prices(con, symbol)
     bars, reconciliation = resample.build_staging_bars(source, ticks, market, config.timeframes)
+    bars, split_report = splits.split_adjust(bars, symbol)
     with warehouse.connect() as con:
         result = replace_scope(
             con, "staging.bars", bars, {"symbol": symbol}, schema=schemas.STAGING_BARS_SCHEMA
         )
-    checks = bar_check_results(bars, market, reconciliation, config.enforce_freshness)
+    checks = bar_check_results(bars, market, reconciliation, config.enforce_freshness, split_report)
     missing = resample.missing_inputs(symbol, source, ticks)
     return dg.MaterializeResult(
         metadata={
             **write_metadata(result),
             "coverage": coverage(bars),
             "reconciliation": dg.MetadataValue.json(reconciliation),
+            "splits": dg.MetadataValue.json(split_report.as_dict()),
             "preview": preview(bars.filter(pl.col("timeframe") == pl.col("timeframe").max())),
             **({"missing": dg.MetadataValue.text(missing)} if missing else {}),
         },

@@ -75,6 +75,12 @@ class SignalsConfig(dg.Config):
     """Weighted mean IC at which confidence reaches 1."""
     vol_window: int = 20
     """Bars of one-bar log returns behind the variance in the Kelly fraction."""
+    calibration_lookback: int = 500
+    """Most recent realized (consensus, return) pairs behind the calibrated edge."""
+    min_calibration_pairs: int = 100
+    """Fewest realized pairs to calibrate the edge; with fewer, the position is flat."""
+    no_trade_band: float = 0.05
+    """Positions smaller than this (fraction of equity) are not taken: flat."""
     kelly_fraction: float = 0.25
     """Share of full Kelly taken (0.25 = quarter Kelly)."""
     max_long: float = 1.0
@@ -108,6 +114,9 @@ class SignalsConfig(dg.Config):
             vol_window=self.vol_window,
             sizing=sizing.KellySizing(
                 self.kelly_fraction, self.max_long, self.max_short, self.long_only
+            ),
+            edge=sizing.EdgeSizing(
+                self.calibration_lookback, self.min_calibration_pairs, self.no_trade_band
             ),
         )
 
@@ -154,7 +163,8 @@ def signal_check_results(
     description=(
         "Consensus trading signal per symbol, timeframe and bar, the newest bar included: "
         "models' walk-forward and live predictions weighted by their walk-forward IC per "
-        "market regime, direction, strength, fractional-Kelly position and a plain-words "
+        "market regime, direction, strength, a fractional-Kelly position on the edge "
+        "calibrated walk-forward from realized (signal, return) pairs, and a plain-words "
         "explanation."
     ),
     deps=[PREDICTIONS, LIVE_PREDICTIONS, LABELS, REGIME, STAGING_BARS],
@@ -179,7 +189,7 @@ def signals(
             ensure_table(con, table)  # adds the columns an older release did not write
         predictions = all_predictions(con)
         pairs = predictions.select("symbol", "timeframe").unique()
-        bars = read_series(con, "staging.bars", pairs, ["close"])
+        bars = read_series(con, "staging.bars", pairs, ["open", "close"])
         labels = read_series(con, "features.labels", pairs, ["fwd_ret_1", "fwd_ret_5"])
         regime = read_series(con, "features.regime", pairs, ["regime"])
         contributions = all_contributions(con)
@@ -203,6 +213,7 @@ def signals(
             "missing": missing_metadata(run.missing),
             "notes": dg.MetadataValue.json(run.notes),
             "series": preview(signals_run.series_summary(stored), n=50),
+            "sizing": preview(signals_run.sizing_summary(run.sizing), n=50),
             "all_flat": dg.MetadataValue.bool(signals_run.all_flat(stored)),
             "newest_signals": preview(signals_run.newest_signals(stored), n=50),
             "preview": preview(stored.drop("explanation")),
