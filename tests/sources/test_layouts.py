@@ -301,3 +301,46 @@ def test_ccxt_trade_dicts(tmp_path: Path, kraken_rows):
     assert ticks.height == 200 and ticks["trade_id"].is_unique().all()
     seventh = ticks.filter(pl.col("trade_id") == "10007")
     assert seventh["ts"][0] == datetime.fromtimestamp(kraken_rows[7][0], UTC)
+
+
+# -- corporate actions reach the split adjustment -----------------------------------------
+def test_declared_split_lands_as_an_action_and_adjusts_staging(tmp_path: Path, shared_formats):
+    """BAC's raw 2004 bars (QuantConnect, unadjusted) written as a yfinance CSV whose
+    ``Stock Splits`` column declares the 2-for-1 split of 2004-08-30."""
+    from trading_assets.bars.resample import build_staging_bars
+    from trading_assets.bars.splits import split_adjust
+    from trading_assets.markets import market_of
+    from trading_assets.sources.ingest import load_new_items
+    from trading_assets.sources.local_folder import LocalFolderSource
+    from trading_assets.warehouse.connection import connect
+    from trading_assets.warehouse.prices import read_raw_prices, read_split_actions, write_ingest
+
+    lines = ["Date,Open,High,Low,Close,Adj Close,Volume,Dividends,Stock Splits"]
+    for line in (shared_formats / "raw_splits/lean_bac_daily.csv").read_text().splitlines():
+        stamp, *prices, volume = line.split(",")
+        if not "20040601" <= stamp[:8] <= "20041231":
+            continue
+        o, h, low, c = (int(p) / 10_000 for p in prices)
+        day = datetime.strptime(stamp[:8], "%Y%m%d").strftime("%Y-%m-%d")
+        split = "2.0" if day == "2004-08-30" else "0.0"
+        lines.append(f"{day} 00:00:00-04:00,{o},{h},{low},{c},{c},{volume},0.0,{split}")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "BAC-1d.csv").write_text("\n".join(lines) + "\n")
+    (item,) = LocalFolderSource(folder).items()
+    batch = load_new_items([item], "bars", {})
+    assert batch.items["status"].to_list() == ["landed"]
+    assert batch.actions.select("ts", "action", "value").rows() == [
+        (utc(2004, 8, 30), "split", 2.0)
+    ]
+    with connect(tmp_path / "w.duckdb") as con:
+        write_ingest(con, "bars", "BAC", batch.rows, batch.items, actions=batch.actions)
+        actions = read_split_actions(con, "BAC")
+        raw, ticks = read_raw_prices(con, "BAC")
+    assert actions is not None and actions.rows() == [(datetime(2004, 8, 30).date(), 2.0)]
+    staging, _ = build_staging_bars(raw, ticks, market_of("BAC"), ["1d"])
+    adjusted, report = split_adjust(staging, "BAC", actions)
+    (split,) = report.splits
+    assert (split.method, split.status, split.ratio) == ("corporate_action", "applied", 2.0)
+    before = adjusted.filter(pl.col("ts") == utc(2004, 8, 27))["close"][0]
+    assert before == pytest.approx(89.03 / 2)  # the pre-split close, in post-split terms

@@ -200,3 +200,16 @@ def write_unowned_files(
         return replace_scope_rows(
             con, SOURCE_ITEMS, rows, {"kind": kind}, schema=schemas.SOURCE_ITEMS_SCHEMA
         )
+
+
+def read_split_actions(con: duckdb.DuckDBPyConnection, symbol: str) -> pl.DataFrame | None:
+    """The stock splits the sources of ``symbol`` declared (``raw.corporate_actions``):
+    ``ex_date`` (Date, the session date) and ``ratio`` (new shares per old share), by date;
+    None when there are none (see :func:`trading_assets.bars.splits.split_adjust`)."""
+    ensure_table(con, CORPORATE_ACTIONS)
+    splits = con.sql(
+        f"SELECT CAST(ts AT TIME ZONE 'UTC' AS DATE) AS ex_date, value AS ratio "
+        f"FROM {CORPORATE_ACTIONS} WHERE symbol = $1 AND action = 'split' ORDER BY ts",
+        params=[symbol],
+    ).pl()
+    return splits if splits.height else None

@@ -17,7 +17,7 @@ from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.timeframes import STANDARD_TIMEFRAMES
-from trading_assets.warehouse.prices import read_raw_prices
+from trading_assets.warehouse.prices import read_raw_prices, read_split_actions
 from trading_assets.warehouse.writes import replace_scope
 
 #: check name -> (description, severity)
@@ -106,8 +106,9 @@ def staging_bars(
     market = markets.market_of(symbol)
     with warehouse.connect() as con:
         source, ticks = read_raw_prices(con, symbol)
+        actions = read_split_actions(con, symbol)
     bars, reconciliation = resample.build_staging_bars(source, ticks, market, config.timeframes)
-    bars, split_report = splits.split_adjust(bars, symbol)
+    bars, split_report = splits.split_adjust(bars, symbol, actions)
     with warehouse.connect() as con:
         result = replace_scope(
             con, "staging.bars", bars, {"symbol": symbol}, schema=schemas.STAGING_BARS_SCHEMA
