@@ -25,6 +25,16 @@ def shared_data() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def shared_formats() -> Path:
+    """``../shared/formats`` beside the shared data: real files in more layouts, kept apart so
+    that a ``local`` run over ``../shared/data`` keeps its known counts (see its SOURCES.md)."""
+    path = shared_data_dir().parent / "formats"
+    if not (path / "SOURCES.md").exists():
+        pytest.fail(f"real test files in more layouts not found at {path}")
+    return path
+
+
 @pytest.fixture
 def home(tmp_path, monkeypatch) -> Path:
     """A fresh TRADING_ASSETS_HOME for one test."""

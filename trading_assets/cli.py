@@ -36,14 +36,20 @@ def main() -> None:
     help="Only these symbols for per-symbol assets (repeatable; default: all).",
 )
 def run(select: str | None, symbols: tuple[str, ...]) -> None:
-    """Materialize assets in-process and print where the results are."""
+    """Materialize assets in-process and print where the results are, and the state of every
+    file of the data folder and the inbox.
+
+    Exit status: 0 when every step ran and no file was rejected (files that landed only
+    partly are listed as warnings); 1 when a step failed; 2 when every step ran but a source
+    file was rejected or its symbol is unknown."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from trading_assets.definitions import build_definitions
     from trading_assets.home import ProjectHome
     from trading_assets.profiles import active_profile
-    from trading_assets.runner import dagster_instance, materialize
+    from trading_assets.runner import dagster_instance, materialize, source_report
 
     console = Console(soft_wrap=True)
     home = ProjectHome.from_env()
@@ -86,10 +92,18 @@ def run(select: str | None, symbols: tuple[str, ...]) -> None:
     console.print(
         'Python: from trading_assets import Warehouse; Warehouse().bars("<symbol>", "1d")'
     )
+    files = source_report(defs)
+    if files is not None:
+        console.print(files.count_line())
+        for line in files.problem_lines():
+            colour = "red" if line.startswith("ERROR") else "yellow"
+            console.print(f"[{colour}]{escape(line)}[/{colour}]", highlight=False)
     if not summary.ok:
         for failure in summary.failures:
             console.print(f"[red]failed[/red] {failure}")
         sys.exit(1)
+    if files is not None and files.severity == "ERROR":
+        sys.exit(2)  # every step ran, but a source file was rejected (see the lines above)
 
 
 @main.command()

@@ -24,6 +24,7 @@ from trading_assets.defs.news.sensors import news_poll
 from trading_assets.defs.ops.assets import COST_ASSETS
 from trading_assets.defs.ops.meter import meter_assets
 from trading_assets.defs.prices.discovery import symbol_discovery
+from trading_assets.defs.prices.files import source_files
 from trading_assets.defs.prices.inbox import inbox_sensor_every
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
 from trading_assets.defs.prices.schedules import build_ingestion_schedules
@@ -43,6 +44,7 @@ from trading_assets.settings import sensor_interval_s
 
 ASSETS = [
     *INGESTION_ASSETS,
+    source_files,
     staging_bars,
     universal_stream,
     *NEWS_ASSETS,

@@ -38,20 +38,19 @@ def load_series(path: Path) -> tuple[str, str, pl.DataFrame]:
     Raises:
         TradingAssetsError: the file is missing, holds no bars, or its symbol is unknown.
     """
-    from trading_assets.sources.local_folder import UNKNOWN_SYMBOL, LocalFolderSource
+    from trading_assets.sources.local_folder import LocalFolderSource
 
     path = Path(path).resolve()
     if not path.is_file():
         raise TradingAssetsError(f"replay: {path} is not a file")
-    items = [
-        i
-        for i in LocalFolderSource(path.parent).items()
-        if Path(i.origin).resolve() == path and i.kind == "bars"
-    ]
+    source = LocalFolderSource(path.parent)
+    items = [i for i in source.items() if Path(i.origin).resolve() == path and i.kind == "bars"]
+    if any(Path(p).resolve() == path for p, _ in source.unassigned):
+        raise TradingAssetsError(f"replay: cannot tell the symbol of {path}")
     if not items:
         raise TradingAssetsError(f"replay: {path} is not a bar file the local profile reads")
     (item,) = items[:1]
-    if item.symbol == UNKNOWN_SYMBOL or not item.timeframe:
+    if not item.timeframe:
         raise TradingAssetsError(f"replay: cannot tell the symbol/timeframe of {path}")
     return item.symbol, item.timeframe, item.load().sort("ts")
 

@@ -16,6 +16,7 @@ import dagster as dg
 
 from trading_assets.errors import UnknownSymbolError
 from trading_assets.home import ProjectHome
+from trading_assets.sources.inventory import FileReport
 
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -181,3 +182,26 @@ def materialize(
         if unpartitioned:
             run(unpartitioned, None)
     return summary
+
+
+def source_report(defs: dg.Definitions) -> FileReport | None:
+    """The state of every file of the data folder and the inbox, as the warehouse records it
+    after a run (see :mod:`trading_assets.sources.inventory`); None when the sources have no
+    files (the demo and live profiles with an empty inbox)."""
+    import polars as pl
+
+    from trading_assets import schemas
+    from trading_assets.sources.inventory import file_report
+    from trading_assets.warehouse.catalog import read_table
+
+    if "price_sources" not in defs.resources or "warehouse" not in defs.resources:
+        return None
+    listing = defs.resources["price_sources"].process_config_and_initialize().listing()
+    if not (listing.items or listing.ignored or listing.unassigned):
+        return None
+    try:
+        with defs.resources["warehouse"].connect(read_only=True) as con:
+            recorded = read_table(con, "ops.source_items")
+    except FileNotFoundError:  # nothing ran yet: no file was read
+        recorded = pl.DataFrame(schema=schemas.SOURCE_ITEMS_SCHEMA)
+    return file_report(listing, recorded)

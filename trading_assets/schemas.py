@@ -114,7 +114,12 @@ def conform(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
 #: ``resampled:<from-timeframe>`` for derived ones. Key: (symbol, timeframe, ts).
 STAGING_BARS_SCHEMA: dict[str, pl.DataType] = {**BARS_SCHEMA, "n_parts": pl.Int64()}
 
-#: ``ops.source_items``: one row per ingested file or API request (bookkeeping of what was read).
+#: ``ops.source_items``: one row per source file or API request, with the state it ended in
+#: (see :mod:`trading_assets.sources.states`): ``landed``, ``partly_landed`` (good rows
+#: stored, bad rows in ``ops.rejected_rows``), ``rejected`` (nothing stored) or ``ignored``
+#: (by rule: not a price file, a news file...). ``error`` says why, for every state but
+#: ``landed``; ``rows`` counts the rows stored; ``kind`` is ``file`` for files no price reader
+#: took. Rows written before these states existed say ``ok``/``error``.
 SOURCE_ITEMS_SCHEMA: dict[str, pl.DataType] = {
     "origin": pl.String(),
     "kind": pl.String(),
@@ -122,12 +127,46 @@ SOURCE_ITEMS_SCHEMA: dict[str, pl.DataType] = {
     "timeframe": pl.String(),
     "source": pl.String(),
     "fingerprint": pl.String(),
-    "status": pl.String(),  # "ok" | "error"
+    "status": pl.String(),
     "rows": pl.Int64(),
     "error": pl.String(),
     "ingested_at": UTC_TS,
 }
 SOURCE_ITEMS_KEY: tuple[str, ...] = ("origin", "kind")
+
+#: ``ops.rejected_rows``: rows of a source file set aside while its good rows landed (or that
+#: got the file rejected). ``row`` is 1-based as in error messages (a file line, a JSON array
+#: element), ``raw`` the row's text in the file, ``bad`` False for rows held back by rule
+#: rather than wrong (a partial last candle). Replaced per (origin, kind) when the file is
+#: read again. Key: (origin, kind, row).
+REJECTED_ROWS_SCHEMA: dict[str, pl.DataType] = {
+    "origin": pl.String(),
+    "kind": pl.String(),
+    "symbol": pl.String(),
+    "row": pl.Int64(),
+    "field": pl.String(),
+    "reason": pl.String(),
+    "raw": pl.String(),
+    "bad": pl.Boolean(),
+    "fingerprint": pl.String(),
+    "recorded_at": UTC_TS,
+}
+REJECTED_ROWS_KEY: tuple[str, ...] = ("origin", "kind", "row")
+
+#: ``raw.corporate_actions``: dividends, splits and capital gains that price files carry
+#: (yfinance's ``Dividends``, ``Stock Splits``, ``Capital Gains`` columns), on the session
+#: date (``ts`` 00:00 UTC). ``value``: cash per share in the listing currency for dividends
+#: and capital gains, the split ratio (new shares per old share: 5.0 for 5-for-1, 0.05 for
+#: 1-for-20) for splits. Key: (symbol, ts, action).
+CORPORATE_ACTIONS_SCHEMA: dict[str, pl.DataType] = {
+    "symbol": pl.String(),
+    "ts": UTC_TS,
+    "action": pl.String(),  # dividend | split | capital_gain
+    "value": pl.Float64(),
+    "source": pl.String(),
+    "origin": pl.String(),
+}
+CORPORATE_ACTIONS_KEY: tuple[str, ...] = ("symbol", "ts", "action")
 
 #: ``raw.news``: one deduplicated article. Key: article_id (see ``trading_assets.news.articles``).
 #: ``title``/``summary`` are plain text (markup stripped), ``url`` has tracking parameters

@@ -311,12 +311,14 @@ def resolve(
 @dataclass(frozen=True)
 class ModelResult:
     """What :func:`materialize_model` did: rows and data version after the build, rows
-    before it (0 if the table was new), and whether the stored table changed."""
+    before it (0 if the table was new), whether the stored table changed, and the upstream
+    tables that did not exist (the model was then not built)."""
 
     rows: int
     data_version: str
     previous_rows: int
     changed: bool
+    missing: tuple[str, ...] = ()
 
     @property
     def write(self) -> WriteResult:
@@ -334,9 +336,19 @@ class ModelResult:
 def materialize_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelResult:
     """Build ``model`` in one transaction; the table is replaced only if its content changed.
 
+    A model reading a table that does not exist yet (no symbol produced features, say) is not
+    built: the result names the missing tables in ``missing``, and the stored table, if any,
+    is kept as it is.
+
     Raises:
         SqlModelError: DuckDB rejected the query (the file and DuckDB's line are named).
     """
+    missing = tuple(t for t in model.upstream if not table_columns(con, t))
+    if missing:
+        rows, version = 0, "missing"
+        if table_columns(con, model.table):
+            rows, version = content_version(con, model.table)
+        return ModelResult(rows, version, rows, False, missing)
     with transaction(con):
         try:
             # "(" on the first line keeps DuckDB's line numbers equal to the file's

@@ -118,7 +118,7 @@ def test_loading_items_skips_the_unchanged_and_records_the_bad(setup):
     assert not batch.all_loaded and batch.rows.height == 719
     (failure,) = batch.failures
     assert failure["origin"].endswith("ETH_USDT-5m.json") and failure["row"] == 1
-    assert batch.items.sort("status")["status"].to_list() == ["error", "ok"]
+    assert batch.items.sort("status")["status"].to_list() == ["landed", "rejected"]
     assert batch.items["ingested_at"].to_list() == [now, now]
     assert load_new_items(items, "ticks", {}).items_total == 0
 

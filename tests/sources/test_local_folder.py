@@ -11,7 +11,7 @@ import pytest
 
 from trading_assets.errors import ConfigurationError, SourceDataError
 from trading_assets.sources.base import SourceItem
-from trading_assets.sources.local_folder import UNKNOWN_SYMBOL, LocalFolderSource
+from trading_assets.sources.local_folder import LocalFolderSource
 
 #: every price file under crypto/ and equities/: path, format, kind, symbol, timeframe, rows
 #: (Yahoo 1m: bars in the file minus off-grid partial bars, see test_files.YAHOO_1M; Lean
@@ -175,19 +175,18 @@ def folder(tmp_path, eth_rows) -> Path:
     return root
 
 
-def test_unknown_symbol_is_a_failed_item(folder):
+def test_unknown_symbol_is_unassigned_never_an_item(folder):
     source = LocalFolderSource(folder)
     found = {Path(i.origin).name: i for i in source.items()}
-    assert set(found) == {"ETH_USDT-1d.json", "candles-1d.json"}
-    unknown = found["candles-1d.json"]
-    assert unknown.symbol == UNKNOWN_SYMBOL
-    with pytest.raises(SourceDataError) as info:
-        unknown.load()
-    assert info.value.origin == unknown.origin
-    assert "mapping file" in str(info.value)
+    assert set(found) == {"ETH_USDT-1d.json"}  # never a partition named "<unknown>"
+    ((path, error),) = source.unassigned
+    assert path == folder / "sub" / "candles-1d.json"
+    assert isinstance(error, SourceDataError) and error.origin == str(path)
+    assert error.field == "symbol" and "mapping file" in str(error)
     assert found["ETH_USDT-1d.json"].load().height == 5
-    # unknown files are not offered when specific symbols are asked for
+    # listed only when every symbol is asked for
     assert [Path(i.origin).name for i in source.items(["ETH/USDT"])] == ["ETH_USDT-1d.json"]
+    assert source.unassigned == []
     assert [p.name for p, _ in source.skipped] == ["notes.md"]  # hidden files: no trace
 
 
@@ -254,6 +253,7 @@ def test_unknown_timeframe_is_a_failed_item(tmp_path, eth_rows):
 
 
 def test_fingerprint_changes_with_the_file(folder):
+    (folder / "sub" / "candles-1d.json").rename(folder / "sub" / "BTC_USDT-1d.json")
     source = LocalFolderSource(folder)
     before = {i.origin: i.fingerprint for i in source.items()}
     path = folder / "ETH_USDT-1d.json"
@@ -262,8 +262,8 @@ def test_fingerprint_changes_with_the_file(folder):
     after = {i.origin: i.fingerprint for i in source.items()}
     assert before[str(path)] != after[str(path)]
     assert (
-        before[str(folder / "sub" / "candles-1d.json")]
-        == after[str(folder / "sub" / "candles-1d.json")]
+        before[str(folder / "sub" / "BTC_USDT-1d.json")]
+        == after[str(folder / "sub" / "BTC_USDT-1d.json")]
     )
 
 

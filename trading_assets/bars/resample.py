@@ -281,3 +281,16 @@ def build_staging_bars(
             pieces.append(derived)
     staging = pl.concat(pieces).sort(["timeframe", "ts"])
     return staging, report
+
+
+def missing_inputs(symbol: str, source_bars: pl.DataFrame, ticks: pl.DataFrame) -> str | None:
+    """Why a symbol has no staging bars, in plain words, or None when it has inputs.
+
+    ``source_bars`` and ``ticks`` are the symbol's ``raw.bars`` and ``raw.ticks`` rows.
+    """
+    if source_bars.height or ticks.height:
+        return None
+    return (
+        f"no bars for {symbol}: raw.bars and raw.ticks hold no rows for it (its source files "
+        "were rejected or hold no bars; see ops.source_items and ops.rejected_rows)"
+    )

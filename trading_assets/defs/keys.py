@@ -10,6 +10,7 @@ import dagster as dg
 RAW_BARS = dg.AssetKey(["raw", "bars"])
 RAW_TICKS = dg.AssetKey(["raw", "ticks"])
 STAGING_BARS = dg.AssetKey(["staging", "bars"])
+SOURCE_FILES = dg.AssetKey(["ops", "source_files"])
 UNIVERSAL_STREAM = dg.AssetKey(["staging", "universal_stream"])
 # news and sentiment
 NEWS = dg.AssetKey(["raw", "news"])

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.resources import WarehouseResource
@@ -30,6 +31,7 @@ from trading_assets.sql_models import (
     materialize_model,
     resolve,
 )
+from trading_assets.warehouse.catalog import table_exists
 
 #: table -> why the model was not built (filled by :func:`sql_model_assets`)
 SKIPPED: dict[str, str] = {}
@@ -81,12 +83,21 @@ def build_model_asset(model: SqlModel, deps: Sequence[dg.AssetKey]) -> dg.Assets
     def _model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect() as con:
             result = materialize_model(con, model)
-            sample = con.sql(f"SELECT * FROM {model.table} LIMIT 5").pl()
+            sample = (
+                con.sql(f"SELECT * FROM {model.table} LIMIT 5").pl()
+                if table_exists(con, model.table)
+                else pl.DataFrame()
+            )
+        missing = {}
+        if result.missing:
+            missing["missing"] = f"not built: {', '.join(result.missing)} does not exist yet"
+            context.log.warning(f"{model.table} {missing['missing']}")
         return dg.MaterializeResult(
             metadata={
                 **write_metadata(result.write),
                 "sql": dg.MetadataValue.md(f"```sql\n{model.sql}\n```"),
                 "preview": preview(sample.select(sample.columns[:8]), n=5),
+                **missing,
             },
             data_version=dg.DataVersion(result.data_version),
         )

@@ -13,6 +13,39 @@ from typing import Protocol
 
 import polars as pl
 
+#: columns of :attr:`Loaded.rejected`
+REJECTED: dict[str, pl.DataType] = {
+    "row": pl.Int64(),
+    "field": pl.String(),
+    "reason": pl.String(),
+    "bad": pl.Boolean(),
+    "raw": pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What a lenient read of one item gave.
+
+    Attributes:
+        rows: the good rows, the canonical frame of the item's kind.
+        rejected: the rows set aside: ``row`` (1-based, as in errors), ``field``,
+            ``reason``, ``bad`` (False for rows held back by rule, such as a partial
+            last candle) and ``raw`` (the row's text in the file, or None); see
+            :mod:`trading_assets.sources.rejects`.
+        actions: corporate actions the file carries (dividends, splits, capital gains;
+            :data:`trading_assets.schemas.CORPORATE_ACTIONS_SCHEMA`), or None.
+    """
+
+    rows: pl.DataFrame
+    rejected: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REJECTED))
+    actions: pl.DataFrame | None = None
+
+    @property
+    def bad_rows(self) -> int:
+        """Rows set aside as bad (those that count toward the file's bad-row share)."""
+        return int(self.rejected["bad"].sum()) if self.rejected.height else 0
+
 
 @dataclass(frozen=True)
 class SourceItem:
@@ -26,8 +59,10 @@ class SourceItem:
         source: the value written to the ``source`` column (``freqtrade_json``, ``alpaca``...).
         fingerprint: a cheap identity of the content (size + mtime for files) so callers can
             tell whether an item changed without reading it.
-        loader: returns the canonical, validated frame; raises
-            :class:`~trading_assets.errors.SourceDataError` naming file, row and field.
+        loader: returns the canonical, validated frame, or a :class:`Loaded` (lenient file
+            readers: good rows plus the rows set aside); raises
+            :class:`~trading_assets.errors.SourceDataError` naming file, row and field when
+            the input cannot be read at all.
     """
 
     origin: str
@@ -36,11 +71,17 @@ class SourceItem:
     timeframe: str | None
     source: str
     fingerprint: str
-    loader: Callable[[], pl.DataFrame] = field(repr=False, compare=False)
+    loader: Callable[[], pl.DataFrame | Loaded] = field(repr=False, compare=False)
 
     def load(self) -> pl.DataFrame:
-        """Read and validate the rows of this item (canonical schema of ``kind``)."""
-        return self.loader()
+        """Read and validate the rows of this item (canonical schema of ``kind``): the rows
+        that land."""
+        return self.load_checked().rows
+
+    def load_checked(self) -> Loaded:
+        """Read and validate this item: the good rows and the rows set aside."""
+        out = self.loader()
+        return out if isinstance(out, Loaded) else Loaded(out)
 
 
 class PriceSource(Protocol):

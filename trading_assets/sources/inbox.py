@@ -66,7 +66,7 @@ def scan_inbox(inbox: Path, cursor: str | None) -> InboxScan:
         json.JSONDecodeError: ``cursor`` is not a cursor this function wrote.
     """
     from trading_assets.news.files import discover_news_files
-    from trading_assets.sources.local_folder import UNKNOWN_SYMBOL, LocalFolderSource
+    from trading_assets.sources.local_folder import LocalFolderSource
 
     seen: dict[str, str] = json.loads(cursor) if cursor else {}
     news = {str(path): file_fingerprint(path) for path, _ in discover_news_files(inbox)}
@@ -81,15 +81,13 @@ def scan_inbox(inbox: Path, cursor: str | None) -> InboxScan:
     ]
     by_symbol: dict[str, list[SourceItem]] = {}
     skipped = [str(p) for p, _ in source.skipped if str(p) not in news]
+    skipped += [str(p) for p, _ in source.unassigned]
     unreadable = [p for p in skipped if seen.get(f"{p}|skipped") is None]
     for path in skipped:
         seen[f"{path}|skipped"] = "seen"
     for item in fresh:
         seen[f"{item.origin}|{item.kind}"] = item.fingerprint
-        if item.symbol == UNKNOWN_SYMBOL:
-            unreadable.append(item.origin)
-        else:
-            by_symbol.setdefault(item.symbol, []).append(item)
+        by_symbol.setdefault(item.symbol, []).append(item)
     return InboxScan(
         prices=dict(sorted(by_symbol.items())),
         news={p: news[p] for p in fresh_news},

@@ -35,11 +35,11 @@ The JSON form is ``{"files": [{"pattern": ..., ...}, ...]}``. A malformed mappin
 
 Unknown symbols
 ---------------
-A recognised file whose symbol (or bar timeframe) cannot be determined is still listed, as
-an item with ``symbol = UNKNOWN_SYMBOL`` whose :meth:`~SourceItem.load` raises
-:class:`~trading_assets.errors.SourceDataError` naming the file and telling the user to add a
-mapping entry: the ingestion records it as a failed item while the other files still land.
-Such items appear only when all symbols are requested (``items()`` / ``items(None)``).
+A recognised file whose symbol cannot be determined is not an item (it belongs to no
+symbol's partition): it is listed in :attr:`LocalFolderSource.unassigned` with the
+:class:`~trading_assets.errors.SourceDataError` that tells the user which mapping entry to
+add, and reported as a rejected file (:mod:`trading_assets.sources.inventory`). A bar file
+whose symbol is known but whose timeframe is not is an item whose load raises that error.
 """
 
 from __future__ import annotations
@@ -63,9 +63,6 @@ from trading_assets.sources.files._naming import (
     infer_from_name,
     normalize_symbol,
 )
-
-#: ``SourceItem.symbol`` of a file whose symbol could not be determined.
-UNKNOWN_SYMBOL = "<unknown>"
 
 _RULE_KEYS = {"pattern", "symbol", "timeframe", "format", "options", "skip"}
 
@@ -171,7 +168,10 @@ class LocalFolderSource:
     Attributes:
         skipped: after each :meth:`items` call, ``(path, reason)`` for every file that no
             reader recognises (news, sentiment, API captures, ``.md``...) or that the
-            mapping marks ``skip``, sorted by path.
+            mapping marks ``skip``, sorted by path: ignored by rule.
+        unassigned: after each :meth:`items` call, ``(path, error)`` for every recognised
+            price file whose symbol cannot be told (the error names the mapping entry to
+            add), sorted by path; listed only when all symbols are requested.
     """
 
     name = "local"
@@ -183,6 +183,7 @@ class LocalFolderSource:
             load_mapping(self.mapping_file) if self.mapping_file is not None else []
         )
         self.skipped: list[tuple[Path, str]] = []
+        self.unassigned: list[tuple[Path, SourceDataError]] = []
 
     def __repr__(self) -> str:
         return f"LocalFolderSource({str(self.data_dir)!r}, mapping_file={self.mapping_file!r})"
@@ -197,8 +198,8 @@ class LocalFolderSource:
 
         Args:
             symbols: keep only these symbols (any spelling :func:`normalize_symbol`
-                accepts: ``ETHUSDT`` = ``ETH/USDT``). Files of unknown symbol are listed only
-                when ``symbols`` is None.
+                accepts: ``ETHUSDT`` = ``ETH/USDT``). Files of unknown symbol are never
+                items; they are listed in :attr:`unassigned` when ``symbols`` is None.
 
         Raises:
             ConfigurationError: ``data_dir`` is not a folder.
@@ -209,18 +210,22 @@ class LocalFolderSource:
         mapping_path = self.mapping_file.resolve() if self.mapping_file else None
         items: list[SourceItem] = []
         skipped: list[tuple[Path, str]] = []
+        unassigned: list[tuple[Path, SourceDataError]] = []
         for path, relative in self._walk():
             if mapping_path is not None and path.resolve() == mapping_path:
                 continue
             item = self._item(path, relative, skipped)
+            if isinstance(item, SourceDataError):
+                if wanted is None:
+                    unassigned.append((path, item))
+                continue
             if item is None:
                 continue
-            if wanted is not None and (
-                item.symbol == UNKNOWN_SYMBOL or normalize_symbol(item.symbol) not in wanted
-            ):
+            if wanted is not None and normalize_symbol(item.symbol) not in wanted:
                 continue
             items.append(item)
         self.skipped = skipped
+        self.unassigned = unassigned
         return items
 
     # -- internals -----------------------------------------------------------------------
@@ -241,7 +246,8 @@ class LocalFolderSource:
 
     def _item(
         self, path: Path, relative: str, skipped: list[tuple[Path, str]]
-    ) -> SourceItem | None:
+    ) -> SourceItem | SourceDataError | None:
+        """The file's item; its error when the symbol is unknown; None when skipped."""
         rule = self._rule(relative)
         if rule is not None and rule.skip:
             skipped.append((path, f"skipped by mapping pattern {rule.pattern!r}"))
@@ -282,21 +288,18 @@ class LocalFolderSource:
                 f"gives invalid options for {cls.format} reading {path}: {exc}"
             ) from exc
         origin = str(path)
-        item_symbol = reader.symbol
-        loader = reader.read
-        if item_symbol is None:
-            item_symbol = UNKNOWN_SYMBOL
-            loader = _failing_loader(unknown_symbol_error(origin))
-        # A bar file of unknown timeframe keeps reader.read as loader: it raises the
-        # "add a timeframe to the mapping file" SourceDataError.
+        if reader.symbol is None:
+            return unknown_symbol_error(origin)
+        # A bar file of unknown timeframe keeps reading as its loader: it raises the
+        # "add a timeframe to the mapping file" SourceDataError (or tells it from the bars).
         return SourceItem(
             origin=origin,
-            symbol=item_symbol,
+            symbol=reader.symbol,
             kind=reader.kind,
             timeframe=reader.timeframe if reader.kind in ("bars", "quote_bars") else None,
             source=cls.format,
             fingerprint=fingerprint,
-            loader=loader,
+            loader=reader.read_checked,
         )
 
 

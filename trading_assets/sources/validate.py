@@ -3,17 +3,34 @@
 Readers build a frame in the canonical schema plus an ``_row`` column (the 1-based row of the
 input the bar came from) and call :func:`validate_bars` or :func:`validate_ticks`, which return
 the cleaned frame without ``_row`` or raise :class:`SourceDataError` naming file, row and field.
+Given a :class:`~trading_assets.sources.rejects.RowRejects`, they are lenient instead: the
+rows breaking a rule are recorded there and left out, the others returned.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from trading_assets.errors import SourceDataError
+from trading_assets.markets import market_of
 from trading_assets.schemas import conform
+from trading_assets.sources.rejects import ROW, RowRejects, check
 from trading_assets.timeframes import timeframe_seconds
 
-ROW = "_row"
+__all__ = [
+    "ROW",
+    "epoch_to_utc",
+    "on_grid",
+    "validate_bars",
+    "validate_quote_bars",
+    "validate_quotes",
+    "validate_ticks",
+]
+
+#: a row rule: (bad-row condition, field at fault, reason text or expression)
+Rule = tuple[pl.Expr, str | None, pl.Expr | str]
 
 # Magnitude bounds of epoch integers for dates between 1973 and 2286.
 _EPOCH_UNITS: tuple[tuple[str, float, float], ...] = (
@@ -22,17 +39,29 @@ _EPOCH_UNITS: tuple[tuple[str, float, float], ...] = (
     ("us", 1e14, 1e16),
     ("ns", 1e17, 1e19),
 )
+_SCALE = {"s": 1e6, "ms": 1e3, "us": 1.0, "ns": 1e-3}
+#: how timestamps read in reasons
+_STAMP = "%Y-%m-%d %H:%M:%S%.f UTC"
 
 
-def epoch_to_utc(values: pl.Series, origin: str, rows: pl.Series, field: str) -> pl.Series:
-    """Convert integer epoch timestamps to ``Datetime("us", "UTC")``, detecting the unit.
+def epoch_to_utc(
+    values: pl.Series,
+    origin: str,
+    rows: pl.Series,
+    field: str,
+    rejects: RowRejects | None = None,
+) -> pl.Series:
+    """Convert epoch timestamps to ``Datetime("us", "UTC")``, detecting the unit (s, ms, us
+    or ns) from the magnitude of each value (dates between 1973 and 2286).
 
-    The unit (s, ms, us or ns) is inferred from the magnitude of each value and must be the
-    same for the whole input.
+    Strict (``rejects`` None): integer values whose unit is the same for the whole input.
+    Lenient: the unit is detected per row (files mixing ``1513555200.0`` seconds and
+    millisecond rows), values may be decimal; a value that is no epoch time is recorded in
+    ``rejects`` and gives null, as does a null value.
 
     Raises:
-        SourceDataError: a null or out-of-range value, or a unit that switches within the
-            input (names the first row whose unit differs from the first row's).
+        SourceDataError: strict mode: a null or out-of-range value, or a unit that switches
+            within the input (names the first row whose unit differs from the first row's).
     """
     vals = values.cast(pl.Float64, strict=False)
     # One pass: the magnitude ranges are disjoint, so a when/then chain labels each value.
@@ -41,6 +70,18 @@ def epoch_to_utc(values: pl.Series, origin: str, rows: pl.Series, field: str) ->
         chain = chain.when((vals >= low) & (vals < high)).then(pl.lit(unit))
     unit_col = pl.select(chain.otherwise(pl.lit(None, dtype=pl.String)).alias("unit")).to_series()
     missing = unit_col.is_null()
+    if rejects is not None:
+        bad = missing & values.is_not_null()
+        if bad.any():
+            texts = values.filter(bad).cast(pl.String)
+            rejects.add(
+                rows.filter(bad),
+                field,
+                "timestamp " + texts + " is not an epoch time in s, ms, us or ns",
+            )
+        factor = unit_col.replace_strict(_SCALE, default=None, return_dtype=pl.Float64)
+        micros = (vals * factor).round().cast(pl.Int64)
+        return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias(values.name)
     if missing.any():
         idx = int(missing.arg_max())
         raise SourceDataError(
@@ -66,29 +107,113 @@ def epoch_to_utc(values: pl.Series, origin: str, rows: pl.Series, field: str) ->
     return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias(values.name)
 
 
-def _check_numbers(frame: pl.DataFrame, origin: str, columns: list[str]) -> None:
-    for col in columns:
-        bad = frame.filter(pl.col(col).is_null() | pl.col(col).is_nan())
-        if bad.height:
-            raise SourceDataError(
-                origin, "missing or non-numeric value", row=int(bad[ROW][0]), field=col
+def _missing(columns: Sequence[str]) -> list[Rule]:
+    return [
+        (pl.col(c).is_null() | pl.col(c).is_nan(), c, "missing or non-numeric value")
+        for c in columns
+    ]
+
+
+def _positive(columns: Sequence[str]) -> list[Rule]:
+    return [(pl.col(c) <= 0, c, pl.format("price must be > 0, got {}", pl.col(c))) for c in columns]
+
+
+def _sizes(columns: Sequence[str], what: str) -> list[Rule]:
+    return [(pl.col(c) < 0, c, f"{what} must be >= 0") for c in columns]
+
+
+def _high_low(prefix: str = "") -> list[Rule]:
+    high, low, open_, close = (pl.col(f"{prefix}{p}") for p in ("high", "low", "open", "close"))
+    side = f"{prefix.rstrip('_')} " if prefix else ""
+    return [
+        (
+            high < low,
+            f"{prefix}high",
+            pl.format(f"{side}high {{}} is below {side}low {{}}", high, low),
+        ),
+        (
+            high < pl.max_horizontal(open_, close),
+            f"{prefix}high",
+            pl.format(
+                f"OHLC inconsistent: {side}high {{}} is below {side}open {{}} or close {{}}",
+                high,
+                open_,
+                close,
+            ),
+        ),
+        (
+            low > pl.min_horizontal(open_, close),
+            f"{prefix}low",
+            pl.format(
+                f"OHLC inconsistent: {side}low {{}} is above {side}open {{}} or close {{}}",
+                low,
+                open_,
+                close,
+            ),
+        ),
+    ]
+
+
+def on_grid(timeframe: str, symbol: str | None) -> pl.Expr:
+    """True where ``ts`` is on the grid of ``timeframe``: intraday bars start on a multiple of
+    the timeframe (UTC clock), daily and longer at 00:00 UTC. Intraday bars of an equity
+    (:func:`~trading_assets.markets.market_of`) may instead be anchored on the regular
+    session's open: hourly bars at 09:30, 10:30... New York, as Yahoo and brokers deliver
+    them (the session open is the same on early-close days)."""
+    market = market_of(symbol) if symbol else None
+    step_us = min(timeframe_seconds(timeframe) * 1_000_000, 86_400_000_000)
+    on = pl.col("ts").dt.epoch("us") % step_us == 0
+    if market is None or market.always_open or step_us >= 86_400_000_000:
+        return on
+    local = pl.col("ts").dt.convert_time_zone(market.timezone.key)
+    opens = market.session_open
+    since_open = (
+        local.dt.hour().cast(pl.Int64) * 3600
+        + local.dt.minute().cast(pl.Int64) * 60
+        + local.dt.second().cast(pl.Int64)
+        - (opens.hour * 3600 + opens.minute * 60)
+    ) * 1_000_000 + local.dt.microsecond().cast(pl.Int64)
+    return on | (since_open % step_us == 0)
+
+
+def _grid(timeframes: list[str], symbol: str | None) -> list[Rule]:
+    """One rule per timeframe: the bar is on its grid (:func:`on_grid`)."""
+    market = market_of(symbol) if symbol else None
+    rules: list[Rule] = []
+    for tf in timeframes:
+        where = f"the {tf} grid"
+        if market is not None and not market.always_open and timeframe_seconds(tf) < 86_400:
+            where += (
+                f" (UTC clock, or sessions opening {market.session_open:%H:%M} "
+                f"{market.timezone.key})"
             )
+        off = (pl.col("timeframe") == tf) & ~on_grid(tf, symbol)
+        stamp = pl.col("ts").dt.to_string(_STAMP)
+        rules.append((off, "ts", pl.format(f"timestamp {{}} is off {where}", stamp)))
+    return rules
 
 
-def _all_clear(frame: pl.DataFrame, conditions: list[pl.Expr]) -> bool:
-    """True when no row meets any of ``conditions`` (one pass over the frame; null counts as
-    a hit). Validators use it to skip their row-by-row-precise checks on clean input."""
-    hit = pl.any_horizontal(conditions).fill_null(True).any()
+def _clear(frame: pl.DataFrame, rules: Sequence[Rule]) -> bool:
+    """True when no row breaks any rule (one pass; the fast path of clean input)."""
+    hit = pl.any_horizontal([bad.fill_null(False) for bad, _, _ in rules]).any()
     return not frame.select(hit).item()
 
 
-def _first_bad(frame: pl.DataFrame, condition: pl.Expr) -> int | None:
-    bad = frame.filter(condition)
-    return int(bad[ROW][0]) if bad.height else None
+def _validated(
+    frame: pl.DataFrame, rules: Sequence[Rule], origin: str, rejects: RowRejects | None
+) -> pl.DataFrame:
+    if rejects is not None:
+        frame = rejects.exclude(frame)
+    if _clear(frame, rules):
+        return frame
+    return check(frame, rules, origin, rejects)
 
 
-def _sorted_dedup(frame: pl.DataFrame, key: list[str], origin: str) -> pl.DataFrame:
-    """Sort by key; drop exact duplicate rows; raise on same key with different values."""
+def _sorted_dedup(
+    frame: pl.DataFrame, key: list[str], origin: str, rejects: RowRejects | None = None
+) -> pl.DataFrame:
+    """Sort by key; drop exact duplicate rows; the same key with different values raises
+    (strict) or keeps the first row in file order and rejects the others (lenient)."""
     frame = frame.sort([*key, ROW])
     # Fast path (same result): after the sort equal keys are adjacent; none -> nothing to do.
     same_as_previous = pl.all_horizontal([pl.col(k) == pl.col(k).shift(1) for k in key])
@@ -97,7 +222,9 @@ def _sorted_dedup(frame: pl.DataFrame, key: list[str], origin: str) -> pl.DataFr
     value_cols = [c for c in frame.columns if c != ROW]
     frame = frame.unique(subset=value_cols, keep="first", maintain_order=True)
     dup = frame.filter(pl.struct(key).is_duplicated())
-    if dup.height:
+    if not dup.height:
+        return frame
+    if rejects is None:
         rows = dup[ROW].to_list()
         raise SourceDataError(
             origin,
@@ -105,123 +232,88 @@ def _sorted_dedup(frame: pl.DataFrame, key: list[str], origin: str) -> pl.DataFr
             f"({', '.join(f'{k}={dup[k][0]}' for k in key)}) but different values",
             row=int(rows[1]),
         )
-    return frame
+    stamp = key[-1]
+    frame = frame.with_columns(pl.col(ROW).min().over(key).alias("_first"))
+    return rejects.take(
+        frame,
+        pl.struct(key).is_duplicated() & (pl.col(ROW) != pl.col("_first")),
+        stamp,
+        pl.format(
+            f"duplicate stamp: same {stamp} {{}} as row {{}} but different values",
+            pl.col(stamp).dt.to_string(_STAMP) if stamp == "ts" else pl.col(stamp).cast(pl.String),
+            pl.col("_first"),
+        ),
+    ).drop("_first")
 
 
-def validate_bars(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
+def validate_bars(
+    frame: pl.DataFrame, origin: str, rejects: RowRejects | None = None
+) -> pl.DataFrame:
     """Check and clean a frame of bars; returns it in canonical schema, sorted by key.
 
     Accepts newest-first input (sorts it) and exact duplicate rows (keeps one).
     ``frame`` must hold the canonical bar columns plus ``_row``.
 
+    Rules, in order: price or volume missing or not a number; price <= 0; volume < 0; high
+    below low; OHLC inconsistent (high below open or close, low above them); a timestamp off
+    the timeframe's grid (intraday bars start on a multiple of their timeframe, or for
+    equities on the regular session's open, e.g. 09:30 New York for hourly bars; daily bars
+    at 00:00 UTC); the same (symbol, timeframe, ts) twice with different values.
+
+    Args:
+        rejects: lenient mode: every row breaking a rule is recorded there and left out
+            (of a duplicate stamp, the first row in file order is kept); rows recorded
+            before (e.g. unparseable cells) are left out too. None: strict mode.
+
     Raises:
-        SourceDataError: empty input; missing or non-numeric price or volume; price <= 0;
-            negative volume; high below low; a timestamp off the timeframe's grid (intraday
-            bars must start on a multiple of their timeframe, daily bars at 00:00 UTC); the
-            same (symbol, timeframe, ts) twice with different values.
+        SourceDataError: empty input; strict mode: the first row breaking a rule.
     """
     if frame.height == 0:
         raise SourceDataError(origin, "no rows: the file is empty or holds no bars")
-    timeframes = frame["timeframe"].unique().to_list()
-    epoch_us = pl.col("ts").dt.epoch("us")
-    quick = [
-        *[pl.col(c).is_null() | pl.col(c).is_nan() for c in ("open", "high", "low", "close")],
-        pl.col("volume").is_null() | pl.col("volume").is_nan(),
-        *[pl.col(c) <= 0 for c in ("open", "high", "low", "close")],
-        pl.col("volume") < 0,
-        pl.col("high") < pl.col("low"),
-        *[
-            (pl.col("timeframe") == tf)
-            & (epoch_us % min(timeframe_seconds(tf) * 1_000_000, 86_400_000_000) != 0)
-            for tf in timeframes
-        ],
+    symbol = frame["symbol"][0]
+    rules = [
+        *_missing(["open", "high", "low", "close", "volume"]),
+        *_positive(["open", "high", "low", "close"]),
+        *_sizes(["volume"], "volume"),
+        *_high_low(),
+        *_grid(frame["timeframe"].unique().to_list(), symbol),
     ]
-    if not _all_clear(frame, quick):
-        _bar_checks(frame, origin, timeframes)
-    frame = _sorted_dedup(frame, ["symbol", "timeframe", "ts"], origin)
+    frame = _validated(frame, rules, origin, rejects)
+    frame = _sorted_dedup(frame, ["symbol", "timeframe", "ts"], origin, rejects)
     return conform(frame, "bars")
 
 
-def _bar_checks(frame: pl.DataFrame, origin: str, timeframes: list[str]) -> None:
-    """The precise checks of validate_bars, in order; raise on the first problem found."""
-    _check_numbers(frame, origin, ["open", "high", "low", "close", "volume"])
-    for col in ("open", "high", "low", "close"):
-        row = _first_bad(frame, pl.col(col) <= 0)
-        if row is not None:
-            value = frame.filter(pl.col(ROW) == row)[col][0]
-            raise SourceDataError(origin, f"price must be > 0, got {value}", row=row, field=col)
-    row = _first_bad(frame, pl.col("volume") < 0)
-    if row is not None:
-        raise SourceDataError(origin, "volume must be >= 0", row=row, field="volume")
-    row = _first_bad(frame, pl.col("high") < pl.col("low"))
-    if row is not None:
-        bad = frame.filter(pl.col(ROW) == row)
-        raise SourceDataError(
-            origin, f"high {bad['high'][0]} is below low {bad['low'][0]}", row=row, field="high"
-        )
-    _check_grid(frame, origin, timeframes)
-
-
-def validate_ticks(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
+def validate_ticks(
+    frame: pl.DataFrame, origin: str, rejects: RowRejects | None = None
+) -> pl.DataFrame:
     """Check and clean a frame of trade ticks; returns it in canonical schema sorted by ts.
 
+    Rules: price or size missing; price <= 0; size < 0; a side other than buy/sell/null;
+    the same trade id twice with different values. ``rejects``: lenient mode, as in
+    :func:`validate_bars`.
+
     Raises:
-        SourceDataError: empty input; missing price or size; price <= 0; size < 0; a side
-            other than buy/sell/null; the same trade id twice with different values.
+        SourceDataError: empty input; strict mode: the first row breaking a rule.
     """
     if frame.height == 0:
         raise SourceDataError(origin, "no rows: the file is empty or holds no trades")
-    quick = [
-        pl.col("price").is_null() | pl.col("price").is_nan(),
-        pl.col("size").is_null() | pl.col("size").is_nan(),
-        pl.col("price") <= 0,
-        pl.col("size") < 0,
-    ]
+    rules = [*_missing(["price", "size"]), *_positive(["price"]), *_sizes(["size"], "size")]
     if "side" in frame.columns:
-        quick.append(pl.col("side").is_not_null() & ~pl.col("side").is_in(["buy", "sell"]))
-    if not _all_clear(frame, quick):
-        _tick_checks(frame, origin)
-    frame = _sorted_dedup(frame, ["symbol", "source", "trade_id"], origin)
+        rules.append(
+            (
+                pl.col("side").is_not_null() & ~pl.col("side").is_in(["buy", "sell"]),
+                "side",
+                "side must be buy, sell or empty",
+            )
+        )
+    frame = _validated(frame, rules, origin, rejects)
+    frame = _sorted_dedup(frame, ["symbol", "source", "trade_id"], origin, rejects)
     return conform(frame.sort(["ts", ROW]), "ticks")
 
 
-def _tick_checks(frame: pl.DataFrame, origin: str) -> None:
-    """The precise checks of validate_ticks, in order; raise on the first problem found."""
-    _check_numbers(frame, origin, ["price", "size"])
-    row = _first_bad(frame, pl.col("price") <= 0)
-    if row is not None:
-        raise SourceDataError(origin, "price must be > 0", row=row, field="price")
-    row = _first_bad(frame, pl.col("size") < 0)
-    if row is not None:
-        raise SourceDataError(origin, "size must be >= 0", row=row, field="size")
-    if "side" in frame.columns:
-        row = _first_bad(
-            frame, pl.col("side").is_not_null() & ~pl.col("side").is_in(["buy", "sell"])
-        )
-        if row is not None:
-            raise SourceDataError(origin, "side must be buy, sell or empty", row=row, field="side")
-
-
-def _check_grid(frame: pl.DataFrame, origin: str, timeframes: list[str] | None = None) -> None:
-    """Every ts on its timeframe's grid (intraday: a multiple of the timeframe; daily and
-    longer: 00:00 UTC)."""
-    if timeframes is None:
-        timeframes = frame["timeframe"].unique().to_list()
-    for timeframe in timeframes:
-        step_us = timeframe_seconds(timeframe) * 1_000_000
-        epoch_us = pl.col("ts").dt.epoch("us")
-        row = _first_bad(
-            frame,
-            (pl.col("timeframe") == timeframe) & (epoch_us % min(step_us, 86_400_000_000) != 0),
-        )
-        if row is not None:
-            ts = frame.filter(pl.col(ROW) == row)["ts"][0]
-            raise SourceDataError(
-                origin, f"timestamp {ts} is off the {timeframe} grid", row=row, field="ts"
-            )
-
-
-def validate_quote_bars(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
+def validate_quote_bars(
+    frame: pl.DataFrame, origin: str, rejects: RowRejects | None = None
+) -> pl.DataFrame:
     """Check and clean a frame of bid/ask bars; returns it in canonical schema, sorted by key.
 
     Same rules as :func:`validate_bars`, per side: newest-first input is sorted, exact
@@ -229,93 +321,53 @@ def validate_quote_bars(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
     ``_row``. A crossed market (bid above ask) is not an error: it happens in real data.
 
     Raises:
-        SourceDataError: empty input; a missing or non-numeric value; a price <= 0; a size < 0;
-            a side's high below its low; a timestamp off the timeframe's grid; the same
-            (symbol, timeframe, ts) twice with different values.
+        SourceDataError: empty input; strict mode: a missing or non-numeric value; a price
+            <= 0; a size < 0; a side's high below its low or OHLC inconsistent; a timestamp
+            off the timeframe's grid; the same (symbol, timeframe, ts) twice with different
+            values.
     """
     if frame.height == 0:
         raise SourceDataError(origin, "no rows: the file is empty or holds no quote bars")
     prices = [f"{side}_{p}" for side in ("bid", "ask") for p in ("open", "high", "low", "close")]
     sizes = ["bid_size", "ask_size"]
-    timeframes = frame["timeframe"].unique().to_list()
-    epoch_us = pl.col("ts").dt.epoch("us")
-    quick = [
-        *[pl.col(c).is_null() | pl.col(c).is_nan() for c in [*prices, *sizes]],
-        *[pl.col(c) <= 0 for c in prices],
-        *[pl.col(c) < 0 for c in sizes],
-        *[pl.col(f"{s}_high") < pl.col(f"{s}_low") for s in ("bid", "ask")],
-        *[
-            (pl.col("timeframe") == tf)
-            & (epoch_us % min(timeframe_seconds(tf) * 1_000_000, 86_400_000_000) != 0)
-            for tf in timeframes
-        ],
+    rules = [
+        *_missing([*prices, *sizes]),
+        *_positive(prices),
+        *_sizes(sizes, "size"),
+        *_high_low("bid_"),
+        *_high_low("ask_"),
+        *_grid(frame["timeframe"].unique().to_list(), frame["symbol"][0]),
     ]
-    if not _all_clear(frame, quick):
-        _quote_bar_checks(frame, origin, prices, sizes)
-    frame = _sorted_dedup(frame, ["symbol", "timeframe", "ts"], origin)
+    frame = _validated(frame, rules, origin, rejects)
+    frame = _sorted_dedup(frame, ["symbol", "timeframe", "ts"], origin, rejects)
     return conform(frame, "quote_bars")
 
 
-def _quote_bar_checks(
-    frame: pl.DataFrame, origin: str, prices: list[str], sizes: list[str]
-) -> None:
-    """The precise checks of validate_quote_bars, in order; raise on the first problem."""
-    _check_numbers(frame, origin, [*prices, *sizes])
-    for col in prices:
-        row = _first_bad(frame, pl.col(col) <= 0)
-        if row is not None:
-            value = frame.filter(pl.col(ROW) == row)[col][0]
-            raise SourceDataError(origin, f"price must be > 0, got {value}", row=row, field=col)
-    for col in sizes:
-        row = _first_bad(frame, pl.col(col) < 0)
-        if row is not None:
-            raise SourceDataError(origin, "size must be >= 0", row=row, field=col)
-    for side in ("bid", "ask"):
-        row = _first_bad(frame, pl.col(f"{side}_high") < pl.col(f"{side}_low"))
-        if row is not None:
-            bad = frame.filter(pl.col(ROW) == row)
-            raise SourceDataError(
-                origin,
-                f"{side} high {bad[f'{side}_high'][0]} is below {side} low {bad[f'{side}_low'][0]}",
-                row=row,
-                field=f"{side}_high",
-            )
-    _check_grid(frame, origin)
-
-
-def validate_quotes(frame: pl.DataFrame, origin: str) -> pl.DataFrame:
+def validate_quotes(
+    frame: pl.DataFrame, origin: str, rejects: RowRejects | None = None
+) -> pl.DataFrame:
     """Check and clean best bid/ask updates; returns the canonical ``quotes`` frame by (ts, seq).
 
     ``frame`` holds symbol, source, ts, bid, bid_size, ask, ask_size and ``_row`` (no
     ``seq``). A file that is entirely newest-first is reversed first; rows are then stably
     sorted by ts, an update identical to the one before it (same ts and values) is dropped as
     an exact duplicate, and ``seq`` numbers the remaining updates sharing a timestamp
-    (0, 1, ...) in file order. A crossed quote (bid above ask) is kept.
+    (0, 1, ...) in file order. A crossed quote (bid above ask) is kept. ``rejects``: lenient
+    mode, as in :func:`validate_bars`.
 
     Raises:
-        SourceDataError: empty input; a missing or non-numeric bid/ask/size; a price <= 0;
-            a size < 0.
+        SourceDataError: empty input; strict mode: a missing or non-numeric bid/ask/size; a
+            price <= 0; a size < 0.
     """
     if frame.height == 0:
         raise SourceDataError(origin, "no rows: the file is empty or holds no quotes")
     numbers = ["bid", "bid_size", "ask", "ask_size"]
-    quick = [
-        *[pl.col(c).is_null() | pl.col(c).is_nan() for c in numbers],
-        pl.col("bid") <= 0,
-        pl.col("ask") <= 0,
-        pl.col("bid_size") < 0,
-        pl.col("ask_size") < 0,
+    rules = [
+        *_missing(numbers),
+        *_positive(["bid", "ask"]),
+        *_sizes(["bid_size", "ask_size"], "size"),
     ]
-    if not _all_clear(frame, quick):
-        _check_numbers(frame, origin, numbers)
-        for col in ("bid", "ask"):
-            row = _first_bad(frame, pl.col(col) <= 0)
-            if row is not None:
-                raise SourceDataError(origin, "price must be > 0", row=row, field=col)
-        for col in ("bid_size", "ask_size"):
-            row = _first_bad(frame, pl.col(col) < 0)
-            if row is not None:
-                raise SourceDataError(origin, "size must be >= 0", row=row, field=col)
+    frame = _validated(frame, rules, origin, rejects)
     frame = _file_order(frame)
     values = ["symbol", "source", "ts", "bid", "bid_size", "ask", "ask_size"]
     repeat = pl.all_horizontal([pl.col(c) == pl.col(c).shift(1) for c in values]).fill_null(False)

@@ -19,6 +19,8 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "raw.quote_bars": schemas.QUOTE_BARS_SCHEMA,
     "staging.bars": schemas.STAGING_BARS_SCHEMA,
     "ops.source_items": schemas.SOURCE_ITEMS_SCHEMA,
+    "ops.rejected_rows": schemas.REJECTED_ROWS_SCHEMA,
+    "raw.corporate_actions": schemas.CORPORATE_ACTIONS_SCHEMA,
     "raw.news": schemas.NEWS_SCHEMA,
     "ops.news_sources": schemas.NEWS_SOURCES_SCHEMA,
     "ml.sentiment": schemas.SENTIMENT_SCHEMA,

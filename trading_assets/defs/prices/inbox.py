@@ -12,11 +12,13 @@ News files (the layouts of :func:`trading_assets.news.files.discover_news_files`
 ``raw/news`` run for all of them; that asset reads the inbox's news files too.
 """
 
+import hashlib
 from pathlib import Path
 
 import dagster as dg
 
 from trading_assets.defs.keys import NEWS as NEWS_KEY
+from trading_assets.defs.keys import SOURCE_FILES
 from trading_assets.defs.live_lane import live_lane
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
@@ -36,7 +38,8 @@ def inbox_requests(
     With ``graph`` (the code location's asset graph), each price run also holds the live lane
     below its ingestion assets; without, only the ingestion assets. ``unreadable`` lists files
     no reader recognises or whose symbol is unknown (they are remembered too, so they are
-    reported once, not on every tick).
+    reported once, not on every tick); when there are any, one ``ops/source_files`` run
+    records their state.
     """
     scan = scan_inbox(inbox, cursor)
     requests = []
@@ -53,6 +56,13 @@ def inbox_requests(
                 partition_key=symbol,
                 asset_selection=[*ingest, *lane],
                 tags=dict(_TAGS),
+            )
+        )
+    if scan.unreadable:  # no symbol's ingestion records them: ops/source_files does
+        stamp = hashlib.sha256("|".join(scan.unreadable).encode()).hexdigest()[:16]
+        requests.append(
+            dg.RunRequest(
+                run_key=f"inbox:files:{stamp}", asset_selection=[SOURCE_FILES], tags=dict(_TAGS)
             )
         )
     if scan.news:

@@ -16,6 +16,7 @@ from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.sources.ingest import load_new_items
+from trading_assets.sources.states import MAX_BAD_ROW_SHARE
 from trading_assets.warehouse.prices import known_fingerprints, write_ingest
 
 SOURCES_LOADED = "sources_loaded"
@@ -26,6 +27,9 @@ class IngestConfig(dg.Config):
 
     force: bool = False
     """Re-read every source item even if its fingerprint is unchanged."""
+    max_bad_row_share: float = MAX_BAD_ROW_SHARE
+    """A file with more bad rows than this share is rejected whole; with fewer, its good rows
+    land and the bad ones are set aside in ops.rejected_rows."""
 
 
 def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
@@ -50,7 +54,8 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
             dg.AssetCheckSpec(
                 SOURCES_LOADED,
                 asset=asset_key,
-                description="Every source item of the partition loaded without error.",
+                description="Every source item of the partition read this run landed whole: "
+                "fails with ERROR when one was rejected, WARN when one landed only partly.",
             )
         ],
         metadata={"table": table},
@@ -64,11 +69,17 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
         symbol = context.partition_key
         with warehouse.connect() as con:
             known = {} if config.force else known_fingerprints(con, kind, symbol)
-        batch = load_new_items(price_sources.items([symbol]), kind, known)
+        batch = load_new_items(
+            price_sources.items([symbol]), kind, known, max_bad_row_share=config.max_bad_row_share
+        )
         for failure in batch.failures:
-            context.log.warning(f"{symbol}: skipped {failure['origin']}: {failure['reason']}")
+            context.log.warning(
+                f"{symbol}: {failure['state']} {failure['origin']}: {failure['reason']}"
+            )
         with warehouse.connect() as con:
-            written = write_ingest(con, kind, symbol, batch.rows, batch.items)
+            written = write_ingest(
+                con, kind, symbol, batch.rows, batch.items, batch.rejected_rows, batch.actions
+            )
         failures = dg.MetadataValue.json(batch.failures)
         metadata = {
             **write_metadata(written.result),
@@ -76,6 +87,7 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
             "items_loaded": dg.MetadataValue.int(batch.items_loaded),
             "items_unchanged": dg.MetadataValue.int(batch.items_unchanged),
             "items_failed": dg.MetadataValue.int(len(batch.failures)),
+            "rows_set_aside": dg.MetadataValue.int(batch.rejected_rows.height),
             "preview": preview(written.latest.sort("ts")),
         }
         if written.spans is not None:
@@ -85,7 +97,7 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
         check = dg.AssetCheckResult(
             check_name=SOURCES_LOADED,
             passed=batch.all_loaded,
-            severity=dg.AssetCheckSeverity.ERROR,
+            severity=dg.AssetCheckSeverity.ERROR if batch.rejected else dg.AssetCheckSeverity.WARN,
             metadata={"failed": len(batch.failures), "failures": failures},
         )
         return dg.MaterializeResult(

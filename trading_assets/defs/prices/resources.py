@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from trading_assets.sources.base import PriceSource, SourceItem
+from trading_assets.sources.inventory import Listing, list_files
 
 
 class PriceSourcesResource(dg.ConfigurableResource):
@@ -75,3 +76,9 @@ class PriceSourcesResource(dg.ConfigurableResource):
     def symbols(self) -> list[str]:
         """Every symbol some source offers, sorted."""
         return sorted({item.symbol for item in self.items()})
+
+    def listing(self) -> Listing:
+        """Every file of the data folder and the inbox: price files of known symbol (items),
+        files ignored by rule, and price files of unknown symbol (see
+        :func:`trading_assets.sources.inventory.list_files`)."""
+        return list_files(self.sources())

@@ -7,6 +7,7 @@ features, labels and backtests never see a split as a return.
 """
 
 import dagster as dg
+import polars as pl
 
 from trading_assets import markets, schemas
 from trading_assets.bars import quality, resample, splits
@@ -16,7 +17,7 @@ from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.timeframes import STANDARD_TIMEFRAMES
-from trading_assets.warehouse.prices import read_raw_prices
+from trading_assets.warehouse.prices import read_raw_prices, read_split_actions
 from trading_assets.warehouse.writes import replace_scope
 
 #: check name -> (description, severity)
@@ -105,20 +106,23 @@ def staging_bars(
     market = markets.market_of(symbol)
     with warehouse.connect() as con:
         source, ticks = read_raw_prices(con, symbol)
+        actions = read_split_actions(con, symbol)
     bars, reconciliation = resample.build_staging_bars(source, ticks, market, config.timeframes)
-    bars, split_report = splits.split_adjust(bars, symbol)
+    bars, split_report = splits.split_adjust(bars, symbol, actions)
     with warehouse.connect() as con:
         result = replace_scope(
             con, "staging.bars", bars, {"symbol": symbol}, schema=schemas.STAGING_BARS_SCHEMA
         )
     checks = bar_check_results(bars, market, reconciliation, config.enforce_freshness, split_report)
+    missing = resample.missing_inputs(symbol, source, ticks)
     return dg.MaterializeResult(
         metadata={
             **write_metadata(result),
             "coverage": coverage(bars),
             "reconciliation": dg.MetadataValue.json(reconciliation),
             "splits": dg.MetadataValue.json(split_report.as_dict()),
-            "preview": preview(bars.filter(bars["timeframe"] == bars["timeframe"].max())),
+            "preview": preview(bars.filter(pl.col("timeframe") == pl.col("timeframe").max())),
+            **({"missing": dg.MetadataValue.text(missing)} if missing else {}),
         },
         data_version=dg.DataVersion(result.data_version),
         check_results=checks,

@@ -12,6 +12,10 @@ reader                                     ``source`` / format name    kind
 :class:`FreqtradeTradesCsvReader`          ``freqtrade_trades_csv``    ticks
 :class:`FreqtradeTradesJsonReader`         ``freqtrade_trades_json``   ticks
 :class:`QuotesParquetReader`               ``quotes_parquet``          quotes
+:class:`CcxtTradesJsonReader`              ``ccxt_trades_json``        ticks
+:class:`BitcoinchartsCsvReader`            ``bitcoincharts_csv``       ticks
+:class:`TradesCsvReader`                   ``trades_csv``              ticks
+:class:`OhlcvCsvReader`                    ``ohlcv_csv``               bars
 =========================================  ==========================  ============
 
 Usage: ``FreqtradeJsonReader(path).read()`` -> validated Polars frame in the canonical schema
@@ -35,16 +39,20 @@ from trading_assets.sources.files._common import (
 )
 from trading_assets.sources.files._naming import infer_from_name, normalize_symbol
 from trading_assets.sources.files.binance_trades_parquet import BinanceTradesParquetReader
+from trading_assets.sources.files.ccxt_trades_json import CcxtTradesJsonReader
 from trading_assets.sources.files.freqtrade_json import FreqtradeJsonReader
 from trading_assets.sources.files.freqtrade_trades_csv import FreqtradeTradesCsvReader
 from trading_assets.sources.files.freqtrade_trades_json import FreqtradeTradesJsonReader
 from trading_assets.sources.files.lean_csv import LeanCsvReader
 from trading_assets.sources.files.ninjatrader import NinjaTraderReader
+from trading_assets.sources.files.ohlcv_csv import OhlcvCsvReader
 from trading_assets.sources.files.quotes_parquet import QuotesParquetReader
+from trading_assets.sources.files.trades_csv import BitcoinchartsCsvReader, TradesCsvReader
 from trading_assets.sources.files.yahoo_chart import YahooChartReader
 from trading_assets.sources.files.yahoo_csv import YahooCsvReader
 
-#: format name -> reader class, in the order formats are tried when sniffing a file.
+#: format name -> reader class, in the order formats are tried when sniffing a file (the
+#: header-driven readers come last: a file in a specific layout keeps its own reader).
 READERS: dict[str, type[FileReader]] = {
     cls.format: cls
     for cls in (
@@ -57,6 +65,10 @@ READERS: dict[str, type[FileReader]] = {
         NinjaTraderReader,
         BinanceTradesParquetReader,
         QuotesParquetReader,
+        CcxtTradesJsonReader,
+        BitcoinchartsCsvReader,
+        TradesCsvReader,
+        OhlcvCsvReader,
     )
 }
 
@@ -86,14 +98,18 @@ __all__ = [
     "EXTENSIONS",
     "READERS",
     "BinanceTradesParquetReader",
+    "BitcoinchartsCsvReader",
+    "CcxtTradesJsonReader",
     "FileReader",
     "FreqtradeJsonReader",
     "FreqtradeTradesCsvReader",
     "FreqtradeTradesJsonReader",
     "LeanCsvReader",
     "NinjaTraderReader",
+    "OhlcvCsvReader",
     "QuotesParquetReader",
     "Sniffed",
+    "TradesCsvReader",
     "YahooChartReader",
     "YahooCsvReader",
     "infer_from_name",

@@ -20,15 +20,18 @@ from typing import ClassVar
 import polars as pl
 
 from trading_assets.errors import SourceDataError, TradingAssetsError
+from trading_assets.sources.base import Loaded
 from trading_assets.sources.files._naming import (
     canonical_timeframe,
     infer_from_name,
     normalize_symbol,
 )
-from trading_assets.sources.validate import ROW
+from trading_assets.sources.rejects import ROW, RowRejects
 
 #: How many leading bytes the folder scanner reads to recognise a format.
 HEAD_BYTES = 4096
+#: Longest raw text kept for a rejected row.
+RAW_CHARS = 1000
 
 _NUMERIC = (pl.Float64, pl.Int64)
 _WHITESPACE = re.compile(rb"\s")
@@ -71,6 +74,10 @@ class FileReader:
     format: ClassVar[str] = ""
     kind: str = "bars"
     extensions: ClassVar[tuple[str, ...]] = ()
+    #: lenient mode while :meth:`read_checked` runs: where bad rows go (None: strict)
+    rejects: RowRejects | None = None
+    #: corporate actions found by the last :meth:`read` (formats that carry them)
+    actions: pl.DataFrame | None = None
 
     def __init__(
         self,
@@ -109,6 +116,40 @@ class FileReader:
     def read(self) -> pl.DataFrame:
         """Read and validate the file: the canonical frame of :attr:`kind`."""
         raise NotImplementedError
+
+    def read_checked(self) -> Loaded:
+        """Read leniently: the good rows land, bad rows are set aside with their reason.
+
+        Each bad row (off the grid, a duplicate stamp with other values, OHLC inconsistent,
+        a price <= 0, a value that does not parse...) is recorded with its row, field,
+        reason and raw text in :attr:`Loaded.rejected`; the rest is validated as
+        :meth:`read` does.
+
+        Raises:
+            SourceDataError: the file's structure cannot be read (not the format, invalid
+                JSON, a missing column, unknown symbol or timeframe...), or no good row.
+        """
+        rejects = RowRejects()
+        self.rejects, self.actions = rejects, None
+        try:
+            rows = self.read()
+        finally:
+            self.rejects = None
+        rejected = rejects.frame()
+        raw = self.raw_text(rejected["row"].to_list()) if rejected.height else {}
+        rejected = rejected.with_columns(
+            pl.Series("raw", [raw.get(r) for r in rejected["row"]], dtype=pl.String)
+        )
+        return Loaded(rows, rejected, self.actions)
+
+    def raw_text(self, rows: list[int]) -> dict[int, str]:
+        """Row -> the row's text in the file (rows as in errors: lines by default), at most
+        :data:`RAW_CHARS` characters; rows that cannot be found are left out."""
+        try:
+            lines = read_bytes(self.path, self.origin).decode("utf-8").split("\n")
+        except SourceDataError:
+            return {}
+        return {r: lines[r - 1].rstrip("\r")[:RAW_CHARS] for r in rows if 0 < r <= len(lines)}
 
     # -- helpers for subclasses ----------------------------------------------------------
     def require_symbol(self, content_symbol: str | None = None) -> str:
@@ -276,6 +317,7 @@ def read_delimited(
     first_row: int | None = None,
     null_values: list[str] | None = None,
     quote_char: str | None = '"',
+    rejects: RowRejects | None = None,
 ) -> pl.DataFrame:
     """Parse header-less delimited text with an explicit schema; adds ``_row``.
 
@@ -285,10 +327,13 @@ def read_delimited(
         skip_lines: leading lines to skip (a header).
         first_row: the ``_row`` value of the first data row (default ``skip_lines + 1``, the
             line number; JSON readers pass 1 so rows are array elements).
+        rejects: lenient mode: a row with the wrong number of fields, or a value that does
+            not parse as its column's type, is recorded there (its cells become null) and
+            the others parse; only text that cannot be split into rows at all raises.
 
     Raises:
         SourceDataError: a row with the wrong number of fields, or a value that does not
-            parse as its column's type (names row and field), or empty input.
+            parse as its column's type (names row and field; strict mode), or empty input.
     """
     first = skip_lines + 1 if first_row is None else first_row
     try:
@@ -302,7 +347,9 @@ def read_delimited(
             quote_char=quote_char,
         )
     except (pl.exceptions.PolarsError, pl.exceptions.NoDataError) as exc:
-        diagnose_delimited(
+        # slow path: find the rows at fault (recorded, or the first one raised)
+        found = rejects if rejects is not None else RowRejects()
+        frame = _lenient_delimited(
             data,
             origin,
             columns,
@@ -311,13 +358,20 @@ def read_delimited(
             first=first,
             null_values=null_values,
             quote_char=quote_char,
+            rejects=found,
             cause=exc,
         )
-        raise AssertionError("unreachable") from exc  # diagnose always raises
+        if rejects is None:
+            first_bad = found.first()
+            if first_bad is None:
+                raise SourceDataError(origin, f"cannot parse the file: {_first_line(exc)}") from exc
+            row, column, reason = first_bad
+            raise SourceDataError(origin, reason, row=row, field=column) from None
+        return frame
     return drop_blank_rows(with_rows(frame, first))
 
 
-def diagnose_delimited(
+def _lenient_delimited(
     data: bytes,
     origin: str,
     columns: dict[str, pl.DataType],
@@ -327,24 +381,30 @@ def diagnose_delimited(
     first: int,
     null_values: list[str] | None,
     quote_char: str | None,
+    rejects: RowRejects,
     cause: Exception,
-) -> None:
-    """Find the row and field that made a typed parse fail; always raises SourceDataError."""
+) -> pl.DataFrame:
+    """The typed parse failed: read every field as text, record the rows with a wrong field
+    count or a value of the wrong type in ``rejects`` (their cells become null), cast.
+
+    Raises:
+        SourceDataError: no data lines, or text that cannot be split into rows at all.
+    """
     names = list(columns)
     lines = data.decode("utf-8").split("\n")[skip_lines:]
     if lines and lines[-1].strip() == "":
         lines = lines[:-1]
     if not lines:
         raise SourceDataError(origin, "no rows: the file holds no data lines")
-    counts = pl.Series(lines).str.strip_chars("\r").str.count_matches(separator, literal=True) + 1
-    blank = pl.Series(lines).str.strip_chars().str.len_chars() == 0
-    wrong = (counts != len(names)) & ~blank
+    stripped = pl.Series(lines).str.strip_chars("\r")
+    counts = stripped.str.count_matches(separator, literal=True) + 1
+    wrong = (counts != len(names)) & (stripped.str.strip_chars().str.len_chars() > 0)
     if wrong.any():
-        idx = int(wrong.arg_max())
-        raise SourceDataError(
-            origin,
-            f"expected {len(names)} fields separated by {separator!r}, found {counts[idx]}",
-            row=first + idx,
+        rejects.add(
+            pl.int_range(first, first + len(lines), eager=True).filter(wrong),
+            None,
+            f"expected {len(names)} fields separated by {separator!r}, found "
+            + counts.filter(wrong).cast(pl.String),
         )
     try:
         text = pl.read_csv(
@@ -356,25 +416,25 @@ def diagnose_delimited(
             separator=separator,
             null_values=null_values,
             quote_char=quote_char,
+            truncate_ragged_lines=True,
         )
     except pl.exceptions.PolarsError:
         raise SourceDataError(origin, f"cannot parse the file: {_first_line(cause)}") from cause
     text = with_rows(text, first)
+    casts = []
     for name, dtype in columns.items():
         if dtype not in _NUMERIC:
+            casts.append(pl.col(name))
             continue
         values = text[name].str.strip_chars()
         bad = values.is_not_null() & (values != "") & values.cast(dtype, strict=False).is_null()
         if bad.any():
-            idx = int(bad.arg_max())
             what = "an integer" if dtype == pl.Int64 else "a number"
-            raise SourceDataError(
-                origin,
-                f"{text[name][idx]!r} is not {what}",
-                row=int(text[ROW][idx]),
-                field=name,
+            rejects.add(
+                text[ROW].filter(bad), name, "'" + text[name].filter(bad) + f"' is not {what}"
             )
-    raise SourceDataError(origin, f"cannot parse the file: {_first_line(cause)}") from cause
+        casts.append(pl.col(name).str.strip_chars().cast(dtype, strict=False))
+    return drop_blank_rows(text.select(*casts, ROW))
 
 
 def _first_line(exc: Exception) -> str:
@@ -429,6 +489,22 @@ def json_rows_to_lines(data: bytes, origin: str) -> bytes:
     return body.replace(b"],[", b"\n")
 
 
+def json_elements_text(path: Path, origin: str, rows: list[int]) -> dict[int, str]:
+    """Row (1-based element of the file's top-level JSON array) -> the element as compact
+    JSON text; {} when the file cannot be read as JSON."""
+    try:
+        value = json.loads(read_bytes(path, origin))
+    except (SourceDataError, json.JSONDecodeError):
+        return {}
+    if not isinstance(value, list):
+        return {}
+    return {
+        r: json.dumps(value[r - 1], separators=(",", ":"))[:RAW_CHARS]
+        for r in rows
+        if 0 < r <= len(value)
+    }
+
+
 def _loads(text: bytes, origin: str) -> object:
     try:
         return json.loads(text)
@@ -437,16 +513,31 @@ def _loads(text: bytes, origin: str) -> object:
 
 
 def parse_datetime_column(
-    frame: pl.DataFrame, column: str, fmt: str, origin: str, *, field: str | None = None
+    frame: pl.DataFrame,
+    column: str,
+    fmt: str,
+    origin: str,
+    *,
+    field: str | None = None,
+    rejects: RowRejects | None = None,
 ) -> pl.Series:
-    """Parse a text column with ``fmt`` (naive result); a value that does not parse raises.
+    """Parse a text column with ``fmt`` (naive result); a value that does not parse raises,
+    or, lenient (``rejects`` given), is recorded there and gives null.
 
     Raises:
-        SourceDataError: naming the first row whose value does not match ``fmt``.
+        SourceDataError: strict mode: the first row whose value does not match ``fmt`` or
+            is missing.
     """
     raw = frame[column]
     parsed = raw.str.strip_chars().str.to_datetime(fmt, strict=False, time_unit="us")
     bad = parsed.is_null() & raw.is_not_null()
+    if rejects is not None:
+        if bad.any():
+            texts = "'" + raw.filter(bad) + "' is not a date/time in the expected layout"
+            rejects.add(frame[ROW].filter(bad), field or column, texts)
+        if raw.null_count():
+            rejects.add(frame[ROW].filter(raw.is_null()), field or column, "missing date/time")
+        return parsed
     if bad.any():
         idx = int(bad.arg_max())
         raise SourceDataError(
@@ -464,21 +555,33 @@ def parse_datetime_column(
 
 
 def local_to_utc(
-    values: pl.Series, tz: str, frame: pl.DataFrame, origin: str, field: str
+    values: pl.Series,
+    tz: str,
+    frame: pl.DataFrame,
+    origin: str,
+    field: str,
+    rejects: RowRejects | None = None,
 ) -> pl.Series:
     """Naive local times in ``tz`` (IANA name) -> UTC, DST-correct (Polars' tz database).
 
     Ambiguous times (the repeated hour when clocks go back) take the earlier instant.
 
     Raises:
-        SourceDataError: a local time that does not exist (skipped by a DST change).
+        SourceDataError: an unknown time zone; a local time that does not exist (skipped by
+            a DST change; lenient mode: recorded in ``rejects`` instead, giving null).
     """
     try:
         aware = values.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
     except pl.exceptions.PolarsError as exc:
         raise SourceDataError(origin, f"unknown time zone {tz!r}: {_first_line(exc)}") from exc
     missing = aware.is_null() & values.is_not_null()
-    if missing.any():
+    if rejects is not None and missing.any():
+        rejects.add(
+            frame[ROW].filter(missing),
+            field,
+            "local time " + values.filter(missing).cast(pl.String) + f" does not exist in {tz}",
+        )
+    elif missing.any():
         idx = int(missing.arg_max())
         raise SourceDataError(
             origin,

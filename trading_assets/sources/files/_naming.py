@@ -81,11 +81,14 @@ _WORD_TIMEFRAMES = {
     "hourly": "1h",
     "daily": "1d",
     "day": "1d",
+    "d": "1d",
+    "h": "1h",
+    "hr": "1h",
     "weekly": "1w",
     "week": "1w",
 }
 _TF_TOKEN = re.compile(r"^(\d+)([smhdw])$")  # case-sensitive: freqtrade writes months as 1M
-_TF_LONG = re.compile(r"^(\d+)(sec|secs|min|mins|minute|minutes|hour|hours|day|days)$")
+_TF_LONG = re.compile(r"^(\d+)(sec|secs|min|mins|minute|minutes|hr|hrs|hour|hours|day|days)$")
 _SYMBOL_TOKEN = re.compile(r"^[A-Za-z][A-Za-z0-9.]{0,11}$")
 _PAIR_SEPARATORS = re.compile(r"[/_\-]")
 
@@ -119,7 +122,8 @@ def canonical_timeframe(timeframe: str) -> str:
 
 
 def timeframe_from_token(token: str) -> str | None:
-    """A timeframe in a file-name token (``1m``, ``5min``, ``minute``, ``daily``), else None."""
+    """A timeframe in a file-name token (``1m``, ``5min``, ``1hr``, ``minute``, ``daily``,
+    ``d`` and ``h`` as CryptoDataDownload writes them), else None."""
     if _TF_TOKEN.match(token):
         return canonical_timeframe(token)
     low = token.lower()
@@ -127,7 +131,12 @@ def timeframe_from_token(token: str) -> str | None:
         return _WORD_TIMEFRAMES[low]
     match = _TF_LONG.match(low)
     if match:
-        unit = {"sec": "s", "min": "m", "hou": "h", "day": "d"}[match.group(2)[:3]]
+        word = match.group(2)
+        unit = (
+            "h"
+            if word.startswith(("hr", "hou"))
+            else {"sec": "s", "min": "m", "day": "d"}[word[:3]]
+        )
         return canonical_timeframe(f"{match.group(1)}{unit}")
     return None
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from trading_assets.errors import SourceDataError
+from trading_assets.sources.rejects import RowRejects
 from trading_assets.sources.validate import ROW, epoch_to_utc
 
 
@@ -47,7 +48,9 @@ def read_parquet(path: Path, origin: str) -> pl.DataFrame:
     return frame
 
 
-def utc_times(frame: pl.DataFrame, column: str, origin: str) -> pl.Series:
+def utc_times(
+    frame: pl.DataFrame, column: str, origin: str, rejects: RowRejects | None = None
+) -> pl.Series:
     """A timestamp column as ``Datetime("us", "UTC")``.
 
     Datetimes with a time zone are converted to UTC; naive datetimes are taken as UTC;
@@ -55,7 +58,8 @@ def utc_times(frame: pl.DataFrame, column: str, origin: str) -> pl.Series:
     :func:`~trading_assets.sources.validate.epoch_to_utc`).
 
     Raises:
-        SourceDataError: a null timestamp or a column of another type (names row and field).
+        SourceDataError: a column of another type; a null timestamp (names row and field;
+            lenient mode, ``rejects`` given: recorded there instead, giving null).
     """
     values = frame[column]
     dtype = values.dtype
@@ -65,14 +69,31 @@ def utc_times(frame: pl.DataFrame, column: str, origin: str) -> pl.Series:
             out.dt.convert_time_zone("UTC") if dtype.time_zone else out.dt.replace_time_zone("UTC")
         )
     elif dtype.is_integer():
-        out = epoch_to_utc(values, origin, frame[ROW], column)
+        out = epoch_to_utc(values, origin, frame[ROW], column, rejects)
     else:
         raise SourceDataError(
             origin, f"timestamps must be datetimes or epoch integers, not {dtype}", field=column
         )
     nulls = out.is_null()
-    if nulls.any():
+    if rejects is not None:
+        rejects.add(frame[ROW].filter(nulls & values.is_null()), column, "missing timestamp")
+    elif nulls.any():
         raise SourceDataError(
             origin, "missing timestamp", row=int(frame[ROW][int(nulls.arg_max())]), field=column
         )
     return out.alias("ts")
+
+
+def parquet_rows_text(path: Path, rows: list[int]) -> dict[int, str]:
+    """Row (1-based) -> the Parquet row as JSON text; {} when the file cannot be read."""
+    import json
+
+    try:
+        frame = pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError):
+        return {}
+    out = {}
+    for row in rows:
+        if 0 < row <= frame.height:
+            out[row] = json.dumps(frame.row(row - 1, named=True), default=str)[:1000]
+    return out

@@ -5,15 +5,24 @@ from __future__ import annotations
 import polars as pl
 
 from trading_assets.errors import SourceDataError
+from trading_assets.sources.rejects import RowRejects
 from trading_assets.sources.validate import ROW, epoch_to_utc, validate_ticks
 
 
-def finish_trades(frame: pl.DataFrame, symbol: str, source: str, origin: str) -> pl.DataFrame:
-    """Columns ``timestamp`` (epoch), ``id``, ``side``, ``price``, ``amount``, ``_row`` ->
-    validated canonical ticks.
+def finish_trades(
+    frame: pl.DataFrame,
+    symbol: str,
+    source: str,
+    origin: str,
+    rejects: RowRejects | None = None,
+) -> pl.DataFrame:
+    """Columns ``timestamp`` (epoch; or ``ts`` already in UTC), ``id``, ``side``, ``price``,
+    ``amount``, ``_row`` -> validated canonical ticks.
 
     ``trade_id`` is the id as text; a missing id becomes ``"<ts_us>-<seq>"`` (seq = order
     among trades with the same timestamp). ``side`` is lower-cased; empty means unknown.
+
+    ``rejects``: lenient mode (see :mod:`trading_assets.sources.rejects`).
 
     Raises:
         SourceDataError: see :func:`~trading_assets.sources.validate.validate_ticks` and
@@ -21,8 +30,9 @@ def finish_trades(frame: pl.DataFrame, symbol: str, source: str, origin: str) ->
     """
     if frame.height == 0:
         raise SourceDataError(origin, "no rows: the file holds no trades")
-    ts = epoch_to_utc(frame["timestamp"], origin, frame[ROW], "timestamp")
-    frame = frame.with_columns(ts.alias("ts"))
+    if "ts" not in frame.columns:
+        ts = epoch_to_utc(frame["timestamp"], origin, frame[ROW], "timestamp", rejects)
+        frame = frame.with_columns(ts.alias("ts"))
     seq = pl.int_range(pl.len()).over("ts").cast(pl.String)
     synthetic = pl.col("ts").dt.epoch("us").cast(pl.String) + pl.lit("-") + seq
     frame = frame.select(
@@ -35,4 +45,4 @@ def finish_trades(frame: pl.DataFrame, symbol: str, source: str, origin: str) ->
         pl.col("side").cast(pl.String).str.strip_chars().str.to_lowercase().alias("side"),
         ROW,
     )
-    return validate_ticks(frame, origin)
+    return validate_ticks(frame, origin, rejects)

@@ -13,7 +13,12 @@ from trading_assets.sources.files._common import (
     check_columns,
     with_rows,
 )
-from trading_assets.sources.files._parquet import has_parquet_columns, read_parquet, utc_times
+from trading_assets.sources.files._parquet import (
+    has_parquet_columns,
+    parquet_rows_text,
+    read_parquet,
+    utc_times,
+)
 from trading_assets.sources.validate import ROW, validate_ticks
 
 _REQUIRED = ["timestamp", "trade_id", "price", "quantity", "buyer_maker"]
@@ -65,7 +70,9 @@ class BinanceTradesParquetReader(FileReader):
                 return_dtype=pl.Boolean,
             )
         bad = maker.is_null()
-        if bad.any():
+        if bad.any() and self.rejects is not None:
+            self.rejects.add(frame[ROW].filter(bad), "buyer_maker", "not True or False")
+        elif bad.any():
             idx = int(bad.arg_max())
             raise SourceDataError(
                 self.origin,
@@ -73,7 +80,7 @@ class BinanceTradesParquetReader(FileReader):
                 row=int(frame[ROW][idx]),
                 field="buyer_maker",
             )
-        ts = utc_times(frame, "timestamp", self.origin)
+        ts = utc_times(frame, "timestamp", self.origin, self.rejects)
         frame = frame.with_columns(maker.alias("_maker")).select(
             pl.lit(symbol).alias("symbol"),
             pl.lit(self.format).alias("source"),
@@ -85,11 +92,18 @@ class BinanceTradesParquetReader(FileReader):
             ROW,
         )
         null_ids = frame["trade_id"].is_null()
-        if null_ids.any():
+        if null_ids.any() and self.rejects is not None:
+            self.rejects.add(frame[ROW].filter(null_ids), "trade_id", "missing trade id")
+            frame = frame.filter(~null_ids)
+        elif null_ids.any():
             raise SourceDataError(
                 self.origin,
                 "missing trade id",
                 row=int(frame[ROW][int(null_ids.arg_max())]),
                 field="trade_id",
             )
-        return validate_ticks(frame, self.origin)
+        return validate_ticks(frame, self.origin, self.rejects)
+
+    def raw_text(self, rows: list[int]) -> dict[int, str]:
+        """Row -> the Parquet row (1-based) as JSON text."""
+        return parquet_rows_text(self.path, rows)

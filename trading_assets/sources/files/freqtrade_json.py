@@ -12,6 +12,7 @@ from trading_assets.sources.files._common import (
     Sniffed,
     file_suffix,
     json_element_of,
+    json_elements_text,
     json_rows_to_lines,
     read_bytes,
     read_delimited,
@@ -75,11 +76,17 @@ class FreqtradeJsonReader(FileReader):
         timeframe = self.require_timeframe()
         data = read_bytes(self.path, self.origin, row_of=json_element_of)
         lines = json_rows_to_lines(data, self.origin)
-        frame = read_delimited(lines, self.origin, _COLUMNS, first_row=1, null_values=["null"])
+        frame = read_delimited(
+            lines, self.origin, _COLUMNS, first_row=1, null_values=["null"], rejects=self.rejects
+        )
         frame = frame.with_columns(
-            epoch_to_utc(frame["ts"], self.origin, frame[ROW], "ts"),
+            epoch_to_utc(frame["ts"], self.origin, frame[ROW], "ts", self.rejects),
             pl.lit(symbol).alias("symbol"),
             pl.lit(timeframe).alias("timeframe"),
             pl.lit(self.format).alias("source"),
         )
-        return validate_bars(frame, self.origin)
+        return validate_bars(frame, self.origin, self.rejects)
+
+    def raw_text(self, rows: list[int]) -> dict[int, str]:
+        """Row -> the JSON array element (1-based) as compact JSON text."""
+        return json_elements_text(self.path, self.origin, rows)

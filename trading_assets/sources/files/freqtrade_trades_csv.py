@@ -59,6 +59,8 @@ class FreqtradeTradesCsvReader(FileReader):
         if file_suffix(path) not in cls.extensions:
             return None
         names = _header(first_line(head))
+        if "local_timestamp" in names or "exchange" in names:
+            return None  # a Tardis export: the header-driven trades_csv reader
         return Sniffed() if all(n in names for n in _REQUIRED) else None
 
     def read(self) -> pl.DataFrame:
@@ -77,5 +79,5 @@ class FreqtradeTradesCsvReader(FileReader):
             if key in columns:
                 raise SourceDataError(self.origin, f"the header repeats {name!r}", row=1)
             columns[key] = _TYPES.get(key, pl.String())
-        frame = read_delimited(data, self.origin, columns, skip_lines=1)
-        return finish_trades(frame, symbol, self.format, self.origin)
+        frame = read_delimited(data, self.origin, columns, skip_lines=1, rejects=self.rejects)
+        return finish_trades(frame, symbol, self.format, self.origin, self.rejects)

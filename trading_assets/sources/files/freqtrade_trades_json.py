@@ -12,6 +12,7 @@ from trading_assets.sources.files._common import (
     Sniffed,
     file_suffix,
     json_element_of,
+    json_elements_text,
     json_rows_to_lines,
     read_bytes,
     read_delimited,
@@ -69,5 +70,11 @@ class FreqtradeTradesJsonReader(FileReader):
         symbol = self.require_symbol()
         data = read_bytes(self.path, self.origin, row_of=json_element_of)
         lines = json_rows_to_lines(data, self.origin)
-        frame = read_delimited(lines, self.origin, _COLUMNS, first_row=1, null_values=["null"])
-        return finish_trades(frame, symbol, self.format, self.origin)
+        frame = read_delimited(
+            lines, self.origin, _COLUMNS, first_row=1, null_values=["null"], rejects=self.rejects
+        )
+        return finish_trades(frame, symbol, self.format, self.origin, self.rejects)
+
+    def raw_text(self, rows: list[int]) -> dict[int, str]:
+        """Row -> the JSON array element (1-based) as compact JSON text."""
+        return json_elements_text(self.path, self.origin, rows)

@@ -191,14 +191,16 @@ class LeanCsvReader(FileReader):
             time_col: pl.String() if layout == "datetime" else pl.Int64(),
             **{n: pl.Float64() for n in names},
         }
-        frame = read_delimited(data, self.origin, columns)
+        frame = read_delimited(data, self.origin, columns, rejects=self.rejects)
         if layout == "datetime":
-            local = parse_datetime_column(frame, time_col, "%Y%m%d %H:%M", self.origin)
+            local = parse_datetime_column(
+                frame, time_col, "%Y%m%d %H:%M", self.origin, rejects=self.rejects
+            )
             timeframe = self.timeframe or _times_timeframe(data.decode("utf-8"))
             if timeframe == "1d":
                 ts = local.dt.replace_time_zone("UTC")
             else:
-                ts = local_to_utc(local, self.tz, frame, self.origin, time_col)
+                ts = local_to_utc(local, self.tz, frame, self.origin, time_col, self.rejects)
         else:
             timeframe = self.require_timeframe()
             ts = self._intraday_ts(frame, time_col)
@@ -217,8 +219,8 @@ class LeanCsvReader(FileReader):
             pl.lit(self.format).alias("source"),
         )
         if self.kind == "quote_bars":
-            return validate_quote_bars(frame, self.origin)
-        return validate_bars(frame, self.origin)
+            return validate_quote_bars(frame, self.origin, self.rejects)
+        return validate_bars(frame, self.origin, self.rejects)
 
     def _intraday_ts(self, frame: pl.DataFrame, time_col: str) -> pl.Series:
         day = self.trade_date
@@ -233,7 +235,13 @@ class LeanCsvReader(FileReader):
             day = datetime.strptime(self._name.group("date"), "%Y%m%d").date()
         ms = frame[time_col]
         bad = ms.is_null() | (ms < 0) | (ms >= 86_400_000)
-        if bad.any():
+        if bad.any() and self.rejects is not None:
+            self.rejects.add(
+                frame[ROW].filter(bad),
+                time_col,
+                "not a time of day in milliseconds since midnight",
+            )
+        elif bad.any():
             idx = int(bad.arg_max())
             raise SourceDataError(
                 self.origin,
@@ -245,4 +253,4 @@ class LeanCsvReader(FileReader):
             pl.duration(milliseconds=pl.col(time_col))
         )
         naive = frame.select(local.alias("ts"))["ts"]
-        return local_to_utc(naive, self.tz, frame, self.origin, time_col)
+        return local_to_utc(naive, self.tz, frame, self.origin, time_col, self.rejects)

@@ -107,15 +107,19 @@ class NinjaTraderReader(FileReader):
         daily = bool(_DAILY_LINE.match(line))
         if not daily and not _INTRADAY_LINE.match(line):
             raise SourceDataError(self.origin, "the first line is not a NinjaTrader bar", row=1)
-        frame = read_delimited(data, self.origin, _COLUMNS, separator=";")
+        frame = read_delimited(data, self.origin, _COLUMNS, separator=";", rejects=self.rejects)
         if daily:
             timeframe = self.require_timeframe("1d") if self._timeframe_explicit else "1d"
-            stamps = parse_datetime_column(frame, "time", "%Y%m%d", self.origin)
+            stamps = parse_datetime_column(
+                frame, "time", "%Y%m%d", self.origin, rejects=self.rejects
+            )
             ts = stamps.dt.replace_time_zone("UTC")
         else:
             timeframe = self.require_timeframe()
-            stamps = parse_datetime_column(frame, "time", "%Y%m%d %H%M%S", self.origin)
-            ts = local_to_utc(stamps, self.tz, frame, self.origin, "time")
+            stamps = parse_datetime_column(
+                frame, "time", "%Y%m%d %H%M%S", self.origin, rejects=self.rejects
+            )
+            ts = local_to_utc(stamps, self.tz, frame, self.origin, "time", self.rejects)
             if self.bar_time == "end":
                 ts = ts.dt.offset_by(f"-{timeframe_seconds(timeframe)}s")
         frame = frame.with_columns(
@@ -124,4 +128,4 @@ class NinjaTraderReader(FileReader):
             pl.lit(timeframe).alias("timeframe"),
             pl.lit(self.format).alias("source"),
         )
-        return validate_bars(frame, self.origin)
+        return validate_bars(frame, self.origin, self.rejects)

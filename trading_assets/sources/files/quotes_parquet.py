@@ -13,7 +13,12 @@ from trading_assets.sources.files._common import (
     check_columns,
     with_rows,
 )
-from trading_assets.sources.files._parquet import has_parquet_columns, read_parquet, utc_times
+from trading_assets.sources.files._parquet import (
+    has_parquet_columns,
+    parquet_rows_text,
+    read_parquet,
+    utc_times,
+)
 from trading_assets.sources.validate import ROW, validate_quotes
 
 _REQUIRED = ["timestamp", "bid", "bid_size", "ask", "ask_size"]
@@ -65,7 +70,7 @@ class QuotesParquetReader(FileReader):
             content_symbol = symbols[0] if symbols.len() else None
         symbol = self.require_symbol(content_symbol)
         frame = with_rows(frame, 1)
-        ts = utc_times(frame, "timestamp", self.origin)
+        ts = utc_times(frame, "timestamp", self.origin, self.rejects)
         frame = frame.select(
             pl.lit(symbol).alias("symbol"),
             pl.lit(self.format).alias("source"),
@@ -73,4 +78,8 @@ class QuotesParquetReader(FileReader):
             *[pl.col(c).cast(pl.Float64, strict=False) for c in _REQUIRED[1:]],
             ROW,
         )
-        return validate_quotes(frame, self.origin)
+        return validate_quotes(frame, self.origin, self.rejects)
+
+    def raw_text(self, rows: list[int]) -> dict[int, str]:
+        """Row -> the Parquet row (1-based) as JSON text."""
+        return parquet_rows_text(self.path, rows)

@@ -10,6 +10,7 @@ import polars as pl
 
 from trading_assets.errors import SourceDataError
 from trading_assets.sources.files._common import (
+    RAW_CHARS,
     FileReader,
     Sniffed,
     file_suffix,
@@ -17,7 +18,7 @@ from trading_assets.sources.files._common import (
     read_bytes,
     with_rows,
 )
-from trading_assets.sources.validate import ROW, validate_bars
+from trading_assets.sources.validate import ROW, on_grid, validate_bars
 from trading_assets.timeframes import timeframe_seconds
 
 _BARS_KEY = re.compile(rb'"bars"\s*:\s*\[')
@@ -58,11 +59,13 @@ class YahooChartReader(FileReader):
         New York time of the last bar's last day (its session date for 1d, + 6 days for 1w),
         that bar was still forming and is dropped.
       * Intraday bars: the **last** bar of a snapshot may carry an off-grid time (e.g.
-        ``00:59:57``): it is the live, still-forming bar at fetch time and is dropped. Real
+        ``00:59:57``): it is the live, still-forming bar at fetch time and is held back. Real
         snapshots are also merges of several fetches, so an off-grid partial bar can sit
-        inside the file; it is dropped only when the complete on-grid bar of the same minute
-        (period) is also in the file (it is superseded by it). Any other off-grid bar is an
-        error.
+        inside the file; it is held back only when the complete on-grid bar of the same
+        minute (period) is also in the file (it is superseded by it). Any other off-grid bar
+        is a bad row. Hourly equity bars anchored on the session open (09:30, 10:30... New
+        York) are on grid, as are Yahoo's extended-hours bars on the clock hour. Held-back
+        bars are listed by :meth:`read_checked` (``bad`` false).
 
     Output (:meth:`read`): canonical ``bars``: ``ts`` the bar open in UTC; prices float64 in
     USD (Yahoo's float32 noise such as 193.61000061035156 is kept as delivered); ``volume``
@@ -120,7 +123,9 @@ class YahooChartReader(FileReader):
             .dt.replace_time_zone("UTC")
         )
         bad = ts.is_null()
-        if bad.any():
+        if bad.any() and self.rejects is not None:
+            self.rejects.add(frame[ROW].filter(bad), "t", "not an ISO-8601 UTC time")
+        elif bad.any():
             idx = int(bad.arg_max())
             raise SourceDataError(
                 self.origin,
@@ -133,7 +138,7 @@ class YahooChartReader(FileReader):
         if timeframe_seconds(timeframe) >= 86_400:
             frame = self._daily(frame, fetched, timeframe_seconds(timeframe) // 86_400)
         else:
-            frame = self._intraday(frame, timeframe)
+            frame = self._intraday(frame, timeframe, symbol)
         frame = frame.select(
             pl.lit(symbol).alias("symbol"),
             pl.lit(timeframe).alias("timeframe"),
@@ -142,7 +147,7 @@ class YahooChartReader(FileReader):
             pl.lit(self.format).alias("source"),
             ROW,
         )
-        return validate_bars(frame, self.origin)
+        return validate_bars(frame, self.origin, self.rejects)
 
     def _frame(self, bars: list) -> pl.DataFrame:
         try:
@@ -152,7 +157,9 @@ class YahooChartReader(FileReader):
         frame = with_rows(frame, 1)
         for key, name in _FIELDS.items():
             nulls = frame[key].is_null()
-            if nulls.any():
+            if nulls.any() and self.rejects is not None:
+                self.rejects.add(frame[ROW].filter(nulls), key, f"missing value ({name})")
+            elif nulls.any():
                 raise SourceDataError(
                     self.origin, f"missing value ({name})", row=int(nulls.arg_max()) + 1, field=key
                 )
@@ -195,17 +202,45 @@ class YahooChartReader(FileReader):
                 .dt.convert_time_zone("UTC")
             )
             if fetched[0] < close[0]:
-                frame = frame.filter(pl.col("_session") != last)
+                frame = self._hold_back(
+                    frame,
+                    pl.col("_session") == last,
+                    f"partial last candle: fetched at {fetched[0]}, before the session closed",
+                )
         return frame.drop("_session")
 
-    def _intraday(self, frame: pl.DataFrame, timeframe: str) -> pl.DataFrame:
+    def _intraday(self, frame: pl.DataFrame, timeframe: str, symbol: str) -> pl.DataFrame:
         step = f"{timeframe_seconds(timeframe)}s"
         period = pl.col("ts").dt.truncate(step)
-        off_grid = period != pl.col("ts")
+        off_grid = ~on_grid(timeframe, symbol)
         on_grid_periods = frame.filter(~off_grid)["ts"]
         last = pl.col("ts") == pl.col("ts").max()
         superseded = off_grid & period.is_in(on_grid_periods.implode())
-        return frame.filter(~((off_grid & last) | superseded))
+        frame = self._hold_back(
+            frame, off_grid & last, "partial last candle: off-grid time of a still-forming bar"
+        )
+        return self._hold_back(
+            frame, superseded, "partial bar superseded by the complete bar of the same period"
+        )
+
+    def _hold_back(self, frame: pl.DataFrame, rows: pl.Expr, reason: str) -> pl.DataFrame:
+        """``frame`` without ``rows``: held back by rule, recorded when reading leniently
+        (they do not count as bad rows)."""
+        if self.rejects is not None:
+            return self.rejects.take(frame, rows, "t", reason, held_back=True)
+        return frame.filter(~rows.fill_null(False))
+
+    def raw_text(self, rows: list[int]) -> dict[int, str]:
+        """Row -> the element of ``bars`` (1-based) as compact JSON text."""
+        try:
+            bars = json.loads(read_bytes(self.path, self.origin)).get("bars", [])
+        except (SourceDataError, json.JSONDecodeError, AttributeError):
+            return {}
+        return {
+            r: json.dumps(bars[r - 1], separators=(",", ":"))[:RAW_CHARS]
+            for r in rows
+            if 0 < r <= len(bars)
+        }
 
 
 def _fetched_at(value: object) -> pl.Series | None:

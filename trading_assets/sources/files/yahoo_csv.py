@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +20,8 @@ from trading_assets.sources.files._common import (
 from trading_assets.sources.validate import validate_bars
 
 _REQUIRED = ("date", "open", "high", "low", "close", "volume")
+_CLASSIC = {*_REQUIRED, "adj close"}
+_ISO_DATE = re.compile(rb"^\s*\d{4}-\d{2}-\d{2}")
 
 
 def _header(line: str) -> list[str]:
@@ -59,13 +62,15 @@ class YahooCsvReader(FileReader):
 
     @classmethod
     def sniff(cls, path: Path, head: bytes) -> Sniffed | None:
-        """A ``.csv``/``.txt`` file whose header has Date, Open, High, Low, Close, Volume."""
+        """A ``.csv``/``.txt`` file whose header is Date, Open, High, Low, Close, Volume (and
+        Adj Close), any order, and whose first row starts with a ``YYYY-MM-DD`` date."""
         if file_suffix(path) not in cls.extensions:
             return None
         names = _header(first_line(head))
-        if names and names[0] == "date" and all(n in names for n in _REQUIRED):
-            return Sniffed()
-        return None
+        if not names or names[0] != "date" or not set(_REQUIRED) <= set(names) <= _CLASSIC:
+            return None  # other columns or date layouts: the header-driven ohlcv_csv reader
+        rows = head.split(b"\n", 2)
+        return Sniffed() if len(rows) > 1 and _ISO_DATE.match(rows[1]) else None
 
     def read(self) -> pl.DataFrame:
         """Read and validate the file (see the class docstring for shape and errors)."""
@@ -83,9 +88,13 @@ class YahooCsvReader(FileReader):
         columns: dict[str, pl.DataType] = {
             name: (pl.Float64() if name in _REQUIRED[1:] else pl.String()) for name in names
         }
-        frame = read_delimited(data, self.origin, columns, skip_lines=1, null_values=["null"])
+        frame = read_delimited(
+            data, self.origin, columns, skip_lines=1, null_values=["null"], rejects=self.rejects
+        )
         frame = frame.with_columns(pl.col("date").str.slice(0, 10))
-        dates = parse_datetime_column(frame, "date", "%Y-%m-%d", self.origin, field="Date")
+        dates = parse_datetime_column(
+            frame, "date", "%Y-%m-%d", self.origin, field="Date", rejects=self.rejects
+        )
         frame = frame.select(
             pl.lit(symbol).alias("symbol"),
             pl.lit(timeframe).alias("timeframe"),
@@ -98,4 +107,4 @@ class YahooCsvReader(FileReader):
             pl.lit(self.format).alias("source"),
             "_row",
         )
-        return validate_bars(frame, self.origin)
+        return validate_bars(frame, self.origin, self.rejects)
