@@ -75,3 +75,5 @@ def test_the_home_instance_serializes_writers_and_starts_queued_runs_quickly(hom
     assert concurrency.pool_config.default_pool_limit == 1  # one DuckDB writer at a time
     assert concurrency.run_queue_config.max_concurrent_runs == 4
     assert instance.run_coordinator.dequeue_interval_seconds == 1
+    sensors = instance.get_settings("sensors")
+    assert sensors["use_threads"] and sensors["num_workers"] >= 2  # inbox beside automation

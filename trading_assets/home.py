@@ -40,6 +40,11 @@ run_coordinator:
   class: QueuedRunCoordinator
   config:
     dequeue_interval_seconds: 1
+# the inbox sensor and declarative automation are evaluated side by side, so a slow
+# automation tick never delays a file landing in the inbox
+sensors:
+  use_threads: true
+  num_workers: 4
 telemetry:
   enabled: false
 """
