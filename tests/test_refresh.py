@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from trading_assets.cli import main
 from trading_assets.definitions import build_definitions
+from trading_assets.defs.quiet_state import still_quiet
 from trading_assets.home import ProjectHome
 from trading_assets.refresh import plan_refresh, refresh
 from trading_assets.runner import dagster_instance, materialize
@@ -56,6 +57,15 @@ def test_refresh_runs_missing_then_nothing_then_only_the_changed_symbol(
     assert by_asset[("staging/bars", "ETH/USDT")] == "new upstream data"
     assert by_asset[("staging/universal_stream", None)] == "new upstream data"
     assert plan_refresh(defs, instance) == []
+
+    # a refresh that finds nothing stale remembers it; the next one answers from that until
+    # anything changes: a new materialization, or new definitions (code versions)
+    assert not still_quiet(defs, instance)
+    assert refresh(defs, instance)[0] == [] and still_quiet(defs, instance)
+    assert refresh(defs, instance)[0] == []
+    assert materialize(defs, instance, selection='key:"raw/bars"', symbols=["BTC/USDT"]).ok
+    assert not still_quiet(defs, instance)  # re-checked: same data, nothing stale again
+    assert refresh(defs, instance)[0] == [] and still_quiet(defs, instance)
 
 
 def test_refresh_cli_json_lists_what_ran(two_symbols: Path):

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 import dagster as dg
 
 from trading_assets.defs.dagster_internals import stale_resolver, stale_status
+from trading_assets.defs.quiet_state import remember_quiet, still_quiet
 from trading_assets.runner import (
     QUIET_RUN_CONFIG,
     RunSummary,
@@ -208,7 +209,8 @@ def refresh(
     bars stops there (:func:`_below_new_versions`). Steps stale only from a new code version
     run alone, and the plan is made again below them, so a refactor that leaves their data
     version unchanged stops there. The retraining policy is asked before each pass and again
-    once ``ml/models``' inputs have run.
+    once ``ml/models``' inputs have run. When nothing changed since a refresh found nothing
+    stale (:mod:`trading_assets.defs.quiet_state`), it returns at once.
     """
     from trading_assets.defs.ml.retrain import POLICY_ASSETS, retrain_reason
 
@@ -222,7 +224,12 @@ def refresh(
     executed: list[PlannedStep] = []
     summary = RunSummary()
     done: set[tuple[str, str | None]] = set()
-    plan = plan_refresh(defs, instance, new_source_items(defs, offered))
+    new_items = new_source_items(defs, offered)
+    if not new_items and still_quiet(defs, instance):
+        return [], RunSummary()  # nothing changed since a refresh found nothing stale
+    plan = plan_refresh(defs, instance, new_items)
+    if not plan:
+        remember_quiet(defs, instance)
     while plan:
         level = min(levels[s.asset] for s in plan)
         roots = [s for s in plan if levels[s.asset] == level]
