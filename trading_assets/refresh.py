@@ -315,6 +315,8 @@ def _downstream_of(
                 reason = f"retraining policy: {due}"
             batch[(name, partition)] = reason
             queue.append(PlannedStep(name, partition, reason))
+            for sibling in _step_siblings(graph, [queue[-1]], partition, plan):
+                batch.setdefault((sibling.asset, partition), sibling.reason)
     return [PlannedStep(a, p, r) for (a, p), r in batch.items()], replan
 
 
