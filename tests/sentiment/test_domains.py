@@ -48,9 +48,10 @@ def test_per_domain_figures(domain_outcome):
     means = {c: np.mean(list(v.values())) for c, v in outcome.validation_macro_f1.items()}
     assert means[outcome.choice] == max(means.values())  # chosen on validation macro-F1
     headlines, tweets = outcome.held_out["headlines"], outcome.held_out["tweets"]
-    # measured (seed 42): headlines acc 0.913 / F1 0.893, tweets acc 0.829 / F1 0.759
-    assert headlines["model"].accuracy >= 0.90 and headlines["model"].macro_f1 >= 0.88
-    assert tweets["model"].accuracy >= 0.82 and tweets["model"].macro_f1 >= 0.75
+    # measured (seed 42, per_domain chosen): headlines acc 0.920 / F1 0.896 / ECE 0.023,
+    # tweets acc 0.836 / F1 0.769 / ECE 0.020 (issue #15 asks tweets >= 0.84 / 0.77)
+    assert headlines["model"].accuracy >= 0.915 and headlines["model"].macro_f1 >= 0.89
+    assert tweets["model"].accuracy >= 0.83 and tweets["model"].macro_f1 >= 0.76
     for rows in outcome.held_out.values():
         model = rows["model"]
         assert model.ece is not None and model.ece <= 0.05  # calibrated per domain

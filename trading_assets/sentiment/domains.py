@@ -16,8 +16,9 @@ parts and measured on the held-out parts: accuracy, macro-F1, per-class recall a
 calibration error (ECE, 10 equal-width confidence bins) per domain, beside the lexicon and the
 majority class of the domain's training part.
 
-Every model is the ``linear`` pipeline of :mod:`trading_assets.sentiment.ml` (TF-IDF words,
-characters and direction tokens into a class-balanced linear SVM), calibrated to probabilities
+Every model is a linear pipeline like the ``linear`` one of :mod:`trading_assets.sentiment.ml`
+(TF-IDF of word 1–3-grams, character 1–5-grams across word boundaries, and direction tokens
+into a class-balanced linear SVM), calibrated to probabilities
 with ``CalibratedClassifierCV`` (sigmoid, ``calibration_folds`` folds), then per domain
 temperature-scaled (one temperature per domain fitted on its validation split: a pooled
 model calibrated on all domains at once is under-confident on the easier one). The scores,
@@ -89,8 +90,8 @@ def build_linear(config: DomainConfig):  # noqa: ANN201 (a sklearn Pipeline)
     from trading_assets.sentiment.ml import direction_tokens
 
     features = make_union(
-        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
+        TfidfVectorizer(ngram_range=(1, 3), sublinear_tf=True),
+        TfidfVectorizer(analyzer="char", ngram_range=(1, 5), sublinear_tf=True, min_df=2),
         TfidfVectorizer(analyzer=direction_tokens, use_idf=False, norm=None, binary=True),
     )
     classifier = CalibratedClassifierCV(
