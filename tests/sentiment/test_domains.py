@@ -16,6 +16,7 @@ from trading_assets.sentiment.domains import (
     split_domain,
     train_domains,
 )
+from trading_assets.sentiment.ml import MlScorer
 
 
 def test_normalise_text():
@@ -72,6 +73,11 @@ def test_model_scores_by_domain(domain_outcome):
     assert np.allclose(model.predict_proba(texts[1:]), proba[1:])
     assert np.allclose(model.predict_proba(texts[1:], ["rss"]), proba[1:])
     assert model.predict_proba([]).shape == (0, 3)
+    # the sentiment scores use these calibrated probabilities
+    frame = MlScorer(model, domain_outcome.model_version).score(texts, ["tweets", "headlines"])
+    assert frame["label"].to_list() == ["negative", "positive"]
+    assert np.allclose(frame["confidence"].to_numpy(), proba.max(axis=1))
+    assert np.allclose(frame["score"].to_numpy(), proba[:, 2] - proba[:, 0])
 
 
 def test_calibration_helpers():
