@@ -141,7 +141,8 @@ SENTIMENT_CORPUS = Setting(
     "TRADING_SENTIMENT_CORPUS",
     str,
     None,
-    "labelled corpus the ml sentiment model trains on (without one, only the lexicon scores)",
+    "labelled corpora the ml sentiment model trains on: comma-separated paths or a TOML list "
+    "with label mappings and domains (without one, only the lexicon scores)",
 )
 LLM_PROVIDERS = Setting(
     "TRADING_LLM_PROVIDERS",

@@ -50,3 +50,27 @@ def mlflow_store(tmp_path_factory) -> tuple[str, str]:
     """(tracking URI, artifact folder) of a throw-away MLflow store for the session."""
     root = tmp_path_factory.mktemp("mlflow")
     return f"sqlite:///{root / 'mlflow.db'}", str(root / "artifacts")
+
+
+TWEETS = Path("sentiment") / "twitter_financial_news" / "sent_train.csv"
+#: the Twitter Financial News label mapping (SOURCES.md: 0 bearish, 1 bullish, 2 neutral)
+TWEET_LABELS = {"0": "negative", "1": "positive", "2": "neutral"}
+
+
+@pytest.fixture(scope="session")
+def tweets(shared_data) -> Corpus:
+    return load_corpus(shared_data / TWEETS, TWEET_LABELS, "tweets")
+
+
+@pytest.fixture(scope="session")
+def headlines(shared_data) -> Corpus:
+    return load_corpus(shared_data / PHRASEBANK / "Sentences_AllAgree.txt", domain="headlines")
+
+
+@pytest.fixture(scope="session")
+def domain_outcome(headlines: Corpus, tweets: Corpus, lexicon: LexiconScorer):
+    """The multi-domain model on PhraseBank AllAgree (headlines) + Twitter Financial News
+    (tweets): pooled vs per-domain chosen on validation, 20% of each held out (seed 42)."""
+    from trading_assets.sentiment.domains import train_domains
+
+    return train_domains([headlines, tweets], baseline=lexicon.predict)

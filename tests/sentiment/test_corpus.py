@@ -32,3 +32,34 @@ def test_bad_corpora_are_named(tmp_path):
     path.write_text("label,text\nmaybe,unsure\n", encoding="utf-8")
     with pytest.raises(SourceDataError, match="no labelled sentence"):
         load_corpus(path)
+
+
+def test_tweets_with_a_label_mapping(tweets):
+    # 9,543 records over 9,939 physical lines (texts with bare-LF newlines inside quotes)
+    assert tweets.frame.height == 9_543 and tweets.skipped == 0 and tweets.domain == "tweets"
+    counts = dict(tweets.frame["label"].value_counts().iter_rows())
+    assert counts == {"negative": 1_442, "positive": 1_923, "neutral": 6_178}
+    assert sum("\n" in t for t in tweets.texts) == 184
+    with pytest.raises(SourceDataError, match="no labelled sentence"):
+        load_corpus(tweets.origin)  # 0/1/2 are not labels without the mapping
+
+
+def test_corpus_specs(tmp_path, shared_data):
+    from trading_assets.sentiment.corpus import CorpusSpec, corpus_specs
+
+    assert corpus_specs("a.csv, b.txt,") == [CorpusSpec("a.csv"), CorpusSpec("b.txt")]
+    listing = tmp_path / "corpora.toml"
+    listing.write_text(
+        f'[[corpus]]\npath = "{shared_data}/sentiment/financial_phrasebank/all-data.csv"\n'
+        'domain = "headlines"\n\n[[corpus]]\npath = "tw/sent_train.csv"\n'
+        'labels = { 0 = "negative", 1 = "positive", 2 = "neutral" }\n',
+        encoding="utf-8",
+    )
+    first, second = corpus_specs(str(listing))
+    assert first.domain == "headlines" and first.labels is None
+    assert first.load().frame.height == 4_846
+    assert second.path == str(tmp_path / "tw" / "sent_train.csv")
+    assert second.labels == {"0": "negative", "1": "positive", "2": "neutral"}
+    listing.write_text('[[corpus]]\ndomain = "x"\n', encoding="utf-8")
+    with pytest.raises(SourceDataError, match="entry 1 has no path"):
+        corpus_specs(str(listing))

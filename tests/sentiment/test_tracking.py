@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from trading_assets.sentiment import tracking
 
@@ -39,3 +40,44 @@ def test_training_run_is_logged_registered_and_loadable(allagree_outcome, allagr
     model = tracking.load_model(uri, registered)
     sample = allagree.texts[:50]
     assert np.allclose(model.predict_proba(sample), allagree_outcome.model.predict_proba(sample))
+
+
+def test_domain_training_metrics_read_back_from_mlflow(domain_outcome, tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    registered = tracking.log_domain_training(
+        domain_outcome,
+        tracking_uri=uri,
+        artifact_location=str(tmp_path / "artifacts"),
+        corpora=["phrasebank", "tweets"],
+    )
+    assert registered.winner == domain_outcome.choice
+    assert tracking.champion(uri) == registered
+
+    from mlflow import MlflowClient
+
+    run = MlflowClient(tracking_uri=uri).get_run(registered.run_id)
+    metrics, params = run.data.metrics, run.data.params
+    assert params["choice"] == domain_outcome.choice
+    assert params["domains"] == "headlines,tweets"
+    for domain in ("headlines", "tweets"):
+        rows = domain_outcome.held_out[domain]
+        for labeller in ("model", "lexicon", "majority"):
+            assert metrics[f"{domain}_{labeller}_accuracy"] == rows[labeller].accuracy
+            assert metrics[f"{domain}_{labeller}_macro_f1"] == rows[labeller].macro_f1
+            for label, recall in rows[labeller].recall.items():
+                assert metrics[f"{domain}_{labeller}_recall_{label}"] == recall
+        assert metrics[f"{domain}_model_ece"] <= 0.05
+        assert metrics[f"{domain}_model_macro_f1"] > metrics[f"{domain}_lexicon_macro_f1"]
+    assert metrics["mean_macro_f1"] == pytest.approx(
+        (metrics["headlines_model_macro_f1"] + metrics["tweets_model_macro_f1"]) / 2
+    )
+    artifacts = Path(run.info.artifact_uri.removeprefix("file://"))
+    assert (artifacts / "reliability.png").read_bytes()[:4] == b"\x89PNG"
+    per_domain = json.loads((artifacts / "per_domain.json").read_text())
+    assert per_domain["domains"]["tweets"]["model"]["reliability"]
+    model = tracking.load_model(uri, registered)
+    sample = ["$AMD jumps 8% on earnings beat", "The company is based in Espoo"]
+    assert np.allclose(
+        model.predict_proba(sample, ["tweets", "headlines"]),
+        domain_outcome.model.predict_proba(sample, ["tweets", "headlines"]),
+    )

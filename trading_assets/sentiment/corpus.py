@@ -10,7 +10,11 @@ Accepted files (SOURCES.md §D):
   ``all-data.csv`` copy of the PhraseBank). Read as UTF-8 with undecodable bytes read as
   ISO-8859-1 characters (two rows of ``all-data.csv`` carry such bytes).
 
-Labels are ``negative``, ``neutral``, ``positive`` (case-insensitive in the file).
+Labels are ``negative``, ``neutral``, ``positive`` (case-insensitive in the file), or any
+other value through a per-corpus label mapping (e.g. the Twitter Financial News set's ``0`` =
+bearish -> ``negative``, ``1`` = bullish -> ``positive``, ``2`` -> ``neutral``).
+
+Several corpora (one per *domain*) are configured as a list, see :func:`corpus_specs`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,12 +45,15 @@ class Corpus:
         origin: the file path.
         content_hash: SHA-256 (16 hex digits) of the file bytes.
         skipped: lines that were not ``text`` + valid label.
+        domain: the corpus' domain name (e.g. ``headlines``, ``tweets``); defaults to the
+            name of the file's folder.
     """
 
     frame: pl.DataFrame
     origin: str
     content_hash: str
     skipped: int = 0
+    domain: str = ""
 
     @property
     def texts(self) -> list[str]:
@@ -71,13 +79,27 @@ def _decode_mixed(raw: bytes) -> str:
     return "".join(parts)
 
 
-def load_corpus(path: str | Path) -> Corpus:
+def load_corpus(
+    path: str | Path, labels: Mapping[str, str] | None = None, domain: str | None = None
+) -> Corpus:
     """Read a labelled corpus file (formats in the module docs).
 
+    Args:
+        path: the file.
+        labels: file label (as written, compared after ``strip().lower()``) -> one of
+            :data:`LABELS`; None: the file holds :data:`LABELS` themselves.
+        domain: the corpus' domain (default: the name of the file's folder).
+
     Raises:
-        SourceDataError: unreadable file, no usable column layout, or no labelled row.
+        SourceDataError: unreadable file, no usable column layout, no labelled row, or a
+            mapping onto something not in :data:`LABELS`.
     """
     file = Path(path)
+    given = labels if labels is not None else {label: label for label in LABELS}
+    mapping = {k.strip().lower(): v for k, v in given.items()}
+    bad = sorted(set(mapping.values()) - set(LABELS))
+    if bad:
+        raise SourceDataError(str(file), f"label mapping onto {bad}, not one of {LABELS}")
     origin = str(file)
     try:
         raw = file.read_bytes()
@@ -85,23 +107,23 @@ def load_corpus(path: str | Path) -> Corpus:
         raise SourceDataError(origin, f"cannot read: {exc}") from exc
     digest = hashlib.sha256(raw).hexdigest()[:16]
     texts: list[str] = []
-    labels: list[str] = []
+    found: list[str] = []
     skipped = 0
     if file.suffix.lower() == ".txt":
         for line in raw.decode("latin-1").splitlines():
             sentence, sep, label = line.rpartition("@")
-            label = label.strip().lower()
-            if not sep or label not in LABELS or not sentence.strip():
+            label = mapping.get(label.strip().lower(), "")
+            if not sep or not label or not sentence.strip():
                 skipped += bool(line.strip())
                 continue
             texts.append(sentence.strip())
-            labels.append(label)
+            found.append(label)
     else:
         rows = list(csv.reader(io.StringIO(_decode_mixed(raw), newline="")))
         if not rows:
             raise SourceDataError(origin, "empty file")
         header = [c.strip().lower() for c in rows[0]]
-        if header and header[0] not in LABELS and len(header) >= 2:
+        if header and header[0] not in mapping and len(header) >= 2:
             label_col = next((header.index(c) for c in _LABEL_COLUMNS if c in header), None)
             text_col = next((header.index(c) for c in _TEXT_COLUMNS if c in header), None)
             if label_col is None or text_col is None:
@@ -118,16 +140,82 @@ def load_corpus(path: str | Path) -> Corpus:
             if len(row) <= max(label_col, text_col):
                 skipped += 1
                 continue
-            label = row[label_col].strip().lower()
+            label = mapping.get(row[label_col].strip().lower(), "")
             text = row[text_col].strip()
-            if label not in LABELS or not text:
+            if not label or not text:
                 skipped += 1
                 continue
             texts.append(text)
-            labels.append(label)
+            found.append(label)
     if not texts:
         raise SourceDataError(origin, "no labelled sentence found")
     frame = pl.DataFrame(
-        {"text": texts, "label": labels}, schema={"text": pl.String, "label": pl.String}
+        {"text": texts, "label": found}, schema={"text": pl.String, "label": pl.String}
     )
-    return Corpus(frame=frame, origin=origin, content_hash=digest, skipped=skipped)
+    if labels is not None:  # the mapping is part of what is trained on
+        digest = hashlib.sha256((digest + repr(sorted(mapping.items()))).encode()).hexdigest()[:16]
+    return Corpus(
+        frame=frame,
+        origin=origin,
+        content_hash=digest,
+        skipped=skipped,
+        domain=domain or file.parent.name or file.stem,
+    )
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    """One configured corpus: ``path``, optional ``labels`` mapping (file label -> one of
+    :data:`LABELS`) and ``domain`` name (None: the file's folder name)."""
+
+    path: str
+    labels: Mapping[str, str] | None = None
+    domain: str | None = None
+
+    def load(self) -> Corpus:
+        """:func:`load_corpus` of this spec."""
+        return load_corpus(self.path, self.labels, self.domain)
+
+
+def corpus_specs(value: str) -> list[CorpusSpec]:
+    """The corpora of ``TRADING_SENTIMENT_CORPUS``: comma-separated paths; a ``.toml`` path
+    is read as a list of tables ``[[corpus]]`` with ``path`` (relative to the TOML file),
+    optional ``domain`` and optional ``labels`` (a table file label -> label), e.g.::
+
+        [[corpus]]
+        path = "financial_phrasebank/Sentences_AllAgree.txt"
+        domain = "headlines"
+
+        [[corpus]]
+        path = "twitter_financial_news/sent_train.csv"
+        domain = "tweets"
+        labels = { 0 = "negative", 1 = "positive", 2 = "neutral" }
+
+    Raises:
+        SourceDataError: an unreadable TOML file or an entry without ``path``, naming it.
+    """
+    import tomllib
+
+    specs: list[CorpusSpec] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        if not item.lower().endswith(".toml"):
+            specs.append(CorpusSpec(item))
+            continue
+        try:
+            entries = tomllib.loads(Path(item).read_text(encoding="utf-8")).get("corpus", [])
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SourceDataError(item, f"cannot read the corpus list: {exc}") from exc
+        for number, entry in enumerate(entries, start=1):
+            if not isinstance(entry, dict) or not entry.get("path"):
+                raise SourceDataError(item, f"[[corpus]] entry {number} has no path")
+            labels = entry.get("labels")
+            specs.append(
+                CorpusSpec(
+                    str(Path(item).parent / str(entry["path"])),
+                    {str(k): str(v) for k, v in labels.items()} if labels else None,
+                    entry.get("domain"),
+                )
+            )
+    return specs

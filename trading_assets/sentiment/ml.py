@@ -319,14 +319,25 @@ class MlScorer:
             raise ValueError(f"model has no class {sorted(missing)}")
         self._index = {label: classes.index(label) for label in LABELS}
 
-    def score(self, texts: Sequence[str]) -> pl.DataFrame:
+    def score(self, texts: Sequence[str], domains: Sequence[str] | None = None) -> pl.DataFrame:
         """A frame with one row per text (``score``, ``label``, ``confidence``; see the module
-        docs)."""
+        docs).
+
+        Args:
+            texts: raw texts.
+            domains: per text its domain, for a multi-domain model
+                (:class:`~trading_assets.sentiment.domains.DomainSentimentModel`; None: its
+                default domain, the first corpus configured). Ignored by single-domain models.
+        """
         if not texts:
             return pl.DataFrame(
                 schema={"score": pl.Float64, "label": pl.String, "confidence": pl.Float64}
             )
-        probabilities = self.model.predict_proba(list(texts))
+        probabilities = (
+            self.model.predict_proba(list(texts), list(domains))
+            if domains is not None and hasattr(self.model, "default_domain")
+            else self.model.predict_proba(list(texts))
+        )
         classes = [str(c) for c in self.model.classes_]
         best = probabilities.argmax(axis=1)
         positive = probabilities[:, self._index["positive"]]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from trading_assets.news.settings import parse_list
 
 if TYPE_CHECKING:  # imported where used: scikit-learn and httpx load slowly
+    from trading_assets.sentiment.domains import DomainConfig
     from trading_assets.sentiment.llm import LlmSentimentChain
     from trading_assets.sentiment.ml import TrainingConfig
 
@@ -48,7 +49,9 @@ class SentimentSettings:
 
     Attributes:
         methods: scoring methods to run, in order: ``lexicon``, ``ml``, ``llm``.
-        corpus_path: labelled corpus of the ``ml`` model (None: ``ml`` is not trained).
+        corpus_path: labelled corpus (or comma-separated corpora, or a TOML list of
+            corpora with label mappings and domains) of the ``ml`` model (None: ``ml`` is not
+            trained); see :func:`trading_assets.sentiment.corpus.corpus_specs`.
         model_name: MLflow registered model name.
         seed / test_size / linear_c / forest_trees / compare_forest: training (see
             :class:`trading_assets.sentiment.ml.TrainingConfig`).
@@ -101,6 +104,14 @@ class SentimentSettings:
             forest_trees=self.forest_trees,
             compare_forest=self.compare_forest,
         )
+
+    def domain_config(self) -> DomainConfig:
+        """The :class:`~trading_assets.sentiment.domains.DomainConfig` of these settings
+        (multi-domain training: ``seed`` and ``test_size``; the SVM and calibration keep the
+        multi-domain defaults)."""
+        from trading_assets.sentiment.domains import DomainConfig
+
+        return DomainConfig(seed=self.seed, test_size=self.test_size)
 
     def llm_chain(self) -> LlmSentimentChain | None:
         """The LLM chain, or None when no provider is configured.

@@ -7,6 +7,9 @@ winning pipeline, registered under ``model_name``. The registered version carrie
 ``model_version`` (the content hash of :func:`trading_assets.sentiment.ml.model_version`) and
 ``winner``, and receives the alias ``champion``. Scoring loads ``models:/<name>@champion``.
 
+A training on several corpora (:func:`log_domain_training`) logs per-domain metrics
+(:func:`domain_metrics`), the per-domain evaluations and a reliability plot instead.
+
 Because the model version is a content hash, :func:`find_registered` can tell that a corpus
 and code have been trained and registered already, and training is skipped.
 ``import mlflow`` costs seconds: it happens inside the functions.
@@ -14,12 +17,15 @@ and code have been trained and registered already, and training is skipped.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from trading_assets import mlflow_store
 from trading_assets.sentiment.corpus import LABELS
+from trading_assets.sentiment.domains import DomainOutcome
 from trading_assets.sentiment.ml import TrainingOutcome
 
 DEFAULT_EXPERIMENT = "news-sentiment"
@@ -148,25 +154,18 @@ def log_training(
     Returns:
         The :class:`RegisteredModel`.
     """
-    client = _client(tracking_uri)
     import mlflow
-    import mlflow.sklearn
-    import sklearn
 
-    experiment_id = _experiment_id(mlflow, experiment, artifact_location)
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=f"train {outcome.model_version}"
-    ) as run:
-        mlflow.log_params(
-            {
-                **{f"config_{k}": v for k, v in asdict(outcome.config).items()},
-                "corpus": corpus,
-                "winner": outcome.winner,
-                "model_version": outcome.model_version,
-                **{f"n_{k}": v for k, v in outcome.sizes.items()},
-                **{f"label_{k}": v for k, v in outcome.label_counts.items()},
-            }
-        )
+    params = {
+        "corpus": corpus,
+        "winner": outcome.winner,
+        **{f"n_{k}": v for k, v in outcome.sizes.items()},
+        **{f"label_{k}": v for k, v in outcome.label_counts.items()},
+    }
+    with _training_run(tracking_uri, artifact_location, experiment, outcome, params) as (
+        client,
+        run,
+    ):
         metrics: dict[str, float] = {}
         for name, evaluation in outcome.held_out.items():
             metrics[f"{name}_accuracy"] = evaluation.accuracy
@@ -188,27 +187,178 @@ def log_training(
             "confusion_matrices.json",
         )
         mlflow.log_text(_confusion_text(outcome) + "\n" + outcome.table() + "\n", "report.txt")
-        info = mlflow.sklearn.log_model(
-            outcome.model,
-            name="model",
-            serialization_format="pickle",
-            pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
-            registered_model_name=model_name,
-        )
+        info = _log_model(outcome.model, model_name)
         run_id = run.info.run_id
+    return _register(
+        tracking_uri, client, info, run_id, model_name, outcome.model_version, outcome.winner
+    )
+
+
+@contextmanager
+def _training_run(
+    tracking_uri: str,
+    artifact_location: str | None,
+    experiment: str,
+    outcome: TrainingOutcome | DomainOutcome,
+    params: dict[str, Any],
+) -> Iterator[tuple[Any, Any]]:
+    """An MLflow run ``train <model version>`` with the config and ``params`` logged;
+    yields (client, run)."""
+    client = _client(tracking_uri)
+    import mlflow
+
+    experiment_id = _experiment_id(mlflow, experiment, artifact_location)
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=f"train {outcome.model_version}"
+    ) as run:
+        mlflow.log_params(
+            {
+                **{f"config_{k}": v for k, v in asdict(outcome.config).items()},
+                "model_version": outcome.model_version,
+                **params,
+            }
+        )
+        yield client, run
+
+
+def _log_model(model: Any, model_name: str) -> Any:
+    import mlflow.sklearn
+    import sklearn
+
+    return mlflow.sklearn.log_model(
+        model,
+        name="model",
+        serialization_format="pickle",
+        pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+        registered_model_name=model_name,
+    )
+
+
+def _register(
+    tracking_uri: str,
+    client: Any,
+    info: Any,
+    run_id: str,
+    model_name: str,
+    model_version: str,
+    winner: str,
+) -> RegisteredModel:
+    """Tag the version ``info`` registered and make it the champion."""
     version = str(info.registered_model_version)
-    client.set_model_version_tag(model_name, version, "model_version", outcome.model_version)
-    client.set_model_version_tag(model_name, version, "winner", outcome.winner)
+    client.set_model_version_tag(model_name, version, "model_version", model_version)
+    client.set_model_version_tag(model_name, version, "winner", winner)
     registered = RegisteredModel(
         name=model_name,
         version=version,
-        model_version=outcome.model_version,
+        model_version=model_version,
         run_id=run_id,
         model_uri=f"models:/{model_name}/{version}",
-        winner=outcome.winner,
+        winner=winner,
     )
     promote(tracking_uri, registered)
     return registered
+
+
+def domain_metrics(outcome: DomainOutcome) -> dict[str, float]:
+    """The MLflow metrics of a multi-domain training: per domain and labeller (``model``,
+    ``lexicon``, ``majority``) ``<domain>_<labeller>_accuracy``, ``_macro_f1`` and
+    ``_recall_<label>``; ``<domain>_model_ece``; ``<domain>_temperature``;
+    ``validation_<choice>_<domain>_macro_f1``; ``mean_macro_f1``; ``fit_seconds``."""
+    metrics: dict[str, float] = {"mean_macro_f1": outcome.mean_macro_f1}
+    for domain, rows in outcome.held_out.items():
+        for name, ev in rows.items():
+            metrics[f"{domain}_{name}_accuracy"] = ev.accuracy
+            metrics[f"{domain}_{name}_macro_f1"] = ev.macro_f1
+            for label, value in ev.recall.items():
+                metrics[f"{domain}_{name}_recall_{label}"] = value
+            if ev.ece is not None:
+                metrics[f"{domain}_{name}_ece"] = ev.ece
+    for domain, value in outcome.temperatures.items():
+        metrics[f"{domain}_temperature"] = value
+    for choice, per_domain in outcome.validation_macro_f1.items():
+        for domain, value in per_domain.items():
+            metrics[f"validation_{choice}_{domain}_macro_f1"] = value
+    metrics["fit_seconds"] = outcome.fit_seconds
+    return metrics
+
+
+def reliability_figure(outcome: DomainOutcome) -> Any:
+    """A matplotlib figure: per domain, the champion's accuracy against mean confidence per
+    confidence bin (the diagonal is perfect calibration), ECE in the title."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4.5 * len(outcome.held_out), 4.2))
+    axes = figure.subplots(1, len(outcome.held_out), squeeze=False)[0]
+    for ax, (domain, rows) in zip(axes, outcome.held_out.items(), strict=True):
+        table = rows["model"].reliability
+        ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
+        ax.plot([b["confidence"] for b in table], [b["accuracy"] for b in table], marker="o")
+        ax.set(
+            title=f"{domain}: ECE {rows['model'].ece:.3f}",
+            xlabel="mean confidence",
+            ylabel="accuracy",
+            xlim=(0, 1),
+            ylim=(0, 1),
+        )
+    figure.tight_layout()
+    return figure
+
+
+def log_domain_training(
+    outcome: DomainOutcome,
+    *,
+    tracking_uri: str,
+    artifact_location: str | None = None,
+    corpora: list[str] | None = None,
+    experiment: str = DEFAULT_EXPERIMENT,
+    model_name: str = DEFAULT_MODEL_NAME,
+) -> RegisteredModel:
+    """Log a multi-domain training as one MLflow run (params: config, choice, corpora and
+    sizes; metrics: :func:`domain_metrics`; artifacts ``per_domain.json`` (evaluations with
+    confusion matrices and reliability tables), ``report.txt`` and ``reliability.png``),
+    register its model (tag ``winner`` = the choice) and make it the champion.
+
+    Args:
+        outcome: from :func:`~trading_assets.sentiment.domains.train_domains`.
+        tracking_uri / artifact_location / experiment / model_name: as
+            :func:`log_training`.
+        corpora: the corpus paths, in domain order.
+    """
+    import mlflow
+
+    params = {
+        "corpora": ",".join(corpora or []),
+        "domains": ",".join(outcome.held_out),
+        "choice": outcome.choice,
+        "winner": outcome.choice,
+        **{f"n_{d}_{k}": v for d, sizes in outcome.sizes.items() for k, v in sizes.items()},
+    }
+    with _training_run(tracking_uri, artifact_location, experiment, outcome, params) as (
+        client,
+        run,
+    ):
+        mlflow.log_metrics(domain_metrics(outcome))
+        mlflow.log_dict(
+            {
+                "labels": list(LABELS),
+                "choice": outcome.choice,
+                "domains": {
+                    d: {name: asdict(ev) for name, ev in rows.items()}
+                    for d, rows in outcome.held_out.items()
+                },
+            },
+            "per_domain.json",
+        )
+        mlflow.log_text(outcome.table() + "\n", "report.txt")
+        mlflow.log_figure(reliability_figure(outcome), "reliability.png")
+        info = _log_model(outcome.model, model_name)
+        run_id = run.info.run_id
+    return _register(
+        tracking_uri, client, info, run_id, model_name, outcome.model_version, outcome.choice
+    )
 
 
 __all__ = [
@@ -218,7 +368,9 @@ __all__ = [
     "RegisteredModel",
     "champion",
     "find_registered",
+    "domain_metrics",
     "load_model",
+    "log_domain_training",
     "log_training",
     "promote",
 ]

@@ -200,9 +200,8 @@ def _model_metadata(trained: training.ModelTraining) -> dict[str, Any]:
     if trained.outcome is not None:
         rows = trained.held_out_rows()
         metadata["held_out"] = markdown_rows(rows)
-        for cand, ev in trained.outcome.held_out.items():
-            metadata[f"{cand}_accuracy"] = dg.MetadataValue.float(round(ev.accuracy, 4))
-            metadata[f"{cand}_macro_f1"] = dg.MetadataValue.float(round(ev.macro_f1, 4))
+        for name, value in trained.metric_values().items():
+            metadata[name] = dg.MetadataValue.float(value)
     metadata["model_uri"] = dg.MetadataValue.text(trained.registered.model_uri)
     metadata["mlflow_run_id"] = dg.MetadataValue.text(trained.registered.run_id)
     return metadata

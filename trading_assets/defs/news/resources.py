@@ -20,7 +20,8 @@ import time):
 ``TRADING_NEWS_PARSE_WORKERS``  processes parsing feed bodies as they arrive (default: one per
                                 usable core when a pass has 16 feeds or more; ``0``: a thread)
 ``TRADING_SENTIMENT_CORPUS``    labelled corpus for the ``ml`` model (e.g. the Financial
-                                PhraseBank); without it ``ml`` scoring is off
+                                PhraseBank), comma-separated corpora or a TOML list of corpora
+                                (one per domain); without it ``ml`` scoring is off
 ``TRADING_SENTIMENT_METHODS``   comma-separated methods (default ``lexicon,ml``; ``llm`` is
                                 added when LLM providers are configured)
 ``TRADING_LLM_PROVIDERS``       comma-separated provider names; per name ``TRADING_LLM_<NAME>_
