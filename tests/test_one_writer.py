@@ -77,3 +77,17 @@ def test_the_home_instance_serializes_writers_and_starts_queued_runs_quickly(hom
     assert instance.run_coordinator.dequeue_interval_seconds == 1
     sensors = instance.get_settings("sensors")
     assert sensors["use_threads"] and sensors["num_workers"] >= 2  # inbox beside automation
+
+
+def test_an_older_generated_dagster_yaml_is_updated_and_a_users_own_is_kept(home: Path):
+    project = ProjectHome.from_env()
+    config = project.ensure().dagster_home / "dagster.yaml"
+    ours = config.read_text()
+    config.write_text(
+        "# Written by trading-assets. (an older version)\ntelemetry:\n  enabled: false\n"
+    )
+    project.ensure()
+    assert config.read_text() == ours
+    config.write_text("telemetry:\n  enabled: false\n")  # the user's own
+    project.ensure()
+    assert config.read_text() == "telemetry:\n  enabled: false\n"

@@ -9,10 +9,15 @@ from click.testing import CliRunner
 
 from trading_assets.cli import main
 from trading_assets.definitions import build_definitions
-from trading_assets.defs.quiet_state import still_quiet
+from trading_assets.defs.quiet_state import fingerprint
+from trading_assets.defs.quiet_state import still_quiet as _still_quiet
 from trading_assets.home import ProjectHome
 from trading_assets.refresh import plan_refresh, refresh
 from trading_assets.runner import dagster_instance, materialize
+
+
+def still_quiet(defs, instance) -> bool:
+    return _still_quiet(instance, fingerprint(defs, instance))
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ DEFAULT_HOME = settings.HOME.default
 #: Name of the Dagster concurrency pool every DuckDB-writing asset joins (limit 1).
 DUCKDB_WRITER_POOL = "duckdb_writer"
 
+_WRITTEN_BY = "# Written by trading-assets."
 _DAGSTER_YAML = f"""\
 # Written by trading-assets. DuckDB allows one writer process at a time, so every asset that
 # writes the warehouse runs in the pool "{DUCKDB_WRITER_POOL}"; pools default to one slot here.
@@ -104,6 +105,9 @@ class ProjectHome:
         ):
             path.mkdir(parents=True, exist_ok=True)
         dagster_yaml = self.dagster_home / "dagster.yaml"
-        if not dagster_yaml.exists():
+        current = dagster_yaml.read_text() if dagster_yaml.exists() else None
+        # a file written by an earlier version of this package is brought up to date; one
+        # the user wrote (without the first line of ours) is left alone
+        if current is None or (current != _DAGSTER_YAML and current.startswith(_WRITTEN_BY)):
             dagster_yaml.write_text(_DAGSTER_YAML)
         return self

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 import dagster as dg
 
 from trading_assets.defs.dagster_internals import stale_resolver, stale_status
-from trading_assets.defs.quiet_state import remember_quiet, still_quiet
+from trading_assets.defs.quiet_state import fingerprint, remember_quiet, still_quiet
 from trading_assets.runner import (
     QUIET_RUN_CONFIG,
     RunSummary,
@@ -225,11 +225,12 @@ def refresh(
     summary = RunSummary()
     done: set[tuple[str, str | None]] = set()
     new_items = new_source_items(defs, offered)
-    if not new_items and still_quiet(defs, instance):
+    state = fingerprint(defs, instance)
+    if not new_items and still_quiet(instance, state):
         return [], RunSummary()  # nothing changed since a refresh found nothing stale
     plan = plan_refresh(defs, instance, new_items)
     if not plan:
-        remember_quiet(defs, instance)
+        remember_quiet(instance, state)
     while plan:
         level = min(levels[s.asset] for s in plan)
         roots = [s for s in plan if levels[s.asset] == level]

@@ -4,10 +4,11 @@ Staleness (Dagster's stale-status resolver) depends only on the event log (mater
 and observations), the symbols partitions, the definitions (code versions and dependencies)
 and, for ``ml/models``, whether the retraining policy is due. After a refresh has checked the
 whole graph and found nothing stale, :func:`remember_quiet` stores a fingerprint of those
-inputs in the Dagster home; :func:`still_quiet` compares the fingerprint of now with it. The
-same fingerprint means the same answer: nothing stale. Any materialization, observation, new
-partition, code or dependency change, or a retraining policy turning due changes it, and the
-full resolution runs again. (New source files are checked by the caller on every refresh.)
+inputs (:func:`fingerprint`) in the Dagster home; :func:`still_quiet` compares a fingerprint
+of now with it. The same fingerprint means the same answer: nothing stale. Any
+materialization, observation, new partition, code or dependency change, or a retraining
+policy turning due changes it, and the full resolution runs again. (New source files are
+checked by the caller on every refresh.)
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import dagster as dg
 QUIET_FILE = "trading_assets_nothing_stale.json"
 
 
-def _fingerprint(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
+def fingerprint(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
+    """The inputs of staleness now, as one JSON string (see the module docstring)."""
     from trading_assets.defs.ml.retrain import retrain_reason
     from trading_assets.defs.partitions import SYMBOLS
 
@@ -48,23 +50,21 @@ def _path(instance: dg.DagsterInstance) -> Path:
     return Path(instance.root_directory) / QUIET_FILE
 
 
-def still_quiet(defs: dg.Definitions, instance: dg.DagsterInstance) -> bool:
-    """Whether nothing changed since :func:`remember_quiet` last stored a quiet state."""
-    path = _path(instance)
+def still_quiet(instance: dg.DagsterInstance, now: str) -> bool:
+    """Whether ``now`` (a :func:`fingerprint`) is the one :func:`remember_quiet` stored last."""
     try:
-        remembered = path.read_text(encoding="utf-8")
+        return _path(instance).read_text(encoding="utf-8") == now
     except OSError:
         return False
-    return remembered == _fingerprint(defs, instance)
 
 
-def remember_quiet(defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
-    """Store the fingerprint of now, after the whole graph was found with nothing stale
-    (written atomically; a home that cannot be written just stays uncached)."""
+def remember_quiet(instance: dg.DagsterInstance, now: str) -> None:
+    """Store ``now`` (a :func:`fingerprint` taken when the whole graph was found with nothing
+    stale); written atomically, and a home that cannot be written just stays uncached."""
     path = _path(instance)
     partial = path.with_suffix(".part")
     try:
-        partial.write_text(_fingerprint(defs, instance), encoding="utf-8")
+        partial.write_text(now, encoding="utf-8")
         partial.replace(path)
     except OSError:
         pass

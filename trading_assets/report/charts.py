@@ -7,6 +7,7 @@ and drawn with the viewer's sans-serif font: nothing is fetched.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -214,12 +215,17 @@ class ChartCache:
                 path.unlink(missing_ok=True)
 
 
-def _chart_key(chart: Callable[..., str], rows: pl.DataFrame, args: tuple) -> str:
+@functools.cache
+def _code_digest() -> bytes:
+    """This module's source and the matplotlib version: what draws every chart."""
     import matplotlib
 
-    digest = hashlib.sha256()
-    digest.update(Path(__file__).read_bytes())
-    digest.update(f"{chart.__name__}|{matplotlib.__version__}|{args!r}".encode())
+    return hashlib.sha256(Path(__file__).read_bytes() + matplotlib.__version__.encode()).digest()
+
+
+def _chart_key(chart: Callable[..., str], rows: pl.DataFrame, args: tuple) -> str:
+    digest = hashlib.sha256(_code_digest())
+    digest.update(f"{chart.__name__}|{args!r}".encode())
     buf = io.BytesIO()
     rows.write_ipc(buf)
     digest.update(buf.getvalue())
