@@ -76,3 +76,14 @@ def use_local_profile(mp: pytest.MonkeyPatch, home: Path, data: Path) -> None:
     mp.setenv("TRADING_PROFILE", "local")
     mp.setenv("TRADING_DATA_DIR", str(data))
     mp.setenv("DAGSTER_HOME", str(home / "dagster"))
+
+
+def latest_check(instance, asset: list[str], name: str) -> tuple[bool, dict]:
+    """(passed, ``details`` metadata) of the newest evaluation of check ``name`` on ``asset``
+    (key path) stored in the Dagster ``instance``."""
+    import dagster as dg
+
+    key = dg.AssetCheckKey(dg.AssetKey(asset), name)
+    record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+    evaluation = record.event.dagster_event.event_specific_data
+    return evaluation.passed, evaluation.metadata["details"].value

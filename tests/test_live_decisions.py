@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import use_local_profile
+from tests.conftest import latest_check, use_local_profile
 from trading_assets import Warehouse
 from trading_assets.cli import main
 from trading_assets.definitions import build_definitions
@@ -34,10 +34,7 @@ def _mlflow_runs(home: ProjectHome) -> int:
 
 
 def _check(instance: dg.DagsterInstance, name: str) -> tuple[bool, dict]:
-    key = dg.AssetCheckKey(dg.AssetKey(["signals", "signals"]), name)
-    record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
-    evaluation = record.event.dagster_event.event_specific_data
-    return evaluation.passed, evaluation.metadata["details"].value
+    return latest_check(instance, ["signals", "signals"], name)
 
 
 @pytest.fixture(scope="module")

@@ -101,8 +101,9 @@ def test_second_run_adds_nothing_and_keeps_data_versions(local_run):
     first, second, _ = local_run
     assert second.ok, second.failures
     for key, outcome in second.outcomes.items():
-        if key in ("ops/cost_metrics", "reports/report"):
+        if key in ("ops/cost_metrics", "reports/report", "trading/costs"):
             continue  # the cost ledger records every run, this one too, and the report shows it
+            # (trading/costs shares each run's compute cost, recorded after the run, by trades)
         assert outcome.rows_written == 0, key
         assert outcome.data_versions == first.outcomes[key].data_versions, key
 
@@ -135,3 +136,13 @@ def test_newest_signal_of_every_series_is_on_its_newest_bar(local_run):
     assert first.ok, first.failures
     assert "fresh" not in first.outcomes["signals/signals"].failed_checks
     assert assert_newest_signal_on_newest_bar(wh) >= 4
+
+
+def test_dry_run_orders_are_stored_and_nothing_is_sent(local_run):
+    first, _, wh = local_run
+    assert first.ok, first.failures
+    orders = wh.sql("SELECT * FROM trading.orders")
+    assert orders.height >= 1 and set(orders["mode"]) == {"dry_run"}
+    assert set(orders["status"]) <= {"dry_run", "skipped", "stale"}
+    assert orders["broker_order_id"].null_count() == orders.height
+    assert not first.outcomes["trading/positions"].failed_checks

@@ -38,6 +38,8 @@ from trading_assets.defs.reports import (
     report_asset_for,
 )
 from trading_assets.defs.signals import TRADING_ASSETS
+from trading_assets.defs.trading import TRADING_ASSETS as PAPER_TRADING_ASSETS
+from trading_assets.defs.trading import TRADING_SENSORS, with_order_automation
 from trading_assets.home import ProjectHome
 from trading_assets.profiles import active_profile
 from trading_assets.settings import sensor_interval_s
@@ -72,7 +74,7 @@ def automation_sensor() -> dg.AutomationConditionSensorDefinition:
 def project_assets() -> list[dg.AssetsDefinition]:
     """Every asset of the code location as declared (before code versions and metering)."""
     derived = derived_assets(ASSETS)  # features/sentiment, SQL models
-    upstream = [*ASSETS, *derived, *COST_ASSETS]
+    upstream = [*ASSETS, *derived, *COST_ASSETS, *PAPER_TRADING_ASSETS]
     return [*upstream, report_asset_for(upstream), published]
 
 
@@ -85,13 +87,20 @@ def build_definitions(code_graph: CodeGraph | None = None) -> dg.Definitions:
     """
     home = ProjectHome.from_env().ensure()
     profile = active_profile()
+    resources = resources_for(profile, home)
     return dg.Definitions(
         # code versions hash the code each asset reaches (computed before the meter wraps
         # the compute functions); every asset metered (wall/CPU seconds, peak RSS, rows in its
         # metadata); eager() reacts to new data versions only (a 304 poll triggers nothing)
         # ml/models retrains on its own policy, not on every new bar
-        assets=with_retrain_policy(
-            data_aware_automation(meter_assets(with_code_versions(project_assets(), code_graph)))
+        # trading/orders follows new signals only when execution is enabled (paper)
+        assets=with_order_automation(
+            with_retrain_policy(
+                data_aware_automation(
+                    meter_assets(with_code_versions(project_assets(), code_graph))
+                )
+            ),
+            resources["trading"].enabled,
         ),
         jobs=[publish_job],
         schedules=build_ingestion_schedules(profile),
@@ -100,9 +109,10 @@ def build_definitions(code_graph: CodeGraph | None = None) -> dg.Definitions:
             inbox_sensor_every(sensor_interval_s()),
             news_poll,
             *REPORT_SENSORS,
+            *TRADING_SENSORS,
             automation_sensor(),
         ],
-        resources=resources_for(profile, home),
+        resources=resources,
         executor=dg.in_process_executor,
     )
 

@@ -401,3 +401,122 @@ PUBLISHED_SCHEMA: dict[str, pl.DataType] = {
     "published_at": UTC_TS,
 }
 PUBLISHED_KEY: tuple[str, ...] = ("report_date", "target")
+
+#: ``trading.orders``: one order intent per (strategy, symbol, bar), keyed by its
+#: ``client_order_id`` (derived from those three, so a re-run finds it and never sends it
+#: again). ``qty`` is what the intent asks for (shares or coins, > 0; ``side`` buy | sell),
+#: ``price`` the reference price (the signal bar's close, quote currency), ``notional`` qty x
+#: price; ``target_position`` the signal's weight (fraction of equity) after the exposure
+#: limits, ``target_qty``/``current_qty`` the position aimed at and held before (signed);
+#: ``equity`` the account equity used (USD). ``status``: ``dry_run``, ``skipped`` (nothing to
+#: trade), ``blocked`` (kill switch), ``stale`` (signal too old), ``market_closed``,
+#: ``submit_failed`` (no usable answer: sent again, under the same id, by the next run),
+#: ``rejected``, or the broker's own status (``accepted``, ``new``, ``partially_filled``,
+#: ``filled``, ``canceled``, ``expired``...); ``reason`` says why in plain words.
+#: ``filled_qty``/``filled_avg_price``/``fees_usd`` as the broker last reported them.
+ORDERS_SCHEMA: dict[str, pl.DataType] = {
+    "client_order_id": pl.String(),
+    "strategy": pl.String(),
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "bar_ts": UTC_TS,
+    "signal_age_bars": pl.Int64(),
+    "asset_class": pl.String(),  # crypto | us_equity
+    "side": pl.String(),
+    "qty": pl.Float64(),
+    "price": pl.Float64(),
+    "notional": pl.Float64(),
+    "target_position": pl.Float64(),
+    "target_qty": pl.Float64(),
+    "current_qty": pl.Float64(),
+    "equity": pl.Float64(),
+    "mode": pl.String(),  # dry_run | paper
+    "status": pl.String(),
+    "reason": pl.String(),
+    "broker_order_id": pl.String(),
+    "filled_qty": pl.Float64(),
+    "filled_avg_price": pl.Float64(),
+    "fees_usd": pl.Float64(),
+    "attempts": pl.Int64(),
+    "created_at": UTC_TS,
+    "submitted_at": UTC_TS,
+    "updated_at": UTC_TS,
+    "run_id": pl.String(),
+}
+ORDERS_KEY: tuple[str, ...] = ("client_order_id",)
+
+#: ``trading.fills``: what of an order was filled, as the broker last reported it: ``qty``
+#: filled (> 0), ``price`` the average fill price, ``notional`` qty x price (USD),
+#: ``fees_usd`` the broker's commission, ``reference_price`` the intent's price (the signal
+#: bar's close) and ``slippage_bps`` the realized slippage against it (positive: worse than
+#: the reference, for buys and sells alike). Key: client_order_id.
+FILLS_SCHEMA: dict[str, pl.DataType] = {
+    "client_order_id": pl.String(),
+    "broker_order_id": pl.String(),
+    "strategy": pl.String(),
+    "symbol": pl.String(),
+    "side": pl.String(),
+    "qty": pl.Float64(),
+    "price": pl.Float64(),
+    "notional": pl.Float64(),
+    "fees_usd": pl.Float64(),
+    "reference_price": pl.Float64(),
+    "slippage_bps": pl.Float64(),
+    "status": pl.String(),
+    "filled_at": UTC_TS,
+    "run_id": pl.String(),
+}
+FILLS_KEY: tuple[str, ...] = ("client_order_id",)
+
+#: ``trading.positions``: the account's positions against the newest targets, one row per
+#: symbol held or aimed at: ``qty`` held (signed; shares or coins), ``market_value`` (USD,
+#: signed), ``weight`` market_value / equity, ``target_qty``/``target_position`` from the
+#: newest order intent, ``diff_qty`` qty - target_qty; ``open_orders`` orders of the symbol the
+#: broker has not finished; ``equity``/``last_equity`` the account's (USD, last_equity at the
+#: previous close); ``mode`` dry_run (simulated from the intents) | paper; ``as_of`` the
+#: newest order update. Key: symbol.
+POSITIONS_SCHEMA: dict[str, pl.DataType] = {
+    "symbol": pl.String(),
+    "asset_class": pl.String(),
+    "qty": pl.Float64(),
+    "price": pl.Float64(),
+    "market_value": pl.Float64(),
+    "weight": pl.Float64(),
+    "target_qty": pl.Float64(),
+    "target_position": pl.Float64(),
+    "diff_qty": pl.Float64(),
+    "open_orders": pl.Int64(),
+    "equity": pl.Float64(),
+    "last_equity": pl.Float64(),
+    "mode": pl.String(),
+    "as_of": UTC_TS,
+}
+POSITIONS_KEY: tuple[str, ...] = ("symbol",)
+
+#: ``trading.costs``: the cost of each trade (an order sent, or a dry-run intent): the
+#: broker's fees, the realized slippage against the intent's price (``slippage_bps``, positive
+#: when worse; ``slippage_usd`` on the filled notional), what the backtest assumed for the
+#: same notional (``assumed_fees_bps`` + ``assumed_slippage_bps`` of ``signals/backtest``),
+#: and ``compute_usd``: the compute cost of the run that made the order (``ops.cost_metrics``)
+#: shared equally by its trades. ``total_usd`` = fees + slippage + compute; ``total_bps`` of
+#: the notional (filled, else intended). Key: client_order_id.
+TRADE_COSTS_SCHEMA: dict[str, pl.DataType] = {
+    "client_order_id": pl.String(),
+    "run_id": pl.String(),
+    "strategy": pl.String(),
+    "symbol": pl.String(),
+    "side": pl.String(),
+    "status": pl.String(),
+    "notional": pl.Float64(),
+    "filled_notional": pl.Float64(),
+    "fees_usd": pl.Float64(),
+    "slippage_bps": pl.Float64(),
+    "slippage_usd": pl.Float64(),
+    "assumed_fees_bps": pl.Float64(),
+    "assumed_slippage_bps": pl.Float64(),
+    "assumed_cost_usd": pl.Float64(),
+    "compute_usd": pl.Float64(),
+    "total_usd": pl.Float64(),
+    "total_bps": pl.Float64(),
+}
+TRADE_COSTS_KEY: tuple[str, ...] = ("client_order_id",)

@@ -88,6 +88,21 @@ ALPACA_DATA_URL = Setting(
     None,
     "base URL of Alpaca's market data API (default: Alpaca's; tests point it at 127.0.0.1)",
 )
+ALPACA_TRADING_URL = Setting(
+    "ALPACA_TRADING_URL",
+    str,
+    None,
+    "base URL of Alpaca's paper trading API (default: Alpaca's paper host; tests point it at "
+    "127.0.0.1); Alpaca's live-money host is refused",
+)
+# -- paper trading ---------------------------------------------------------------------------
+EXECUTION = Setting(
+    "TRADING_EXECUTION",
+    str,
+    "dry_run",
+    "dry_run: order intents stored, nothing sent; paper: orders sent to Alpaca's paper API "
+    "(needs ALPACA_API_KEY/ALPACA_SECRET_KEY); live-money trading is not offered",
+)
 # -- news and sentiment ----------------------------------------------------------------------
 NEWS_FEEDS = Setting(
     "TRADING_NEWS_FEEDS",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
@@ -43,7 +44,9 @@ class FakeService(LoopbackServer):
     fail_next: list[tuple[int, dict[str, str], dict[str, Any]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def handle(self, method: str, path: str, query, headers, body) -> tuple[int, dict, Any]:
+    def handle(self, method: str, path: str, query, headers, body) -> tuple:
+        """``(status, headers, payload)``, or with a 4th item: seconds to wait before answering
+        (without holding the lock)."""
         raise NotImplementedError
 
     def _make_server(self) -> HTTPServer:
@@ -64,21 +67,24 @@ class FakeService(LoopbackServer):
                         Recorded(method, parts.path, parse_qs(parts.query), headers, body)
                     )
                     failure = service.fail_next.pop(0) if service.fail_next else None
-                    if failure:
-                        status, extra, payload = failure
-                    else:
-                        status, extra, payload = service.handle(
-                            method, parts.path, parse_qs(parts.query), headers, body
-                        )
+                    answer = failure or service.handle(
+                        method, parts.path, parse_qs(parts.query), headers, body
+                    )
+                status, extra, payload = answer[:3]
+                if len(answer) > 3 and answer[3]:  # a slow answer, waited outside the lock
+                    time.sleep(answer[3])
                 data = b"" if payload is None else json.dumps(payload).encode()
-                self.send_response(status)
-                if payload is not None:
-                    self.send_header("Content-Type", "application/json; charset=UTF-8")
-                for k, v in extra.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    if payload is not None:
+                        self.send_header("Content-Type", "application/json; charset=UTF-8")
+                    for k, v in extra.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+                    pass
 
             def do_GET(self) -> None:
                 self._serve("GET")

@@ -208,6 +208,7 @@ def write_inputs(
     models=("last", "moving_average"),
     flat: bool = False,
     with_news: bool = True,
+    with_trading: bool = True,
 ) -> pl.DataFrame:
     """Write every report input table from real data; returns the bars written."""
     bars = real_bars(shared_data) if bars is None else bars
@@ -228,4 +229,34 @@ def write_inputs(
         upsert(con, "raw.news", articles, ["article_id"])
         upsert(con, "ml.sentiment", sentiment, list(schemas.SENTIMENT_KEY))
     upsert(con, "ops.cost_metrics", costs(), list(schemas.COST_METRICS_KEY))
+    if with_trading:
+        dry_run_trading(con)
     return bars
+
+
+def dry_run_trading(con: duckdb.DuckDBPyConnection) -> None:
+    """``trading.orders``/``positions``/``costs`` as a dry run makes them (the paper-trading
+    logic, no broker) from the stored signals taken long-only (their size, long: the newest
+    SMA signals are short, and crypto cannot be sold short)."""
+    from trading_assets.trading import book, paper, trade_costs
+    from trading_assets.trading.broker import BrokerPosition
+    from trading_assets.trading.orders import OrderRules
+    from trading_assets.warehouse.catalog import read_table
+    from trading_assets.warehouse.trading import newest_signals, read_orders
+
+    run = paper.place_orders(
+        newest_signals(con).with_columns(pl.col("position").abs()),
+        pl.DataFrame(schema=schemas.ORDERS_SCHEMA), mode="dry_run",
+        broker=None, rules=OrderRules(), timeframes=["1h"], dry_run_equity=100_000.0,
+        now=datetime(2026, 1, 5, 10, tzinfo=UTC), run_id="r2",
+    )  # fmt: skip
+    upsert(con, "trading.orders", run.changed, ["client_order_id"])
+    orders = read_orders(con)
+    held = [BrokerPosition(s, q, None, 0.0, "") for s, q in book.dry_run_positions(orders).items()]
+    frame = book.positions_frame(held, orders, 100_000.0, 100_000.0, "dry_run", None)
+    replace_scope(con, "trading.positions", frame, {})
+    costs = trade_costs.trade_costs(
+        orders, run.fills, read_table(con, "ops.cost_metrics"),
+        read_table(con, "signals.backtest_metrics"),
+    )  # fmt: skip
+    replace_scope(con, "trading.costs", costs, {})

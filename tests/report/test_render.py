@@ -231,3 +231,20 @@ def test_position_distribution_and_turnover(bars):
     html = render_report(inputs, GENERATED).html
     assert "Consensus positions: distribution and turnover" in html
     assert "mean |position|" in html and "turnover / bar" in html
+
+
+def test_trading_section_shows_the_dry_run_orders_positions_and_slippage(inputs, rendered):
+    orders = inputs.orders
+    assert set(orders["mode"]) == {"dry_run"} and orders.height == 2
+    assert set(orders["status"]) == {"dry_run"}
+    # weights capped at 0.5 each, 1.0 gross: ETH's intent is half of 100,000 USD at its close
+    eth = orders.filter(pl.col("symbol") == "ETH/USDT").row(0, named=True)
+    assert eth["qty"] * eth["price"] == pytest.approx(50_000, abs=0.01)
+    section = rendered.html.split('<section id="trading">', 1)[1].split("</section>", 1)[0]
+    assert "Dry run: these are order intents, nothing was sent to a broker" in section
+    assert "Positions against targets" in section
+    for row in inputs.book.iter_rows(named=True):  # the simulated book is at its targets
+        assert row["qty"] == row["target_qty"]
+    assert "Realized against assumed slippage" in section
+    assumed = inputs.backtests.filter(pl.col("strategy") == "consensus")["slippage_bps"].mean()
+    assert inputs.slippage["assumed_bps"].to_list() == [assumed, assumed]  # the backtest's

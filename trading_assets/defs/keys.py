@@ -36,3 +36,7 @@ BACKTEST = dg.AssetKey(["signals", "backtest"])
 REPORT = dg.AssetKey(["reports", "report"])
 PUBLISHED = dg.AssetKey(["reports", "published"])
 COST_METRICS = dg.AssetKey(["ops", "cost_metrics"])
+# paper trading
+ORDERS = dg.AssetKey(["trading", "orders"])
+POSITIONS = dg.AssetKey(["trading", "positions"])
+TRADE_COSTS = dg.AssetKey(["trading", "costs"])

@@ -15,6 +15,7 @@ from trading_assets.defs.ops.assets import CostSettingsResource
 from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.reports import report_resources_from_env
 from trading_assets.defs.resources import WarehouseResource
+from trading_assets.defs.trading.resources import trading_resource_from_env
 from trading_assets.home import ProjectHome
 
 
@@ -34,7 +35,7 @@ def price_sources_for(profile: str, home: ProjectHome) -> PriceSourcesResource:
 def resources_for(profile: str, home: ProjectHome) -> dict[str, Any]:
     """Every resource of the code location for ``profile`` and ``home``: ``warehouse``,
     ``price_sources``, ``news_sources``, ``sentiment_settings``, ``mlflow``,
-    ``report_settings``, ``wordpress``, ``discord`` and ``cost_settings``.
+    ``report_settings``, ``wordpress``, ``discord``, ``cost_settings`` and ``trading``.
 
     Raises:
         ConfigurationError: an invalid setting (see :mod:`trading_assets.settings`).
@@ -45,4 +46,5 @@ def resources_for(profile: str, home: ProjectHome) -> dict[str, Any]:
         **news_resources_from_env(profile, home),
         **report_resources_from_env(home),
         "cost_settings": CostSettingsResource(metrics_dir=str(home.metrics_dir)),
+        "trading": trading_resource_from_env(),
     }

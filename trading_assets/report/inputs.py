@@ -18,7 +18,10 @@ import polars as pl
 from trading_assets.schemas import (
     BACKTEST_EQUITY_SCHEMA,
     BACKTEST_METRICS_SCHEMA,
+    ORDERS_SCHEMA,
+    POSITIONS_SCHEMA,
     SIGNALS_SCHEMA,
+    TRADE_COSTS_SCHEMA,
     UTC_TS,
 )
 from trading_assets.timeframes import timeframe_seconds
@@ -130,6 +133,24 @@ LEADERBOARD_COLUMNS: dict[str, pl.DataType] = {
     "sort_metric": pl.String(),
     "sort_value": pl.Float64(),
 }
+#: the columns of ``trading.orders`` the report shows
+ORDER_COLUMNS: dict[str, pl.DataType] = {
+    c: ORDERS_SCHEMA[c]
+    for c in ("bar_ts", "strategy", "symbol", "side", "qty", "price", "notional", "mode",
+              "status", "filled_qty", "filled_avg_price", "reason")
+}  # fmt: skip
+SLIPPAGE_COLUMNS: dict[str, pl.DataType] = {
+    "symbol": pl.String(),
+    "filled_orders": pl.Int64(),
+    "filled_notional": pl.Float64(),
+    "realized_bps": pl.Float64(),  # notional-weighted realized slippage, bps (+: worse)
+    "assumed_bps": pl.Float64(),  # the backtest's slippage assumption, bps
+    "fees_usd": pl.Float64(),
+    "compute_usd": pl.Float64(),
+    "cost_per_trade_usd": pl.Float64(),
+}
+#: newest orders shown
+ORDERS_SHOWN = 30
 QUALITY_COLUMNS: dict[str, pl.DataType] = {
     "asset_key": pl.String(),
     "check": pl.String(),
@@ -173,6 +194,12 @@ class ReportInputs:
             filled by the caller from MLflow.
         quality: latest asset check evaluations (:data:`QUALITY_COLUMNS`), filled by the caller
             from the Dagster instance.
+        orders: the newest :data:`ORDERS_SHOWN` rows of ``trading.orders``
+            (:data:`ORDER_COLUMNS`), newest bar first.
+        book: ``trading.positions``: positions against targets (POSITIONS_SCHEMA).
+        trade_costs: ``trading.costs`` (TRADE_COSTS_SCHEMA).
+        slippage: per symbol, realized against assumed slippage and the cost per trade
+            (:data:`SLIPPAGE_COLUMNS`).
         skipped: inputs that could not be read, ``{input: reason}``.
     """
 
@@ -191,6 +218,10 @@ class ReportInputs:
     cost_daily: pl.DataFrame = field(default_factory=lambda: empty(COST_DAILY_COLUMNS))
     leaderboard: pl.DataFrame = field(default_factory=lambda: empty(LEADERBOARD_COLUMNS))
     quality: pl.DataFrame = field(default_factory=lambda: empty(QUALITY_COLUMNS))
+    orders: pl.DataFrame = field(default_factory=lambda: empty(ORDER_COLUMNS))
+    book: pl.DataFrame = field(default_factory=lambda: empty(dict(POSITIONS_SCHEMA)))
+    trade_costs: pl.DataFrame = field(default_factory=lambda: empty(dict(TRADE_COSTS_SCHEMA)))
+    slippage: pl.DataFrame = field(default_factory=lambda: empty(SLIPPAGE_COLUMNS))
     skipped: dict[str, str] = field(default_factory=dict)
 
     def frames(self) -> dict[str, pl.DataFrame]:
@@ -415,6 +446,44 @@ def load_cost_daily(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     )
 
 
+def load_trading(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, pl.DataFrame]:
+    """The paper-trading frames: ``orders``, ``book``, ``trade_costs`` and ``slippage``
+    (each empty when its table is missing)."""
+    out: dict[str, pl.DataFrame] = {}
+    cols = ", ".join(f'"{c}"' for c in ORDER_COLUMNS)
+    out["orders"] = _frame(
+        con,
+        f"""SELECT {cols} FROM trading.orders
+            ORDER BY bar_ts DESC, symbol LIMIT {ORDERS_SHOWN}""",
+        ORDER_COLUMNS,
+    )
+    if "trading.positions" in tables:
+        cols = ", ".join(f'"{c}"' for c in POSITIONS_SCHEMA)
+        out["book"] = _frame(
+            con, f"SELECT {cols} FROM trading.positions ORDER BY symbol", dict(POSITIONS_SCHEMA)
+        )
+    if "trading.costs" in tables:
+        cols = ", ".join(f'"{c}"' for c in TRADE_COSTS_SCHEMA)
+        out["trade_costs"] = _frame(
+            con, f"SELECT {cols} FROM trading.costs ORDER BY client_order_id",
+            dict(TRADE_COSTS_SCHEMA),
+        )  # fmt: skip
+        out["slippage"] = _frame(
+            con,
+            """SELECT symbol, count(filled_notional) AS filled_orders,
+                      sum(filled_notional) AS filled_notional,
+                      sum(slippage_bps * filled_notional ORDER BY client_order_id)
+                          / nullif(sum(filled_notional), 0) AS realized_bps,
+                      avg(assumed_slippage_bps) AS assumed_bps,
+                      sum(fees_usd ORDER BY client_order_id) AS fees_usd,
+                      sum(compute_usd ORDER BY client_order_id) AS compute_usd,
+                      avg(total_usd ORDER BY client_order_id) AS cost_per_trade_usd
+               FROM trading.costs GROUP BY symbol ORDER BY symbol""",
+            SLIPPAGE_COLUMNS,
+        )
+    return out
+
+
 def load_inputs(con: duckdb.DuckDBPyConnection) -> ReportInputs:
     """Read every warehouse input of the report; a missing table leaves its frame empty and a
     table that cannot be read (an older layout, a wrong column) is recorded in ``skipped``
@@ -468,7 +537,13 @@ def load_inputs(con: duckdb.DuckDBPyConnection) -> ReportInputs:
     attempt("signals", "signals.signals", signals)
     attempt("news", "raw.news", news)
     attempt("freshness", "staging.bars", freshness)
+
+    def trading() -> None:
+        for name, frame in load_trading(con, tables).items():
+            setattr(inputs, name, frame)
+
     attempt("costs", "ops.cost_metrics", costs)
+    attempt("trading", "trading.orders", trading)
     return inputs
 
 

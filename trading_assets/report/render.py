@@ -342,6 +342,48 @@ def _context(
                 ("cost_usd", "cost", "usd"),
             ],
         ),
+        "orders": table(
+            inputs.orders,
+            [
+                ("bar_ts", "bar (UTC)", "ts"),
+                ("strategy", "strategy", ""),
+                ("symbol", "symbol", ""),
+                ("side", "side", ""),
+                ("qty", "qty", "num"),
+                ("price", "price", "num"),
+                ("mode", "mode", ""),
+                ("status", "status", ""),
+                ("filled_qty", "filled", "num"),
+                ("filled_avg_price", "fill price", "num"),
+                ("reason", "reason", ""),
+            ],
+        ),
+        "book": table(
+            inputs.book,
+            [
+                ("symbol", "symbol", ""),
+                ("qty", "held", "num"),
+                ("target_qty", "target", "num"),
+                ("diff_qty", "difference", "num"),
+                ("weight", "weight", "pct"),
+                ("target_position", "target weight", "pct"),
+                ("open_orders", "open orders", "int"),
+                ("mode", "mode", ""),
+            ],
+        ),
+        "slippage": table(
+            inputs.slippage,
+            [
+                ("symbol", "symbol", ""),
+                ("filled_orders", "filled orders", "int"),
+                ("filled_notional", "filled notional", "num"),
+                ("realized_bps", "realized slippage bps", "num"),
+                ("assumed_bps", "assumed (backtest) bps", "num"),
+                ("fees_usd", "fees", "usd"),
+                ("compute_usd", "compute", "usd"),
+                ("cost_per_trade_usd", "cost per trade", "usd"),
+            ],
+        ),
     }
 
 

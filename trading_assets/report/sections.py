@@ -135,4 +135,24 @@ def build_sections(inputs: ReportInputs) -> list[Section]:
         costs.notes.append("No cost metrics recorded yet: ops/cost_metrics has not run.")
     costs.notes += also_skipped("costs")
 
-    return [equity, predictions, signals, sentiment, leaderboard, quality, costs]
+    trading = Section("trading", "Trading", inputs.orders.height > 0)
+    if not trading.present:
+        trading.notes.append(
+            "No orders yet: trading/orders has not run (it needs signals). With "
+            "TRADING_EXECUTION=dry_run (the default) intents are stored and nothing is sent."
+        )
+    else:
+        modes = set(inputs.orders["mode"].drop_nulls())
+        if modes == {"dry_run"}:
+            trading.notes.append(
+                "Dry run: these are order intents, nothing was sent to a broker "
+                "(TRADING_EXECUTION=paper sends them to Alpaca's paper account)."
+            )
+        off = inputs.book.filter((pl.col("diff_qty").abs() * pl.col("price").fill_null(0.0)) > 1.0)
+        for row in off.head(5).iter_rows(named=True):
+            trading.notes.append(
+                f"{row['symbol']} holds {row['qty']:g} against a target of {row['target_qty']:g}."
+            )
+    trading.notes += also_skipped("trading")
+
+    return [equity, predictions, signals, sentiment, leaderboard, quality, costs, trading]

@@ -9,7 +9,16 @@ import polars as pl
 from trading_assets import schemas
 
 #: One schema per layer (DESIGN.md §3).
-LAYERS: tuple[str, ...] = ("raw", "staging", "features", "ml", "signals", "reports", "ops")
+LAYERS: tuple[str, ...] = (
+    "raw",
+    "staging",
+    "features",
+    "ml",
+    "signals",
+    "trading",
+    "reports",
+    "ops",
+)
 
 #: table name -> Polars schema, for every table this package owns.
 TABLES: dict[str, dict[str, pl.DataType]] = {
@@ -35,6 +44,10 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "signals.backtest_equity": schemas.BACKTEST_EQUITY_SCHEMA,
     "ops.cost_metrics": schemas.COST_METRICS_SCHEMA,
     "reports.published": schemas.PUBLISHED_SCHEMA,
+    "trading.orders": schemas.ORDERS_SCHEMA,
+    "trading.fills": schemas.FILLS_SCHEMA,
+    "trading.positions": schemas.POSITIONS_SCHEMA,
+    "trading.costs": schemas.TRADE_COSTS_SCHEMA,
 }
 
 

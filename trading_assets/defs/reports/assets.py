@@ -36,6 +36,9 @@ REPORT_INPUT_KEYS: tuple[dg.AssetKey, ...] = (
     keys.SIGNALS,
     keys.BACKTEST,
     keys.COST_METRICS,
+    keys.ORDERS,
+    keys.POSITIONS,
+    keys.TRADE_COSTS,
 )
 REPORT_INPUT_TABLES = frozenset(
     {
@@ -48,6 +51,9 @@ REPORT_INPUT_TABLES = frozenset(
         "signals.backtest_metrics",
         "signals.backtest_equity",
         "ops.cost_metrics",
+        "trading.orders",
+        "trading.positions",
+        "trading.costs",
     }
 )
 
