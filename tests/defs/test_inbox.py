@@ -163,6 +163,8 @@ def test_a_new_bar_is_one_run_of_ingestion_and_its_live_lane(tmp_path: Path, sha
         assert asset in lane
     # a new bar never retrains: the policy asset and what only it feeds are left out
     assert "ml/models" not in lane and "ml/predictions" not in lane
+    # what runs only on request stays out: publishing (its sensor), orders in dry_run
+    assert "reports/published" not in lane and "trading/orders" not in lane
     graph = repository.asset_graph
     keys = request.asset_selection
     assert all(  # dependency order: every parent in the run comes before its child

@@ -11,6 +11,7 @@ import pytest
 from tests.report import fixtures
 from trading_assets.definitions import build_definitions
 from trading_assets.defs.keys import ORDERS, POSITIONS
+from trading_assets.defs.live_lane import live_lane
 from trading_assets.defs.reports.resources import DiscordResource
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.trading import TRADING_ASSETS, TradingResource
@@ -98,6 +99,10 @@ def test_orders_follow_new_signals_only_when_execution_is_enabled(home, monkeypa
     monkeypatch.setenv("TRADING_EXECUTION", "paper")
     paper = build_definitions()
     assert condition(paper) is not None and condition(paper).get_label() == "on_new_data"
+    # so does the live lane of a new bar (the inbox sensor's run)
+    raw = [dg.AssetKey(["raw", "bars"])]
+    assert ORDERS in live_lane(paper.resolve_asset_graph(), raw)
+    assert ORDERS not in live_lane(dry.resolve_asset_graph(), raw)
     # positions follow the orders in either mode; the reconciliation sensor is always there
     assert paper.resolve_asset_graph().get(POSITIONS).automation_condition is not None
     assert "alert_on_failed_reconciliation" in {s.name for s in paper.sensors}

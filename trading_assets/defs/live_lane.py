@@ -4,8 +4,10 @@ New bars of one symbol make everything below its ingestion stale: staging, the f
 tail, the training table, live predictions, signals, the backtest and the report. The lane is
 those assets, found by walking the asset graph down from the ingestion assets, never through
 an asset under the retraining policy (:data:`~trading_assets.defs.ml.retrain.POLICY_ASSETS`:
-a new bar alone never retrains) and never from an unpartitioned asset into a partitioned one
-(that child needs every symbol's data, which one symbol's run does not hold). The inbox sensor
+a new bar alone never retrains), never into an asset without an automation condition (it
+runs only when asked: ``reports/published`` by its sensor, ``trading/orders`` unless
+execution is enabled) and never from an unpartitioned asset into a partitioned one (that
+child needs every symbol's data, which one symbol's run does not hold). The inbox sensor
 requests ingestion and lane as one run, so a dropped bar becomes a signal without a chain of
 runs, each waiting for a sensor tick and a run worker.
 """
@@ -36,6 +38,7 @@ def live_lane(
                 child in lane
                 or child in POLICY_ASSETS
                 or not node.is_materializable
+                or node.automation_condition is None
                 or (partitioned and not parent_partitioned)
                 or (partitioned_only and not partitioned)
             ):
