@@ -277,3 +277,36 @@ def test_alpaca_py_internals_the_broker_relies_on():
     client = TradingClient("k", "s", paper=True, raw_data=True, url_override="http://127.0.0.1:9")
     assert isinstance(client._session, requests.Session)
     assert isinstance(client._retry, int)
+
+
+def test_an_open_order_blocks_a_new_one_for_its_symbol_and_reconciliation_waits(server):
+    server.scenarios["ETH/USDT"] = ["accepted"]  # accepted, not filled yet
+    broker = broker_for(server)
+    first = run_once(server, broker, {"ETH/USDT": 0.2})
+    assert row(first, "ETH/USDT")["status"] == "accepted"
+    later = BAR.replace(hour=15)  # the next bar's signal while that order is still open
+    newest = targets({"ETH/USDT": 0.3}).with_columns(pl.lit(later).alias("ts"))
+    second = paper.place_orders(
+        newest, first.orders, mode="paper", broker=broker, rules=RULES, timeframes=["1h"],
+        dry_run_equity=0.0, now=NOW, run_id="run-2",
+    )  # fmt: skip
+    new = second.orders.filter(pl.col("bar_ts") == later).row(0, named=True)
+    assert new["status"] == "skipped" and "is still open at the broker" in new["reason"]
+    assert len(server.posts()) == 1
+    frame = book.positions_frame(broker.positions(), second.orders, 103_820.56, 0, "paper", NOW)
+    passed, details = book.reconcile(frame, second.orders, 0.005, RULES)
+    assert passed and details["pending"] == ["ETH/USDT"]
+
+
+def test_switching_from_dry_run_to_paper_sends_the_current_bar(server):
+    dry = paper.place_orders(
+        targets({"ETH/USDT": 0.2}), pl.DataFrame(schema=ORDERS_SCHEMA), mode="dry_run",
+        broker=None, rules=RULES, timeframes=["1h"], dry_run_equity=100_000.0, now=NOW,
+        run_id="run-0",
+    )  # fmt: skip
+    assert row(dry, "ETH/USDT")["status"] == "dry_run" and server.requests == []
+    live = run_once(server, broker_for(server), {"ETH/USDT": 0.2}, stored=dry.orders)
+    eth = row(live, "ETH/USDT")
+    assert (eth["mode"], eth["status"]) == ("paper", "filled")
+    assert eth["client_order_id"] == row(dry, "ETH/USDT")["client_order_id"]
+    assert len(server.posts()) == 1

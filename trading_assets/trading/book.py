@@ -104,7 +104,8 @@ def reconcile(
 
     A symbol is compared when its newest order is done: finished at the broker (filled,
     partially filled, canceled, rejected...), ``submit_failed``, ``skipped`` or ``dry_run``;
-    symbols with an order still open at the broker are ``pending``, those held back on
+    symbols with an order still open at the broker (the newest, or an older one the newest
+    was skipped for) are ``pending``, those held back on
     purpose (``blocked``, ``stale``, ``market_closed``, ``superseded``) are listed apart. A
     symbol matches when |held - target| x price is at most ``tolerance`` x equity (and at least
     the minimum notional, the smallest order that could close the gap).
@@ -118,7 +119,8 @@ def reconcile(
     for p in positions.iter_rows(named=True):
         order = newest.get(p["symbol"])
         status = order["status"] if order else "no order"
-        if status in OPEN_STATUSES - {"partially_filled"}:
+        waiting = status == "skipped" and (p["open_orders"] or 0) > 0  # on an older order
+        if status in OPEN_STATUSES - {"partially_filled"} or waiting:
             pending.append(p["symbol"])
             continue
         if status in HELD_BACK:

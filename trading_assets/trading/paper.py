@@ -6,7 +6,8 @@ and the orders already in ``trading.orders`` and decides, per ``client_order_id`
 - already stored with a status the broker decided (sent, filled, rejected...) or as
   ``dry_run``/``skipped``: kept as it is, **never sent again**;
 - new, or stored as ``submit_failed``/``market_closed``/``blocked`` (nothing reached the
-  broker, or the broker may have it: the id makes a second send harmless): executed now;
+  broker, or the broker may have it: the id makes a second send harmless), or stored by a
+  dry run while the mode is now ``paper``: executed now;
 - an older bar's intent of the same strategy and symbol still waiting (``market_closed``,
   ``submit_failed``, ``blocked``) is ``superseded`` by the newer one;
 - a symbol with an order still open at the broker gets no new order (``skipped``, saying
@@ -118,7 +119,8 @@ def execute(
     for row in intents.iter_rows(named=True):
         cid = row["client_order_id"]
         before = known.get(cid)
-        if before is not None and before["status"] not in RETRIED:
+        dry_before = before is not None and before["mode"] == DRY_RUN_STATUS != mode
+        if before is not None and before["status"] not in RETRIED and not dry_before:
             continue  # decided before: never sent twice
         row["attempts"] = int(before["attempts"] or 0) if before else 0
         if row["status"] == PENDING and open_symbols.get(row["symbol"], cid) != cid:
