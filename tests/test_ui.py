@@ -48,6 +48,7 @@ def test_dagster_dev_serves_the_asset_graph_and_running_sensors(dagster_dev: str
     assert {"raw/bars", "raw/ticks", "staging/bars", "staging/universal_stream"} <= keys
     assert {"ml/models", "ml/predictions", "signals/signals", "signals/backtest"} <= keys
     assert {"reports/report", "reports/published", "ops/cost_metrics"} <= keys
+    assert {"trading/orders", "trading/positions", "trading/costs"} <= keys
     (repo,) = data["repositoriesOrError"]["nodes"]
     sensors = {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]}
     assert sensors["automation"] == "RUNNING"
@@ -55,3 +56,4 @@ def test_dagster_dev_serves_the_asset_graph_and_running_sensors(dagster_dev: str
     assert sensors["inbox"] == "RUNNING"
     assert sensors["publish_on_report"] == "RUNNING"
     assert sensors["alert_on_run_failure"] == "RUNNING"
+    assert sensors["alert_on_failed_reconciliation"] == "RUNNING"
