@@ -22,7 +22,6 @@ from trading_assets.defs.ml.retrain import with_retrain_policy
 from trading_assets.defs.news.assets import NEWS_ASSETS
 from trading_assets.defs.news.sensors import news_poll
 from trading_assets.defs.ops.assets import COST_ASSETS
-from trading_assets.defs.ops.meter import meter_assets
 from trading_assets.defs.prices.discovery import symbol_discovery
 from trading_assets.defs.prices.files import source_files
 from trading_assets.defs.prices.inbox import inbox_sensor_every
@@ -72,7 +71,7 @@ def automation_sensor() -> dg.AutomationConditionSensorDefinition:
 
 
 def project_assets() -> list[dg.AssetsDefinition]:
-    """Every asset of the code location as declared (before code versions and metering)."""
+    """Every asset of the code location as declared (before code versions are computed)."""
     derived = derived_assets(ASSETS)  # features/sentiment, SQL models
     upstream = [*ASSETS, *derived, *COST_ASSETS, *PAPER_TRADING_ASSETS]
     return [*upstream, report_asset_for(upstream), published]
@@ -89,16 +88,14 @@ def build_definitions(code_graph: CodeGraph | None = None) -> dg.Definitions:
     profile = active_profile()
     resources = resources_for(profile, home)
     return dg.Definitions(
-        # code versions hash the code each asset reaches (computed before the meter wraps
-        # the compute functions); every asset metered (wall/CPU seconds, peak RSS, rows in its
-        # metadata); eager() reacts to new data versions only (a 304 poll triggers nothing)
+        # code versions hash the code each asset reaches (every body is metered by its own
+        # @metered decorator: wall/CPU seconds, peak RSS, rows in its metadata); eager()
+        # reacts to new data versions only (a 304 poll triggers nothing)
         # ml/models retrains on its own policy, not on every new bar
         # trading/orders follows new signals only when execution is enabled (paper)
         assets=with_order_automation(
             with_retrain_policy(
-                data_aware_automation(
-                    meter_assets(with_code_versions(project_assets(), code_graph))
-                )
+                data_aware_automation(with_code_versions(project_assets(), code_graph))
             ),
             resources["trading"].enabled,
         ),

@@ -159,6 +159,13 @@ SENTIMENT_CORPUS = Setting(
     "labelled corpora the ml sentiment model trains on: comma-separated paths or a TOML list "
     "with label mappings and domains (without one, only the lexicon scores)",
 )
+SENTIMENT_SOURCE_DOMAINS = Setting(
+    "TRADING_SENTIMENT_SOURCE_DOMAINS",
+    str,
+    None,
+    "article source kind -> domain of the multi-domain ml sentiment model, e.g. "
+    "stocktwits=tweets (unlisted kinds: the first corpus' domain)",
+)
 LLM_PROVIDERS = Setting(
     "TRADING_LLM_PROVIDERS",
     str,

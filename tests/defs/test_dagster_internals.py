@@ -32,21 +32,9 @@ class _Sees(dg.AutomationCondition):
         return dg.AutomationResult(context, true_subset=context.get_empty_subset())
 
 
-def test_compute_function_op_compute_code_version_and_with_node():
+def test_compute_function():
     assert internals.compute_function(numbers.op).__name__ == "numbers"
     assert internals.compute_function(numbers.op).__module__ == __name__
-    compute = internals.op_compute(numbers.op)
-    assert callable(compute)
-    assert internals.op_code_version(doubled.op) == "1"
-    op = dg.OpDefinition(
-        compute_fn=lambda context, inputs: compute(context, inputs), name=numbers.op.name,
-        ins=numbers.op.ins, outs=numbers.op.outs,
-    )  # fmt: skip
-    rebuilt = internals.with_node(numbers, op)
-    assert rebuilt.keys == numbers.keys and rebuilt.op is op
-    assert {c.name for c in rebuilt.check_specs} == {"positive"}
-    result = dg.materialize([rebuilt], instance=dg.DagsterInstance.ephemeral())
-    assert result.success and result.get_asset_materialization_events()
 
 
 def test_stale_status_and_check_records():

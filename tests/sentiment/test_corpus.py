@@ -63,3 +63,17 @@ def test_corpus_specs(tmp_path, shared_data):
     listing.write_text('[[corpus]]\ndomain = "x"\n', encoding="utf-8")
     with pytest.raises(SourceDataError, match="entry 1 has no path"):
         corpus_specs(str(listing))
+    listing.write_text(
+        f'[[corpus]]\npath = "{shared_data}/sentiment/financial_phrasebank/all-data.csv"\n'
+        'domain = "headlines"\ntrain_only = true\n',
+        encoding="utf-8",
+    )
+    (extra,) = corpus_specs(str(listing))
+    loaded = extra.load()
+    assert extra.train_only and loaded.train_only and loaded.frame.height == 4_846
+    plain = first.load()
+    assert loaded.content_hash == plain.content_hash  # the same file...
+    assert loaded.identity == plain.identity + ":train_only"  # ...in another role
+    listing.write_text('[[corpus]]\npath = "a.csv"\ntrain_only = "yes"\n', encoding="utf-8")
+    with pytest.raises(SourceDataError, match="entry 1: train_only must be true or false"):
+        corpus_specs(str(listing))

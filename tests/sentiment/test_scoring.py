@@ -160,6 +160,15 @@ def test_ml_scores_with_the_registered_champion(
     assert run.scored == {"ml": stored}
     assert set(run.scores["model_version"]) == {registered.model_version}
     assert run.scores["score"].is_between(-1, 1).all()
+    assert plan.methods[0].domains is None  # no source kind routed
+    # routed by source kind: the plan carries each article's domain; a single-domain model
+    # scores the same whatever the domain
+    store.ensure_scoring_tables(warehouse)
+    warehouse.execute("DELETE FROM ml.sentiment")
+    routed = SentimentSettings(methods=("ml",), source_domains={"yahoo_json": "tweets"})
+    plan, again, _ = _score_once(warehouse, routed, uri)
+    assert plan.methods[0].domains == ["tweets"] * stored
+    assert again.scores["score"].to_list() == run.scores["score"].to_list()
 
 
 def test_aggregation_reads_the_current_version_of_each_method(warehouse, tmp_path, shared_data):
@@ -194,6 +203,16 @@ def test_settings_environment_training_and_chain():
     )
     assert env.methods == ["lexicon", "llm"]
     assert env.llm_providers[0]["api_key_env"] == "TRADING_LLM_LOCAL_API_KEY"
+    assert env.source_domains == {}
+    routed = sentiment_environment(
+        {"TRADING_SENTIMENT_SOURCE_DOMAINS": "stocktwits=tweets, rss = headlines"}
+    )
+    assert routed.source_domains == {"stocktwits": "tweets", "rss": "headlines"}
+    with pytest.raises(ConfigurationError, match="'stocktwits' is not source_kind=domain"):
+        sentiment_environment({"TRADING_SENTIMENT_SOURCE_DOMAINS": "stocktwits"})
+    routing = SentimentSettings(source_domains={"stocktwits": "tweets"})
+    assert routing.domains_of(["stocktwits", "rss", None]) == ["tweets", "", ""]
+    assert SentimentSettings().domains_of(["stocktwits"]) is None
 
     assert SentimentSettings().training_skip_reason() == (
         "no labelled corpus configured (set TRADING_SENTIMENT_CORPUS)"

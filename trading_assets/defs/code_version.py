@@ -62,7 +62,8 @@ def with_code_versions(assets: Sequence[Any], graph: CodeGraph | None = None) ->
     """``assets`` with every op-backed asset's code version computed (see the module
     docstring); other objects are returned unchanged.
 
-    Apply before any wrapper that replaces the compute function (the cost meter).
+    The body's ``@metered`` wrapper keeps its module and annotations (``functools.wraps``),
+    so the version is the body's own.
     """
     graph = graph or CodeGraph()
     out = []

@@ -31,17 +31,6 @@ def automation_instance(context: dg.AutomationContext) -> dg.DagsterInstance:
     return context.asset_graph_view.instance
 
 
-def op_compute(op: dg.OpDefinition) -> Callable[[Any, Any], Any]:
-    """``(context, inputs) -> events`` of ``op`` as Dagster's executor calls it (the user
-    function with Dagster's coercion of returns, generators and results into events)."""
-    from dagster._core.definitions.decorators.op_decorator import DecoratedOpFunction
-    from dagster._core.execution.plan.compute_generator import create_op_compute_wrapper
-
-    if isinstance(op.compute_fn, DecoratedOpFunction):
-        return create_op_compute_wrapper(op)
-    return op.compute_fn
-
-
 def stale_resolver(defs: dg.Definitions, instance: dg.DagsterInstance) -> Any:
     """Dagster's stale-status resolver (what the UI's "stale" uses) over ``defs`` now."""
     from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
@@ -77,20 +66,3 @@ def check_record_status(record: Any) -> str:
     if record.status == Status.FAILED:
         return "failed"
     return "planned"
-
-
-def op_code_version(op: dg.OpDefinition) -> str | None:
-    """The code version an op was declared with (``OpDefinition.version`` is deprecated in
-    1.13 with no public replacement)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return op.version
-
-
-def with_node(assets_def: dg.AssetsDefinition, op: dg.OpDefinition) -> dg.AssetsDefinition:
-    """``assets_def`` with its op replaced by ``op`` (same specs, checks, partitions,
-    resources)."""
-    attrs = {**assets_def.get_attributes_dict(), "node_def": op}
-    return dg.AssetsDefinition.dagster_internal_init(**attrs)

@@ -22,6 +22,7 @@ import dagster as dg
 import polars as pl
 
 from trading_assets.defs.metadata import preview, write_metadata
+from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL, ProjectHome
 from trading_assets.sql_models import (
@@ -80,6 +81,7 @@ def build_model_asset(model: SqlModel, deps: Sequence[dg.AssetKey]) -> dg.Assets
             "upstream_tables": list(model.upstream),
         },
     )
+    @metered
     def _model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect() as con:
             result = materialize_model(con, model)

@@ -23,7 +23,7 @@ import csv
 import hashlib
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -47,6 +47,10 @@ class Corpus:
         skipped: lines that were not ``text`` + valid label.
         domain: the corpus' domain name (e.g. ``headlines``, ``tweets``); defaults to the
             name of the file's folder.
+        train_only: True for a corpus that only adds training texts to its domain (nothing
+            of it is held out; its texts that match a held-out or validation text of the
+            domain after normalisation are dropped), e.g. the PhraseBank sentences with
+            lower annotator agreement beside the ``AllAgree`` set the domain is measured on.
     """
 
     frame: pl.DataFrame
@@ -54,6 +58,7 @@ class Corpus:
     content_hash: str
     skipped: int = 0
     domain: str = ""
+    train_only: bool = False
 
     @property
     def texts(self) -> list[str]:
@@ -62,6 +67,12 @@ class Corpus:
     @property
     def labels(self) -> list[str]:
         return self.frame["label"].to_list()
+
+    @property
+    def identity(self) -> str:
+        """What a model trained on this corpus depends on: ``<content hash>`` (file bytes and
+        label mapping), then ``@<domain>``, then ``:train_only`` for a train-only corpus."""
+        return f"{self.content_hash}@{self.domain}" + (":train_only" if self.train_only else "")
 
 
 def _decode_mixed(raw: bytes) -> str:
@@ -166,25 +177,34 @@ def load_corpus(
 @dataclass(frozen=True)
 class CorpusSpec:
     """One configured corpus: ``path``, optional ``labels`` mapping (file label -> one of
-    :data:`LABELS`) and ``domain`` name (None: the file's folder name)."""
+    :data:`LABELS`), ``domain`` name (None: the file's folder name) and ``train_only`` (see
+    :attr:`Corpus.train_only`)."""
 
     path: str
     labels: Mapping[str, str] | None = None
     domain: str | None = None
+    train_only: bool = False
 
     def load(self) -> Corpus:
         """:func:`load_corpus` of this spec."""
-        return load_corpus(self.path, self.labels, self.domain)
+        corpus = load_corpus(self.path, self.labels, self.domain)
+        return replace(corpus, train_only=True) if self.train_only else corpus
 
 
 def corpus_specs(value: str) -> list[CorpusSpec]:
     """The corpora of ``TRADING_SENTIMENT_CORPUS``: comma-separated paths; a ``.toml`` path
     is read as a list of tables ``[[corpus]]`` with ``path`` (relative to the TOML file),
-    optional ``domain`` and optional ``labels`` (a table file label -> label), e.g.::
+    optional ``domain``, optional ``labels`` (a table file label -> label) and optional
+    ``train_only`` (a boolean, see :attr:`Corpus.train_only`), e.g.::
 
         [[corpus]]
         path = "financial_phrasebank/Sentences_AllAgree.txt"
         domain = "headlines"
+
+        [[corpus]]
+        path = "financial_phrasebank/all-data.csv"
+        domain = "headlines"
+        train_only = true
 
         [[corpus]]
         path = "twitter_financial_news/sent_train.csv"
@@ -192,7 +212,8 @@ def corpus_specs(value: str) -> list[CorpusSpec]:
         labels = { 0 = "negative", 1 = "positive", 2 = "neutral" }
 
     Raises:
-        SourceDataError: an unreadable TOML file or an entry without ``path``, naming it.
+        SourceDataError: an unreadable TOML file, an entry without ``path`` or with a
+            ``train_only`` that is not a boolean, naming it.
     """
     import tomllib
 
@@ -211,11 +232,17 @@ def corpus_specs(value: str) -> list[CorpusSpec]:
             if not isinstance(entry, dict) or not entry.get("path"):
                 raise SourceDataError(item, f"[[corpus]] entry {number} has no path")
             labels = entry.get("labels")
+            train_only = entry.get("train_only", False)
+            if not isinstance(train_only, bool):
+                raise SourceDataError(
+                    item, f"[[corpus]] entry {number}: train_only must be true or false"
+                )
             specs.append(
                 CorpusSpec(
                     str(Path(item).parent / str(entry["path"])),
                     {str(k): str(v) for k, v in labels.items()} if labels else None,
                     entry.get("domain"),
+                    train_only,
                 )
             )
     return specs

@@ -7,7 +7,11 @@ numbers folded), then per domain:
 - duplicates after normalisation are dropped (the same tweet is posted with different
   ``t.co`` links), keeping the first, so no held-out text also appears in training;
 - a stratified split with a fixed seed holds out ``test_size`` (20% by default); a second
-  stratified split inside the training part is the validation split.
+  stratified split inside the training part is the validation split;
+- train-only corpora of the domain (e.g. PhraseBank's ``all-data.csv``, sentences with lower
+  annotator agreement, beside the ``AllAgree`` set the domain is measured on) add their texts
+  to the training part, minus any that match a held-out or validation text after
+  normalisation (:func:`with_extra_training`).
 
 Two candidates are compared on the validation splits by the mean macro-F1 over domains:
 ``pooled`` (one model on every domain's training part) and ``per_domain`` (one model per
@@ -309,6 +313,24 @@ def split_domain(corpus: Corpus, config: DomainConfig) -> DomainSplit:
     return DomainSplit(corpus.domain, (x_train, y_train), (x_test, y_test), dropped, majority)
 
 
+def with_extra_training(
+    part: tuple[list[str], list[str]], extras: Sequence[Corpus], kept_out: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """``part`` (texts, labels) plus the texts of the ``extras`` (train-only corpora of the
+    same domain) whose normalised text is neither in ``part`` nor in ``kept_out`` (the
+    domain's held-out and validation texts), each once, in corpus order."""
+    texts, labels = list(part[0]), list(part[1])
+    seen = {normalise_text(t) for t in [*texts, *kept_out]}
+    for corpus in extras:
+        for text, label in zip(corpus.texts, corpus.labels, strict=True):
+            key = normalise_text(text)
+            if key not in seen:
+                seen.add(key)
+                texts.append(text)
+                labels.append(label)
+    return texts, labels
+
+
 def _fit(
     choice: str, parts: dict[str, tuple[list[str], list[str]]], config: DomainConfig
 ) -> DomainSentimentModel:
@@ -336,7 +358,8 @@ class DomainOutcome:
         validation_macro_f1: choice -> domain -> macro-F1 on the validation splits.
         temperatures: domain -> temperature of the champion (from the validation split).
         held_out: domain -> labeller (``model``, ``lexicon``, ``majority``) -> evaluation.
-        sizes: domain -> ``train``/``test``/``duplicates`` counts.
+        sizes: domain -> ``train`` (train-only texts included), ``train_only``, ``test`` and
+            ``duplicates`` counts.
         fit_seconds: seconds of the final fit.
     """
 
@@ -373,7 +396,8 @@ class DomainOutcome:
 
 
 def domain_model_version(corpus_hashes: Sequence[str], config: DomainConfig) -> str:
-    """``ml-<12 hex>`` over the corpora (in order), the config, this module's and
+    """``ml-<12 hex>`` over the corpora (in order, their
+    :attr:`~trading_assets.sentiment.corpus.Corpus.identity`), the config, this module's and
     :mod:`~trading_assets.sentiment.ml`'s source and the scikit-learn version."""
     import sklearn
 
@@ -399,24 +423,39 @@ def train_domains(
     the module docs).
 
     Args:
-        corpora: one per domain (distinct :attr:`~trading_assets.sentiment.corpus.Corpus.domain`).
+        corpora: one measured corpus per domain (distinct
+            :attr:`~trading_assets.sentiment.corpus.Corpus.domain`), plus any number of
+            train-only ones (:attr:`~trading_assets.sentiment.corpus.Corpus.train_only`) of
+            those domains, which only add training texts.
         config: knobs (default :class:`DomainConfig`).
         baseline: labeller measured beside the model (e.g. ``LexiconScorer().predict``).
         choices: candidates compared (a single one skips the validation fits).
 
     Raises:
-        ValueError: no corpus, two corpora with the same domain, or a class too small to
-            stratify.
+        ValueError: no measured corpus, two measured corpora with the same domain, a
+            train-only corpus of a domain nothing measures, or a class too small to stratify.
     """
     from sklearn.model_selection import train_test_split
 
     config = config or DomainConfig()
-    if not corpora:
-        raise ValueError("no labelled corpus")
-    domains = [c.domain for c in corpora]
+    measured = [c for c in corpora if not c.train_only]
+    if not measured:
+        raise ValueError("no labelled corpus to measure on (every corpus is train_only)")
+    domains = [c.domain for c in measured]
     if len(set(domains)) != len(domains):
-        raise ValueError(f"corpora share a domain name: {domains}; give each its own domain")
-    splits = {c.domain: split_domain(c, config) for c in corpora}
+        raise ValueError(
+            f"corpora share a domain name: {domains}; give each its own domain, or mark the "
+            "extra ones train_only"
+        )
+    extras: dict[str, list[Corpus]] = {d: [] for d in domains}
+    for corpus in (c for c in corpora if c.train_only):
+        if corpus.domain not in extras:
+            raise ValueError(
+                f"{corpus.origin}: train_only corpus of domain {corpus.domain!r}, which no "
+                f"measured corpus has (domains: {domains})"
+            )
+        extras[corpus.domain].append(corpus)
+    splits = {c.domain: split_domain(c, config) for c in measured}
     validation: dict[str, dict[str, float]] = {}
     if len(choices) > 1:
         inner: dict[str, tuple[list[str], list[str]]] = {}
@@ -428,7 +467,9 @@ def train_domains(
                 stratify=split.train[1],
                 random_state=config.seed,
             )
-            inner[domain], held[domain] = (x_fit, y_fit), (x_val, y_val)
+            kept_out = [*x_val, *split.test[0]]
+            inner[domain] = with_extra_training((x_fit, y_fit), extras[domain], kept_out)
+            held[domain] = (x_val, y_val)
         temperatures: dict[str, dict[str, float]] = {}
         for choice in choices:
             model = _fit(choice, inner, config)
@@ -442,8 +483,9 @@ def train_domains(
         chosen_temperatures = temperatures[choice]
     else:
         choice, chosen_temperatures = choices[0], {}
+    training = {d: with_extra_training(s.train, extras[d], s.test[0]) for d, s in splits.items()}
     started = time.perf_counter()
-    model = _fit(choice, {d: s.train for d, s in splits.items()}, config)
+    model = _fit(choice, training, config)
     model.temperatures = chosen_temperatures
     seconds = time.perf_counter() - started
     held_out: dict[str, dict[str, DomainEvaluation]] = {}
@@ -459,13 +501,18 @@ def train_domains(
     return DomainOutcome(
         model=model,
         choice=choice,
-        model_version=domain_model_version([c.content_hash for c in corpora], config),
+        model_version=domain_model_version([c.identity for c in corpora], config),
         config=config,
         validation_macro_f1=validation,
         temperatures=dict(chosen_temperatures),
         held_out=held_out,
         sizes={
-            d: {"train": len(s.train[0]), "test": len(s.test[0]), "duplicates": s.duplicates}
+            d: {
+                "train": len(training[d][0]),
+                "train_only": len(training[d][0]) - len(s.train[0]),
+                "test": len(s.test[0]),
+                "duplicates": s.duplicates,
+            }
             for d, s in splits.items()
         },
         fit_seconds=seconds,

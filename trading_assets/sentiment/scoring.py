@@ -95,13 +95,16 @@ def resolve_method(
 
 @dataclass
 class MethodPlan:
-    """One method's work: the articles to score (``article_id``, ``title``, ``summary``),
-    their texts, and for ``llm`` the answers already cached (content hash -> answer)."""
+    """One method's work: the articles to score (``article_id``, ``title``, ``summary``,
+    ``source``), their texts, for ``llm`` the answers already cached (content hash ->
+    answer), and for ``ml`` the domain each article is scored as (None: the model's first;
+    :meth:`~trading_assets.sentiment.settings.SentimentSettings.domains_of`)."""
 
     scorer: MethodScorer
     todo: pl.DataFrame
     texts: list[str]
     cache: dict[str, LlmAnswer] = field(default_factory=dict)
+    domains: list[str] | None = None
 
 
 @dataclass
@@ -145,7 +148,8 @@ def plan_scoring(
         if todo.height:
             texts = article_texts(todo, settings.text)
             cache = llm_cache.read_cache(con, texts) if method == "llm" else {}
-            plan.methods.append(MethodPlan(resolved, todo, texts, cache))
+            domains = settings.domains_of(todo["source"].to_list()) if method == "ml" else None
+            plan.methods.append(MethodPlan(resolved, todo, texts, cache, domains))
     return plan
 
 
@@ -199,8 +203,9 @@ def _score_llm(
 
 def run_scoring(plan: ScoringPlan, tracking_uri: str, now: datetime) -> ScoringRun:
     """Score ``plan``'s articles: ``lexicon`` in process, ``ml`` with the champion loaded
-    from MLflow, ``llm`` through the chain (cached answers reused; texts every provider
-    failed on stay unscored and are tried again next run).
+    from MLflow (each article as the domain its source kind is routed to), ``llm`` through
+    the chain (cached answers reused; texts every provider failed on stay unscored and are
+    tried again next run).
 
     Args:
         plan: from :func:`plan_scoring`.
@@ -221,7 +226,7 @@ def run_scoring(plan: ScoringPlan, tracking_uri: str, now: datetime) -> ScoringR
         method, version, todo = job.scorer.method, job.scorer.model_version, job.todo
         if method == "ml":
             model = tracking.load_model(tracking_uri, job.scorer.scorer)
-            result = ml.MlScorer(model, version).score(job.texts)
+            result = ml.MlScorer(model, version).score(job.texts, job.domains)
         elif method == "llm":
             result, todo = _score_llm(job, run, now)
         else:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from trading_assets.errors import ConfigurationError
 from trading_assets.news.settings import parse_list
 
 if TYPE_CHECKING:  # imported where used: scikit-learn and httpx load slowly
@@ -61,6 +62,10 @@ class SentimentSettings:
         llm_batch_size / llm_timeout_s: texts per LLM request and its timeout (seconds).
         timeframes: bars of ``features.sentiment_agg`` (``1h``, ``1d``).
         novelty_window_hours: how far back novelty looks (hours).
+        source_domains: article source kind (``raw.news.source``: ``rss``, ``alpaca``,
+            ``headlines_csv``...) -> the domain of the multi-domain ``ml`` model that scores
+            it (e.g. ``{"stocktwits": "tweets"}``); kinds not listed, and domains the model
+            does not know, are scored as its first domain.
     """
 
     methods: Sequence[str] = DEFAULT_METHODS
@@ -78,6 +83,14 @@ class SentimentSettings:
     llm_timeout_s: float = 60.0
     timeframes: Sequence[str] = ("1h", "1d")
     novelty_window_hours: float = 24.0
+    source_domains: Mapping[str, str] = field(default_factory=dict)
+
+    def domains_of(self, sources: Sequence[str | None]) -> list[str] | None:
+        """Per article its scoring domain (:attr:`source_domains`), or None when no source
+        kind is routed (every article then gets the model's first domain)."""
+        if not self.source_domains:
+            return None
+        return [self.source_domains.get(s or "", "") for s in sources]
 
     @property
     def novelty_window(self) -> timedelta:
@@ -141,17 +154,39 @@ class SentimentEnvironment:
         llm_providers: ``name``, ``base_url``, ``model`` and ``api_key_env`` (the variable
             holding the key, not its value) per provider, from
             :func:`trading_assets.sentiment.llm.providers_from_env`.
+        source_domains: ``TRADING_SENTIMENT_SOURCE_DOMAINS`` (``kind=domain,...``) as a
+            mapping (see :attr:`SentimentSettings.source_domains`).
     """
 
     methods: list[str]
     llm_providers: list[dict[str, Any]]
+    source_domains: dict[str, str] = field(default_factory=dict)
+
+
+def parse_source_domains(value: str | None) -> dict[str, str]:
+    """``"stocktwits=tweets, rss=headlines"`` -> ``{"stocktwits": "tweets", "rss":
+    "headlines"}`` (empty for None or blank).
+
+    Raises:
+        ConfigurationError: an item without ``=`` or with an empty side, naming it.
+    """
+    out: dict[str, str] = {}
+    for item in parse_list(value) or []:
+        kind, sep, domain = (part.strip() for part in item.partition("="))
+        if not sep or not kind or not domain:
+            raise ConfigurationError(
+                f"TRADING_SENTIMENT_SOURCE_DOMAINS: {item!r} is not source_kind=domain"
+            )
+        out[kind] = domain
+    return out
 
 
 def sentiment_environment(environ: Mapping[str, str]) -> SentimentEnvironment:
     """The sentiment settings of ``environ``.
 
     Raises:
-        ConfigurationError: an LLM provider without base URL or model.
+        ConfigurationError: an LLM provider without base URL or model, or a bad
+            ``TRADING_SENTIMENT_SOURCE_DOMAINS`` item.
     """
     from trading_assets.sentiment.llm import providers_from_env
 
@@ -159,4 +194,8 @@ def sentiment_environment(environ: Mapping[str, str]) -> SentimentEnvironment:
     methods = parse_list(environ.get("TRADING_SENTIMENT_METHODS")) or list(DEFAULT_METHODS)
     if providers and "llm" not in methods:
         methods.append("llm")
-    return SentimentEnvironment(methods=methods, llm_providers=providers)
+    return SentimentEnvironment(
+        methods=methods,
+        llm_providers=providers,
+        source_domains=parse_source_domains(environ.get("TRADING_SENTIMENT_SOURCE_DOMAINS")),
+    )

@@ -34,10 +34,10 @@ def count_articles(con: duckdb.DuckDBPyConnection) -> int:
 def unscored_articles(
     con: duckdb.DuckDBPyConnection, method: str, model_version: str
 ) -> pl.DataFrame:
-    """``article_id``, ``title``, ``summary`` (String) of the ``raw.news`` articles without a
-    score for (``method``, ``model_version``), sorted by ``article_id``."""
+    """``article_id``, ``title``, ``summary``, ``source`` (String) of the ``raw.news``
+    articles without a score for (``method``, ``model_version``), sorted by ``article_id``."""
     return con.sql(
-        f"SELECT n.article_id, n.title, n.summary FROM {NEWS_TABLE} n "
+        f"SELECT n.article_id, n.title, n.summary, n.source FROM {NEWS_TABLE} n "
         f"WHERE NOT EXISTS (SELECT 1 FROM {SENTIMENT_TABLE} s WHERE s.article_id = n.article_id "
         "AND s.method = ? AND s.model_version = ?) ORDER BY n.article_id",
         params=[method, model_version],

@@ -46,7 +46,11 @@ class ModelTraining:
         if self.outcome is None:
             return f"already trained and registered as {self.registered.model_uri}; not retrained"
         if isinstance(self.outcome, domains.DomainOutcome):
-            return f"trained on {len(self.corpora)} domains; winner {self.outcome.choice}"
+            n_domains = len({c.domain for c in self.corpora})
+            return (
+                f"trained on {len(self.corpora)} corpora, {n_domains} domains; "
+                f"winner {self.outcome.choice}"
+            )
         return f"trained; winner {self.outcome.winner}"
 
     def metric_values(self) -> dict[str, float]:
@@ -155,7 +159,7 @@ def _train_domains(
     """:func:`train_or_reuse` for several corpora (one per domain)."""
     loaded = tuple(spec.load() for spec in specs)
     config = settings.domain_config()
-    version = domains.domain_model_version([c.content_hash for c in loaded], config)
+    version = domains.domain_model_version([c.identity for c in loaded], config)
     registered = tracking.find_registered(tracking_uri, version, settings.model_name)
     if registered is not None:
         tracking.promote(tracking_uri, registered)

@@ -1,5 +1,7 @@
-"""The central meter: every kind of asset body gets wall/CPU/RSS/rows in its metadata."""
+"""The meter: every kind of asset body gets wall/CPU/RSS/rows in its metadata, through the
+``@metered`` decorator alone, and every asset of the code location carries it."""
 
+import inspect
 import json
 from pathlib import Path
 
@@ -7,7 +9,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from trading_assets.defs.ops.meter import meter_assets, metered
+from trading_assets.definitions import project_assets
+from trading_assets.defs.code_version import defining_module
+from trading_assets.defs.dagster_internals import compute_function
+from trading_assets.defs.ops.meter import is_metered, metered
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -27,6 +32,7 @@ def _bars(files: Path_) -> pl.DataFrame:
 
 
 @dg.asset(check_specs=[dg.AssetCheckSpec("non_empty", asset="bars")], code_version="v7", pool="p")
+@metered
 def bars(context: dg.AssetExecutionContext, config: Repeat, files: Path_) -> dg.MaterializeResult:
     frame = pl.concat([_bars(files)] * config.times)
     return dg.MaterializeResult(
@@ -36,22 +42,26 @@ def bars(context: dg.AssetExecutionContext, config: Repeat, files: Path_) -> dg.
 
 
 @dg.asset
+@metered
 def closes(files: Path_) -> list[float]:  # a value handed to the IO manager
     return [float(x) for x in _bars(files).head(5).to_series(4)]
 
 
 @dg.asset
+@metered
 def generated(closes: list[float]):
     yield dg.Output(len(closes), metadata={"rows_inserted": 3, "rows_updated": 2})
 
 
 @dg.multi_asset(specs=[dg.AssetSpec("left"), dg.AssetSpec("right", deps=["left"])], can_subset=True)
+@metered
 def pair(context: dg.AssetExecutionContext):
     for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
         yield dg.MaterializeResult(asset_key=key, metadata={"rows": 1})
 
 
 @dg.asset
+@metered
 def broken(context: dg.AssetExecutionContext):
     context.log.info("about to fail")
     raise RuntimeError("bad bar in row 3")
@@ -59,12 +69,11 @@ def broken(context: dg.AssetExecutionContext):
 
 def test_every_result_kind_is_metered_and_behaviour_is_unchanged(shared_data: Path):
     files = Path_(file=str(shared_data / "crypto" / "binance_spot_2023" / "ETH_USDT-1h.json"))
-    assets = meter_assets([bars, closes, generated, pair])
-    assert assets[0].code_versions_by_key[dg.AssetKey("bars")] == "v7"
-    assert (
-        assets[0].op.pool == "p" and assets[0].required_resource_keys == bars.required_resource_keys
-    )
-    assert metered(assets[0]) is assets[0]  # idempotent
+    assets = [bars, closes, generated, pair]
+    assert bars.code_versions_by_key[dg.AssetKey("bars")] == "v7"
+    assert bars.op.pool == "p" and "files" in bars.required_resource_keys
+    assert defining_module(bars) == __name__  # the automatic code version sees the body
+    assert "frame.height" in inspect.getsource(compute_function(bars.op))
     result = dg.materialize(assets, resources={"files": files}, run_config=QUIET)
     assert result.success
     meta = {
@@ -94,7 +103,28 @@ def test_every_result_kind_is_metered_and_behaviour_is_unchanged(shared_data: Pa
 
 
 def test_a_failing_body_still_fails_with_its_own_error():
-    result = dg.materialize(meter_assets([broken]), raise_on_error=False, run_config=QUIET)
+    result = dg.materialize([broken], raise_on_error=False, run_config=QUIET)
     assert not result.success
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     assert "bad bar in row 3" in str(failure.step_failure_data.error.cause.message)
+
+
+def test_async_bodies_are_refused():
+    async def body():
+        return 1
+
+    with pytest.raises(TypeError, match="async"):
+        metered(body)
+
+
+def test_every_asset_of_the_code_location_is_metered(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRADING_ASSETS_HOME", str(tmp_path))
+    bare = [
+        next(iter(a.keys)).to_user_string()
+        for a in project_assets()
+        if a.is_materializable
+        and isinstance(a.node_def, dg.OpDefinition)
+        and not is_metered(compute_function(a.op))
+    ]
+    assert not bare, f"put @metered on these asset bodies: {bare}"
+    assert not is_metered(compute_function(closes.op).__wrapped__)  # the check can fail

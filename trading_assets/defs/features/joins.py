@@ -22,6 +22,7 @@ import dagster as dg
 from trading_assets.defs.features.checks import check_results, check_specs
 from trading_assets.defs.keys import CLASSIC, CONTEXT, CROSS_ASSET, SENTIMENT_FEATURES, STAGING_BARS
 from trading_assets.defs.metadata import preview, write_metadata
+from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.features import checks, joins
@@ -77,6 +78,7 @@ CONTEXT_KEY = CONTEXT
     check_specs=check_specs(CONTEXT_KEY, JOIN_CHECKS),
     metadata={"table": "features.context"},
 )
+@metered
 def context_features(
     context: dg.AssetExecutionContext, config: JoinFeatureConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
@@ -131,6 +133,7 @@ class CrossAssetConfig(JoinFeatureConfig):
     check_specs=check_specs(CROSS_ASSET_KEY, JOIN_CHECKS),
     metadata={"table": "features.cross_asset"},
 )
+@metered
 def cross_asset(
     context: dg.AssetExecutionContext, config: CrossAssetConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
@@ -180,6 +183,7 @@ def build_sentiment_asset(upstream: Sequence[dg.AssetKey] = ()) -> dg.AssetsDefi
         check_specs=check_specs(SENTIMENT_KEY, JOIN_CHECKS),
         metadata={"table": "features.sentiment"},
     )
+    @metered
     def sentiment(
         context: dg.AssetExecutionContext, config: JoinFeatureConfig, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:

@@ -17,6 +17,7 @@ import dagster as dg
 from trading_assets.defs.features.checks import check_results, check_specs
 from trading_assets.defs.keys import STAGING_BARS
 from trading_assets.defs.metadata import preview, write_metadata
+from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.features import checks, incremental
@@ -102,6 +103,7 @@ def build_series_asset(
         check_specs=check_specs(key, SERIES_CHECKS),
         metadata={"table": table},
     )
+    @metered
     def _asset(
         context: dg.AssetExecutionContext,
         config: config_class,  # type: ignore[valid-type]

@@ -36,6 +36,7 @@ import dagster as dg
 from trading_assets.defs import keys
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.mlflow_resource import MlflowResource
+from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.ml import families, plan, splits
@@ -125,6 +126,7 @@ def _rows(rows: list[dict[str, str]]) -> dg.MetadataValue:
     pool=DUCKDB_WRITER_POOL,
     can_subset=False,
 )
+@metered
 def ml_models(
     context: dg.AssetExecutionContext,
     config: TrainingSettings,

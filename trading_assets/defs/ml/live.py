@@ -13,6 +13,7 @@ import dagster as dg
 from trading_assets.defs import keys
 from trading_assets.defs.metadata import markdown_rows, preview, write_metadata
 from trading_assets.defs.mlflow_resource import MlflowResource
+from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.ml import live
@@ -43,6 +44,7 @@ class LivePredictionSettings(dg.Config):
     automation_condition=dg.AutomationCondition.eager(),
     metadata={"table": store.LIVE_TABLE},
 )
+@metered
 def live_predictions(
     context: dg.AssetExecutionContext,
     config: LivePredictionSettings,

@@ -34,6 +34,7 @@ from trading_assets.defs import keys
 from trading_assets.defs.metadata import markdown_rows, preview, write_metadata
 from trading_assets.defs.mlflow_resource import MlflowResource
 from trading_assets.defs.news.resources import NewsSourcesResource, SentimentSettingsResource
+from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.errors import TradingAssetsError
@@ -145,6 +146,7 @@ def _news_checks(
     ],
     metadata={"table": "raw.news"},
 )
+@metered
 def news(
     context: dg.AssetExecutionContext,
     config: NewsConfig,
@@ -214,6 +216,7 @@ def _model_metadata(trained: training.ModelTraining) -> dict[str, Any]:
     group_name="news",
     kinds={"mlflow", "scikitlearn"},
 )
+@metered
 def sentiment_model(
     context: dg.AssetExecutionContext,
     sentiment_settings: SentimentSettingsResource,
@@ -252,6 +255,7 @@ def sentiment_model(
     ],
     metadata={"table": "ml.sentiment"},
 )
+@metered
 def sentiment(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
@@ -300,6 +304,7 @@ def sentiment(
     automation_condition=dg.AutomationCondition.eager(),
     metadata={"table": "features.sentiment_agg"},
 )
+@metered
 def sentiment_agg(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,

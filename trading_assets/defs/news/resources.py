@@ -22,6 +22,9 @@ import time):
 ``TRADING_SENTIMENT_CORPUS``    labelled corpus for the ``ml`` model (e.g. the Financial
                                 PhraseBank), comma-separated corpora or a TOML list of corpora
                                 (one per domain); without it ``ml`` scoring is off
+``TRADING_SENTIMENT_SOURCE_DOMAINS`` article source kind -> domain of the multi-domain
+                                ``ml`` model (``stocktwits=tweets,rss=headlines``; unlisted:
+                                the first corpus' domain)
 ``TRADING_SENTIMENT_METHODS``   comma-separated methods (default ``lexicon,ml``; ``llm`` is
                                 added when LLM providers are configured)
 ``TRADING_LLM_PROVIDERS``       comma-separated provider names; per name ``TRADING_LLM_<NAME>_
@@ -129,6 +132,7 @@ class SentimentSettingsResource(dg.ConfigurableResource):
         llm_batch_size / llm_timeout_s: LLM batching and request timeout.
         timeframes: bars of ``features/sentiment_agg``.
         novelty_window_hours: how far back novelty looks.
+        source_domains: article source kind -> scoring domain of the ``ml`` model.
     """
 
     methods: list[str] = ["lexicon", "ml"]
@@ -146,6 +150,7 @@ class SentimentSettingsResource(dg.ConfigurableResource):
     llm_timeout_s: float = 60.0
     timeframes: list[str] = ["1h", "1d"]
     novelty_window_hours: float = 24.0
+    source_domains: dict[str, str] = {}
 
     def settings(self) -> SentimentSettings:
         """These fields (environment variables resolved) as plain settings."""
@@ -188,6 +193,7 @@ def news_resources_from_env(profile: str, home: ProjectHome) -> dict[str, Any]:
         "sentiment_settings": SentimentSettingsResource(
             methods=sentiment.methods,
             corpus_path=_env("TRADING_SENTIMENT_CORPUS"),
+            source_domains=sentiment.source_domains,
             llm_providers=[
                 LlmProviderConfig(
                     name=p["name"],

@@ -21,6 +21,7 @@ import polars as pl
 from trading_assets.costs import ledger, pricing, prometheus
 from trading_assets.defs import keys
 from trading_assets.defs.metadata import preview, write_metadata
+from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
 
@@ -166,6 +167,7 @@ def _budget_check(verdict: pricing.BudgetVerdict) -> dg.AssetCheckResult:
     ],
     metadata={"table": "ops.cost_metrics"},
 )
+@metered
 def cost_metrics(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,

@@ -1,36 +1,39 @@
-"""A resource meter on every materialization, applied centrally in the definitions.
+"""A resource meter on every materialization, as one decorator on each asset body.
 
-:func:`meter_assets` rebuilds each op-backed :class:`dagster.AssetsDefinition` around a compute
-function that runs the original one (Dagster's own coercion of plain returns, generators,
-``MaterializeResult``/``Output`` and check results) inside a
-:class:`~trading_assets.costs.meter.ResourceMeter`, then adds to the metadata of every
-materialization it produced:
+Put :func:`metered` directly above an asset body's ``def`` (under ``@dg.asset`` or
+``@dg.multi_asset``). The body then runs inside a :class:`~trading_assets.costs.meter.ResourceMeter`
+and every materialization it returns or yields carries, besides its own metadata:
 
-- ``wall_s``, ``cpu_s``, ``peak_rss_mb``: what the whole step used
+- ``wall_s``, ``cpu_s``, ``peak_rss_mb``: what the whole body used
   (see :mod:`trading_assets.costs.meter`);
 - ``rows_written``: rows inserted + updated + deleted when the asset reports them
   (:func:`trading_assets.defs.metadata.write_metadata`), else its ``rows``
   (:func:`trading_assets.costs.ledger.rows_written`);
-- ``cost_share``: 1 / the number of assets the step materialized (a multi-asset's cost is
+- ``cost_share``: 1 / the number of assets the body materialized (a multi-asset's cost is
   split evenly when it is priced).
 
-Dagster 1.13 has no hook that can add metadata to a materialization (hooks run after the
-events are stored), hence the wrapper. Events are buffered until the step's compute ends so
-the figures cover all of it; on an exception the events produced so far are still emitted.
-Graph-backed assets, asset checks and async ops are passed through unmetered.
+Only public Dagster types are touched (``Output.with_metadata``, ``MaterializeResult``): the
+body's own return value is rewritten, so Dagster sees an ordinary asset function. A plain
+value handed to the IO manager becomes a ``MaterializeResult`` carrying that value. A generator
+body's events are buffered until it ends so the figures cover all of it; on an exception the
+events produced so far are still emitted, then the error is raised.
+``tests/defs/ops/test_meter.py`` checks that every materializable asset of the code location
+is metered.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 
 import dagster as dg
 
 from trading_assets.costs.ledger import rows_written
 from trading_assets.costs.meter import ResourceMeter, Usage
-from trading_assets.defs.dagster_internals import op_code_version, op_compute, with_node
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _usage_metadata(metadata: Mapping[str, Any] | None, usage: Usage, share: float) -> dict:
@@ -65,9 +68,14 @@ def _with_usage(event: Any, usage: Usage, share: float) -> Any:
     return event
 
 
+def _share(events: Iterable[Any]) -> float:
+    count = sum(1 for e in events if _is_materialization(e))
+    return 1.0 / count if count > 1 else 1.0
+
+
 def metered_events(events: Iterable[Any]) -> Iterator[Any]:
-    """Run ``events`` (a step's event stream) to the end under a meter, then yield them with
-    the usage added to each materialization (see the module docstring)."""
+    """Run ``events`` (a generator body's results) to the end under a meter, then yield them
+    with the usage added to each materialization (see the module docstring)."""
     buffered: list[Any] = []
     meter = ResourceMeter()
     error: BaseException | None = None
@@ -78,52 +86,58 @@ def metered_events(events: Iterable[Any]) -> Iterator[Any]:
         except BaseException as exc:  # re-raised below, after the events produced so far
             error = exc
     assert meter.usage is not None
-    count = sum(1 for e in buffered if _is_materialization(e))
-    share = 1.0 / count if count > 1 else 1.0
+    share = _share(buffered)
     for event in buffered:
         yield _with_usage(event, meter.usage, share)
     if error is not None:
         raise error
 
 
-def _metered_op(op: dg.OpDefinition) -> dg.OpDefinition:
-    inner = op_compute(op)
-
-    def compute(context, inputs):
-        events = inner(context, inputs)
-        if events is None or inspect.isasyncgen(events):
-            return events
-        return metered_events(events)
-
-    return dg.OpDefinition(
-        compute_fn=compute,
-        name=op.name,
-        ins=op.ins,
-        outs=op.outs,
-        description=op.description,
-        config_schema=op.config_schema,
-        required_resource_keys=op.required_resource_keys,
-        tags=op.tags,
-        code_version=op_code_version(op),
-        retry_policy=op.retry_policy,
-        pool=op.pool,
-    )
+def _metered_value(value: Any, usage: Usage) -> Any:
+    if isinstance(value, tuple) and value and all(_is_materialization(v) for v in value):
+        share = _share(value)
+        return tuple(_with_usage(v, usage, share) for v in value)
+    if _is_materialization(value):
+        return _with_usage(value, usage, 1.0)
+    if isinstance(value, (dg.AssetCheckResult, dg.ObserveResult)):
+        return value
+    return dg.MaterializeResult(value=value, metadata=_usage_metadata(None, usage, 1.0))
 
 
-def metered(assets_def: dg.AssetsDefinition) -> dg.AssetsDefinition:
-    """``assets_def`` with the meter around its op (itself if it cannot be metered)."""
-    if (
-        isinstance(assets_def, dg.AssetChecksDefinition)
-        or not assets_def.is_materializable
-        or not isinstance(assets_def.node_def, dg.OpDefinition)
-        or getattr(assets_def.op.compute_fn, "_trading_assets_metered", False)
-    ):
-        return assets_def
-    op = _metered_op(assets_def.op)
-    op.compute_fn._trading_assets_metered = True  # type: ignore[union-attr]
-    return with_node(assets_def, op)
+def metered(body: F) -> F:
+    """An asset body that reports its own wall/CPU seconds, peak RSS and rows written.
+
+    Args:
+        body: the function ``@dg.asset``/``@dg.multi_asset`` decorates (plain or generator;
+            not async). Its signature, name, module and annotations are kept
+            (``functools.wraps``), so Dagster's parameter inference, the automatic code
+            version and ``inspect.getsource`` see the body itself.
+
+    Returns:
+        The wrapped body, marked ``metered = True``.
+    """
+    if inspect.iscoroutinefunction(body) or inspect.isasyncgenfunction(body):
+        raise TypeError(f"{body.__qualname__}: async asset bodies cannot be metered")
+    if inspect.isgeneratorfunction(body):
+
+        @functools.wraps(body)
+        def wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            yield from metered_events(body(*args, **kwargs))
+
+    else:
+
+        @functools.wraps(body)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            meter = ResourceMeter()
+            with meter:
+                value = body(*args, **kwargs)
+            assert meter.usage is not None
+            return _metered_value(value, meter.usage)
+
+    wrapper.metered = True  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
 
 
-def meter_assets(assets: Sequence[Any]) -> list[Any]:
-    """Every ``AssetsDefinition`` in ``assets`` metered; other objects (specs...) unchanged."""
-    return [metered(a) if isinstance(a, dg.AssetsDefinition) else a for a in assets]
+def is_metered(fn: Callable[..., Any] | None) -> bool:
+    """Whether ``fn`` (an asset's compute function) went through :func:`metered`."""
+    return bool(getattr(fn, "metered", False))

@@ -12,6 +12,7 @@ import dagster as dg
 
 from trading_assets.defs.keys import SOURCE_FILES
 from trading_assets.defs.metadata import markdown_rows, write_metadata
+from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
 from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.resources import WarehouseResource
@@ -41,6 +42,7 @@ EVERY_FILE_LANDED = "every_file_landed"
     ],
     metadata={"table": "ops.source_items"},
 )
+@metered
 def source_files(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,

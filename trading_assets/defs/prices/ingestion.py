@@ -11,6 +11,7 @@ import dagster as dg
 
 from trading_assets import schemas
 from trading_assets.defs.metadata import coverage_from_stats, preview, write_metadata
+from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.resources import WarehouseResource
@@ -60,6 +61,7 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
         ],
         metadata={"table": table},
     )
+    @metered
     def _ingest(
         context: dg.AssetExecutionContext,
         config: IngestConfig,

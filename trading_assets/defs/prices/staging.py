@@ -13,6 +13,7 @@ from trading_assets import markets, schemas
 from trading_assets.bars import quality, resample, splits
 from trading_assets.defs.keys import RAW_BARS, RAW_TICKS, STAGING_BARS
 from trading_assets.defs.metadata import coverage, preview, write_metadata
+from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
@@ -99,6 +100,7 @@ def bar_check_results(
     ],
     metadata={"table": "staging.bars"},
 )
+@metered
 def staging_bars(
     context: dg.AssetExecutionContext, config: StagingBarsConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:

@@ -9,6 +9,7 @@ import dagster as dg
 
 from trading_assets.defs.keys import RAW_TICKS, STAGING_BARS, UNIVERSAL_STREAM
 from trading_assets.defs.metadata import preview
+from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.warehouse.stream import DEFAULT_STREAM, StreamSeries, build_universal_stream
@@ -32,6 +33,7 @@ class UniversalStreamConfig(dg.Config):
     automation_condition=dg.AutomationCondition.eager(),
     metadata={"table": "staging.universal_stream"},
 )
+@metered
 def universal_stream(
     context: dg.AssetExecutionContext, config: UniversalStreamConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:

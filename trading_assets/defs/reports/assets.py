@@ -13,6 +13,7 @@ import dagster as dg
 from trading_assets.defs import keys
 from trading_assets.defs.metadata import write_metadata
 from trading_assets.defs.mlflow_resource import MlflowResource
+from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.reports.quality import latest_check_evaluations
 from trading_assets.defs.reports.resources import DiscordResource, ReportSettings, WordPressResource
 from trading_assets.defs.resources import WarehouseResource
@@ -118,6 +119,7 @@ def build_report_asset(
         automation_condition=dg.AutomationCondition.eager(),
         metadata={"output": "<reports_dir>/report-<date>.html and latest.html"},
     )
+    @metered
     def report(
         context: dg.AssetExecutionContext,
         warehouse: WarehouseResource,
@@ -193,6 +195,7 @@ def _report_event(instance: dg.DagsterInstance) -> dict[str, Any] | None:
     pool=DUCKDB_WRITER_POOL,
     metadata={"table": "reports.published"},
 )
+@metered
 def published(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,

@@ -9,6 +9,7 @@ import dagster as dg
 
 from trading_assets.defs.keys import BACKTEST, PREDICTIONS, SIGNALS, STAGING_BARS
 from trading_assets.defs.metadata import preview, write_metadata
+from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.signals.metadata import missing_metadata
 from trading_assets.home import DUCKDB_WRITER_POOL
@@ -63,6 +64,7 @@ class BacktestConfig(dg.Config):
     automation_condition=dg.AutomationCondition.eager(),
     metadata={"table": METRICS_TABLE, "tables": [METRICS_TABLE, EQUITY_TABLE]},
 )
+@metered
 def backtest(
     context: dg.AssetExecutionContext, config: BacktestConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:

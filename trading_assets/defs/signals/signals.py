@@ -23,6 +23,7 @@ from trading_assets.defs.keys import (
     STAGING_BARS,
 )
 from trading_assets.defs.metadata import preview, write_metadata
+from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.signals.metadata import missing_metadata
 from trading_assets.home import DUCKDB_WRITER_POOL
@@ -179,6 +180,7 @@ def signal_check_results(
     ],
     metadata={"table": TABLE},
 )
+@metered
 def signals(
     context: dg.AssetExecutionContext,
     config: SignalsConfig,

@@ -17,6 +17,7 @@ from trading_assets.defs.keys import (
 )
 from trading_assets.defs.keys import TRADE_COSTS as COSTS
 from trading_assets.defs.metadata import preview, write_metadata
+from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.trading.resources import TradingResource
 from trading_assets.home import DUCKDB_WRITER_POOL
@@ -69,6 +70,7 @@ def _checks(results: dict[str, tuple[bool, dict]]) -> list[dg.AssetCheckResult]:
     pool=DUCKDB_WRITER_POOL,
     metadata={"table": "trading.orders", "tables": ["trading.orders", "trading.fills"]},
 )
+@metered
 def orders(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
            trading: TradingResource) -> dg.MaterializeResult:  # fmt: skip
     mode, broker = trading.mode(), trading.broker()
@@ -119,6 +121,7 @@ def orders(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     ],  # fmt: skip
     metadata={"table": "trading.positions"},
 )
+@metered
 def positions(warehouse: WarehouseResource, trading: TradingResource) -> dg.MaterializeResult:
     mode, broker, rules = trading.mode(), trading.broker(), trading.rules()
     with warehouse.connect() as con:
@@ -169,6 +172,7 @@ def positions(warehouse: WarehouseResource, trading: TradingResource) -> dg.Mate
     automation_condition=dg.AutomationCondition.eager(),
     metadata={"table": "trading.costs"},
 )
+@metered
 def costs(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         frame = trade_costs.trade_costs(
