@@ -98,8 +98,10 @@ def test_report_with_only_bars_says_what_is_missing(project, shared_data):
             "sentiment",
             "leaderboard",
             "costs",
+            "trading",
         }
         assert "No predictions yet: the models have not been trained." in meta["notes"]
+        assert "No orders yet: trading/orders has not run (it needs signals)." in meta["notes"]
         assert "No registered models in MLflow" in meta["notes"]
         html = Path(meta["path"]).read_text()
         assert "No predictions yet: the models have not been trained." in html
