@@ -119,10 +119,10 @@ def newest_features(
     return values[_positions(tuple(names))].reshape(1, -1)
 
 
-def arrays(bars: pl.DataFrame) -> tuple[np.ndarray, ...]:
-    """``(open, high, low, close, volume)`` float64 arrays of the last :data:`BARS_NEEDED`
-    bars of ``bars`` (one series, sorted by ts)."""
-    tail = bars.tail(BARS_NEEDED)
+def arrays(bars: pl.DataFrame, n: int = BARS_NEEDED) -> tuple[np.ndarray, ...]:
+    """``(open, high, low, close, volume)`` float64 arrays of the last ``n`` (default
+    :data:`BARS_NEEDED`) bars of ``bars`` (one series, sorted by ts)."""
+    tail = bars.tail(n)
     return tuple(
         tail[c].cast(pl.Float64).to_numpy() for c in ("open", "high", "low", "close", "volume")
     )
