@@ -20,8 +20,8 @@ Speed on 2 cores: importing Keras + JAX costs about 3-5 s once per process, and 
 the training step once per (window, features, units, batch) shape per process (about 1-2 s):
 the network of a shape is built once and reset to its initial weights and optimizer state for
 every fold. Prediction runs one jitted stateless call (``Model.stateless_call``) per padded
-batch of windows (batch sizes rounded up to a power of two, so a handful of compilations per
-shape); the newest bar costs well under a millisecond after the first call.
+batch of windows (sizes :data:`BUCKETS`, so at most four compilations per shape); the newest
+bar costs well under a millisecond after the first call.
 
 Without the extra (``keras`` or ``jax`` not importable), fitting and predicting raise
 :class:`~trading_assets.ml.errors.FamilyFailed` naming the extra to install; the training
@@ -52,8 +52,10 @@ INSTALL_HINT = (
     "the LSTM needs the optional extra `lstm` (keras, jax[cpu]): `uv sync --group lstm` "
     "(installed by default), or `pip install 'trading-assets[lstm]'`"
 )
-#: largest batch of windows one jitted call predicts
-CHUNK = 1024
+#: batch sizes one jitted call predicts: a batch is padded up to the next (the last one is
+#: the largest chunk), so each network shape compiles at most four times
+BUCKETS = (1, 16, 128, 1024)
+CHUNK = BUCKETS[-1]
 
 _lock = threading.RLock()
 _training_nets: dict[tuple, Any] = {}
@@ -249,7 +251,8 @@ class LstmModel:
 
     def predict_windows(self, windows: np.ndarray) -> np.ndarray:
         """Predictions (float64 log returns, ``(n,)``) of scaled windows (float32, ``(n,
-        window, k)``), in padded batches of at most :data:`CHUNK`.
+        window, k)``), in batches of at most :data:`CHUNK`, each padded to a size of
+        :data:`BUCKETS`.
 
         Raises:
             FamilyFailed: Keras/JAX missing (names the extra).
@@ -263,7 +266,7 @@ class LstmModel:
         out = np.empty(n)
         for start in range(0, n, CHUNK):
             part = windows[start : start + CHUNK]
-            size = 1 << max(0, int(np.ceil(np.log2(part.shape[0]))))
+            size = next(b for b in BUCKETS if b >= part.shape[0])
             if size != part.shape[0]:
                 pad = np.zeros((size - part.shape[0], *part.shape[1:]), dtype=np.float32)
                 part = np.concatenate([part, pad])
@@ -326,13 +329,8 @@ class LstmModel:
         """
         if c.shape[0] < self.bars_needed:
             raise ValueError(f"need {self.bars_needed} bars for the LSTM window, got {c.shape[0]}")
-        n = c.shape[0]
-        rows = [
-            newest_features(o[: n - j], h[: n - j], lo[: n - j], c[: n - j], v[: n - j],
-                            self.features)[0]
-            for j in range(self.window - 1, -1, -1)
-        ]  # fmt: skip
-        window = self.scaler.transform(np.stack(rows))[None, :, :]
+        rows = newest_features(o, h, lo, c, v, self.features, rows=self.window)
+        window = self.scaler.transform(rows)[None, :, :]
         return float(self.predict_windows(window)[0])
 
 
@@ -412,5 +410,5 @@ def _short_series(
     ]
 
 
-__all__ = ["CHUNK", "EXTRA", "INSTALL_HINT", "LstmModel", "Scaler", "fit_lstm", "import_keras",
-           "series_position"]  # fmt: skip
+__all__ = ["BUCKETS", "CHUNK", "EXTRA", "INSTALL_HINT", "LstmModel", "Scaler", "fit_lstm",
+           "import_keras", "series_position"]  # fmt: skip
