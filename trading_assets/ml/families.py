@@ -430,7 +430,7 @@ def _fit_arima(dataset: Dataset, rows: np.ndarray, params: Mapping[str, Any]) ->
 #: the newest ``validation_fraction`` of the training windows, at most ``max_rows`` windows
 LSTM_DEFAULTS: dict[str, Any] = {
     "window": 32, "units": 32, "epochs": 10, "batch_size": 256, "learning_rate": 1e-3,
-    "patience": 2, "validation_fraction": 0.1, "max_rows": 8192, "seed": 7,
+    "patience": 2, "validation_fraction": 0.1, "max_rows": 4096, "seed": 7,
 }  # fmt: skip
 
 

@@ -52,7 +52,8 @@ class ServedModel:
 
     Attributes:
         name: registered model name ``<target>-<timeframe>-<family>``.
-        family: family name (``lightgbm``, ``svm``, ``mlp``, ``arima`` or a baseline).
+        family: family name (``lightgbm``, ``svm``, ``mlp``, ``lstm``, ``arima``, ``svc``
+            or a baseline).
         target: label predicted (``fwd_ret_<h>``).
         timeframe: bar timeframe it predicts.
         version: the registered version (the champion at run start), or the version a

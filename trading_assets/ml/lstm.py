@@ -280,11 +280,23 @@ class LstmModel:
         out = np.full(x.shape[0], np.nan)
         ok = np.flatnonzero(position >= self.window - 1)
         if ok.size:
-            scaled = self.scaler.transform(x)
-            view = np.lib.stride_tricks.sliding_window_view(scaled, self.window, axis=0)
-            windows = np.ascontiguousarray(view[ok - self.window + 1].transpose(0, 2, 1))
-            out[ok] = self.predict_windows(windows)
+            out[ok] = self._predict_ending_at(self.scaler.transform(x), ok)
         return out
+
+    def _windows(self, scaled: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Windows (float32, ``(len(ends), window, k)``) of the scaled matrix ending at the
+        rows ``ends`` (each at least ``window - 1``)."""
+        view = np.lib.stride_tricks.sliding_window_view(scaled, self.window, axis=0)
+        return np.ascontiguousarray(view[ends - self.window + 1].transpose(0, 2, 1))
+
+    def _predict_ending_at(self, scaled: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Predictions of the windows ending at ``ends``, built :data:`CHUNK` at a time (the
+        windows of a long series never sit in memory at once)."""
+        parts = [
+            self.predict_windows(self._windows(scaled, ends[i : i + CHUNK]))
+            for i in range(0, ends.size, CHUNK)
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0)
 
     def predict_frame(self, frame: pl.DataFrame) -> np.ndarray:
         """Predictions for rows of ``symbol`` + :attr:`features` (nulls as NaN), each
@@ -307,16 +319,13 @@ class LstmModel:
         out = np.full(rows.size, np.nan)
         ok = self.predictable_rows(dataset, rows)
         if ok.any():
-            windows = self.scaled_windows(dataset, rows[ok])
-            out[ok] = self.predict_windows(windows)
+            out[ok] = self._predict_ending_at(self.scaler.transform(dataset.matrix()), rows[ok])
         return out
 
     def scaled_windows(self, dataset: Dataset, rows: np.ndarray) -> np.ndarray:
         """Scaled windows (float32, ``(len(rows), window, k)``) ending at ``rows``, each of
         which must have a full window in its series."""
-        scaled = self.scaler.transform(dataset.matrix())
-        view = np.lib.stride_tricks.sliding_window_view(scaled, self.window, axis=0)
-        return np.ascontiguousarray(view[rows - self.window + 1].transpose(0, 2, 1))
+        return self._windows(self.scaler.transform(dataset.matrix()), rows)
 
     def predict_bars(self, o, h, lo, c, v, *, symbol: str | None = None) -> float:
         """Prediction for the newest of the OHLCV bars (float64 arrays of one series, oldest
