@@ -139,3 +139,24 @@ def test_the_plan_trains_each_target_with_the_families_of_its_task(table_1h):
     )
     with pytest.raises(Exception, match="champion_metric 'auc'"):
         plan.TrainingRequest(**{**request.__dict__, "champion_metric": "auc"})
+
+
+def test_selection_on_directions_reads_the_log_loss():
+    """The incumbent's stored signed probabilities are scored with the log-loss on the same
+    validation bars: the sharper right one wins, an over-confident wrong one loses."""
+    from datetime import UTC, datetime, timedelta
+
+    from trading_assets.ml import tracking
+
+    ts = [datetime(2023, 4, 1, tzinfo=UTC) + timedelta(hours=i) for i in range(40)]
+    label = np.where(np.arange(40) % 3 == 0, -1.0, 1.0)
+    new = pl.DataFrame({"symbol": "ETH/USDT", "ts": ts, "label": label,
+                        "prediction": np.where(label > 0, 0.3, -0.3)})  # fmt: skip
+    cases = [(0.1, True), (0.6, False), (-0.9, True)]  # hesitant, sharper, wrong
+    for edge, promote in cases:
+        old = np.where(label > 0, edge, -edge)
+        incumbent = new.select("symbol", "ts", pl.Series("prediction", old))
+        chosen = tracking.select(new, incumbent, "log_loss", champion_version="1")
+        assert chosen.promote is promote
+        assert chosen.challenger == pytest.approx(-np.log(0.65))  # P(right) = 0.65 on every bar
+        assert chosen.reason.startswith("log_loss ")

@@ -134,8 +134,9 @@ def select(
         incumbent: the champion's stored out-of-sample predictions, ``symbol, ts,
             prediction`` (None: no champion or nothing stored); only the bars of
             ``validation`` count.
-        metric: one of :data:`~trading_assets.ml.metrics.NAMES` (larger is better except
-            ``rmse``).
+        metric: one of :data:`~trading_assets.ml.metrics.NAMES` or, for direction targets,
+            :data:`~trading_assets.ml.metrics.CLASSIFICATION_NAMES` (larger is better except
+            ``rmse`` and ``log_loss``).
         champion_version: the incumbent's version (None: there is no champion).
         min_rows: fewest shared rows for a comparison.
         ic_period: bar times per period of the ICIR.
@@ -146,7 +147,7 @@ def select(
         the new version is strictly better on the shared bars.
 
     Raises:
-        KeyError: ``metric`` is not one of :data:`~trading_assets.ml.metrics.NAMES`.
+        KeyError: ``metric`` is not one of those.
     """
     metrics.HIGHER_IS_BETTER[metric]  # noqa: B018 - an unknown metric is a clear KeyError
     nan = math.nan
