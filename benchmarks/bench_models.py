@@ -4,14 +4,20 @@ Real data: ETH/USDT and BTC/USDT 1h bars (Binance 2023, ``../shared/data``), Alp
 labels computed by the project's feature code, target ``fwd_ret_1``, 5 walk-forward folds.
 Every serving figure is printed next to MLflow's pyfunc measured in the same run:
 
+0. **Import time** of Keras 3 + JAX (the LSTM's optional extra) in a fresh interpreter,
+   next to lightgbm + scikit-learn + statsmodels in the same kind of process.
 1. **Training wall time per family** (5 folds + the final fit, metrics, importances;
-   library imports done before and printed apart).
+   library imports done before and printed apart): every family of ``fwd_ret_1``, the SVC
+   on ``dir_1`` and ARIMA on ``fwd_ret_5`` (multi-step). The LSTM's first fit in a process
+   compiles its XLA training step: printed apart as first fold minus the median other fold.
 2. **Model load**: the Predictor's first load of ``models:/<name>@champion`` (alias lookup,
    artifact download, unpickle of the native booster) vs ``mlflow.pyfunc.load_model``, with
    MLflow already imported (target < 100 ms).
 3. **Newest-bar latency**, p50/p99 of the whole path (features of the newest bar from its
    last 61 bars + predict): Predictor vs the same features + pyfunc ``predict`` on a one-row
-   frame (target p99 < 1 ms); raw ``Booster.predict`` of one row for reference.
+   frame (target p99 < 1 ms); raw ``Booster.predict`` of one row for reference; and the
+   LSTM's Predictor (features of its 32-bar window from the last 92 bars + one jitted
+   network call) against LightGBM's.
 4. **Batch throughput** (predictions/s) on 100,000 rows: ``Predictor.predict_matrix`` and
    ``predict_batch`` (Polars frame) vs pyfunc ``predict`` on a pandas frame (target
    >= 100,000/s).
@@ -60,6 +66,16 @@ def _latency(fn, iterations: int) -> list[float]:
     return out
 
 
+def _import_seconds(statement: str) -> float:
+    """Wall seconds of ``statement`` in a fresh interpreter (imports not yet cached)."""
+    import subprocess
+    import sys
+
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--iterations", type=int, default=3000)
@@ -83,26 +99,54 @@ def main() -> None:
         for b in bars.values()
     )
     ds = prepare(table, "1h", "fwd_ret_1")
+    keras_import = _import_seconds(
+        "from trading_assets.ml.lstm import import_keras; import_keras()"
+    )
+    plain_import = _import_seconds(
+        "import lightgbm, sklearn.svm, sklearn.neural_network, statsmodels.tsa.statespace.sarimax"
+    )
+    print_table(
+        "0. imports in a fresh interpreter, s",
+        ["libraries", "seconds", "vs lightgbm + scikit-learn + statsmodels"],
+        [["keras + jax (the lstm extra)", f"{keras_import:.2f}",
+          f"{keras_import / plain_import:.1f}x"],
+         ["lightgbm + scikit-learn + statsmodels (baseline)", f"{plain_import:.2f}", "1.0x"]],
+    )  # fmt: skip
     t0 = time.perf_counter()
     import lightgbm  # noqa: F401 - import time is not training time
     import sklearn.neural_network  # noqa: F401
     import sklearn.svm  # noqa: F401
     import statsmodels.tsa.statespace.sarimax  # noqa: F401
 
-    print(f"imports of lightgbm, scikit-learn, statsmodels: {time.perf_counter() - t0:.2f} s")
+    from trading_assets.ml.lstm import import_keras
+
+    import_keras()
+    print(f"\nimports of lightgbm, scikit-learn, statsmodels, keras, jax: "
+          f"{time.perf_counter() - t0:.2f} s (not in the training times)")  # fmt: skip
     t0 = time.perf_counter()
     outcome = train_all(ds, TrainingConfig())
     total = time.perf_counter() - t0
-    rows = [
-        [f, f"{r.fit_seconds:.2f}", f"{r.validation['ic']:+.4f}", f"{r.test['ic']:+.4f}",
-         f"{r.validation['rmse_vs_zero']:.3f}"]
-        for f, r in outcome.results.items()
-    ]  # fmt: skip
-    rows.append(["(all, one dataset)", f"{total:.2f}", "", "", ""])
+    extra = {
+        ("svc", "dir_1"): train_all(prepare(table, "1h", "dir_1"), TrainingConfig(("svc",))),
+        ("arima", "fwd_ret_5"): train_all(
+            prepare(table, "1h", "fwd_ret_5"), TrainingConfig(("arima",))
+        ),
+    }
+    results = [((f, "fwd_ret_1"), r) for f, r in outcome.results.items()]
+    results += [(key, out.results[key[0]]) for key, out in extra.items()]
+    rows = []
+    for (family, target), r in results:
+        metric = "log_loss" if "log_loss" in r.validation else "ic"
+        rows.append([family, target, f"{r.fit_seconds:.2f}", metric,
+                     f"{r.validation[metric]:+.4f}", f"{r.test[metric]:+.4f}"])  # fmt: skip
+    rows.append(["(all of fwd_ret_1)", "", f"{total:.2f}", "", "", ""])
+    lstm_folds = [f["fit_seconds"] for f in outcome.results["lstm"].folds]
+    compile_s = lstm_folds[0] - float(np.median(lstm_folds[1:]))
     print_table(
         f"1. training wall time per family ({ds.frame.height} rows x {len(ds.features)} "
-        f"features, {len(outcome.folds)} folds; skipped: {outcome.skipped or 'none'})",
-        ["family", "seconds", "validation IC", "test IC", "RMSE vs zero (validation)"],
+        f"features, {len(outcome.folds)} folds; skipped: {outcome.skipped or 'none'}); the "
+        f"LSTM's first fit compiled its training step in about {compile_s:.1f} s",
+        ["family", "target", "seconds", "metric", "validation", "test"],
         rows,
     )
 
@@ -145,23 +189,39 @@ def main() -> None:
             x = newest_features(*recent, features)
             return float(pyfunc.predict(pl.DataFrame(x, schema=features).to_pandas())[0])
 
+        lstm_mv = tracking.log_family(
+            outcome.results["lstm"], outcome, tracking_uri=uri, key="bench-lstm",
+            input_version="bench", artifact_location=str(Path(tmp) / "art"),
+        )  # fmt: skip
+        lstm = Predictor(lstm_mv.name, uri, refresh_seconds=3600)
+        lstm_bars = arrays(eth, lstm.loaded.model.bars_needed)
+        assert abs(lstm.predict_newest_bar(lstm_bars) - lstm.predict_newest_bar(eth)) < 1e-12
+
         assert abs(ours() - baseline()) < 1e-12
         ours_p = _percentiles(_latency(ours, args.iterations))
         base_p = _percentiles(_latency(baseline, args.iterations))
         raw_p = _percentiles(_latency(lambda: booster.predict(one), args.iterations))
+        lstm_p = _percentiles(_latency(lambda: lstm.predict_newest_bar(lstm_bars), args.iterations))
+        window = lstm.loaded.model.window
         print_table(
             f"3. newest-bar latency (features from the last 61 bars + predict), "
             f"{args.iterations} calls, ms",
             ["path", "p50", "p99", "p99 vs pyfunc", "target p99 < 1 ms"],
             [
-                ["Predictor.predict_newest_bar", f"{ours_p[0]:.3f}", f"{ours_p[1]:.3f}",
-                 f"{base_p[1] / ours_p[1]:.1f}x faster", verdict(ours_p[1] < 1.0)],
+                ["Predictor.predict_newest_bar (LightGBM)", f"{ours_p[0]:.3f}",
+                 f"{ours_p[1]:.3f}", f"{base_p[1] / ours_p[1]:.1f}x faster",
+                 verdict(ours_p[1] < 1.0)],
                 ["same features + pyfunc predict (baseline)", f"{base_p[0]:.3f}",
                  f"{base_p[1]:.3f}", "1.0x", verdict(base_p[1] < 1.0)],
                 ["raw Booster.predict, one row (reference)", f"{raw_p[0]:.3f}",
                  f"{raw_p[1]:.3f}", "", ""],
+                [f"Predictor.predict_newest_bar (LSTM, {window}-bar window)",
+                 f"{lstm_p[0]:.3f}", f"{lstm_p[1]:.3f}",
+                 f"{base_p[1] / lstm_p[1]:.1f}x faster", verdict(lstm_p[1] < 1.0)],
             ],
         )  # fmt: skip
+        print(f"LSTM vs LightGBM newest bar: p50 {lstm_p[0] / ours_p[0]:.1f}x, "
+              f"p99 {lstm_p[1] / ours_p[1]:.1f}x the time")  # fmt: skip
 
         n = 100_000
         reps = -(-n // ds.frame.height)

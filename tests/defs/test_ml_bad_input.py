@@ -28,7 +28,7 @@ def test_skips_are_recorded_and_the_rest_registers(tmp_path, shared_data):
     )
     config = {
         "timeframes": ["1h", "1d"],
-        "families": ["lightgbm", "mlp", "zero", "lstm"],
+        "families": ["lightgbm", "mlp", "zero", "tft"],
         "params_json": '{"mlp": {"max_iter": 1, "early_stopping": false, '
         '"strict_convergence": true}}',
         "n_folds": 2,
@@ -44,7 +44,7 @@ def test_skips_are_recorded_and_the_rest_registers(tmp_path, shared_data):
     skipped = meta[MODELS_KEY]["skipped"].value
     assert "fwd_ret_1 1d: 0 labelled rows" in skipped
     assert "| fwd_ret_1 1h | mlp | did not converge" in skipped
-    assert "| all | lstm | unknown family" in skipped
+    assert "| all | tft | unknown family" in skipped
     assert meta[MODELS_KEY]["trained"].value == 2
     client = mlflow.client()
     for name in ("fwd_ret_1-1h-lightgbm", "fwd_ret_1-1h-zero"):

@@ -37,8 +37,8 @@ def test_bad_input_is_a_clear_error_or_a_recorded_note(table_1h):
         prepare(table_1h.with_columns(pl.lit(0.001).alias("fwd_ret_1")), "1h", "fwd_ret_1")
     with pytest.raises(TrainingDataError, match=r"no column\(s\) \['NOPE'\]"):
         prepare(table_1h, "1h", "fwd_ret_1", ["KMID", "NOPE"])
-    with pytest.raises(TrainingDataError, match="only forward returns"):
-        prepare(table_1h, "1h", "dir_1")
+    with pytest.raises(TrainingDataError, match="only forward returns fwd_ret_<h> and directions"):
+        prepare(table_1h, "1h", "vol_1")
     nulled = table_1h.with_columns(pl.lit(None, dtype=pl.Float64).alias("KMID"))
     ds = prepare(nulled, "1h", "fwd_ret_1", ["KMID", "KLEN", "ROC5"])
     assert ds.features == ("KLEN", "ROC5") and "KMID" in ds.notes[0]
@@ -59,16 +59,16 @@ def test_a_family_that_does_not_converge_is_skipped_and_the_others_train(table_1
     out = train_all(ds, config)
     assert set(out.skipped) == {"mlp"} and "did not converge" in out.skipped["mlp"]
     assert set(out.results) == {"lightgbm", "zero"}
-    five = prepare(table_1h, "1h", "fwd_ret_5")
-    out5 = train_all(five, TrainingConfig(families=("arima", "last"), split=SplitConfig(n_folds=2)))
-    assert "one bar ahead" in out5.skipped["arima"] and "last" in out5.results
 
 
 def test_every_family_trains_on_real_hourly_bars(table_1h):
     ds = prepare(table_1h, "1h", "fwd_ret_1")
-    out = train_all(ds, TrainingConfig(split=SplitConfig(n_folds=3)))
+    small_lstm = {"lstm": {"window": 8, "units": 8, "epochs": 2, "batch_size": 128}}
+    out = train_all(ds, TrainingConfig(split=SplitConfig(n_folds=3), params=small_lstm))
     assert out.skipped == {}
-    assert set(out.results) == set(FAMILIES)
+    # every family of forward returns; svc classifies directions and is left out here
+    assert set(out.results) == {f for f, spec in FAMILIES.items() if spec.trains("regression")}
+    assert "svc" in FAMILIES and "svc" not in out.results
     for family, result in out.results.items():
         assert result.predictions.height == sum(f.test.size for f in out.folds), family
         assert np.isfinite(result.predictions["prediction"].to_numpy()).all()

@@ -14,7 +14,7 @@ from trading_assets.warehouse.connection import connect
 
 def _request(**overrides) -> plan.TrainingRequest:
     settings = dict(
-        timeframes=["1h"], targets=["fwd_ret_1"], families=["lightgbm", "zero", "lstm"],
+        timeframes=["1h"], targets=["fwd_ret_1"], families=["lightgbm", "zero", "tft"],
         split=SplitConfig(n_folds=2), min_rows=200, champion_metric="ic",
     )  # fmt: skip
     return plan.TrainingRequest(**{**settings, **overrides})
@@ -66,7 +66,7 @@ def test_without_a_training_table_everything_is_skipped_and_untrained():
     )
     assert report.skipped == [
         {"dataset": "all", "family": "all", "reason": "features.training_table missing"},
-        {"dataset": "all", "family": "lstm", "reason": report.skipped[1]["reason"]},
+        {"dataset": "all", "family": "tft", "reason": report.skipped[1]["reason"]},
     ]
     assert report.skipped[1]["reason"].startswith("unknown family; known: [")
     assert report.data_version == plan.UNTRAINED and report.input_versions == {}

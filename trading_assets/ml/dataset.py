@@ -11,6 +11,12 @@ the target, and adds the returns known at each bar's close that the baselines an
 - ``ret_1``: the 1-bar log return of bar t, ``log(close_t / close_{t-1})``.
 Rows without a label (the last ``h`` bars of a series) are left out: they cannot be scored.
 Feature NULLs become NaN (LightGBM handles them, the scikit-learn families impute medians).
+
+Targets ``fwd_ret_<h>`` are regression datasets; ``dir_<h>`` (the sign of ``fwd_ret_<h>``)
+are direction *classification* datasets (:attr:`Dataset.task`): the label is -1 (down) or +1
+(up), and bars whose close did not change (``dir_h = 0``, a handful in a year of crypto
+hours) are left out, with a note. On a direction dataset ``known_ret``/``known_ma`` hold past
+directions instead of returns.
 """
 
 from __future__ import annotations
@@ -28,20 +34,35 @@ from trading_assets.ml.newest_bar import FAST_FEATURES
 
 KEY = ("symbol", "timeframe", "ts")
 KNOWN = ("known_ret", "known_ma", "ret_1")
-_TARGET = re.compile(r"^fwd_ret_(\d+)$")
+_TARGET = re.compile(r"^(fwd_ret|dir)_(\d+)$")
+REGRESSION = "regression"
+CLASSIFICATION = "classification"
 
 
 def horizon_of(target: str) -> int:
-    """The horizon in bars of a target ``fwd_ret_<h>``.
+    """The horizon in bars of a target ``fwd_ret_<h>`` or ``dir_<h>``.
 
     Raises:
-        TrainingDataError: any other target (classification labels ``dir_h`` are not trained
-            yet).
+        TrainingDataError: any other target.
     """
     match = _TARGET.match(target)
     if not match:
-        raise TrainingDataError(f"target {target!r}: only forward returns fwd_ret_<h> are trained")
-    return int(match.group(1))
+        raise TrainingDataError(
+            f"target {target!r}: only forward returns fwd_ret_<h> and directions dir_<h> "
+            "are trained"
+        )
+    return int(match.group(2))
+
+
+def task_of(target: str) -> str:
+    """:data:`CLASSIFICATION` for a direction target ``dir_<h>``, :data:`REGRESSION` for a
+    forward return ``fwd_ret_<h>``.
+
+    Raises:
+        TrainingDataError: any other target.
+    """
+    horizon_of(target)
+    return CLASSIFICATION if target.startswith("dir_") else REGRESSION
 
 
 def reject_label_features(features: Sequence[str], where: str) -> None:
@@ -67,7 +88,7 @@ class Dataset:
         timeframe / target / horizon: what is predicted (``horizon`` bars ahead).
         features: the feature columns used (float64, NaN where missing).
         frame: ``symbol, timeframe, ts`` + features + :data:`KNOWN` + ``label`` (the target,
-            float64 log return), sorted by symbol then ts.
+            float64: a log return, or the direction -1/+1), sorted by symbol then ts.
         notes: what :func:`prepare` left out and why (for metadata).
     """
 
@@ -77,6 +98,11 @@ class Dataset:
     features: tuple[str, ...]
     frame: pl.DataFrame
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def task(self) -> str:
+        """:data:`REGRESSION` (``fwd_ret_<h>``) or :data:`CLASSIFICATION` (``dir_<h>``)."""
+        return task_of(self.target)
 
     @property
     def name(self) -> str:
@@ -152,6 +178,11 @@ def prepare(
     rows = with_known_returns(table, timeframe, target, wanted, ma_window=ma_window)
     rows = rows.filter(pl.col("label").is_not_null() & pl.col("label").is_finite())
     notes: list[str] = []
+    if task_of(target) == CLASSIFICATION:
+        unchanged = int((rows["label"] == 0).sum())
+        rows = rows.filter(pl.col("label") != 0)
+        if unchanged:
+            notes.append(f"left out {unchanged} unchanged bar(s) ({target} = 0)")
     if rows.height < min_rows:
         raise TrainingDataError(
             f"dataset {name}: {rows.height} labelled rows, need at least {min_rows}"
@@ -178,8 +209,11 @@ __all__ = [
     "Dataset",
     "KEY",
     "KNOWN",
+    "CLASSIFICATION",
+    "REGRESSION",
     "horizon_of",
     "prepare",
     "reject_label_features",
+    "task_of",
     "with_known_returns",
 ]

@@ -11,19 +11,29 @@ lightgbm           LightGBM gradient-boosted trees (native ``Booster``), NaN-awa
 svm                scikit-learn SVR (RBF) on clipped (0.5%/99.5% training quantiles),
                    median-imputed, standardized features and a
                    standardized label; trained on at most ``max_rows`` evenly spaced rows
-mlp                scikit-learn MLPRegressor (the neural-net family; an LSTM needs PyTorch,
-                   an optional extra not installed here), same preprocessing, early stopping
+mlp                scikit-learn MLPRegressor, same preprocessing, early stopping
+lstm               Keras 3 LSTM on JAX's CPU backend over windows of the last ``window``
+                   bars of features (:mod:`.lstm`; optional extra ``lstm``)
 arima              statsmodels SARIMAX on each symbol's 1-bar log returns, fitted once per
-                   fold on the training rows and run forward with the fitted parameters
-                   (``apply``) for one-step-ahead forecasts, never refitted per bar
+                   fold on the training rows and run forward with the fitted parameters for
+                   forecasts from every bar, never refitted per bar: one step ahead for
+                   ``fwd_ret_1``; for ``fwd_ret_h`` the 1..h-step forecasts summed to the h-bar
+                   log return
+svc                scikit-learn SVC (RBF) on direction labels ``dir_h``: the SVR's
+                   preprocessing and subsample, Platt-calibrated (sigmoid) on the most recent
+                   ``calibration_fraction`` of its training rows, held out of the SVC fit;
+                   predicts ``P(up) - P(down)``
 zero               predicts 0 (no change)
 last               predicts the last known h-bar return (momentum)
 moving_average     predicts the mean of the last ``window`` known h-bar returns
 =================  ==========================================================================
 
-Errors: :class:`~trading_assets.ml.errors.FamilyFailed` naming the family (e.g. ARIMA on a
-horizon above 1, a fit that raised, or with ``strict_convergence`` a convergence warning).
-Heavy libraries are imported inside the functions.
+Each family trains the targets of its task (:attr:`Family.tasks`): forward returns
+(``regression``) or directions (``classification``: ``svc``).
+
+Errors: :class:`~trading_assets.ml.errors.FamilyFailed` naming the family (a fit that raised,
+with ``strict_convergence`` a convergence warning, or a missing optional library naming the
+extra to install). Heavy libraries are imported inside the functions.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from trading_assets.ml.dataset import Dataset
+from trading_assets.ml.dataset import CLASSIFICATION, REGRESSION, Dataset
 from trading_assets.ml.errors import FamilyFailed
 from trading_assets.ml.newest_bar import is_fast, newest_features
 
@@ -93,6 +103,20 @@ class TabularModel:
 
 
 @dataclass
+class DirectionModel(TabularModel):
+    """A calibrated direction classifier of the features of one bar (``svc``): predicts the
+    signed probability ``P(up) - P(down)`` (float64 in [-1, 1]); ``estimator`` is a fitted
+    scikit-learn classifier of ``up`` (bool) with ``predict_proba``."""
+
+    def predict_matrix(self, x: np.ndarray) -> np.ndarray:
+        """Signed probabilities (float64, shape ``(n,)``) of a float64 matrix
+        ``(n, len(features))``."""
+        proba = self.estimator.predict_proba(x)
+        up = proba[:, list(self.estimator.classes_).index(True)]
+        return 2.0 * np.asarray(up, dtype=np.float64) - 1.0
+
+
+@dataclass
 class BaselineModel:
     """A naive baseline: ``zero``, ``last`` or ``moving_average`` (``window`` bars)."""
 
@@ -135,7 +159,7 @@ class ArimaModel:
     """Per-symbol SARIMAX parameters on 1-bar log returns (``order`` = (p, d, q)).
 
     ``params`` maps symbol -> fitted parameter vector; a symbol without its own fit uses the
-    mean of all symbols' parameters.
+    mean of all symbols' parameters. ``horizon``: bars summed by a forecast (the target's h).
     """
 
     order: tuple[int, int, int]
@@ -143,6 +167,7 @@ class ArimaModel:
     history: int = 500
     family: str = "arima"
     features: tuple[str, ...] = ()
+    horizon: int = 1
     fast = False
 
     def _params(self, symbol: str) -> np.ndarray:
@@ -151,16 +176,19 @@ class ArimaModel:
         return np.mean(np.stack(list(self.params.values())), axis=0)
 
     def one_step(self, returns: np.ndarray, symbol: str) -> np.ndarray:
-        """Forecast of the return of the bar after each element of ``returns`` (same length),
-        each from the returns up to and including it, with fixed parameters."""
+        """Forecast of the h-bar log return after each element of ``returns`` (1-bar log
+        returns, float64, oldest first; same length out), each from the returns up to and
+        including it, with fixed parameters: the sum of the 1..h-step-ahead forecasts."""
         from statsmodels.tsa.statespace.sarimax import SARIMAX
 
         model = SARIMAX(returns, order=self.order, trend="c")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = model.filter(self._params(symbol))
-        ahead = res.predict(start=1, end=len(returns))  # index t+1 from data up to t
-        return np.asarray(ahead, dtype=np.float64)
+        if self.horizon == 1:
+            ahead = res.predict(start=1, end=len(returns))  # index t+1 from data up to t
+            return np.asarray(ahead, dtype=np.float64)
+        return multi_step_sum(model, res, self.horizon)
 
     @property
     def input_columns(self) -> tuple[str, ...]:
@@ -200,6 +228,30 @@ class ArimaModel:
         """Prediction for the newest of the OHLCV bars (quote currency, oldest first)."""
         logc = np.log(np.asarray(c, dtype=np.float64))
         return float(self.one_step(np.diff(logc)[-self.history :], symbol or "")[-1])
+
+
+def multi_step_sum(model: Any, res: Any, horizon: int) -> np.ndarray:
+    """Sum of the 1..``horizon``-step-ahead forecasts from every observation of a filtered
+    time-invariant state-space model (``model.filter(params)`` = ``res``), float64 ``(n,)``.
+
+    From the one-step predicted states ``a[t+1|t]``, the k-step forecasts follow the state
+    equation with no new data: ``a[t+k+1|t] = T a[t+k|t] + c`` and ``y[t+k|t] = d + Z
+    a[t+k|t]`` (the same recursion statsmodels' ``forecast`` runs, for every t at once).
+    """
+    ssm = model.ssm
+    design = np.asarray(ssm["design"], dtype=np.float64).reshape(ssm.k_endog, ssm.k_states, -1)
+    transition = np.asarray(ssm["transition"], dtype=np.float64).reshape(
+        ssm.k_states, ssm.k_states, -1
+    )
+    obs = np.asarray(ssm["obs_intercept"], dtype=np.float64).reshape(ssm.k_endog, -1)[0, -1]
+    state = np.asarray(ssm["state_intercept"], dtype=np.float64).reshape(ssm.k_states, -1)
+    z, t, c = design[0, :, -1], transition[:, :, -1], state[:, -1:]
+    a = np.asarray(res.filter_results.predicted_state, dtype=np.float64)[:, 1:]  # a[t+1|t]
+    total = np.zeros(a.shape[1])
+    for _ in range(horizon):
+        total += obs + z @ a
+        a = t @ a + c
+    return total
 
 
 # ---------------------------------------------------------------- fitting
@@ -264,19 +316,27 @@ class QuantileClipper:
         return self
 
 
-def _sklearn_pipeline(regressor: Any) -> Any:
-    from sklearn.compose import TransformedTargetRegressor
+def _preprocess(*steps: Any) -> Any:
+    """Clip to the training quantiles, impute medians, standardize, then ``steps``."""
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    pipeline = make_pipeline(
+    return make_pipeline(
         QuantileClipper(),
         SimpleImputer(strategy="median", keep_empty_features=True),
         StandardScaler(),
-        regressor,
+        *steps,
     )
-    return TransformedTargetRegressor(regressor=pipeline, transformer=StandardScaler())
+
+
+def _sklearn_pipeline(regressor: Any) -> Any:
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    return TransformedTargetRegressor(
+        regressor=_preprocess(regressor), transformer=StandardScaler()
+    )
 
 
 def _fit_sklearn(family: str, make: Callable[[dict], Any]):
@@ -308,13 +368,38 @@ def _mlp(p: dict) -> Any:
     return MLPRegressor(**p)
 
 
+def _fit_svc(dataset: Dataset, rows: np.ndarray, params: Mapping[str, Any]) -> DirectionModel:
+    """SVC on ``up = label > 0`` of at most ``max_rows`` evenly spaced rows; the newest
+    ``calibration_fraction`` of them (by bar time) calibrate its probabilities (Platt)."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.svm import SVC
+
+    p = dict(params)
+    strict = bool(p.pop("strict_convergence", False))
+    share = float(p.pop("calibration_fraction"))
+    method = str(p.pop("calibration"))
+    rows = _even_subsample(rows, p.pop("max_rows", None))
+    rows = rows[np.argsort(dataset.frame["ts"].to_numpy()[rows], kind="stable")]
+    n_cal = int(rows.size * share)
+    fit_rows, cal_rows = rows[: rows.size - n_cal], rows[rows.size - n_cal :]
+    up_fit, up_cal = dataset.labels(fit_rows) > 0, dataset.labels(cal_rows) > 0
+    for name, part in (("fit", up_fit), ("calibration", up_cal)):
+        if part.size == 0 or part.all() or not part.any():
+            raise FamilyFailed("svc", f"the {name} rows hold one direction only ({part.size})")
+    pipeline = _preprocess(SVC(**p))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pipeline.fit(dataset.matrix(fit_rows), up_fit)
+        calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method=method)
+        calibrated.fit(dataset.matrix(cal_rows), up_cal)
+    _convergence("svc", caught, strict)
+    return DirectionModel("svc", dataset.features, calibrated)
+
+
 def _fit_arima(dataset: Dataset, rows: np.ndarray, params: Mapping[str, Any]) -> ArimaModel:
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-    if dataset.horizon != 1:
-        raise FamilyFailed(
-            "arima", f"forecasts one bar ahead; {dataset.target} is {dataset.horizon}"
-        )
     order = tuple(int(x) for x in params["order"])
     max_train = int(params["max_train"])
     strict = bool(params.get("strict_convergence", False))
@@ -338,7 +423,21 @@ def _fit_arima(dataset: Dataset, rows: np.ndarray, params: Mapping[str, Any]) ->
         fitted[str(symbol)] = np.asarray(res.params, dtype=np.float64)
     if not fitted:
         raise FamilyFailed("arima", "no symbol could be fitted: " + "; ".join(problems))
-    return ArimaModel(order, fitted, history=int(params["history"]))
+    return ArimaModel(order, fitted, history=int(params["history"]), horizon=dataset.horizon)
+
+
+#: LSTM defaults: windows of 32 bars, one LSTM layer of 32 units, Adam, early stopping on
+#: the newest ``validation_fraction`` of the training windows, at most ``max_rows`` windows
+LSTM_DEFAULTS: dict[str, Any] = {
+    "window": 32, "units": 32, "epochs": 10, "batch_size": 256, "learning_rate": 1e-3,
+    "patience": 2, "validation_fraction": 0.1, "max_rows": 4096, "seed": 7,
+}  # fmt: skip
+
+
+def _fit_lstm(dataset: Dataset, rows: np.ndarray, params: Mapping[str, Any]) -> Any:
+    from trading_assets.ml.lstm import fit_lstm
+
+    return fit_lstm(dataset, rows, params)
 
 
 def _fit_baseline(family: str):
@@ -356,10 +455,15 @@ class Family:
     name: str
     defaults: dict[str, Any]
     fit_fn: Callable[[Dataset, np.ndarray, Mapping[str, Any]], Any] = field(repr=False)
+    tasks: frozenset[str] = frozenset({REGRESSION})
 
     @property
     def baseline(self) -> bool:
         return self.name in BASELINES
+
+    def trains(self, task: str) -> bool:
+        """Whether this family trains datasets of ``task`` (regression or classification)."""
+        return task in self.tasks
 
     def params(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The defaults updated by ``overrides``."""
@@ -419,11 +523,25 @@ FAMILIES: dict[str, Family] = {
             },
             _fit_sklearn("mlp", _mlp),
         ),  # fmt: skip
+        Family("lstm", LSTM_DEFAULTS, _fit_lstm),
         Family(
             "arima",
             {"order": [1, 0, 0], "max_train": 1000, "maxiter": 25, "history": 500},
             _fit_arima,
         ),
+        Family(
+            "svc",
+            {
+                "kernel": "rbf",
+                "C": 1.0,
+                "gamma": "scale",
+                "max_rows": 2000,
+                "calibration_fraction": 0.2,
+                "calibration": "sigmoid",
+            },
+            _fit_svc,
+            frozenset({CLASSIFICATION}),
+        ),  # fmt: skip
         Family("zero", {}, _fit_baseline("zero")),
         Family("last", {}, _fit_baseline("last")),
         Family("moving_average", {"window": 20}, _fit_baseline("moving_average")),
@@ -435,7 +553,8 @@ DEFAULT_FAMILIES: tuple[str, ...] = tuple(FAMILIES)
 
 def feature_importance(model: Any, dataset: Dataset, rows: np.ndarray) -> dict[str, float]:
     """Importance per feature (LightGBM: total gain; scikit-learn: permutation importance on
-    at most 200 of ``rows``, increase in MSE); empty for families without features."""
+    at most 200 of ``rows``, increase in MSE, or in log-loss for ``svc``); empty for families
+    without per-bar features (baselines, ARIMA, the LSTM)."""
     if isinstance(model, TabularModel) and model.family == "lightgbm":
         gains = model.estimator.feature_importance(importance_type="gain")
         return {f: float(g) for f, g in zip(model.features, gains, strict=True)}
@@ -443,9 +562,14 @@ def feature_importance(model: Any, dataset: Dataset, rows: np.ndarray) -> dict[s
         from sklearn.inspection import permutation_importance
 
         rows = _even_subsample(rows, 200)
+        labels = dataset.labels(rows)
+        classifier = isinstance(model, DirectionModel)
+        if classifier and np.unique(labels > 0).size < 2:
+            return {}
         result = permutation_importance(
-            model.estimator, dataset.matrix(rows), dataset.labels(rows),
-            scoring="neg_mean_squared_error", n_repeats=1, random_state=7,
+            model.estimator, dataset.matrix(rows), labels > 0 if classifier else labels,
+            scoring="neg_log_loss" if classifier else "neg_mean_squared_error",
+            n_repeats=1, random_state=7,
         )  # fmt: skip
         return {f: float(v) for f, v in zip(model.features, result.importances_mean, strict=True)}
     return {}
@@ -479,5 +603,6 @@ def contribution_frame(
     )
 
 
-__all__ = ["ArimaModel", "BASELINES", "BaselineModel", "DEFAULT_FAMILIES", "FAMILIES", "Family",
-           "TabularModel", "contribution_frame", "contributions", "feature_importance"]  # fmt: skip
+__all__ = ["ArimaModel", "BASELINES", "BaselineModel", "DEFAULT_FAMILIES", "DirectionModel",
+           "FAMILIES", "Family", "LSTM_DEFAULTS", "TabularModel", "contribution_frame",
+           "contributions", "feature_importance", "multi_step_sum"]  # fmt: skip

@@ -13,6 +13,11 @@ the newest bars of every series would never get a prediction. Here each register
 - a model whose input column is missing from the training table skips every bar; a bar where
   one of the model's features is NULL/NaN is skipped for that model, and the reason is kept
   (the other models still predict it);
+- a sequence model (the LSTM) reads the window of bars ending at each pending bar from the
+  same series; a bar with fewer bars before it than the window is skipped, with the reason;
+- each target is served by the families of its task (``svc`` on ``dir_<h>``, the others on
+  ``fwd_ret_<h>``); a model whose library is missing (an optional extra) is skipped, naming
+  the extra;
 - ``predicted_at`` is the wall-clock time (UTC) measured when the prediction was computed,
   ``available_at`` the bar's close, ``kind`` is ``live``.
 
@@ -31,6 +36,7 @@ import polars as pl
 
 from trading_assets import schemas
 from trading_assets.ml.dataset import KEY, KNOWN, horizon_of, with_known_returns
+from trading_assets.ml.errors import FamilyFailed
 from trading_assets.sessions import bar_close_of
 from trading_assets.timeframes import timeframe_delta
 
@@ -46,7 +52,8 @@ class ServedModel:
 
     Attributes:
         name: registered model name ``<target>-<timeframe>-<family>``.
-        family: family name (``lightgbm``, ``svm``, ``mlp``, ``arima`` or a baseline).
+        family: family name (``lightgbm``, ``svm``, ``mlp``, ``lstm``, ``arima``, ``svc``
+            or a baseline).
         target: label predicted (``fwd_ret_<h>``).
         timeframe: bar timeframe it predicts.
         version: the registered version (the champion at run start), or the version a
@@ -161,6 +168,25 @@ def _arima_predictions(served: ServedModel, frame: pl.DataFrame, rows: pl.DataFr
     return out
 
 
+def _sequence_predictions(
+    served: ServedModel, frame: pl.DataFrame, rows: pl.DataFrame
+) -> np.ndarray:
+    """Predictions at ``rows`` from the window of each series' bars ending there (NaN where
+    the series has fewer bars up to the row than the window)."""
+    window = int(served.model.window)
+    out = np.full(rows.height, np.nan)
+    indexed = rows.with_row_index("__i")
+    for (symbol,), part in indexed.group_by("symbol", maintain_order=True):
+        series = frame.filter(pl.col("symbol") == symbol).sort("ts").with_row_index("__p")
+        wanted = series.join(part.select("ts", "__i"), on="ts")
+        first = max(0, int(wanted["__p"].min()) - window + 1)
+        span = series.slice(first, int(wanted["__p"].max()) - first + 1)
+        values = served.model.predict_frame(span)
+        position = wanted["__p"].to_numpy() - first
+        out[wanted["__i"].to_numpy()] = values[position]
+    return out
+
+
 def predict_pending(
     served: ServedModel,
     frame: pl.DataFrame,
@@ -193,7 +219,16 @@ def predict_pending(
                 f"feature(s) {nulls[:5]} NULL in this bar",
             )  # fmt: skip
         ok = rows.filter(~null) if columns else rows
-        values = served.model.predict_frame(ok) if ok.height else np.array([])
+        if getattr(served.model, "window", None) and ok.height:
+            values = _sequence_predictions(served, frame, ok)
+            short = np.isnan(values)
+            skipped += _skip(
+                ok.filter(pl.Series(short)), served,
+                f"fewer bars in the series than the window of {served.model.window}",
+            )  # fmt: skip
+            ok, values = ok.filter(pl.Series(~short)), values[~short]
+        else:
+            values = served.model.predict_frame(ok) if ok.height else np.array([])
     predicted_at = clock()
     out = ok.select(
         pl.lit(served.name).alias("model"),
@@ -238,13 +273,15 @@ def resolve_served(
 
     Registered families are served at the version their ``champion`` alias points to at this
     call (a later move of the alias does not change this run); baselines are formulas with
-    no registry entry (:func:`baseline_version`).
+    no registry entry (:func:`baseline_version`). Families of another task than the target's
+    are not served.
 
     Returns:
         ``(served, no_champion)``: the models, and the registered names that have no
         champion yet (never trained, or the registry was reset).
     """
-    from trading_assets.ml.families import BASELINES, BaselineModel
+    from trading_assets.ml.dataset import task_of
+    from trading_assets.ml.families import BASELINES, FAMILIES, BaselineModel
     from trading_assets.ml.tracking import champion, model_name
 
     served: list[ServedModel] = []
@@ -254,6 +291,8 @@ def resolve_served(
         for target in targets:
             horizon = horizon_of(target)
             for family in families:
+                if family in FAMILIES and not FAMILIES[family].trains(task_of(target)):
+                    continue  # e.g. svc on a forward return: never trained, nothing to serve
                 name = model_name(target, timeframe, family)
                 if family in BASELINES:
                     version = baseline_version(walk_forward_versions, name)
@@ -312,7 +351,11 @@ def predict_served(
         frame = live_frame(table, s.timeframe, s.target, features)
         rows = pending(frame, now, done.get(s.name))
         notes += gaps(frame, rows)
-        result = predict_pending(s, frame, rows)
+        try:
+            result = predict_pending(s, frame, rows)
+        except FamilyFailed as exc:  # e.g. the LSTM without its optional extra
+            skipped.append({"model": s.name, "reason": exc.reason})
+            continue
         frames.append(result.rows)
         if result.contributions is not None:
             contributions.append(result.contributions)

@@ -47,12 +47,16 @@ _NMAX = int(_W.max())
 _MASK = (np.arange(_NMAX)[None, :] < _W[:, None]).astype(np.float64)  # window k holds bar j
 
 
-def _vector(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray):
-    """Every feature of :data:`FAST_FEATURES`, in that order, for the last bar (reversed
-    cumulative sums and extrema: one NumPy call per quantity for all five windows)."""
-    last_o, last_h, last_l, last_c, last_v = o[-1], h[-1], lo[-1], c[-1], v[-1]
+def _matrix(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray):
+    """Every feature of :data:`FAST_FEATURES`, in that order, for each of the last ``m``
+    bars, from arrays of ``BARS_NEEDED + m - 1`` bars: ``(m, len(FAST_FEATURES))``. Row ``i``
+    reads bars ``i .. i + BARS_NEEDED - 1`` only (reversed cumulative sums and extrema over
+    sliding views: one NumPy call per quantity for all five windows and all rows)."""
+    view = np.lib.stride_tricks.sliding_window_view
+    ro, rh, rl, rc, rv = (view(a, BARS_NEEDED)[:, ::-1] for a in (o, h, lo, c, v))  # newest first
+    last_o, last_h, last_l, last_c, last_v = ro[:, 0], rh[:, 0], rl[:, 0], rc[:, 0], rv[:, 0]
     rng = last_h - last_l + EPS
-    top, bottom = max(last_o, last_c), min(last_o, last_c)
+    top, bottom = np.maximum(last_o, last_c), np.minimum(last_o, last_c)
     head = [
         (last_c - last_o) / last_o, (last_h - last_l) / last_o, (last_c - last_o) / rng,
         (last_h - top) / last_o, (last_h - top) / rng, (bottom - last_l) / last_o,
@@ -60,28 +64,30 @@ def _vector(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.n
         (2 * last_c - last_h - last_l) / rng, last_o / last_c, last_h / last_c,
         last_l / last_c,
     ]  # fmt: skip
-    rc, rv = c[::-1], v[::-1]
-    s1 = np.cumsum(rc)[_LAST]
-    mean = s1 / _W
-    vmean = np.cumsum(rv)[_LAST] / _W
+    mean = np.cumsum(rc, axis=1)[:, _LAST] / _W
+    vmean = np.cumsum(rv, axis=1)[:, _LAST] / _W
     # two-pass (centred) std of every window at once: no cancellation on price levels
-    std = np.sqrt(np.sum(((rc[:_NMAX] - mean[:, None]) ** 2) * _MASK, axis=1) / (_W - 1))
-    vstd = np.sqrt(np.sum(((rv[:_NMAX] - vmean[:, None]) ** 2) * _MASK, axis=1) / (_W - 1))
-    hi = np.maximum.accumulate(h[::-1])[_LAST]
-    mn = np.minimum.accumulate(lo[::-1])[_LAST]
-    d = -np.diff(rc)  # d[k] = c[-1-k] - c[-2-k], newest first
-    su = np.cumsum(np.maximum(d, 0.0))[_LAST]
-    sd = np.cumsum(np.maximum(-d, 0.0))[_LAST]
-    sa = np.cumsum(np.abs(d))[_LAST] + EPS
-    cntp = np.cumsum(d > 0)[_LAST] / _W
-    cntn = np.cumsum(d < 0)[_LAST] / _W
+    dev = (rc[:, None, :_NMAX] - mean[:, :, None]) ** 2
+    std = np.sqrt(np.sum(dev * _MASK, axis=2) / (_W - 1))
+    vdev = (rv[:, None, :_NMAX] - vmean[:, :, None]) ** 2
+    vstd = np.sqrt(np.sum(vdev * _MASK, axis=2) / (_W - 1))
+    hi = np.maximum.accumulate(rh, axis=1)[:, _LAST]
+    mn = np.minimum.accumulate(rl, axis=1)[:, _LAST]
+    d = -np.diff(rc, axis=1)  # d[:, k] = c[-1-k] - c[-2-k], newest first
+    su = np.cumsum(np.maximum(d, 0.0), axis=1)[:, _LAST]
+    sd = np.cumsum(np.maximum(-d, 0.0), axis=1)[:, _LAST]
+    sa = np.cumsum(np.abs(d), axis=1)[:, _LAST] + EPS
+    cntp = np.cumsum(d > 0, axis=1)[:, _LAST] / _W
+    cntn = np.cumsum(d < 0, axis=1)[:, _LAST] / _W
+    c1, v1 = last_c[:, None], last_v[:, None]
     return np.concatenate(
         [
-            head,
-            rc[_W] / last_c, mean / last_c, std / last_c, hi / last_c, mn / last_c,
-            (last_c - mn) / (hi - mn + EPS), cntp, cntn, cntp - cntn, su / sa, sd / sa,
-            (su - sd) / sa, vmean / (last_v + EPS), vstd / (last_v + EPS),
-        ]
+            np.stack(head, axis=1),
+            rc[:, _W] / c1, mean / c1, std / c1, hi / c1, mn / c1,
+            (c1 - mn) / (hi - mn + EPS), cntp, cntn, cntp - cntn, su / sa, sd / sa,
+            (su - sd) / sa, vmean / (v1 + EPS), vstd / (v1 + EPS),
+        ],
+        axis=1,
     )  # fmt: skip
 
 
@@ -101,28 +107,33 @@ def newest_features(
     close: np.ndarray,
     volume: np.ndarray,
     names: Sequence[str] = FAST_FEATURES,
+    *,
+    rows: int = 1,
 ) -> np.ndarray:
-    """The features ``names`` of the last bar, as a float64 array of shape ``(1, len(names))``.
+    """The features ``names`` of the last bar (of each of the last ``rows`` bars, oldest
+    first: what a sequence model's window reads), float64 of shape ``(rows, len(names))``;
+    row ``i`` reads the bars up to its own bar only.
 
     Args:
         open_, high, low, close, volume: float64 arrays of the last bars of ONE series in ts
-            order (prices in the quote currency), at least :data:`BARS_NEEDED` long.
+            order (prices in the quote currency), at least ``BARS_NEEDED + rows - 1`` long.
         names: features to return, each in :data:`FAST_FEATURES`.
+        rows: how many of the newest bars (default 1: the newest only).
 
     Raises:
-        ValueError: fewer than :data:`BARS_NEEDED` bars, or a name outside the fast set.
+        ValueError: too few bars, or a name outside the fast set.
     """
-    if close.shape[0] < BARS_NEEDED:
-        raise ValueError(f"the newest-bar features need {BARS_NEEDED} bars, got {close.shape[0]}")
-    n = BARS_NEEDED
-    values = _vector(open_[-n:], high[-n:], low[-n:], close[-n:], volume[-n:])
-    return values[_positions(tuple(names))].reshape(1, -1)
+    n = BARS_NEEDED + rows - 1
+    if close.shape[0] < n:
+        raise ValueError(f"the newest-bar features need {n} bars, got {close.shape[0]}")
+    values = _matrix(open_[-n:], high[-n:], low[-n:], close[-n:], volume[-n:])
+    return values[:, _positions(tuple(names))]
 
 
-def arrays(bars: pl.DataFrame) -> tuple[np.ndarray, ...]:
-    """``(open, high, low, close, volume)`` float64 arrays of the last :data:`BARS_NEEDED`
-    bars of ``bars`` (one series, sorted by ts)."""
-    tail = bars.tail(BARS_NEEDED)
+def arrays(bars: pl.DataFrame, n: int = BARS_NEEDED) -> tuple[np.ndarray, ...]:
+    """``(open, high, low, close, volume)`` float64 arrays of the last ``n`` (default
+    :data:`BARS_NEEDED`) bars of ``bars`` (one series, sorted by ts)."""
+    tail = bars.tail(n)
     return tuple(
         tail[c].cast(pl.Float64).to_numpy() for c in ("open", "high", "low", "close", "volume")
     )

@@ -57,14 +57,20 @@ class TrainingRequest:
 
     Attributes:
         timeframes: timeframes to train on (each its own dataset, all symbols pooled).
-        targets: labels to predict (forward log returns ``fwd_ret_<h>``).
+        targets: labels to predict (forward log returns ``fwd_ret_<h>``, directions
+            ``dir_<h>``).
         families: model family names; names not in
-            :data:`~trading_assets.ml.families.FAMILIES` are skipped, with the reason.
+            :data:`~trading_assets.ml.families.FAMILIES` are skipped, with the reason. Each
+            target is trained by the requested families of its task (``svc`` on ``dir_<h>``,
+            the others on ``fwd_ret_<h>``).
         split: walk-forward settings.
         min_rows: fewest labelled rows a dataset needs.
         champion_metric: validation metric (one of
-            :data:`~trading_assets.ml.metrics.NAMES`) a new version must beat, on the same
-            validation bars, to become the champion.
+            :data:`~trading_assets.ml.metrics.NAMES` or, for direction targets,
+            :data:`~trading_assets.ml.metrics.CLASSIFICATION_NAMES`) a new version must
+            beat, on the same validation bars, to become the champion; a dataset whose task
+            has no such metric uses its task's default
+            (:func:`~trading_assets.ml.metrics.metric_for`).
         features: feature columns of the training table (empty: the newest-bar fast set
             :data:`~trading_assets.ml.newest_bar.FAST_FEATURES`).
         params: family -> parameter overrides.
@@ -83,9 +89,10 @@ class TrainingRequest:
         """Raises TrainingDataError when a requested feature is a label column or the
         champion metric is unknown."""
         dataset.reject_label_features(self.features, "ml/models run config `features`")
-        if self.champion_metric not in metrics.NAMES:
+        known = [*metrics.NAMES, *metrics.CLASSIFICATION_NAMES]
+        if self.champion_metric not in known:
             raise TrainingDataError(
-                f"champion_metric {self.champion_metric!r} is not one of {list(metrics.NAMES)}"
+                f"champion_metric {self.champion_metric!r} is not one of {known}"
             )
 
     @property
@@ -202,7 +209,8 @@ def plan_dataset(
 ) -> DatasetPlan:
     """Which known families of ``request`` to train on ``target`` of ``source`` and which
     to reuse: ``find(training_key)`` returns the version registered with that key, or None.
-    A dataset that cannot be prepared gets ``error`` and no key is looked up."""
+    Only families of the target's task are planned. A dataset that cannot be prepared, or
+    that no requested family trains, gets ``error`` and no key is looked up."""
     plan = DatasetPlan(f"{target} {source.timeframe}", target, source.input_version)
     try:
         plan.dataset = dataset.prepare(
@@ -215,7 +223,13 @@ def plan_dataset(
     except TrainingDataError as exc:
         plan.error = str(exc)
         return plan
-    for family in request.known_families:
+    task = plan.dataset.task
+    planned = [f for f in request.known_families if families.FAMILIES[f].trains(task)]
+    if not planned:
+        able = [f for f, spec in families.FAMILIES.items() if spec.trains(task)]
+        plan.error = f"no requested family trains {task} targets like {target}; these do: {able}"
+        return plan
+    for family in planned:
         params = families.FAMILIES[family].params(request.params.get(family))
         plan.keys[family] = tracking.training_key(
             source.input_version, family, params, request.split, code_version, target
@@ -328,10 +342,13 @@ def text_frame(rows: Sequence[Mapping[str, str]]) -> pl.DataFrame:
 
 def metric_columns(validation: Mapping[str, Any], test: Mapping[str, Any]) -> dict[str, str]:
     """``val_<metric>`` and ``test_<metric>`` of every metric in
-    :data:`~trading_assets.ml.metrics.NAMES`, as text (:func:`format_metric`)."""
+    :data:`~trading_assets.ml.metrics.NAMES` and
+    :data:`~trading_assets.ml.metrics.CLASSIFICATION_NAMES`, as text (:func:`format_metric`;
+    ``None`` where the task has no such metric)."""
+    names = (*metrics.NAMES, *metrics.CLASSIFICATION_NAMES)
     return {
-        **{f"val_{m}": format_metric(validation.get(m)) for m in metrics.NAMES},
-        **{f"test_{m}": format_metric(test.get(m)) for m in metrics.NAMES},
+        **{f"val_{m}": format_metric(validation.get(m)) for m in names},
+        **{f"test_{m}": format_metric(test.get(m)) for m in names},
     }
 
 
@@ -358,6 +375,8 @@ def _train_planned(
         report.skip(plan.where, family, reason)
         warn(f"{plan.where}: family {family} skipped: {reason}")
     for family, result in outcome.results.items():
+        for note in result.notes:
+            report.skip(plan.where, family, note)
         mv = tracking.log_family(
             result, outcome, tracking_uri=store.tracking_uri, key=plan.keys[family],
             input_version=plan.input_version, artifact_location=store.artifact_location,

@@ -9,9 +9,11 @@ on, without restarting anything.
 
 - :meth:`Predictor.predict_batch`: a Polars frame of the model's input columns -> predictions.
 - :meth:`Predictor.predict_newest_bar`: the last bars of one series (``open, high, low,
-  close, volume`` in ts order, at least :data:`~trading_assets.ml.newest_bar.BARS_NEEDED`)
-  -> the prediction for the newest bar (features of that bar only + predict). Models on
-  features outside the fast set compute Alpha158 over the tail instead (slower).
+  close, volume`` in ts order, at least :data:`~trading_assets.ml.newest_bar.BARS_NEEDED`;
+  the LSTM needs ``window - 1`` more, its ``bars_needed``) -> the prediction for the newest
+  bar (features of that bar only + predict; for the LSTM the features of each bar of its
+  window). Models on features outside the fast set compute Alpha158 over the tail instead
+  (slower).
 Predictions are forward log returns over the model's target horizon, made at the newest bar's
 close.
 """
@@ -129,29 +131,32 @@ class Predictor:
         ``open, high, low, close, volume`` or those five float64 arrays.
 
         Raises:
-            ValueError: fewer than :data:`BARS_NEEDED` bars.
+            ValueError: fewer than :data:`BARS_NEEDED` bars (the model's ``bars_needed``).
+            FamilyFailed: the model's library is missing (the LSTM's optional extra).
         """
         model = self.loaded.model
         if isinstance(bars, pl.DataFrame):
-            if bars.height < BARS_NEEDED:
-                raise ValueError(f"need {BARS_NEEDED} bars for the newest-bar features")
+            needed = getattr(model, "bars_needed", BARS_NEEDED)
+            if bars.height < needed:
+                raise ValueError(f"need {needed} bars for the newest-bar features")
             if not getattr(model, "fast", True):
-                return self._slow_newest(model, bars, symbol)
-            bars = arrays(bars) if model.family != "arima" else _closes(bars)
+                return self._slow_newest(model, bars, symbol, needed)
+            bars = arrays(bars, needed) if model.family != "arima" else _closes(bars)
         return model.predict_bars(*bars, symbol=symbol or None)
 
     @staticmethod
-    def _slow_newest(model: Any, bars: pl.DataFrame, symbol: str) -> float:
+    def _slow_newest(model: Any, bars: pl.DataFrame, symbol: str, needed: int) -> float:
         if model.family == "arima":
             return model.predict_bars(*_closes(bars), symbol=symbol or None)
         from trading_assets.features.alpha158 import alpha158
 
-        frame = bars.tail(BARS_NEEDED)
+        frame = bars.tail(needed)
         if "symbol" not in frame.columns:
             frame = frame.with_columns(
                 pl.lit(symbol).alias("symbol"), pl.lit("").alias("timeframe")
             )
-        return float(model.predict_frame(alpha158(frame).tail(1))[0])
+        rows = alpha158(frame).tail(getattr(model, "window", 1))
+        return float(model.predict_frame(rows)[-1])
 
 
 def _closes(bars: pl.DataFrame) -> tuple[np.ndarray, ...]:

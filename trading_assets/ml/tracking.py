@@ -13,10 +13,12 @@ and the model (pyfunc, with signature and input example) registered as
 Promotion (:func:`select`): the incumbent champion is scored on the new version's
 validation bars, from its own stored out-of-sample predictions of those bars (walk-forward or
 live, read by the caller's ``incumbent_predictions``), and the two are compared there on
-``metric`` (default ``ic``). The new version receives the alias ``champion`` only when it
-beats the incumbent on those shared bars (or when there is no champion, or the champion has
-no predictions on at least ``min_test_rows`` of those bars, said in the reason); otherwise it
-is tagged ``challenger``. The comparison is logged (``selection_*`` metrics and tags).
+``metric`` (default ``ic``; on a direction dataset ``log_loss`` unless ``metric`` is one of
+its metrics, see :func:`~trading_assets.ml.metrics.metric_for`). The new version receives
+the alias ``champion`` only when it beats the incumbent on those shared bars (or when there
+is no champion, or the champion has no predictions on at least ``min_test_rows`` of those
+bars, said in the reason); otherwise it is tagged ``challenger``. The comparison is logged
+(``selection_*`` metrics and tags).
 
 Skipping: ``training_key`` hashes the input data version, the family parameters, the split
 settings and the code version; :func:`find_trained` finds a run with that key, in which case
@@ -132,8 +134,9 @@ def select(
         incumbent: the champion's stored out-of-sample predictions, ``symbol, ts,
             prediction`` (None: no champion or nothing stored); only the bars of
             ``validation`` count.
-        metric: one of :data:`~trading_assets.ml.metrics.NAMES` (larger is better except
-            ``rmse``).
+        metric: one of :data:`~trading_assets.ml.metrics.NAMES` or, for direction targets,
+            :data:`~trading_assets.ml.metrics.CLASSIFICATION_NAMES` (larger is better except
+            ``rmse`` and ``log_loss``).
         champion_version: the incumbent's version (None: there is no champion).
         min_rows: fewest shared rows for a comparison.
         ic_period: bar times per period of the ICIR.
@@ -144,7 +147,7 @@ def select(
         the new version is strictly better on the shared bars.
 
     Raises:
-        KeyError: ``metric`` is not one of :data:`~trading_assets.ml.metrics.NAMES`.
+        KeyError: ``metric`` is not one of those.
     """
     metrics.HIGHER_IS_BETTER[metric]  # noqa: B018 - an unknown metric is a clear KeyError
     nan = math.nan
@@ -163,8 +166,8 @@ def select(
             "compared there, the new version takes the alias",
         )  # fmt: skip
     label, ts = shared["label"].to_numpy(), shared["ts"].to_numpy()
-    new = metrics.evaluate(shared["prediction"].to_numpy(), label, ts, ic_period)[metric]
-    old = metrics.evaluate(shared["champion"].to_numpy(), label, ts, ic_period)[metric]
+    new = metrics.score(metric, shared["prediction"].to_numpy(), label, ts, ic_period)
+    old = metrics.score(metric, shared["champion"].to_numpy(), label, ts, ic_period)
     promote = metrics.better(new, old, metric)
     verdict = "beats" if promote else "does not beat"
     return Selection(
@@ -240,9 +243,24 @@ def _finite(values: dict[str, float]) -> dict[str, float]:
     }
 
 
+def _example_rows(result: FamilyResult, outcome: TrainingOutcome) -> pl.DataFrame:
+    """The newest rows of the dataset: 5, plus a sequence model's window before them."""
+    return outcome.dataset.frame.tail(5 + getattr(result.model, "window", 1) - 1)
+
+
 def _input_example(result: FamilyResult, outcome: TrainingOutcome) -> Any:
     columns = list(result.model.input_columns)
-    return outcome.dataset.frame.tail(5).select(columns).to_pandas()
+    return _example_rows(result, outcome).select(columns).to_pandas()
+
+
+def _requirements(family: str) -> list[str]:
+    """pip requirements of a logged model: the installed versions of what it loads."""
+    from importlib.metadata import version
+
+    packages = ["mlflow", "lightgbm", "scikit-learn", "statsmodels"]
+    if family == "lstm":
+        packages += ["keras", "jax", "jaxlib"]
+    return [*(f"{p}=={version(p)}" for p in packages), "polars"]
 
 
 def log_family(
@@ -312,16 +330,14 @@ def _log_family(
     incumbent_predictions: IncumbentPredictions,
 ) -> ModelVersion:
     client = mlflow_store.client(tracking_uri)
-    import lightgbm
     import mlflow
     import mlflow.pyfunc
-    import sklearn
-    import statsmodels
     from mlflow.models import infer_signature
 
     from trading_assets.ml.pyfunc import FITTED_ARTIFACT, TradingModel
 
     dataset = outcome.dataset
+    metric = metrics.metric_for(dataset.task, metric)
     name = model_name(dataset.target, dataset.timeframe, result.family)
     experiment_id = mlflow_store.experiment_id(experiment, artifact_location)
     tags = {
@@ -358,18 +374,14 @@ def _log_family(
             fitted.write_bytes(pickle.dumps(result.model, protocol=pickle.HIGHEST_PROTOCOL))
             example = _input_example(result, outcome)
             signature = infer_signature(example, result.model.predict_frame(
-                outcome.dataset.frame.tail(5)))  # fmt: skip
+                _example_rows(result, outcome)))  # fmt: skip
             info = mlflow.pyfunc.log_model(
                 name="model",
                 python_model=TradingModel(),
                 artifacts={FITTED_ARTIFACT: str(fitted)},
                 signature=signature,
                 input_example=example,
-                pip_requirements=[
-                    f"mlflow=={mlflow.__version__}", f"lightgbm=={lightgbm.__version__}",
-                    f"scikit-learn=={sklearn.__version__}",
-                    f"statsmodels=={statsmodels.__version__}", "polars",
-                ],
+                pip_requirements=_requirements(result.family),
                 registered_model_name=name,
             )  # fmt: skip
         run_id = run.info.run_id

@@ -52,9 +52,11 @@ class TrainingSettings(dg.Config):
     timeframes: list[str] = ["1h", "1d"]
     """Timeframes to train on (each its own dataset, all symbols pooled)."""
     targets: list[str] = ["fwd_ret_1"]
-    """Labels to predict (forward log returns ``fwd_ret_<h>``)."""
+    """Labels to predict: forward log returns ``fwd_ret_<h>`` and directions ``dir_<h>``
+    (e.g. ``["fwd_ret_1", "fwd_ret_5", "dir_1", "dir_5"]``)."""
     families: list[str] = list(families.DEFAULT_FAMILIES)
-    """Model families (lightgbm, svm, mlp, arima and the zero/last/moving_average baselines)."""
+    """Model families (lightgbm, svm, mlp, lstm, arima and the zero/last/moving_average
+    baselines on returns; svc on directions): each target is trained by those of its task."""
     features: list[str] = []
     """Feature columns of the training table (empty: the newest-bar fast set of Alpha158)."""
     params_json: str = "{}"
