@@ -111,7 +111,7 @@ def test_three_replayed_bars_give_three_live_signals_without_retraining(trained,
     live = wh.sql("SELECT model, count(*) AS n, count(DISTINCT model_version) AS v "
                   f"FROM ml.live_predictions WHERE {eth} GROUP BY model")  # fmt: skip
     assert (live["v"] == 1).all() and (live["n"] >= 1 + HELD_BACK).all()
-    assert "fwd_ret_1-1h-lstm" in set(live["model"])  # the LSTM's champion predicts live too
+    assert "fwd_ret_1-1h-lightgbm" in set(live["model"])  # (the opt-in LSTM: test_lstm.py)
     # nothing is stale now; a re-delivered bar (the same candle in a new file) adds nothing
     assert plan_refresh(defs, instance) == []
     replay(source, home.inbox_dir, speed=1e6, limit=1, skip=len(candles) - 1, sleep=lambda _: 0)

@@ -12,7 +12,7 @@ from tests.conftest import use_local_profile
 from trading_assets import Warehouse
 from trading_assets.definitions import build_definitions
 from trading_assets.home import ProjectHome
-from trading_assets.ml.families import FAMILIES
+from trading_assets.ml.families import DEFAULT_FAMILIES, FAMILIES
 from trading_assets.runner import dagster_instance, materialize
 from trading_assets.sessions import bar_close_of
 
@@ -60,9 +60,11 @@ def test_every_family_trains_on_1h_and_1d_and_predictions_are_stored(ml_run):
         "FROM ml.predictions GROUP BY ALL"
     )
     by_model = {r["model"]: r for r in stored.iter_rows(named=True)}
-    regression = [f for f, spec in FAMILIES.items() if spec.trains("regression")]
+    regression = [
+        f for f, spec in FAMILIES.items() if spec.trains("regression") and f in DEFAULT_FAMILIES
+    ]
     expected = {f"fwd_ret_1-{tf}-{f}" for tf in ("1h", "1d") for f in regression}
-    assert "fwd_ret_1-1h-lstm" in expected
+    assert "fwd_ret_1-1h-lstm" not in expected  # opt-in (tests/ml/test_families_served.py)
     assert set(by_model) == expected
     for name, row in by_model.items():
         assert row["folds"] == 5 and row["n"] > 100, name  # 4 validation folds, 1 test fold

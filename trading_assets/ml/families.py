@@ -548,7 +548,12 @@ FAMILIES: dict[str, Family] = {
     )
 }
 
-DEFAULT_FAMILIES: tuple[str, ...] = tuple(FAMILIES)
+#: Families trained only when named in the ``families`` config: the LSTM's Keras/JAX imports
+#: (3-5 s per process) would sit on every newest-bar decision of a process that predicts with
+#: it, and its training about doubles the main job's model time.
+OPT_IN_FAMILIES: tuple[str, ...] = ("lstm",)
+#: What ``ml/models`` trains by default: every family but :data:`OPT_IN_FAMILIES`.
+DEFAULT_FAMILIES: tuple[str, ...] = tuple(f for f in FAMILIES if f not in OPT_IN_FAMILIES)
 
 
 def feature_importance(model: Any, dataset: Dataset, rows: np.ndarray) -> dict[str, float]:
@@ -604,5 +609,6 @@ def contribution_frame(
 
 
 __all__ = ["ArimaModel", "BASELINES", "BaselineModel", "DEFAULT_FAMILIES", "DirectionModel",
-           "FAMILIES", "Family", "LSTM_DEFAULTS", "TabularModel", "contribution_frame",
-           "contributions", "feature_importance", "multi_step_sum"]  # fmt: skip
+           "OPT_IN_FAMILIES", "FAMILIES", "Family", "LSTM_DEFAULTS", "TabularModel",
+           "contribution_frame", "contributions", "feature_importance",
+           "multi_step_sum"]  # fmt: skip

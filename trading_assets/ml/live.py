@@ -278,10 +278,11 @@ def resolve_served(
 
     Returns:
         ``(served, no_champion)``: the models, and the registered names that have no
-        champion yet (never trained, or the registry was reset).
+        champion yet (never trained, or the registry was reset; an opt-in family such as
+        the LSTM without a champion is not served and not listed: nobody asked to train it).
     """
     from trading_assets.ml.dataset import task_of
-    from trading_assets.ml.families import BASELINES, FAMILIES, BaselineModel
+    from trading_assets.ml.families import BASELINES, FAMILIES, OPT_IN_FAMILIES, BaselineModel
     from trading_assets.ml.tracking import champion, model_name
 
     served: list[ServedModel] = []
@@ -301,7 +302,8 @@ def resolve_served(
                     continue
                 current = champion(tracking_uri, name)
                 if current is None:
-                    missing.append(name)
+                    if family not in OPT_IN_FAMILIES:  # an opt-in family never trained: quiet
+                        missing.append(name)
                     continue
                 if (name, current.version) not in loaded:
                     from trading_assets.ml.predictor import load_version

@@ -17,16 +17,17 @@ from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.ml import live
-from trading_assets.ml.families import DEFAULT_FAMILIES
+from trading_assets.ml.families import FAMILIES
 from trading_assets.warehouse import predictions as store
 
 
 class LivePredictionSettings(dg.Config):
-    """Which models predict live (the same defaults as ``ml/models`` trains)."""
+    """Which models predict live: every family's champion (an opt-in family such as the LSTM
+    once ``ml/models`` has trained it), the baselines as formulas."""
 
     timeframes: list[str] = ["1h", "1d"]
     targets: list[str] = ["fwd_ret_1"]
-    families: list[str] = list(DEFAULT_FAMILIES)
+    families: list[str] = list(FAMILIES)
     history_bars: int = 600
     """Bars per series read for the pending bars' inputs (ARIMA's return history, moving
     averages); only unlabeled bars are predicted."""
