@@ -157,7 +157,7 @@ def test_a_new_bar_is_one_run_of_ingestion_and_its_live_lane(tmp_path: Path, sha
     (request,) = result.run_requests
     lane = [k.to_user_string() for k in request.asset_selection]
     assert request.partition_key == "ETH/USDT"
-    assert lane[0] == "raw/bars"
+    assert lane[0] == "raw/source_bars"
     for asset in ("staging/bars", "features/training_table", "ml/live_predictions",
                   "signals/signals", "reports/report"):  # fmt: skip
         assert asset in lane

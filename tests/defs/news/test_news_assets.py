@@ -302,7 +302,10 @@ def test_no_configured_source_is_zero_articles_said_plainly(tmp_path):
     assert result.success
     meta = _metadata(result, news.key)
     assert meta["rows"] == 0 and "zero articles" in meta["summary"]
-    assert all(_checks(result).values())
+    # no source, no corpus: every check says so instead of passing
+    assert not any(_checks(result).values())
+    said = [e.description for e in result.get_asset_check_evaluations()]
+    assert all(d.startswith(("No source:", "Not trained:")) for d in said), said
     assert "not trained" in _metadata(result, dg.AssetKey(["ml", "sentiment_model"]))["status"]
     assert not (tmp_path / "mlflow.db").exists()  # nothing to score: MLflow never touched
 

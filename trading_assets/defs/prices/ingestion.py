@@ -1,4 +1,4 @@
-"""Ingestion assets ``raw/bars``, ``raw/ticks``, ``raw/quotes`` and ``raw/quote_bars``.
+"""Ingestion assets ``raw/source_bars``, ``raw/ticks``, ``raw/quotes`` and ``raw/quote_bars``.
 
 Each is partitioned by symbol. A materialization lists the symbol's source items, skips those
 whose fingerprint matches the last successful ingest, loads the rest one by one (a bad file is
@@ -10,7 +10,8 @@ finds nothing new reports the same version and nothing downstream becomes stale.
 import dagster as dg
 
 from trading_assets import schemas
-from trading_assets.defs.metadata import coverage_from_stats, preview, write_metadata
+from trading_assets.defs.keys import RAW_KEYS
+from trading_assets.defs.metadata import NO_SOURCE, coverage_from_stats, preview, write_metadata
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.resources import WarehouseResource
@@ -41,7 +42,7 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
     if kind not in schemas.KINDS:
         raise KeyError(f"unknown row kind {kind!r}; known: {sorted(schemas.KINDS)}")
     table = f"raw.{kind}"
-    asset_key = dg.AssetKey(["raw", kind])
+    asset_key = RAW_KEYS[kind]
 
     @dg.asset(
         key=asset_key,
@@ -55,7 +56,8 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
                 SOURCES_LOADED,
                 asset=asset_key,
                 description="Every source item of the partition read this run landed whole: "
-                "fails with ERROR when one was rejected, WARN when one landed only partly.",
+                "fails with ERROR when one was rejected, WARN when one landed only partly; "
+                "says `no source` (not a pass) when the profile has none for the partition.",
             )
         ],
         metadata={"table": table},
@@ -81,8 +83,11 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
                 con, kind, symbol, batch.rows, batch.items, batch.rejected_rows, batch.actions
             )
         failures = dg.MetadataValue.json(batch.failures)
+        no_source = None
+        if batch.items_total == 0 and written.result.rows == 0:
+            no_source = f"no {kind} source for {symbol} on the {price_sources.profile} profile"
         metadata = {
-            **write_metadata(written.result),
+            **write_metadata(written.result, no_source),
             "items_total": dg.MetadataValue.int(batch.items_total),
             "items_loaded": dg.MetadataValue.int(batch.items_loaded),
             "items_unchanged": dg.MetadataValue.int(batch.items_unchanged),
@@ -96,10 +101,16 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
             metadata["failures"] = failures
         check = dg.AssetCheckResult(
             check_name=SOURCES_LOADED,
-            passed=batch.all_loaded,
+            passed=batch.all_loaded and no_source is None,  # no source: said, not passed
             severity=dg.AssetCheckSeverity.ERROR if batch.rejected else dg.AssetCheckSeverity.WARN,
-            metadata={"failed": len(batch.failures), "failures": failures},
-        )
+            description=f"No source: {no_source}." if no_source else None,
+            metadata={
+                "failed": len(batch.failures), "items_total": batch.items_total,
+                "items_loaded": batch.items_loaded, "failures": failures,
+                "partition": dg.MetadataValue.text(symbol),
+                **({NO_SOURCE: dg.MetadataValue.text(no_source)} if no_source else {}),
+            },
+        )  # fmt: skip
         return dg.MaterializeResult(
             metadata=metadata,
             data_version=dg.DataVersion(written.result.data_version),
