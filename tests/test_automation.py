@@ -83,7 +83,7 @@ def test_every_materialization_is_metered_and_priced(platform):
         meta = event.asset_materialization.metadata
         assert {"wall_s", "cpu_s", "peak_rss_mb"} <= set(meta), key
         assert meta["peak_rss_mb"].value > 50 and meta["wall_s"].value > 0, key
-    bars = instance.get_latest_materialization_event(dg.AssetKey(["raw", "bars"]))
+    bars = instance.get_latest_materialization_event(dg.AssetKey(["raw", "source_bars"]))
     assert bars.asset_materialization.metadata["rows_written"].value == 719  # 1h bars, 2023
 
     # ops/cost_metrics again: it prices every metered materialization not yet in the table
@@ -166,7 +166,7 @@ def test_one_new_inbox_file_reruns_only_that_symbols_downstream(platform, shared
     result, cursor = tick(cursor)
     (request,) = result.run_requests  # the sensor fires once, for ETH/USDT only
     assert request.partition_key == "ETH/USDT"
-    assert request.asset_selection == [dg.AssetKey(["raw", "bars"])]
+    assert request.asset_selection == [dg.AssetKey(["raw", "source_bars"])]
     assert isinstance(tick(cursor)[0], dg.SkipReason)
 
     job = defs.resolve_implicit_global_asset_job_def()
@@ -184,7 +184,9 @@ def test_one_new_inbox_file_reruns_only_that_symbols_downstream(platform, shared
     graph = defs.resolve_asset_graph()
     below_bars = {
         k.to_user_string()
-        for k in dg.AssetSelection.assets(dg.AssetKey(["raw", "bars"])).downstream().resolve(graph)
+        for k in dg.AssetSelection.assets(dg.AssetKey(["raw", "source_bars"]))
+        .downstream()
+        .resolve(graph)
     }
     for asset, partition in ran - ETH_UPDATE:  # assets of other layers, if any
         assert asset in below_bars and partition in ("ETH/USDT", None), (asset, partition)

@@ -81,6 +81,13 @@ def _price_symbols(context: dg.AssetExecutionContext, price_sources: PriceSource
         return []
 
 
+def _no_news_source(configured: int, rows: int) -> str | None:
+    """Why ``raw/news`` has no source (no source configured and no article stored), or None."""
+    if configured or rows:
+        return None
+    return "no news source configured on this profile (feeds off, no news files)"
+
+
 def _no_source_checks(no_source: str) -> list[dg.AssetCheckResult]:
     """The news checks when no news source is configured: they say so, they do not pass."""
     names = (UNIQUE_ARTICLE_ID, PUBLISHED_NOT_IN_FUTURE, UNTAGGED_SHARE, SOURCES_HEALTHY)
@@ -88,8 +95,14 @@ def _no_source_checks(no_source: str) -> list[dg.AssetCheckResult]:
 
 
 def _news_checks(
-    health: news_store.NewsHealth, now: datetime, max_untagged: float, batch: NewsBatch
+    health: news_store.NewsHealth,
+    now: datetime,
+    max_untagged: float,
+    batch: NewsBatch,
+    no_source: str | None = None,
 ) -> list[dg.AssetCheckResult]:
+    if no_source:
+        return _no_source_checks(no_source)
     failed = batch.problems("failed", with_status=False)
     degraded = batch.problems("degraded", with_status=False)
     share = health.untagged_share
@@ -185,9 +198,7 @@ def news(
         result = news_store.write_batch(con, batch, now)
         health = news_store.news_health(con, now)
         per_source, latest = news_store.per_source(con), news_store.latest_articles(con)
-    no_source = None
-    if sources.configured == 0 and result.rows == 0:
-        no_source = "no news source configured on this profile (feeds off, no news files)"
+    no_source = _no_news_source(sources.configured, result.rows)
     metadata = {
         **write_metadata(result, no_source),
         "summary": dg.MetadataValue.text(news_store.news_summary(sources.configured, result)),
@@ -202,9 +213,7 @@ def news(
     return dg.MaterializeResult(
         metadata=metadata,
         data_version=dg.DataVersion(result.data_version),
-        check_results=_no_source_checks(no_source)
-        if no_source
-        else _news_checks(health, now, settings.max_untagged_share, batch),
+        check_results=_news_checks(health, now, settings.max_untagged_share, batch, no_source),
     )
 
 

@@ -7,11 +7,18 @@ ONE DuckDB transaction. The data version is a hash of the symbol's stored rows, 
 finds nothing new reports the same version and nothing downstream becomes stale.
 """
 
+from typing import Any
+
 import dagster as dg
 
 from trading_assets import schemas
 from trading_assets.defs.keys import RAW_KEYS
-from trading_assets.defs.metadata import NO_SOURCE, coverage_from_stats, preview, write_metadata
+from trading_assets.defs.metadata import (
+    coverage_from_stats,
+    no_source_check,
+    preview,
+    write_metadata,
+)
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.resources import WarehouseResource
@@ -31,6 +38,25 @@ class IngestConfig(dg.Config):
     max_bad_row_share: float = MAX_BAD_ROW_SHARE
     """A file with more bad rows than this share is rejected whole; with fewer, its good rows
     land and the bad ones are set aside in ops.rejected_rows."""
+
+
+def sources_loaded(batch: Any, symbol: str, no_source: str | None) -> dg.AssetCheckResult:
+    """The ``sources_loaded`` check of one partition's ingestion (``batch``: what
+    :func:`~trading_assets.sources.ingest.load_new_items` loaded): its counts as numbers and
+    the partition; with ``no_source`` (why there is none) it says so rather than pass."""
+    figures = {
+        "failed": len(batch.failures), "items_total": batch.items_total,
+        "items_loaded": batch.items_loaded, "failures": dg.MetadataValue.json(batch.failures),
+        "partition": dg.MetadataValue.text(symbol),
+    }  # fmt: skip
+    if no_source:
+        return no_source_check(SOURCES_LOADED, no_source, figures)
+    return dg.AssetCheckResult(
+        check_name=SOURCES_LOADED,
+        passed=batch.all_loaded,
+        severity=dg.AssetCheckSeverity.ERROR if batch.rejected else dg.AssetCheckSeverity.WARN,
+        metadata=figures,
+    )
 
 
 def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
@@ -82,7 +108,6 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
             written = write_ingest(
                 con, kind, symbol, batch.rows, batch.items, batch.rejected_rows, batch.actions
             )
-        failures = dg.MetadataValue.json(batch.failures)
         no_source = None
         if batch.items_total == 0 and written.result.rows == 0:
             no_source = f"no {kind} source for {symbol} on the {price_sources.profile} profile"
@@ -98,19 +123,8 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
         if written.spans is not None:
             metadata["coverage"] = coverage_from_stats(written.spans)
         if batch.failures:
-            metadata["failures"] = failures
-        check = dg.AssetCheckResult(
-            check_name=SOURCES_LOADED,
-            passed=batch.all_loaded and no_source is None,  # no source: said, not passed
-            severity=dg.AssetCheckSeverity.ERROR if batch.rejected else dg.AssetCheckSeverity.WARN,
-            description=f"No source: {no_source}." if no_source else None,
-            metadata={
-                "failed": len(batch.failures), "items_total": batch.items_total,
-                "items_loaded": batch.items_loaded, "failures": failures,
-                "partition": dg.MetadataValue.text(symbol),
-                **({NO_SOURCE: dg.MetadataValue.text(no_source)} if no_source else {}),
-            },
-        )  # fmt: skip
+            metadata["failures"] = dg.MetadataValue.json(batch.failures)
+        check = sources_loaded(batch, symbol, no_source)
         return dg.MaterializeResult(
             metadata=metadata,
             data_version=dg.DataVersion(written.result.data_version),
