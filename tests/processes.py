@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -32,29 +33,32 @@ def running_server(
 ) -> Iterator[subprocess.Popen]:
     """Start ``cmd`` in a new session, wait until ``health_url`` answers 200 (failing the test
     with the server's stderr if it exits, or after ``timeout_s``), yield the process, then stop
-    its whole process group (SIGTERM, SIGKILL after 30 s)."""
-    proc = subprocess.Popen(
-        list(cmd), env=dict(env), start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"{name} exited: {proc.stderr.read().decode()[-2000:]}")
-            try:
-                if httpx.get(health_url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"{name} did not answer {health_url} within {timeout_s:.0f} s")
-            time.sleep(0.5)
-        yield proc
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+    its whole process group (SIGTERM, SIGKILL after 30 s). Its stderr goes to a temporary
+    file (a pipe nobody reads would stall a talkative server)."""
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            list(cmd), env=dict(env), start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            deadline = time.monotonic() + timeout_s
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    pytest.fail(f"{name} exited: {log.read().decode(errors='replace')[-2000:]}")
+                try:
+                    if httpx.get(health_url, timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{name} did not answer {health_url} within {timeout_s:.0f} s")
+                time.sleep(0.5)
+            yield proc
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()

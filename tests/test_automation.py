@@ -28,7 +28,7 @@ BINANCE = ("crypto", "binance_spot_2023")
 #: what one new file of ETH/USDT 1m bars re-executes on this branch (asset, partition);
 #: assets other branches add downstream may join, but only for ETH/USDT or unpartitioned
 ETH_UPDATE = {
-    ("raw/bars", "ETH/USDT"),  # the inbox run itself
+    ("raw/source_bars", "ETH/USDT"),  # the inbox run itself
     ("staging/bars", "ETH/USDT"),
     ("staging/daily_bars_from_intraday", None),
     ("staging/universal_stream", None),
@@ -83,7 +83,7 @@ def test_every_materialization_is_metered_and_priced(platform):
         meta = event.asset_materialization.metadata
         assert {"wall_s", "cpu_s", "peak_rss_mb"} <= set(meta), key
         assert meta["peak_rss_mb"].value > 50 and meta["wall_s"].value > 0, key
-    bars = instance.get_latest_materialization_event(dg.AssetKey(["raw", "bars"]))
+    bars = instance.get_latest_materialization_event(dg.AssetKey(["raw", "source_bars"]))
     assert bars.asset_materialization.metadata["rows_written"].value == 719  # 1h bars, 2023
 
     # ops/cost_metrics again: it prices every metered materialization not yet in the table
@@ -101,7 +101,7 @@ def test_every_materialization_is_metered_and_priced(platform):
     assert table.filter(table["cost_usd"] <= 0).is_empty()
     assert meta["cost_total_usd"] == pytest.approx(table["cost_usd"].sum())
     by_key = table.group_by("asset_key").len()
-    assert dict(by_key.iter_rows())["raw/bars"] == 2  # one per symbol partition
+    assert dict(by_key.iter_rows())["raw/source_bars"] == 2  # one per symbol partition
     (check,) = result.get_asset_check_evaluations()
     assert check.check_name == "daily_budget" and check.passed
 
@@ -122,7 +122,7 @@ def test_every_materialization_is_metered_and_priced(platform):
         for family in text_string_to_metric_families(text)
         for s in family.samples
     }
-    assert samples[("trading_assets_asset_materializations_total", "raw/bars")] == 2
+    assert samples[("trading_assets_asset_materializations_total", "raw/source_bars")] == 2
     assert samples[("trading_assets_daily_budget_usd", None)] == 1.0
 
 
@@ -166,7 +166,7 @@ def test_one_new_inbox_file_reruns_only_that_symbols_downstream(platform, shared
     result, cursor = tick(cursor)
     (request,) = result.run_requests  # the sensor fires once, for ETH/USDT only
     assert request.partition_key == "ETH/USDT"
-    assert request.asset_selection == [dg.AssetKey(["raw", "bars"])]
+    assert request.asset_selection == [dg.AssetKey(["raw", "source_bars"])]
     assert isinstance(tick(cursor)[0], dg.SkipReason)
 
     job = defs.resolve_implicit_global_asset_job_def()
@@ -179,12 +179,14 @@ def test_one_new_inbox_file_reruns_only_that_symbols_downstream(platform, shared
     assert run.success
     executed, summary = refresh(defs, instance)
     assert summary.ok, summary.failures
-    ran = {("raw/bars", "ETH/USDT")} | {(s.asset, s.partition) for s in executed}
+    ran = {("raw/source_bars", "ETH/USDT")} | {(s.asset, s.partition) for s in executed}
     assert ran >= ETH_UPDATE, sorted(ETH_UPDATE - ran)
     graph = defs.resolve_asset_graph()
     below_bars = {
         k.to_user_string()
-        for k in dg.AssetSelection.assets(dg.AssetKey(["raw", "bars"])).downstream().resolve(graph)
+        for k in dg.AssetSelection.assets(dg.AssetKey(["raw", "source_bars"]))
+        .downstream()
+        .resolve(graph)
     }
     for asset, partition in ran - ETH_UPDATE:  # assets of other layers, if any
         assert asset in below_bars and partition in ("ETH/USDT", None), (asset, partition)

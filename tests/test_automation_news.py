@@ -19,7 +19,7 @@ from trading_assets.home import ProjectHome
 from trading_assets.refresh import plan_refresh
 from trading_assets.runner import dagster_instance, materialize
 
-NEWS_AND_BELOW = 'key:"raw/news" or key:"ml/sentiment" or key:"features/sentiment_agg"'
+NEWS_AND_BELOW = 'key:"raw/news" or key:"ml/sentiment_scores" or key:"features/sentiment_agg"'
 
 
 def _requested(result: dg.EvaluateAutomationConditionsResult, keys) -> dict[str, set]:
@@ -55,7 +55,7 @@ def test_unchanged_feed_triggers_nothing_and_a_new_article_triggers_its_children
             defs=defs, instance=instance, asset_selection=below
         )
         plan_before = plan_refresh(defs, instance)
-        assert not {"raw/news", "ml/sentiment"} & {s.asset for s in plan_before}
+        assert not {"raw/news", "ml/sentiment_scores"} & {s.asset for s in plan_before}
 
         # the poll again: 304, same data version; nothing downstream is due
         second = materialize(defs, instance, selection='key:"raw/news"')
@@ -80,7 +80,7 @@ def test_unchanged_feed_triggers_nothing_and_a_new_article_triggers_its_children
         changed = dg.evaluate_automation_conditions(
             defs=defs, instance=instance, asset_selection=below, cursor=after.cursor
         )
-        # (ml/sentiment waits for its missing parent ml/sentiment_model, never trained here)
+        # (ml/sentiment_scores waits for its missing parent ml/sentiment_model, never trained here)
         assert "features/sentiment_agg" in _requested(changed, below_keys)
         reasons = {s.asset: s.reason for s in plan_refresh(defs, instance)}
         assert reasons["features/sentiment_agg"] == "new upstream data"

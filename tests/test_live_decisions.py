@@ -94,7 +94,7 @@ def test_three_replayed_bars_give_three_live_signals_without_retraining(trained,
         assert summary.ok, summary.failures
         why = {(s.asset, s.partition): s.reason for s in executed}
         assert ("ml/models", None) not in why and ("ml/predictions", None) not in why
-        assert why[("raw/bars", "ETH/USDT")] == "new source data"
+        assert why[("raw/source_bars", "ETH/USDT")] == "new source data"
         assert why[("ml/live_predictions", None)] == "new upstream data"
         assert why[("signals/signals", None)] == "new upstream data"
         bar = datetime.fromtimestamp(candles[skip][0] / 1000, UTC)
@@ -116,7 +116,7 @@ def test_three_replayed_bars_give_three_live_signals_without_retraining(trained,
     assert plan_refresh(defs, instance) == []
     replay(source, home.inbox_dir, speed=1e6, limit=1, skip=len(candles) - 1, sleep=lambda _: 0)
     executed, summary = refresh(defs, instance)
-    assert summary.ok and {s.asset for s in executed} == {"raw/bars"}  # same data version
+    assert summary.ok and {s.asset for s in executed} == {"raw/source_bars"}  # same data version
     assert wh.sql(f"SELECT count(*) AS n FROM signals.signals WHERE {eth}")["n"][0] == (
         count + HELD_BACK
     )
@@ -151,7 +151,10 @@ def test_fresh_check_fails_on_a_stale_home(trained):
     folder.mkdir(parents=True)
     (folder / "ETH_USDT-1h.json").write_text(json.dumps([last, nxt]))
     stale = materialize(
-        defs, instance, selection='key:"raw/bars" or key:"staging/bars"', symbols=["ETH/USDT"]
+        defs,
+        instance,
+        selection='key:"raw/source_bars" or key:"staging/bars"',
+        symbols=["ETH/USDT"],
     )
     assert stale.ok, stale.failures
     assert materialize(defs, instance, selection='key:"signals/signals"').ok

@@ -17,7 +17,7 @@ from trading_assets import Warehouse
 from trading_assets.home import ProjectHome
 from trading_assets.runner import dagster_instance, materialize
 
-SELECT = 'key:"raw/bars" or key:"staging/bars"'
+SELECT = 'key:"raw/source_bars" or key:"staging/bars"'
 
 
 def test_two_concurrent_runs_and_sdk_reads_never_hit_a_lock_error(

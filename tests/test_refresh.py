@@ -43,7 +43,9 @@ def test_refresh_runs_missing_then_nothing_then_only_the_changed_symbol(
     executed, summary = refresh(defs, instance)
     assert summary.ok, summary.failures
     assert {s.reason for s in executed} == {"missing"}
-    assert {"raw/bars", "staging/bars", "staging/universal_stream"} <= {s.asset for s in executed}
+    assert {"raw/source_bars", "staging/bars", "staging/universal_stream"} <= {
+        s.asset for s in executed
+    }
 
     # straight after: nothing is stale
     assert plan_refresh(defs, instance) == []
@@ -52,7 +54,7 @@ def test_refresh_runs_missing_then_nothing_then_only_the_changed_symbol(
     (two_symbols / "ETH_USDT-1m.json").symlink_to(
         shared_data / "crypto" / "binance_spot_2023" / "ETH_USDT-1m.json"
     )
-    ingest = materialize(defs, instance, selection='key:"raw/bars"', symbols=["ETH/USDT"])
+    ingest = materialize(defs, instance, selection='key:"raw/source_bars"', symbols=["ETH/USDT"])
     assert ingest.ok
     executed, summary = refresh(defs, instance)
     assert summary.ok, summary.failures
@@ -68,7 +70,7 @@ def test_refresh_runs_missing_then_nothing_then_only_the_changed_symbol(
     assert not still_quiet(defs, instance)
     assert refresh(defs, instance)[0] == [] and still_quiet(defs, instance)
     assert refresh(defs, instance)[0] == []
-    assert materialize(defs, instance, selection='key:"raw/bars"', symbols=["BTC/USDT"]).ok
+    assert materialize(defs, instance, selection='key:"raw/source_bars"', symbols=["BTC/USDT"]).ok
     assert not still_quiet(defs, instance)  # re-checked: same data, nothing stale again
     assert refresh(defs, instance)[0] == [] and still_quiet(defs, instance)
 
@@ -80,7 +82,9 @@ def test_refresh_cli_json_lists_what_ran(two_symbols: Path):
 
     report = json.loads(result.stdout)
     assert report["failures"] == []
-    assert {"asset": "raw/bars", "partition": "ETH/USDT", "reason": "missing"} in report["executed"]
+    assert {"asset": "raw/source_bars", "partition": "ETH/USDT", "reason": "missing"} in report[
+        "executed"
+    ]
     again = json.loads(CliRunner().invoke(main, ["refresh", "--json"]).stdout)
     assert again["executed"] == []
 

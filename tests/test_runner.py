@@ -25,7 +25,7 @@ def test_demo_run_is_idempotent_and_readable(demo_home: ProjectHome):
 
     first = materialize(defs, instance)
     assert first.ok, first.failures
-    bars = first.outcomes["raw/bars"]
+    bars = first.outcomes["raw/source_bars"]
     assert bars.materializations == 2 and bars.rows == 2 * 5031
     assert set(bars.data_versions) == {"^GSPC", "^IXIC"}
     assert first.outcomes["staging/bars"].rows == 2 * 5031
@@ -62,9 +62,11 @@ def test_demo_run_is_idempotent_and_readable(demo_home: ProjectHome):
 
 
 def test_cli_run_prints_summary_and_where_results_are(demo_home: ProjectHome):
-    result = CliRunner().invoke(main, ["run", "--select", 'key:"raw/bars"', "--symbol", "^GSPC"])
+    result = CliRunner().invoke(
+        main, ["run", "--select", 'key:"raw/source_bars"', "--symbol", "^GSPC"]
+    )
     assert result.exit_code == 0, result.output
-    assert "raw/bars" in result.output
+    assert "raw/source_bars" in result.output
     assert str(demo_home.warehouse_path) in result.output
     assert Warehouse().sql("SELECT count(*) AS n FROM raw.bars")["n"][0] == 5031
 
@@ -80,7 +82,7 @@ def test_definitions_load_with_every_profile(home: Path, monkeypatch, shared_dat
             monkeypatch.setenv(k, v)
         defs = build_definitions()
         keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-        assert {"raw/bars", "raw/ticks", "staging/bars", "staging/universal_stream"} <= keys
+        assert {"raw/source_bars", "raw/ticks", "staging/bars", "staging/universal_stream"} <= keys
 
 
 def test_bad_profile_is_a_clear_error(home: Path, monkeypatch):

@@ -27,7 +27,7 @@ def main() -> None:
 @click.option(
     "--select",
     default=None,
-    help="Dagster asset selection, e.g. 'key:\"raw/bars\"+' (default: every asset).",
+    help="Dagster asset selection, e.g. 'key:\"raw/source_bars\"+' (default: every asset).",
 )
 @click.option(
     "--symbol",
@@ -229,6 +229,27 @@ def metrics() -> None:
     click.echo(path.read_text(), nl=False)
 
 
+#: the name the Dagster UI shows for the code location
+CODE_LOCATION = "trading_assets"
+
+
+def dagster_dev_command(dagster_home: Path, port: int) -> list[str]:
+    """The ``dagster dev`` command of ``trading-assets ui``: the code location
+    ``trading_assets.definitions`` named :data:`CODE_LOCATION` (through a workspace file
+    written to ``dagster_home``), the webserver on 127.0.0.1:``port``."""
+    workspace = dagster_home / "workspace.yaml"
+    workspace.write_text(
+        "load_from:\n"
+        "  - python_module:\n"
+        "      module_name: trading_assets.definitions\n"
+        f"      location_name: {CODE_LOCATION}\n"
+    )
+    return [
+        sys.executable, "-m", "dagster", "dev", "-w", str(workspace),
+        "-h", "127.0.0.1", "-p", str(port),
+    ]  # fmt: skip
+
+
 @main.command()
 @click.option("--port", default=3000, show_default=True)
 def ui(port: int) -> None:
@@ -237,8 +258,4 @@ def ui(port: int) -> None:
 
     home = ProjectHome.from_env().ensure()
     env = {**os.environ, "DAGSTER_HOME": str(home.dagster_home)}
-    cmd = [
-        sys.executable, "-m", "dagster", "dev",
-        "-m", "trading_assets.definitions", "-h", "127.0.0.1", "-p", str(port),
-    ]  # fmt: skip
-    raise SystemExit(subprocess.call(cmd, env=env))
+    raise SystemExit(subprocess.call(dagster_dev_command(home.dagster_home, port), env=env))

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 import dagster as dg
 
 from trading_assets.defs.dagster_internals import stale_resolver, stale_status
+from trading_assets.defs.keys import RAW_KEYS
 from trading_assets.defs.quiet_state import fingerprint, remember_quiet, still_quiet
 from trading_assets.runner import (
     QUIET_RUN_CONFIG,
@@ -147,7 +148,7 @@ def plan_refresh(
     plan: list[PlannedStep] = []
     deferred: set[dg.AssetKey] = set()  # stale from new data, held back by the retrain policy
     items = new_source_items(defs) if new_items is None else new_items
-    new_items = {("raw", kind, symbol) for kind, symbol in items}
+    new_items = {(RAW_KEYS[kind], symbol) for kind, symbol in items if kind in RAW_KEYS}
     for key in graph.toposorted_asset_keys:
         node = graph.get(key)
         if not node.is_materializable:
@@ -177,7 +178,7 @@ def plan_refresh(
                     continue
                 reasons = sorted({_CATEGORY_REASON.get(c.category.value, c.reason) for c in causes})
                 plan.append(PlannedStep(name, partition, ", ".join(reasons) or "stale"))
-            elif (key.path[0], key.path[-1], partition) in new_items:
+            elif (key, partition) in new_items:
                 plan.append(PlannedStep(name, partition, NEW_SOURCE_DATA))
             elif partition is None:
                 changed = [

@@ -30,6 +30,8 @@ class AssetOutcome:
     rows: int = 0
     rows_written: int = 0
     failed_checks: list[str] = field(default_factory=list)
+    #: checks that did not pass only to say the data has no source or is historical
+    flagged_checks: list[str] = field(default_factory=list)
     data_versions: dict[str, str] = field(default_factory=dict)  # partition ("" if none) -> version
 
 
@@ -73,7 +75,10 @@ def record_result(summary: RunSummary, result: dg.ExecuteInProcessResult) -> Non
         if not evaluation.passed:
             key = evaluation.asset_key.to_user_string()
             outcome = summary.outcomes.setdefault(key, AssetOutcome(key))
-            outcome.failed_checks.append(evaluation.check_name)
+            flagged = {"no_source", "historical"} & set(evaluation.metadata)
+            (outcome.flagged_checks if flagged else outcome.failed_checks).append(
+                evaluation.check_name
+            )
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:

@@ -1,7 +1,7 @@
 -- News per symbol and UTC day, from raw.news (one row per article, tickers a list) and
 -- ml.sentiment (one score in -1..1 per article, method and model version): articles, and per
--- scoring method the mean score and the shares of positive (score > 0) and negative
--- (score < 0) articles. Articles without a score count under method 'unscored'. A day's row
+-- scoring method the mean score and the shares of positive (score above 0) and negative
+-- (score below 0) articles. Articles without a score count under method 'unscored'. A day's row
 -- is complete at the end of the day (day + 1 day, UTC). Built only once assets producing
 -- raw.news and ml.sentiment exist (the news pipeline); until then the loader skips it.
 WITH tagged AS (

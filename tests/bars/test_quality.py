@@ -121,7 +121,9 @@ def test_every_measure_of_staging_bars_by_check_name(spx):
         "reconciles",
     ]
     assert measures["fresh"].passed and measures["reconciles"].passed
-    assert measures["reconciles"].metadata == {"by_timeframe": report}
+    assert measures["reconciles"].metadata == {
+        "timeframes_compared": len(report), "timeframes_disagreeing": 0, "by_timeframe": report
+    }  # fmt: skip
     enforced = quality.measure_bars(spx, US_EQUITY, report, enforce_freshness=True, now=now)
     assert not enforced["fresh"].passed
     assert not quality.reconciliation({"1d": {"price_match": 0.98}}).passed

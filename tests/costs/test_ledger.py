@@ -20,7 +20,12 @@ def test_cost_of_signal_runs_per_signal_and_absent_signals():
     stored = pl.DataFrame(
         {
             "run_id": ["a", "a", "b", "c"],
-            "asset_key": ["ml/predictions", "signals/signals", "raw/bars", "signals/signals"],
+            "asset_key": [
+                "ml/predictions",
+                "signals/signals",
+                "raw/source_bars",
+                "signals/signals",
+            ],
             "partition": ["", "", "ETH/USDT", ""],
             "started_at": [t] * 4,
             "wall_s": [1.0] * 4,
@@ -54,9 +59,9 @@ def test_metered_materializations_become_rows_and_unmetered_ones_are_left_out():
             {"wall_s": _Value(10.0), "cpu_s": 4.0, "peak_rss_mb": _Value(512.0),
              "cost_share": _Value(0.5), "rows_inserted": _Value(3), "rows_updated": 2},
         ),
-        ledger.Materialization("r1", "raw/bars", "ETH/USDT", t, {"rows": 5}),  # not metered
+        ledger.Materialization("r1", "raw/source_bars", "ETH/USDT", t, {"rows": 5}),  # not metered
         ledger.Materialization(
-            "r2", "raw/bars", "BTC/USDT", t, {"wall_s": 2, "rows": 7, "llm_tokens": 100}
+            "r2", "raw/source_bars", "BTC/USDT", t, {"wall_s": 2, "rows": 7, "llm_tokens": 100}
         ),
     ]  # fmt: skip
     rows = ledger.ledger_rows(records)
@@ -65,7 +70,7 @@ def test_metered_materializations_become_rows_and_unmetered_ones_are_left_out():
         {"run_id": "r1", "asset_key": "ml/models", "partition": "",
          "started_at": datetime(2026, 3, 1, 11, 59, 50, tzinfo=UTC), "wall_s": 5.0,
          "cpu_s": 2.0, "peak_rss_mb": 512.0, "rows": 5, "llm_tokens": 0, "cost_usd": None},
-        {"run_id": "r2", "asset_key": "raw/bars", "partition": "BTC/USDT",
+        {"run_id": "r2", "asset_key": "raw/source_bars", "partition": "BTC/USDT",
          "started_at": datetime(2026, 3, 1, 11, 59, 58, tzinfo=UTC), "wall_s": 2.0,
          "cpu_s": 0.0, "peak_rss_mb": 0.0, "rows": 7, "llm_tokens": 100, "cost_usd": None},
     ]  # fmt: skip
@@ -85,7 +90,7 @@ def _stored() -> pl.DataFrame:
     return pl.DataFrame(
         {
             "run_id": ["run-aaaaaaaa1", "run-aaaaaaaa1", "run-bbbbbbbb2"],
-            "asset_key": ["signals/signals", "raw/bars", "raw/bars"],
+            "asset_key": ["signals/signals", "raw/source_bars", "raw/source_bars"],
             "partition": ["", "ETH/USDT", "ETH/USDT"],
             "started_at": [day1, day1, day2],
             "wall_s": [1.0, 2.0, 3.0004],
@@ -109,7 +114,7 @@ def test_summary_per_day_run_asset_and_signal():
     assert summary.per_signal_usd == pytest.approx(0.75 / 3)
     assert summary.per_run["run_id"].to_list() == ["run-aaaa", "run-bbbb"]
     assert summary.per_run["wall_s"].to_list() == [3.0, 3.0]
-    assert summary.per_asset["asset_key"].to_list() == ["raw/bars", "signals/signals"]
+    assert summary.per_asset["asset_key"].to_list() == ["raw/source_bars", "signals/signals"]
     assert summary.per_day["day"].to_list() == [date(2026, 3, 1), date(2026, 3, 2)]
     assert ledger.spent_on(_stored(), date(2026, 3, 3)) == 0.0
 

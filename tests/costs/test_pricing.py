@@ -16,7 +16,7 @@ def _frame() -> pl.DataFrame:
     return pl.DataFrame(
         {
             "run_id": ["r1", "r1", "r2"],
-            "asset_key": ["raw/bars", "ml/sentiment", "raw/bars"],
+            "asset_key": ["raw/source_bars", "ml/sentiment_scores", "raw/source_bars"],
             "partition": ["ETH/USDT", "", "BTC/USDT"],
             "started_at": [t0, t0, t1],
             "wall_s": [3600.0, 1800.0, 360.0],
@@ -38,8 +38,11 @@ def test_cost_is_cpu_hours_plus_gib_hours_plus_tokens():
         [0.04 + 0.02, 0.01 + 0.005 + 2.5, 0.004 + 0.0005]
     )
     per_asset = pricing.cost_by(priced, "asset_key")
-    assert per_asset["asset_key"].to_list() == ["ml/sentiment", "raw/bars"]  # dearest first
-    assert per_asset.filter(pl.col("asset_key") == "raw/bars")["materializations"][0] == 2
+    assert per_asset["asset_key"].to_list() == [
+        "ml/sentiment_scores",
+        "raw/source_bars",
+    ]  # dearest first
+    assert per_asset.filter(pl.col("asset_key") == "raw/source_bars")["materializations"][0] == 2
     days = pricing.cost_per_day(priced)
     assert days["materializations"].to_list() == [2, 1]
 
@@ -64,9 +67,9 @@ def test_prometheus_text_has_per_asset_counters_and_budget_gauges(tmp_path):
         for family in text_string_to_metric_families(text)
         for s in family.samples
     }
-    assert samples[("trading_assets_asset_cpu_seconds_total", "raw/bars")] == 3960.0
-    assert samples[("trading_assets_asset_materializations_total", "raw/bars")] == 2
-    assert samples[("trading_assets_asset_llm_tokens_total", "ml/sentiment")] == 5000
-    assert samples[("trading_assets_asset_peak_rss_mb", "raw/bars")] == 2048.0
+    assert samples[("trading_assets_asset_cpu_seconds_total", "raw/source_bars")] == 3960.0
+    assert samples[("trading_assets_asset_materializations_total", "raw/source_bars")] == 2
+    assert samples[("trading_assets_asset_llm_tokens_total", "ml/sentiment_scores")] == 5000
+    assert samples[("trading_assets_asset_peak_rss_mb", "raw/source_bars")] == 2048.0
     assert samples[("trading_assets_daily_budget_usd", None)] == 1.0
     assert samples[("trading_assets_cost_per_signal_usd", None)] == 0.002

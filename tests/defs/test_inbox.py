@@ -31,7 +31,7 @@ def test_files_dropped_in_the_inbox_are_ingested_once(tmp_path: Path, shared_dat
     result, cursor = _tick(instance, resources, cursor)
     (request,) = result.run_requests
     assert request.partition_key == "ETH/USDT"
-    assert request.asset_selection == [dg.AssetKey(["raw", "bars"])]
+    assert request.asset_selection == [dg.AssetKey(["raw", "source_bars"])]
     (partitions,) = result.dynamic_partitions_requests
     assert list(partitions.partition_keys) == ["ETH/USDT"]
 
@@ -82,7 +82,7 @@ def test_news_files_dropped_in_the_inbox_are_ingested_once(tmp_path: Path, share
     )
     result, cursor = _tick(instance, resources, cursor)
     by_selection = {tuple(r.asset_selection): r.partition_key for r in result.run_requests}
-    assert by_selection == {(dg.AssetKey(["raw", "bars"]),): "ETH/USDT", (NEWS_KEY,): None}
+    assert by_selection == {(dg.AssetKey(["raw", "source_bars"]),): "ETH/USDT", (NEWS_KEY,): None}
     again, cursor = _tick(instance, resources, cursor)
     assert isinstance(again, dg.SkipReason)  # each file once; news files are not "unreadable"
 
@@ -157,7 +157,7 @@ def test_a_new_bar_is_one_run_of_ingestion_and_its_live_lane(tmp_path: Path, sha
     (request,) = result.run_requests
     lane = [k.to_user_string() for k in request.asset_selection]
     assert request.partition_key == "ETH/USDT"
-    assert lane[0] == "raw/bars"
+    assert lane[0] == "raw/source_bars"
     for asset in ("staging/bars", "features/training_table", "ml/live_predictions",
                   "signals/signals", "reports/report"):  # fmt: skip
         assert asset in lane

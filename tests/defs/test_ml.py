@@ -83,19 +83,37 @@ def test_every_family_trains_on_1h_and_1d_and_predictions_are_stored(ml_run):
     )["n"][0]
     assert contributions == 3 * by_model["fwd_ret_1-1h-lightgbm"]["n"]
 
-    # MLflow: one run per model, each registered with a champion
+    # MLflow: one run per model; every family but the baselines registered with a champion
     assert runs == len(expected)
-    registered = {m.name for m in client.search_registered_models()}
-    assert expected <= registered
+    baselines = {n for n in expected if n.rsplit("-", 1)[1] in ("zero", "last", "moving_average")}
+    registered = {m.name: m for m in client.search_registered_models()}
+    assert set(registered) == expected - baselines
     for name in expected:
+        if name in baselines:  # a run, for comparison; never registered
+            (run,) = client.search_runs(_experiments(client), f"tags.model_name = '{name}'")
+            assert run.data.tags["role"] == "baseline"
+            continue
         champion = client.get_model_version_by_alias(name, "champion")
         run = client.get_run(champion.run_id)
         assert run.data.tags["model_name"] == name
         assert run.data.tags["input_data_version"]
         # validation (selection) and test-window metrics apart; the first version is champion
-        assert {"val_ic", "test_ic"} <= set(run.data.metrics) or name.endswith("-zero")
+        assert {"val_ic", "test_ic"} <= set(run.data.metrics)
         assert {"val_rmse", "test_rmse"} <= set(run.data.metrics)
         assert champion.tags["selection_reason"] == "first version: no champion yet"
+        # descriptions: what it predicts, the horizon, the inputs, how it was chosen
+        assert "Predicts `fwd_ret_1`" in registered[name].description
+        assert "Alias `champion`" in registered[name].description
+        assert "first version: no champion yet" in champion.description
+    # the best family per (target, timeframe): one `best`, on the highest validation IC
+    for tf in ("1h", "1d"):
+        family_models = [n for n in registered if f"-{tf}-" in n]
+        best = [n for n in family_models if "best" in registered[n].aliases]
+        assert len(best) == 1, (tf, best)
+        ics = {n: float(client.get_model_version_by_alias(n, "champion").tags["val_ic"])
+               for n in family_models}  # fmt: skip
+        assert best[0] == max(ics, key=ics.get)
+        assert registered[best[0]].aliases["best"] == registered[best[0]].aliases["champion"]
 
 
 def test_second_run_without_new_data_trains_nothing(ml_run):

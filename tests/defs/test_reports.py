@@ -259,7 +259,7 @@ def test_demo_ingestion_then_report_through_the_definitions(home, monkeypatch):
     summary = materialize(
         defs,
         instance,
-        selection='key:"raw/bars" or key:"staging/bars" or key:"reports/report" '
+        selection='key:"raw/source_bars" or key:"staging/bars" or key:"reports/report" '
         'or key:"reports/published"',
     )
     assert summary.ok, summary.failures

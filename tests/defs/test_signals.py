@@ -28,7 +28,9 @@ from trading_assets.trading.signals_run import build_signals
 from trading_assets.warehouse.connection import connect
 from trading_assets.warehouse.writes import upsert
 
-UPSTREAM = 'key:"raw/bars" or key:"staging/bars" or key:"features/labels" or key:"features/regime"'
+UPSTREAM = (
+    'key:"raw/source_bars" or key:"staging/bars" or key:"features/labels" or key:"features/regime"'
+)
 TRADING = 'key:"signals/signals" or key:"signals/backtest" or key:"reports/signal_performance"'
 START = 300
 KEY = ("model", "model_version", "symbol", "timeframe", "ts")

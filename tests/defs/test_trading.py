@@ -100,7 +100,7 @@ def test_orders_follow_new_signals_only_when_execution_is_enabled(home, monkeypa
     paper = build_definitions()
     assert condition(paper) is not None and condition(paper).get_label() == "on_new_data"
     # so does the live lane of a new bar (the inbox sensor's run)
-    raw = [dg.AssetKey(["raw", "bars"])]
+    raw = [dg.AssetKey(["raw", "source_bars"])]
     assert ORDERS in live_lane(paper.resolve_asset_graph(), raw)
     assert ORDERS not in live_lane(dry.resolve_asset_graph(), raw)
     # positions follow the orders in either mode; the reconciliation sensor is always there

@@ -131,9 +131,9 @@ def test_a_new_version_meets_the_champion_on_its_stored_predictions(tmp_path, ta
     store = plan.ModelStore(uri, str(tmp_path / "art"))
     source = {"1h": plan.TrainingInput("1h", table_1h, "100-abc")}
 
-    def train(window: int) -> plan.TrainingReport:
-        request = _request(families=["moving_average"], split=SplitConfig(n_folds=4),
-                           params={"moving_average": {"window": window}})  # fmt: skip
+    def train(leaves: int) -> plan.TrainingReport:  # a registered family (baselines are not)
+        request = _request(families=["lightgbm"], split=SplitConfig(n_folds=4),
+                           params={"lightgbm": {"num_leaves": leaves}})  # fmt: skip
         report = plan.train_models(
             source, request, code_version="v1", store=store,
             incumbent_predictions=plan.incumbent_reader(lambda: connect(db)),
@@ -142,7 +142,7 @@ def test_a_new_version_meets_the_champion_on_its_stored_predictions(tmp_path, ta
             plan.store_predictions(con, report.predictions, report.contributions)
         return report
 
-    first = train(20)
+    first = train(4)
     assert first.models[0]["role"] == "champion" and first.models[0]["selection"].startswith(
         "first version"
     )
@@ -156,16 +156,16 @@ def test_a_new_version_meets_the_champion_on_its_stored_predictions(tmp_path, ta
         con.execute("CREATE TABLE ml.live_predictions AS SELECT * FROM ml.predictions LIMIT 0")
         con.register("live", live)
         con.execute("INSERT INTO ml.live_predictions SELECT * FROM live")
-        stored = version_predictions(con, "fwd_ret_1-1h-moving_average", "1")
+        stored = version_predictions(con, "fwd_ret_1-1h-lightgbm", "1")
     assert stored.height == champion_rows.height + 1 and stored.columns == [
         "symbol", "ts", "prediction",
     ]  # fmt: skip
 
-    second = train(3)
+    second = train(15)
     row = second.models[0]
     assert row["version"] == "2" and "champion v1" in row["selection"]
     version = MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version(
-        "fwd_ret_1-1h-moving_average", "2"
+        "fwd_ret_1-1h-lightgbm", "2"
     )
     assert version.tags["selection_champion_version"] == "1"
     # by hand: both scored on the new version's validation bars, the champion's from storage

@@ -134,8 +134,21 @@ def test_runs_registry_champion_challenger_and_hot_swap(store):
     assert tracking.find_trained(store["uri"], "nope") is None
 
 
+def test_baselines_are_logged_runs_never_registered(store):
+    from mlflow import MlflowClient
+
+    zero = _log(store, store["small"], "k-zero", family="zero")
+    assert zero.role == tracking.BASELINE and zero.version == f"run-{zero.run_id[:8]}"
+    client = MlflowClient(store["uri"])
+    assert "fwd_ret_1-1h-zero" not in {m.name for m in client.search_registered_models()}
+    run = client.get_run(zero.run_id)
+    assert run.data.tags["role"] == "baseline" and "val_rmse" in run.data.metrics
+    assert "never registered" in run.data.tags["mlflow.note.content"]
+    again = tracking.find_trained(store["uri"], "k-zero")  # unchanged inputs: not relogged
+    assert (again.role, again.version, again.run_id) == ("baseline", zero.version, zero.run_id)
+
+
 def test_newest_bar_fast_path_equals_the_batch_prediction(store, crypto_1h):
-    _log(store, store["small"], "k-zero", family="zero")
     predictor = Predictor(NAME, store["uri"])
     eth = crypto_1h["ETH/USDT"].sort("ts")
     features = store["ds"].frame.filter(pl.col("symbol") == "ETH/USDT")
@@ -146,6 +159,4 @@ def test_newest_bar_fast_path_equals_the_batch_prediction(store, crypto_1h):
     assert fast == pytest.approx(float(predictor.predict_batch(features.tail(1))[0]), rel=1e-9)
     with pytest.raises(ValueError, match="need 61 bars"):
         predictor.predict_newest_bar(bars.tail(10))
-    zero = Predictor("fwd_ret_1-1h-zero", store["uri"])
-    assert zero.predict_newest_bar(bars) == 0.0
     assert Path(store["art"]).exists()

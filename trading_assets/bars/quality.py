@@ -242,11 +242,12 @@ def reconciliation(by_timeframe: dict[str, dict]) -> QualityResult:
     stats); a timeframe passes when its ``price_match`` share is at least
     :data:`MIN_PRICE_MATCH` or there is no overlap (``price_match`` None).
     """
-    passed = all(
-        (r["price_match"] is None or r["price_match"] >= MIN_PRICE_MATCH)
+    agree = [
+        r["price_match"] is None or r["price_match"] >= MIN_PRICE_MATCH
         for r in by_timeframe.values()
-    )
-    return QualityResult(passed, {"by_timeframe": by_timeframe})
+    ]
+    figures = {"timeframes_compared": len(agree), "timeframes_disagreeing": agree.count(False)}
+    return QualityResult(all(agree), {**figures, "by_timeframe": by_timeframe})
 
 
 def split_findings(report: SplitReport | None) -> QualityResult:

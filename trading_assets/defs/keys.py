@@ -1,5 +1,7 @@
 """Asset keys, by stage: the one place a key is spelled.
 
+The last part of every key is unique: Dagster's lineage graph labels a node with it alone.
+
 Asset modules import keys from here rather than from each other, so an asset's code version
 (the code its module reaches) does not take in another asset's code.
 """
@@ -7,15 +9,22 @@ Asset modules import keys from here rather than from each other, so an asset's c
 import dagster as dg
 
 # prices
-RAW_BARS = dg.AssetKey(["raw", "bars"])
+RAW_BARS = dg.AssetKey(["raw", "source_bars"])  # table raw.bars ("bars" is staging/bars)
 RAW_TICKS = dg.AssetKey(["raw", "ticks"])
+#: the ingestion asset of each canonical row kind (table ``raw.<kind>``)
+RAW_KEYS = {
+    "bars": RAW_BARS,
+    "ticks": RAW_TICKS,
+    "quotes": dg.AssetKey(["raw", "quotes"]),
+    "quote_bars": dg.AssetKey(["raw", "quote_bars"]),
+}
 STAGING_BARS = dg.AssetKey(["staging", "bars"])
 SOURCE_FILES = dg.AssetKey(["ops", "source_files"])
 UNIVERSAL_STREAM = dg.AssetKey(["staging", "universal_stream"])
 # news and sentiment
 NEWS = dg.AssetKey(["raw", "news"])
 SENTIMENT_MODEL = dg.AssetKey(["ml", "sentiment_model"])
-SENTIMENT = dg.AssetKey(["ml", "sentiment"])
+SENTIMENT = dg.AssetKey(["ml", "sentiment_scores"])  # table ml.sentiment
 SENTIMENT_AGG = dg.AssetKey(["features", "sentiment_agg"])
 # features
 CLASSIC = dg.AssetKey(["features", "classic"])

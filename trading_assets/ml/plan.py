@@ -310,6 +310,8 @@ class TrainingReport:
         predictions / contributions: rows to store for the versions trained in this run.
         fit_seconds: registered name -> seconds of every fit of the versions trained here.
         input_versions: timeframe -> input data version.
+        best: ``"<target> <timeframe>"`` -> ``<name> v<version>``, the champion carrying the
+            alias ``best`` (:func:`trading_assets.ml.tracking.mark_best`).
     """
 
     models: list[dict[str, str]] = field(default_factory=list)
@@ -319,6 +321,12 @@ class TrainingReport:
     contributions: list[pl.DataFrame] = field(default_factory=list)
     fit_seconds: dict[str, float] = field(default_factory=dict)
     input_versions: dict[str, str] = field(default_factory=dict)
+    best: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def registered(self) -> int:
+        """Registered versions in use (baselines are runs, never registered)."""
+        return sum(1 for row in self.models if row["role"] != tracking.BASELINE)
 
     def skip(self, where: str, family: str, reason: str) -> None:
         """Record that ``family`` (``all``: every family) of ``where`` was not trained."""
@@ -446,6 +454,12 @@ def train_models(
                     plan, request, report, store=store, run_id=run_id, warn=warn,
                     incumbent_predictions=incumbent_predictions,
                 )  # fmt: skip
+            if plan.reused or plan.todo:
+                best = tracking.mark_best(
+                    store.tracking_uri, target, source.timeframe, request.champion_metric
+                )
+                if best is not None:
+                    report.best[plan.where] = f"{best.name} v{best.version}"
     return report
 
 

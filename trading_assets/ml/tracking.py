@@ -8,7 +8,16 @@ pooled over the validation folds: what selection reads) and the test metrics
 feature-importance plot, tags ``input_data_version``, ``training_key``, ``dagster_run_id``,
 and the model (pyfunc, with signature and input example) registered as
 ``<target>-<timeframe>-<family>`` (:func:`model_name`). The version carries the same
-``val_*`` and ``test_*`` figures as tags.
+``val_*`` and ``test_*`` figures as tags, and the registered model and each version a
+description: what it predicts, the horizon, the features and how it was chosen.
+
+Baselines (``zero``, ``last``, ``moving_average``) are formulas: their runs are logged (they
+stay in the runs and the leaderboard, for comparison) but they are never registered; their
+version is :func:`baseline_version` of the run.
+
+The best family (:func:`mark_best`): among the registered families of one (target,
+timeframe), the champion version with the best validation metric carries the alias ``best``
+(exactly one per target and timeframe).
 
 Promotion (:func:`select`): the incumbent champion is scored on the new version's
 validation bars, from its own stored out-of-sample predictions of those bars (walk-forward or
@@ -56,6 +65,23 @@ IncumbentPredictions = Callable[[str, str], "pl.DataFrame | None"]
 EXPERIMENT = "trading-models"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+#: alias on the champion version of the best family of a (target, timeframe)
+BEST = "best"
+#: role (run tag) of a baseline's run: logged, never registered
+BASELINE = "baseline"
+
+
+def is_baseline(family: str) -> bool:
+    """Whether ``family`` is a formula baseline (never registered)."""
+    from trading_assets.ml.families import BASELINES
+
+    return family in BASELINES
+
+
+def baseline_version(run_id: str) -> str:
+    """The version a baseline's predictions carry: ``run-`` + the first 8 characters of its
+    MLflow run id (baselines have no registered version)."""
+    return f"run-{run_id[:8]}"
 
 
 def model_name(target: str, timeframe: str, family: str) -> str:
@@ -193,10 +219,33 @@ def _version_metrics(version: Any) -> dict[str, float]:
     return _tagged(version, "val_")
 
 
+def _baseline_run(client: Any, key: str, experiment: str) -> ModelVersion | None:
+    """The baseline run logged with ``training_key`` ``key`` in ``experiment``, or None."""
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    runs = client.search_runs(
+        [found.experiment_id],
+        f"tags.training_key = '{key}' and tags.role = '{BASELINE}'",
+        max_results=1,
+    )
+    for run in runs:
+        tags, metrics = run.data.tags, run.data.metrics
+        return ModelVersion(
+            tags["model_name"], baseline_version(run.info.run_id), run.info.run_id, BASELINE,
+            _finite({k[4:]: v for k, v in metrics.items() if k.startswith("val_")}),
+            _finite({k[5:]: v for k, v in metrics.items() if k.startswith("test_")}),
+        )  # fmt: skip
+    return None
+
+
 def find_trained(tracking_uri: str, key: str, experiment: str = EXPERIMENT) -> ModelVersion | None:
-    """The registered version trained with ``training_key`` ``key``, or None."""
+    """The registered version (or, for a baseline, the run) trained with ``training_key``
+    ``key``, or None."""
     client = mlflow_store.client(tracking_uri)
     versions = client.search_model_versions(f"tags.training_key = '{key}'")
+    if not versions:
+        return _baseline_run(client, key, experiment)
     for version in versions:
         current = champion(tracking_uri, version.name)
         held = current is not None and current.version == str(version.version)
@@ -331,20 +380,18 @@ def _log_family(
 ) -> ModelVersion:
     client = mlflow_store.client(tracking_uri)
     import mlflow
-    import mlflow.pyfunc
-    from mlflow.models import infer_signature
-
-    from trading_assets.ml.pyfunc import FITTED_ARTIFACT, TradingModel
 
     dataset = outcome.dataset
     metric = metrics.metric_for(dataset.task, metric)
     name = model_name(dataset.target, dataset.timeframe, result.family)
+    baseline = is_baseline(result.family)
     experiment_id = mlflow_store.experiment_id(experiment, artifact_location)
     tags = {
         "model_name": name, "family": result.family, "target": dataset.target,
         "timeframe": dataset.timeframe, "input_data_version": input_version,
         "training_key": key, "dagster_run_id": dagster_run_id,
         "test_folds": ",".join(str(f["fold"]) for f in result.folds if f["role"] == TEST),
+        **({"role": BASELINE} if baseline else {}),
     }  # fmt: skip
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{name} {key}", tags=tags) as run:
         mlflow.log_params(
@@ -364,27 +411,12 @@ def _log_family(
         mlflow.log_metrics(_finite({**_windows(result), "fit_seconds": result.fit_seconds}))
         mlflow.log_dict({"features": list(dataset.features), "notes": dataset.notes},
                         "features.json")  # fmt: skip
-        with tempfile.TemporaryDirectory() as tmp:
-            if result.importance:
-                plot = Path(tmp) / "feature_importance.png"
-                _importance_plot(result.importance, f"{name}: feature importance", plot)
-                mlflow.log_artifact(str(plot))
-                mlflow.log_dict(result.importance, "feature_importance.json")
-            fitted = Path(tmp) / "fitted.pkl"
-            fitted.write_bytes(pickle.dumps(result.model, protocol=pickle.HIGHEST_PROTOCOL))
-            example = _input_example(result, outcome)
-            signature = infer_signature(example, result.model.predict_frame(
-                _example_rows(result, outcome)))  # fmt: skip
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=TradingModel(),
-                artifacts={FITTED_ARTIFACT: str(fitted)},
-                signature=signature,
-                input_example=example,
-                pip_requirements=_requirements(result.family),
-                registered_model_name=name,
-            )  # fmt: skip
         run_id = run.info.run_id
+        if baseline:  # a formula: logged for comparison, never registered
+            mlflow.set_tag("mlflow.note.content", baseline_note(result.family, dataset))
+            return ModelVersion(name, baseline_version(run_id), run_id, BASELINE,
+                                _finite(result.validation), _finite(result.test))  # fmt: skip
+        info = _log_model(result, outcome, name)
         current = champion(tracking_uri, name)
         held = None if current is None else current.version
         chosen = select(
@@ -408,9 +440,173 @@ def _log_family(
     else:
         client.set_model_version_tag(name, version, CHALLENGER, "true")
     client.set_model_version_tag(name, version, "role", role)
+    for k in ("family", "target", "timeframe"):
+        client.set_registered_model_tag(name, k, tags[k])
+    client.update_registered_model(name, description=model_description(
+        result.family, dataset, metric, _inputs(result, dataset)))  # fmt: skip
+    client.update_model_version(
+        name, version,
+        description=version_description(result, outcome, input_version, metric, chosen, role),
+    )  # fmt: skip
     return ModelVersion(
         name, version, run_id, role, _finite(result.validation), _finite(result.test), chosen
     )
+
+
+def _log_model(result: FamilyResult, outcome: TrainingOutcome, name: str) -> Any:
+    """Log ``result``'s importance plot and fitted model (pyfunc) to the active run and
+    register the model as ``name``; returns MLflow's ``ModelInfo``."""
+    import mlflow
+    import mlflow.pyfunc
+    from mlflow.models import infer_signature
+
+    from trading_assets.ml.pyfunc import FITTED_ARTIFACT, TradingModel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if result.importance:
+            plot = Path(tmp) / "feature_importance.png"
+            _importance_plot(result.importance, f"{name}: feature importance", plot)
+            mlflow.log_artifact(str(plot))
+            mlflow.log_dict(result.importance, "feature_importance.json")
+        fitted = Path(tmp) / "fitted.pkl"
+        fitted.write_bytes(pickle.dumps(result.model, protocol=pickle.HIGHEST_PROTOCOL))
+        example = _input_example(result, outcome)
+        signature = infer_signature(example, result.model.predict_frame(
+            _example_rows(result, outcome)))  # fmt: skip
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=TradingModel(),
+            artifacts={FITTED_ARTIFACT: str(fitted)},
+            signature=signature,
+            input_example=example,
+            pip_requirements=_requirements(result.family),
+            registered_model_name=name,
+        )  # fmt: skip
+
+
+def _predicts(dataset: Any) -> str:
+    """What a model of ``dataset`` predicts, in words."""
+    ahead = "the next bar" if dataset.horizon == 1 else f"the next {dataset.horizon} bars"
+    return (
+        f"Predicts `{dataset.target}`, the log return over {ahead} of a {dataset.timeframe} "
+        "series, per symbol (one model pooled over every symbol)."
+    )
+
+
+def _inputs(result: FamilyResult, dataset: Any) -> list[str]:
+    """The columns the fitted model reads (the dataset's features when it does not say)."""
+    columns = getattr(result.model, "input_columns", None) or dataset.features
+    return [c for c in columns if c != "symbol"]
+
+
+def _features_text(names: list[str], shown: int = 8) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"{len(names)} input(s): {', '.join(names[:shown])}{more}" if names else "no inputs"
+
+
+def baseline_note(family: str, dataset: Any) -> str:
+    """The description of a baseline's run (what it predicts; why it is not registered)."""
+    return (
+        f"{_predicts(dataset)} Baseline `{family}`: a formula every model is compared with "
+        "(`rmse_vs_zero`, `ic_vs_best_baseline`); logged for comparison, never registered."
+    )
+
+
+def model_description(family: str, dataset: Any, metric: str, inputs: list[str]) -> str:
+    """The description of registered model ``<target>-<timeframe>-<family>`` (``inputs``:
+    the columns its models read)."""
+    return (
+        f"{_predicts(dataset)} Family `{family}`, {_features_text(inputs)} from "
+        "`features.training_table` by the Dagster asset `ml/models`, walk-forward: validation "
+        "folds choose, the last fold(s) are a test window that never does. Alias `champion`: "
+        "the version served (`ml/live_predictions`); a new version takes it only when it beats "
+        f"the champion's `{metric}` on the same validation bars. Alias `{BEST}`: on the "
+        f"champion of the family with the best validation `{metric}` for {dataset.target} "
+        f"{dataset.timeframe}."
+    )
+
+
+def version_description(
+    result: FamilyResult,
+    outcome: TrainingOutcome,
+    input_version: str,
+    metric: str,
+    chosen: Selection,
+    role: str,
+) -> str:
+    """The description of one registered version: its data, figures and why it is (or is
+    not) the champion."""
+    dataset = outcome.dataset
+    frame = dataset.frame
+    span = (
+        f"{frame['ts'].min():%Y-%m-%d %H:%M} to {frame['ts'].max():%Y-%m-%d %H:%M} UTC"
+        if frame.height
+        else "no rows"
+    )
+    val, test = result.validation.get(metric), result.test.get(metric)
+    figures = ", ".join(
+        f"{label} `{metric}` {value:.4f}"
+        for label, value in (("validation", val), ("test window", test))
+        if isinstance(value, int | float) and math.isfinite(value)
+    )
+    return (
+        f"{_predicts(dataset)} Trained on {frame.height} rows of {frame['symbol'].n_unique()} "
+        f"symbol(s), bars {span} (input data version `{input_version}`), "
+        f"{_features_text(_inputs(result, dataset))}. {figures or 'No finite ' + metric}. "
+        f"{role.capitalize()}: {chosen.reason}."
+    )
+
+
+def mark_best(
+    tracking_uri: str, target: str, timeframe: str, metric: str = "ic"
+) -> ModelVersion | None:
+    """Put the alias :data:`BEST` on the champion version of the registered family of
+    (``target``, ``timeframe``) with the best validation ``metric`` (its ``val_<metric>``
+    tag, larger is better except ``rmse`` and ``log_loss``; on a direction target the
+    metric of :func:`~trading_assets.ml.metrics.metric_for`), and take it off every other
+    model of that target and timeframe, so exactly one carries it. Registered baselines
+    (left by an earlier version of this package) are deleted: baselines are never
+    registered.
+
+    Returns:
+        the best champion (role ``champion``), or None when no champion has a finite
+        ``metric`` (then no model of the pair carries the alias).
+
+    Raises:
+        KeyError: ``metric`` is not one of :data:`~trading_assets.ml.metrics.NAMES`.
+        TrainingDataError: ``target`` is neither ``fwd_ret_<h>`` nor ``dir_<h>``.
+    """
+    from mlflow.exceptions import MlflowException
+
+    from trading_assets.ml.dataset import task_of
+
+    metric = metrics.metric_for(task_of(target), metric)
+    higher = metrics.HIGHER_IS_BETTER[metric]
+    client = mlflow_store.client(tracking_uri)
+    prefix = model_name(target, timeframe, "")
+    found = client.search_registered_models(filter_string=f"name LIKE '{prefix}%'")
+    candidates: list[tuple[float, ModelVersion]] = []
+    for model in found:
+        family = model.name.removeprefix(prefix)
+        if model.name != model_name(target, timeframe, family):
+            continue
+        if is_baseline(family):
+            client.delete_registered_model(model.name)
+            continue
+        current = champion(tracking_uri, model.name)
+        value = math.nan if current is None else current.metrics.get(metric, math.nan)
+        if current is not None and math.isfinite(value):
+            candidates.append((value if higher else -value, current))
+    best = max(candidates, key=lambda c: (c[0], c[1].name))[1] if candidates else None
+    for model in found:
+        if is_baseline(model.name.removeprefix(prefix)):
+            continue
+        if best is None or model.name != best.name:
+            with contextlib.suppress(MlflowException):
+                client.delete_registered_model_alias(model.name, BEST)
+    if best is not None:
+        client.set_registered_model_alias(best.name, BEST, best.version)
+    return best
 
 
 def _windows(result: FamilyResult) -> dict[str, float]:
@@ -421,6 +617,8 @@ def _windows(result: FamilyResult) -> dict[str, float]:
     }
 
 
-__all__ = ["CHALLENGER", "CHAMPION", "EXPERIMENT", "IncumbentPredictions", "ModelVersion",
-           "Selection", "champion", "find_trained", "log_family", "model_name", "select",
-           "training_key", "validation_rows"]  # fmt: skip
+__all__ = ["BASELINE", "BEST", "CHALLENGER", "CHAMPION", "EXPERIMENT", "IncumbentPredictions",
+           "ModelVersion", "Selection", "baseline_note", "baseline_version", "champion",
+           "find_trained", "is_baseline", "log_family", "mark_best", "model_description",
+           "model_name", "select", "training_key", "validation_rows",
+           "version_description"]  # fmt: skip

@@ -1,4 +1,6 @@
-"""The model leaderboard: registered models in MLflow, their ``champion`` versions and the
+"""The model leaderboard: registered models in MLflow, their ``champion`` versions (``<n>
+(best)`` where it also carries the alias ``best``: the best family of its target and
+timeframe), the newest run of every baseline (never registered: ``baseline``), and the
 metrics of the runs that produced them, kept apart: the *validation* metrics (``val_*``, the
 validation folds that model selection reads) and the *test* metrics (``test_*``, the held-out
 test window at the end of the walk-forward, which selection never saw).
@@ -18,6 +20,10 @@ import polars as pl
 from trading_assets.report.inputs import LEADERBOARD_COLUMNS, empty
 
 CHAMPION_ALIAS = "champion"
+BEST_ALIAS = "best"
+#: the experiment of the trading models and the run tag of a baseline (never registered)
+MODELS_EXPERIMENT = "trading-models"
+BASELINE_ROLE = "baseline"
 #: metric names tried in order to rank models (larger is better for all but *rmse/*mae/*loss)
 RANK_METRICS = ("val_ic", "ic", "val_rank_ic", "rank_ic", "val_sharpe", "sharpe", "val_rmse")
 # never a test_* metric: the test window is reported, not used to rank or choose
@@ -61,8 +67,52 @@ def _rank(metrics: dict[str, float]) -> tuple[str | None, float | None]:
     return None, None
 
 
+def _row(name: str, label: str, run_id: str, metrics: dict[str, float]) -> dict[str, Any]:
+    sort_metric, sort_value = _rank(metrics)
+    return {
+        "model": name,
+        "version": label,
+        "run_id": run_id,
+        "metrics": _format(_validation_metrics(metrics)),
+        "test_metrics": _format(_test_metrics(metrics)),
+        "sort_metric": sort_metric,
+        "sort_value": sort_value,
+    }
+
+
+def _has_alias(client: Any, name: str, alias: str, version: str) -> bool:
+    try:
+        return str(client.get_model_version_by_alias(name, alias).version) == version
+    except Exception:  # no version has the alias
+        return False
+
+
+def baseline_rows(client: Any) -> list[dict[str, Any]]:
+    """One leaderboard row per baseline (runs tagged ``role=baseline`` in the models'
+    experiment, newest run per model), version ``baseline``; none when the client cannot
+    search runs or the experiment does not exist."""
+    if not hasattr(client, "search_runs"):
+        return []
+    experiment = client.get_experiment_by_name(MODELS_EXPERIMENT)
+    if experiment is None:
+        return []
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        f"tags.role = '{BASELINE_ROLE}'",
+        order_by=["attributes.start_time DESC"],
+    )
+    newest: dict[str, Any] = {}
+    for run in runs:
+        newest.setdefault(run.data.tags.get("model_name", run.info.run_id), run)
+    return [
+        _row(name, BASELINE_ROLE, run.info.run_id, dict(run.data.metrics))
+        for name, run in newest.items()
+    ]
+
+
 def champion_leaderboard(client: Any, alias: str = CHAMPION_ALIAS) -> pl.DataFrame:
-    """One row per registered model (:data:`~trading_assets.report.inputs.LEADERBOARD_COLUMNS`):
+    """One row per registered model (:data:`~trading_assets.report.inputs.LEADERBOARD_COLUMNS`)
+    and per baseline (:func:`baseline_rows`):
     the version behind ``alias`` (or the newest version when no version has the alias, marked
     ``<n> (latest)``), its run id, its validation metrics (``metrics``) and its test-window
     metrics (``test_metrics``), sorted best first by the first of :data:`RANK_METRICS` (all
@@ -91,18 +141,10 @@ def champion_leaderboard(client: Any, alias: str = CHAMPION_ALIAS) -> pl.DataFra
                 metrics = dict(client.get_run(run_id).data.metrics)
             except Exception:  # the run was deleted: keep the model, without metrics
                 metrics = {}
-        sort_metric, sort_value = _rank(metrics)
-        rows.append(
-            {
-                "model": name,
-                "version": label or "none",
-                "run_id": run_id or "",
-                "metrics": _format(_validation_metrics(metrics)),
-                "test_metrics": _format(_test_metrics(metrics)),
-                "sort_metric": sort_metric,
-                "sort_value": sort_value,
-            }
-        )
+        if label and _has_alias(client, name, BEST_ALIAS, label):
+            label = f"{label} ({BEST_ALIAS})"
+        rows.append(_row(name, label or "none", run_id or "", metrics))
+    rows += baseline_rows(client)
     if not rows:
         return empty(LEADERBOARD_COLUMNS)
     frame = pl.DataFrame(rows, schema=LEADERBOARD_COLUMNS)

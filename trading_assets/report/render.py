@@ -141,8 +141,13 @@ def _summary(inputs: ReportInputs) -> dict[str, Any]:
         "signals_flat": int(counts["flat"].sum()) if counts.height else 0,
         "best_backtest": best,
         "articles": int(inputs.sentiment["articles"].sum()) if inputs.sentiment.height else 0,
-        "registered_models": inputs.leaderboard.height,
-        "failed_checks": int(inputs.quality.filter(pl.col("status") != "passed").height),
+        "registered_models": inputs.leaderboard.filter(pl.col("version") != "baseline").height,
+        # "no source" and "historical" did not pass only to say so: not failures
+        "failed_checks": int(
+            inputs.quality.filter(
+                ~pl.col("status").is_in(["passed", "no source", "historical"])
+            ).height
+        ),
         "split_cliffs": inputs.cliffs.height,
         "cost_usd": round(float(inputs.costs["cost_usd"].sum() or 0.0), 6)
         if inputs.costs.height

@@ -98,7 +98,9 @@ def build_sections(inputs: ReportInputs) -> list[Section]:
             "configured and reachable."
         )
     elif inputs.sentiment["mean_score"].drop_nulls().len() == 0:
-        sentiment.notes.append("News is stored but not scored yet: ml/sentiment has not run.")
+        sentiment.notes.append(
+            "News is stored but not scored yet: ml/sentiment_scores has not run."
+        )
     sentiment.notes += also_skipped("news")
 
     leaderboard = Section(

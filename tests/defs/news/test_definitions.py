@@ -15,7 +15,7 @@ from trading_assets.defs.news.sensors import news_poll
 from trading_assets.errors import ConfigurationError
 from trading_assets.news.feedlist import DEFAULT_FEEDS_FILE, load_feed_list
 
-NEWS_KEYS = {"raw/news", "ml/sentiment_model", "ml/sentiment", "features/sentiment_agg"}
+NEWS_KEYS = {"raw/news", "ml/sentiment_model", "ml/sentiment_scores", "features/sentiment_agg"}
 
 
 def test_news_assets_sensor_and_resources_are_wired(home):

@@ -223,7 +223,7 @@ def test_news_to_sentiment_bars_end_to_end_and_incremental(setup):
     assert 0.5 < model_meta["linear_accuracy"] <= 1.0
     llm_texts_first = len(setup["llm"].texts_sent())
     # the fake server bills tokens like OpenAI; the asset reports them (priced by cost_metrics)
-    assert _metadata(first, dg.AssetKey(["ml", "sentiment"]))["llm_tokens"] > 0
+    assert _metadata(first, dg.AssetKey(["ml", "sentiment_scores"]))["llm_tokens"] > 0
     assert llm_texts_first <= articles  # identical titles are sent once
 
     # second poll: 304s, unchanged files, nothing new from Alpaca -> nothing written or
@@ -238,7 +238,7 @@ def test_news_to_sentiment_bars_end_to_end_and_incremental(setup):
     assert [s.status for s in setup["feeds"].served_to("/consent")] == [200, 200]
     for asset in NEWS_ASSETS:
         assert _version(second, asset.key) == _version(first, asset.key), asset.key
-    assert _metadata(second, dg.AssetKey(["ml", "sentiment"]))["scored_now"] == {
+    assert _metadata(second, dg.AssetKey(["ml", "sentiment_scores"]))["scored_now"] == {
         "lexicon": 0,
         "ml": 0,
         "llm": 0,
@@ -257,7 +257,7 @@ def test_news_to_sentiment_bars_end_to_end_and_incremental(setup):
     third = dg.materialize(NEWS_ASSETS, **run)
     assert third.success
     assert _metadata(third, news.key)["rows_inserted"] == 1
-    assert _metadata(third, dg.AssetKey(["ml", "sentiment"]))["scored_now"] == {
+    assert _metadata(third, dg.AssetKey(["ml", "sentiment_scores"]))["scored_now"] == {
         "lexicon": 1,
         "ml": 1,
         "llm": 1,
@@ -302,7 +302,10 @@ def test_no_configured_source_is_zero_articles_said_plainly(tmp_path):
     assert result.success
     meta = _metadata(result, news.key)
     assert meta["rows"] == 0 and "zero articles" in meta["summary"]
-    assert all(_checks(result).values())
+    # no source, no corpus: every check says so instead of passing
+    assert not any(_checks(result).values())
+    said = [e.description for e in result.get_asset_check_evaluations()]
+    assert all(d.startswith(("No source:", "Not trained:")) for d in said), said
     assert "not trained" in _metadata(result, dg.AssetKey(["ml", "sentiment_model"]))["status"]
     assert not (tmp_path / "mlflow.db").exists()  # nothing to score: MLflow never touched
 

@@ -104,7 +104,7 @@ def context_features(
             "preview": preview(joined.frame.select(KEY + rsi).tail(5)),
         },
         data_version=dg.DataVersion(result.data_version),
-        check_results=check_results(measures, JOIN_CHECKS),
+        check_results=check_results(measures, JOIN_CHECKS, symbol, result.rows),
     )
 
 
@@ -152,7 +152,7 @@ def cross_asset(
             "preview": preview(joined.frame.drop_nulls(cross_logic.NAMES[0]).tail(5)),
         },
         data_version=dg.DataVersion(result.data_version),
-        check_results=check_results(measures, JOIN_CHECKS),
+        check_results=check_results(measures, JOIN_CHECKS, rows=result.rows),
     )
 
 
@@ -208,7 +208,7 @@ def build_sentiment_asset(upstream: Sequence[dg.AssetKey] = ()) -> dg.AssetsDefi
                 "symbols_with_news": dg.MetadataValue.json(joined.symbols_with_news),
             },
             data_version=dg.DataVersion(result.data_version),
-            check_results=check_results(measures, JOIN_CHECKS),
+            check_results=check_results(measures, JOIN_CHECKS, rows=result.rows),
         )
 
     return sentiment

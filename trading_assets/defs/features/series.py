@@ -139,7 +139,7 @@ def build_series_asset(
                 "preview": preview(stored.select(stored.columns[:10]).tail(5)),
             },
             data_version=dg.DataVersion(result.data_version),
-            check_results=check_results(measures, SERIES_CHECKS),
+            check_results=check_results(measures, SERIES_CHECKS, symbol, result.rows),
         )
 
     return _asset

@@ -108,8 +108,12 @@ def _rows(rows: list[dict[str, str]]) -> dg.MetadataValue:
         dg.AssetSpec(
             MODELS_KEY,
             deps=[TRAINING_TABLE_KEY],
-            description="Every model family trained walk-forward on features.training_table, "
-            "one MLflow run each, registered as <target>-<timeframe>-<family> (alias champion).",
+            description="Every model family trained walk-forward on `features.training_table`, "
+            "one MLflow run each (experiment `trading-models`), registered as "
+            "`target-timeframe-family` (e.g. `fwd_ret_1-1d-lightgbm`) with alias `champion` "
+            "on each family's best version and `best` on the best family's champion per "
+            "target and timeframe; baselines (`zero`, `last`, `moving_average`) are runs "
+            "only, never registered.",
             group_name="ml",
             kinds={"mlflow", "lightgbm", "scikitlearn"},
             automation_condition=dg.AutomationCondition.eager(),
@@ -154,7 +158,8 @@ def ml_models(
         data_version=dg.DataVersion(report.data_version),
         metadata={
             "models": _rows(report.models),
-            "registered_versions": dg.MetadataValue.int(len(report.versions)),
+            "registered_versions": dg.MetadataValue.int(report.registered),
+            "best": dg.MetadataValue.json(report.best),
             "trained": dg.MetadataValue.int(len(report.fit_seconds)),
             "skipped": _rows(report.skipped),
             "skipped_count": dg.MetadataValue.int(len(report.skipped)),

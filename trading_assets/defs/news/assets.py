@@ -1,4 +1,4 @@
-"""News and sentiment assets: ``raw/news``, ``ml/sentiment_model``, ``ml/sentiment`` and
+"""News and sentiment assets: ``raw/news``, ``ml/sentiment_model``, ``ml/sentiment_scores`` and
 ``features/sentiment_agg``, with their checks.
 
 - ``raw/news`` collects every configured source (feeds concurrently, changed local files,
@@ -9,7 +9,7 @@
 - ``ml/sentiment_model`` trains the ``ml`` classifier on the configured corpus, logs it to
   MLflow and registers it (alias ``champion``). Its data version is the model's content hash:
   the same corpus and code are found in the registry and not trained again.
-- ``ml/sentiment`` scores only the articles without a score for (method, model version), in
+- ``ml/sentiment_scores`` scores only the articles without a score for (method, model version), in
   one transaction; nothing new to score means nothing written and the same data version.
 - ``features/sentiment_agg`` rebuilds the per-symbol hourly/daily sentiment bars from the
   current model version of each method (see :mod:`trading_assets.sentiment.aggregate`).
@@ -31,7 +31,13 @@ from typing import Any
 import dagster as dg
 
 from trading_assets.defs import keys
-from trading_assets.defs.metadata import markdown_rows, preview, write_metadata
+from trading_assets.defs.metadata import (
+    NO_SOURCE,
+    markdown_rows,
+    no_source_check,
+    preview,
+    write_metadata,
+)
 from trading_assets.defs.mlflow_resource import MlflowResource
 from trading_assets.defs.news.resources import NewsSourcesResource, SentimentSettingsResource
 from trading_assets.defs.ops.meter import metered
@@ -56,6 +62,7 @@ PUBLISHED_NOT_IN_FUTURE = "published_at_not_in_future"
 UNTAGGED_SHARE = "untagged_share"
 SOURCES_HEALTHY = "news_sources_healthy"
 SCORE_IN_RANGE = "score_in_range"
+TRAINED = "trained"
 
 
 class NewsConfig(dg.Config):
@@ -75,9 +82,28 @@ def _price_symbols(context: dg.AssetExecutionContext, price_sources: PriceSource
         return []
 
 
+def _no_news_source(configured: int, rows: int) -> str | None:
+    """Why ``raw/news`` has no source (no source configured and no article stored), or None."""
+    if configured or rows:
+        return None
+    return "no news source configured on this profile (feeds off, no news files)"
+
+
+def _no_source_checks(no_source: str) -> list[dg.AssetCheckResult]:
+    """The news checks when no news source is configured: they say so, they do not pass."""
+    names = (UNIQUE_ARTICLE_ID, PUBLISHED_NOT_IN_FUTURE, UNTAGGED_SHARE, SOURCES_HEALTHY)
+    return [no_source_check(name, no_source, {"rows": 0}) for name in names]
+
+
 def _news_checks(
-    health: news_store.NewsHealth, now: datetime, max_untagged: float, batch: NewsBatch
+    health: news_store.NewsHealth,
+    now: datetime,
+    max_untagged: float,
+    batch: NewsBatch,
+    no_source: str | None = None,
 ) -> list[dg.AssetCheckResult]:
+    if no_source:
+        return _no_source_checks(no_source)
     failed = batch.problems("failed", with_status=False)
     degraded = batch.problems("degraded", with_status=False)
     share = health.untagged_share
@@ -174,8 +200,9 @@ def news(
         result = news_store.write_batch(con, batch, now)
         health = news_store.news_health(con, now)
         per_source, latest = news_store.per_source(con), news_store.latest_articles(con)
+    no_source = _no_news_source(sources.configured, result.rows)
     metadata = {
-        **write_metadata(result),
+        **write_metadata(result, no_source),
         "summary": dg.MetadataValue.text(news_store.news_summary(sources.configured, result)),
         "sources_configured": dg.MetadataValue.int(sources.configured),
         "articles_read": dg.MetadataValue.int(batch.records),
@@ -188,7 +215,7 @@ def news(
     return dg.MaterializeResult(
         metadata=metadata,
         data_version=dg.DataVersion(result.data_version),
-        check_results=_news_checks(health, now, settings.max_untagged_share, batch),
+        check_results=_news_checks(health, now, settings.max_untagged_share, batch, no_source),
     )
 
 
@@ -212,9 +239,17 @@ def _model_metadata(trained: training.ModelTraining) -> dict[str, Any]:
 @dg.asset(
     key=keys.SENTIMENT_MODEL,
     description="The ml news-sentiment classifier (TF-IDF + linear vs random forest), trained "
-    "on the configured labelled corpus, logged to MLflow and registered (alias champion).",
+    "on the configured labelled corpus, logged to MLflow and registered (alias `champion`).",
     group_name="news",
     kinds={"mlflow", "scikitlearn"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            TRAINED,
+            asset=keys.SENTIMENT_MODEL,
+            description="A model was trained (or its registered version reused); says "
+            "`not trained` with the reason (not a pass) when there is no labelled corpus.",
+        )
+    ],
 )
 @metered
 def sentiment_model(
@@ -225,15 +260,22 @@ def sentiment_model(
     settings = sentiment_settings.settings()
     reason = settings.training_skip_reason()
     if reason is not None:
+        status = f"not trained: {reason}; ml scoring off"
+        flag = {NO_SOURCE: dg.MetadataValue.text(status)}
         return dg.MaterializeResult(
-            metadata={"status": dg.MetadataValue.text(f"not trained: {reason}; ml scoring off")},
+            metadata={"status": dg.MetadataValue.text(status), **flag},
             data_version=dg.DataVersion("untrained"),
+            check_results=[no_source_check(TRAINED, reason, {"trained": 0}, "Not trained")],
         )
     trained = training.train_or_reuse(settings, mlflow.tracking_uri, mlflow.artifact_location)
     if trained.outcome is not None:
         context.log.info("held-out evaluation:\n" + trained.outcome.table())
     return dg.MaterializeResult(
-        metadata=_model_metadata(trained), data_version=dg.DataVersion(trained.model_version)
+        metadata=_model_metadata(trained),
+        data_version=dg.DataVersion(trained.model_version),
+        check_results=[
+            dg.AssetCheckResult(check_name=TRAINED, passed=True, metadata={"trained": 1})
+        ],
     )
 
 
@@ -277,8 +319,11 @@ def sentiment(
         check_name=SCORE_IN_RANGE,
         passed=bad == 0,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"rows_out_of_range": bad},
+        metadata={"rows_out_of_range": bad, "rows": result.rows},
     )
+    if result.rows == 0:  # nothing scored: say so rather than pass
+        why = "no article has been scored on this profile"
+        check = no_source_check(SCORE_IN_RANGE, why, {"rows": 0})
     return dg.MaterializeResult(
         metadata={
             **write_metadata(result),

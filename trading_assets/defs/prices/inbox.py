@@ -18,14 +18,13 @@ from pathlib import Path
 import dagster as dg
 
 from trading_assets.defs.keys import NEWS as NEWS_KEY
-from trading_assets.defs.keys import SOURCE_FILES
+from trading_assets.defs.keys import RAW_KEYS, SOURCE_FILES
 from trading_assets.defs.live_lane import live_lane
 from trading_assets.defs.partitions import SYMBOLS
-from trading_assets.defs.prices.ingestion import INGESTION_ASSETS
 from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.sources.inbox import scan_inbox
 
-_KEY_OF_KIND = {a.key.path[-1]: a.key for a in INGESTION_ASSETS}
+_KEY_OF_KIND = dict(RAW_KEYS)
 _TAGS = {"trading_assets/trigger": "inbox"}
 
 

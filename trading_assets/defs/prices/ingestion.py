@@ -1,4 +1,4 @@
-"""Ingestion assets ``raw/bars``, ``raw/ticks``, ``raw/quotes`` and ``raw/quote_bars``.
+"""Ingestion assets ``raw/source_bars``, ``raw/ticks``, ``raw/quotes`` and ``raw/quote_bars``.
 
 Each is partitioned by symbol. A materialization lists the symbol's source items, skips those
 whose fingerprint matches the last successful ingest, loads the rest one by one (a bad file is
@@ -7,10 +7,18 @@ ONE DuckDB transaction. The data version is a hash of the symbol's stored rows, 
 finds nothing new reports the same version and nothing downstream becomes stale.
 """
 
+from typing import Any
+
 import dagster as dg
 
 from trading_assets import schemas
-from trading_assets.defs.metadata import coverage_from_stats, preview, write_metadata
+from trading_assets.defs.keys import RAW_KEYS
+from trading_assets.defs.metadata import (
+    coverage_from_stats,
+    no_source_check,
+    preview,
+    write_metadata,
+)
 from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.prices.resources import PriceSourcesResource
@@ -33,6 +41,25 @@ class IngestConfig(dg.Config):
     land and the bad ones are set aside in ops.rejected_rows."""
 
 
+def sources_loaded(batch: Any, symbol: str, no_source: str | None) -> dg.AssetCheckResult:
+    """The ``sources_loaded`` check of one partition's ingestion (``batch``: what
+    :func:`~trading_assets.sources.ingest.load_new_items` loaded): its counts as numbers and
+    the partition; with ``no_source`` (why there is none) it says so rather than pass."""
+    figures = {
+        "failed": len(batch.failures), "items_total": batch.items_total,
+        "items_loaded": batch.items_loaded, "failures": dg.MetadataValue.json(batch.failures),
+        "partition": dg.MetadataValue.text(symbol),
+    }  # fmt: skip
+    if no_source:
+        return no_source_check(SOURCES_LOADED, no_source, figures)
+    return dg.AssetCheckResult(
+        check_name=SOURCES_LOADED,
+        passed=batch.all_loaded,
+        severity=dg.AssetCheckSeverity.ERROR if batch.rejected else dg.AssetCheckSeverity.WARN,
+        metadata=figures,
+    )
+
+
 def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
     """The ingestion asset ``raw/<kind>`` for one canonical row kind (see ``schemas.KINDS``).
 
@@ -42,7 +69,7 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
     if kind not in schemas.KINDS:
         raise KeyError(f"unknown row kind {kind!r}; known: {sorted(schemas.KINDS)}")
     table = f"raw.{kind}"
-    asset_key = dg.AssetKey(["raw", kind])
+    asset_key = RAW_KEYS[kind]
 
     @dg.asset(
         key=asset_key,
@@ -56,7 +83,8 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
                 SOURCES_LOADED,
                 asset=asset_key,
                 description="Every source item of the partition read this run landed whole: "
-                "fails with ERROR when one was rejected, WARN when one landed only partly.",
+                "fails with ERROR when one was rejected, WARN when one landed only partly; "
+                "says `no source` (not a pass) when the profile has none for the partition.",
             )
         ],
         metadata={"table": table},
@@ -82,9 +110,11 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
             written = write_ingest(
                 con, kind, symbol, batch.rows, batch.items, batch.rejected_rows, batch.actions
             )
-        failures = dg.MetadataValue.json(batch.failures)
+        no_source = None
+        if batch.items_total == 0 and written.result.rows == 0:
+            no_source = f"no {kind} source for {symbol} on the {price_sources.profile} profile"
         metadata = {
-            **write_metadata(written.result),
+            **write_metadata(written.result, no_source),
             "items_total": dg.MetadataValue.int(batch.items_total),
             "items_loaded": dg.MetadataValue.int(batch.items_loaded),
             "items_unchanged": dg.MetadataValue.int(batch.items_unchanged),
@@ -95,13 +125,8 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
         if written.spans is not None:
             metadata["coverage"] = coverage_from_stats(written.spans)
         if batch.failures:
-            metadata["failures"] = failures
-        check = dg.AssetCheckResult(
-            check_name=SOURCES_LOADED,
-            passed=batch.all_loaded,
-            severity=dg.AssetCheckSeverity.ERROR if batch.rejected else dg.AssetCheckSeverity.WARN,
-            metadata={"failed": len(batch.failures), "failures": failures},
-        )
+            metadata["failures"] = dg.MetadataValue.json(batch.failures)
+        check = sources_loaded(batch, symbol, no_source)
         return dg.MaterializeResult(
             metadata=metadata,
             data_version=dg.DataVersion(written.result.data_version),

@@ -6,17 +6,26 @@ splits are adjusted away (:mod:`trading_assets.bars.splits`): prices are split-a
 features, labels and backtests never see a split as a return.
 """
 
+import math
+
 import dagster as dg
 import polars as pl
 
 from trading_assets import markets, schemas
 from trading_assets.bars import quality, resample, splits
 from trading_assets.defs.keys import RAW_BARS, RAW_TICKS, STAGING_BARS
-from trading_assets.defs.metadata import coverage, preview, write_metadata
+from trading_assets.defs.metadata import (
+    HISTORICAL,
+    check_metadata,
+    coverage,
+    preview,
+    write_metadata,
+)
 from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
+from trading_assets.profiles import active_profile
 from trading_assets.timeframes import STANDARD_TIMEFRAMES
 from trading_assets.warehouse.prices import read_raw_prices, read_split_actions
 from trading_assets.warehouse.writes import replace_scope
@@ -42,7 +51,11 @@ BAR_CHECKS: dict[str, tuple[str, dg.AssetCheckSeverity]] = {
         "splits are listed",
         dg.AssetCheckSeverity.WARN,
     ),
-    "fresh": ("the newest bar of each timeframe is recent enough", dg.AssetCheckSeverity.WARN),
+    "fresh": (
+        "the newest bar of each timeframe is recent enough (enforced on the live profile; on "
+        "historical data it says so, with the newest bar, and does not pass); lag in hours",
+        dg.AssetCheckSeverity.WARN,
+    ),
     "reconciles": (
         "bars resampled from finer data agree with source bars where both exist",
         dg.AssetCheckSeverity.WARN,
@@ -56,7 +69,40 @@ class StagingBarsConfig(dg.Config):
     timeframes: list[str] = list(STANDARD_TIMEFRAMES)
     """Timeframes to provide (derived from finer data where no source has them)."""
     enforce_freshness: bool = False
-    """Fail the ``fresh`` check when data lags (on for live data; historical files always lag)."""
+    """Fail the ``fresh`` check when data lags (always on for the ``live`` profile; off for
+    historical files, which always lag: the check then says the data is historical)."""
+
+
+def freshness_result(measure: quality.QualityResult, partition: str) -> dg.AssetCheckResult:
+    """The ``fresh`` check: the newest bar's lag in hours as numbers; enforced (pass/fail)
+    on live data, else a plain statement that the data is historical (not a pass)."""
+    timeframes = measure.metadata.get("timeframes", {})
+    lags = {tf: v["lag_hours"] for tf, v in timeframes.items()}
+    closes = {tf: v["newest_bar_close"] for tf, v in timeframes.items()}
+    metadata = {
+        **check_metadata(measure.metadata, partition),
+        "lag_hours": dg.MetadataValue.float(float(min(lags.values(), default=math.nan))),
+        "newest_bar_close": dg.MetadataValue.text(max(closes.values(), default="none")),
+    }
+    if measure.metadata.get("enforced"):
+        return dg.AssetCheckResult(
+            check_name="fresh", passed=measure.passed, severity=BAR_CHECKS["fresh"][1],
+            metadata=metadata,
+        )  # fmt: skip
+    newest = max(closes.values(), default=None)
+    lag = min(lags.values(), default=math.nan)
+    return dg.AssetCheckResult(
+        check_name="fresh",
+        passed=False,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"Historical data: the newest bar of {partition} closed at {newest} UTC, "
+            f"{lag:,.0f} hours ago. Freshness is enforced only on the live profile."
+            if newest is not None
+            else f"No bars for {partition}: freshness not measured."
+        ),
+        metadata={**metadata, HISTORICAL: dg.MetadataValue.bool(True)},
+    )
 
 
 def bar_check_results(
@@ -65,18 +111,23 @@ def bar_check_results(
     reconciliation: dict,
     enforce_freshness: bool,
     split_report: splits.SplitReport | None = None,
+    partition: str = "",
 ) -> list[dg.AssetCheckResult]:
     """Every bar quality measure of one symbol's bars
-    (:func:`trading_assets.bars.quality.measure_bars`), as check results."""
+    (:func:`trading_assets.bars.quality.measure_bars`), as check results naming the
+    ``partition`` (symbol), their figures as numbers (:func:`freshness_result` for
+    ``fresh``)."""
     measures = quality.measure_bars(
         bars, market, reconciliation, enforce_freshness=enforce_freshness, splits=split_report
     )
     return [
-        dg.AssetCheckResult(
+        freshness_result(result, partition)
+        if name == "fresh"
+        else dg.AssetCheckResult(
             check_name=name,
             passed=result.passed,
             severity=BAR_CHECKS[name][1],
-            metadata={"details": dg.MetadataValue.json(result.metadata)},
+            metadata=check_metadata(result.metadata, partition),
         )
         for name, result in measures.items()
     ]
@@ -115,7 +166,8 @@ def staging_bars(
         result = replace_scope(
             con, "staging.bars", bars, {"symbol": symbol}, schema=schemas.STAGING_BARS_SCHEMA
         )
-    checks = bar_check_results(bars, market, reconciliation, config.enforce_freshness, split_report)
+    enforce = config.enforce_freshness or active_profile() == "live"
+    checks = bar_check_results(bars, market, reconciliation, enforce, split_report, symbol)
     missing = resample.missing_inputs(symbol, source, ticks)
     return dg.MaterializeResult(
         metadata={

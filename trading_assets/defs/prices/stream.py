@@ -8,7 +8,7 @@ files, ``ETH/USD`` from Alpaca...), so the same view works on every profile.
 import dagster as dg
 
 from trading_assets.defs.keys import RAW_TICKS, STAGING_BARS, UNIVERSAL_STREAM
-from trading_assets.defs.metadata import preview
+from trading_assets.defs.metadata import NO_SOURCE, preview
 from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
@@ -42,9 +42,14 @@ def universal_stream(
         view = build_universal_stream(con, wanted)
     if view.missing:
         context.log.warning(f"universal stream: no data for {', '.join(view.missing)}")
+    no_source = {}
+    if view.rows == 0:
+        why = f"none of the series ({', '.join(view.missing)}) has data on this profile"
+        no_source = {NO_SOURCE: dg.MetadataValue.text(why)}
     return dg.MaterializeResult(
         metadata={
             "rows": dg.MetadataValue.int(view.rows),
+            **no_source,
             "series": preview(view.counts, n=20),
             "missing_series": dg.MetadataValue.json(view.missing),
         },

@@ -117,7 +117,9 @@ def build_report_asset(
         kinds={"html", "duckdb", "mlflow"},
         pool=DUCKDB_WRITER_POOL,
         automation_condition=dg.AutomationCondition.eager(),
-        metadata={"output": "<reports_dir>/report-<date>.html and latest.html"},
+        metadata={
+            "output": "`reports/report-DATE.html` and `reports/latest.html` in the project home"
+        },
     )
     @metered
     def report(
@@ -186,7 +188,7 @@ def _report_event(instance: dg.DagsterInstance) -> dict[str, Any] | None:
     key=PUBLISHED_KEY,
     description=(
         "The report of the day published: a WordPress post (created, or updated in place, by "
-        "slug trading-report-<date>) and a Discord message (edited in place on re-runs). Off "
+        "slug `trading-report-DATE`) and a Discord message (edited in place on re-runs). Off "
         "unless configured; an unchanged report is not published again."
     ),
     deps=[REPORT_KEY],

@@ -9,6 +9,7 @@ import dagster as dg
 import polars as pl
 
 from trading_assets.defs.dagster_internals import check_record_status
+from trading_assets.defs.metadata import HISTORICAL, NO_SOURCE
 from trading_assets.report.inputs import QUALITY_COLUMNS, empty
 
 HISTORY = 50  # evaluations read per check to find the latest of each partition
@@ -23,6 +24,11 @@ def _status(record) -> tuple[str, str]:
     if status == "succeeded":
         return "passed", severity
     if status == "failed":
+        metadata = getattr(evaluation, "metadata", None) or {}
+        if NO_SOURCE in metadata:
+            return "no source", severity
+        if HISTORICAL in metadata:
+            return "historical", severity
         return ("warning" if severity == "WARN" else "failed"), severity
     return "planned", severity
 
@@ -31,7 +37,9 @@ def latest_check_evaluations(
     instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey]
 ) -> pl.DataFrame:
     """One row per (check, partition) with its latest outcome (:data:`QUALITY_COLUMNS`):
-    status ``passed``, ``warning`` (a WARN check that failed), ``failed`` or ``planned``."""
+    status ``passed``, ``warning`` (a WARN check that failed), ``failed``, ``no source`` or
+    ``historical`` (did not pass only to say so: no source on the profile, historical data
+    whose freshness is not enforced) or ``planned``."""
     rows = []
     storage = instance.event_log_storage
     for key in sorted(check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):

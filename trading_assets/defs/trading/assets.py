@@ -16,7 +16,7 @@ from trading_assets.defs.keys import (
     STAGING_BARS,
 )
 from trading_assets.defs.keys import TRADE_COSTS as COSTS
-from trading_assets.defs.metadata import preview, write_metadata
+from trading_assets.defs.metadata import check_metadata, preview, write_metadata
 from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.trading.resources import TradingResource
@@ -50,7 +50,7 @@ def _checks(results: dict[str, tuple[bool, dict]]) -> list[dg.AssetCheckResult]:
             passed=passed,
             severity=POSITION_CHECKS[name][1],
             description=details.get("why") or POSITION_CHECKS[name][0],
-            metadata={"details": dg.MetadataValue.json(details)},
+            metadata=check_metadata(details),
         )  # fmt: skip
         for name, (passed, details) in results.items()
     ]
