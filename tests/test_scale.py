@@ -99,7 +99,7 @@ def test_settings_choose_the_stores_and_executor_and_urls_are_shown_without_pass
     monkeypatch.setenv("TRADING_WORKERS", "3")
     text = dagster_yaml_text()
     assert "env: TRADING_POSTGRES_URL" in text and "pa%40ss" not in text
-    assert "default_limit: 3" in text
+    assert "default_limit: 3" in text and "granularity: run" in text
     from trading_assets.definitions import executor
 
     assert executor().name == "multiprocess"
@@ -187,6 +187,24 @@ def test_parallel_run_on_postgres_equals_the_in_process_run_then_refresh_ui_and_
     done = cli(env, "refresh", "--json")
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout) == {"executed": [], "failures": []}
+
+    # a run Dagster launches itself uses its multiprocess executor: every step its own process
+    dagster = str(Path(sys.executable).parent / "dagster")
+    launched = subprocess.run(
+        [dagster, "asset", "materialize", "-m", "trading_assets.definitions",
+         "--select", "raw/bars,staging/bars,features/labels", "--partition", "ET01/USDT"],
+        env={**env, "DAGSTER_HOME": str(home / "dagster"),
+             "TRADING_POSTGRES_URL": scale.with_driver(dagster_url),
+             "TRADING_MLFLOW_TRACKING_URI": scale.with_driver(mlflow_url)},
+        capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    log = launched.stdout + launched.stderr
+    assert launched.returncode == 0, log[-4000:]
+    assert "Executing steps using multiprocess executor" in log
+    assert "could not set lock" not in log.lower() and "blocked by limit" not in log
+    again = tables(home / "warehouse.duckdb", PER_SYMBOL)
+    for name in ("raw.bars", "staging.bars", "features.labels"):
+        assert again[name].equals(theirs[name]), name  # the re-run changed nothing
 
     # dagster dev with its sensors against the server: their ticks land in Postgres
     port = free_port()

@@ -34,7 +34,7 @@ _DAGSTER_YAML = f"""\
 # serializes the write transactions alone, and compute runs in parallel).
 concurrency:
   pools:
-    granularity: op
+    granularity: {{pool_granularity}}
     default_limit: {{pool_limit}}
   runs:
     max_concurrent_runs: 4
@@ -73,6 +73,9 @@ def dagster_yaml_text() -> str:
 
     parallel = scale.executor() == scale.MULTIPROCESS
     text = _DAGSTER_YAML.replace("{pool_limit}", str(scale.workers() if parallel else 1))
+    # in parallel, pools count runs (at dequeue), never steps: a step process never waits
+    # for a slot its run holds, and the writer lock alone serializes the writes
+    text = text.replace("{pool_granularity}", "run" if parallel else "op")
     return text + (_POSTGRES_STORAGE if scale.postgres_url() else "")
 
 
