@@ -57,7 +57,7 @@ def tables(warehouse: Path, names: list[str] | None = None) -> dict[str, pl.Data
     """Every table (or ``names``) without the measured columns, rows in a canonical order."""
     out = {}
     with connect(warehouse, read_only=True) as con:
-        for name in sorted(names or existing_tables(con)):
+        for name in sorted(existing_tables(con) if names is None else names):
             frame = read_table(con, name)
             frame = frame.select([c for c in frame.columns if c not in MEASURED])
             out[name] = frame.sort(frame.columns, nulls_last=True)
@@ -260,15 +260,19 @@ def test_a_worker_killed_while_writing_leaves_all_or_nothing_and_a_rerun_complet
         [*CLI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )  # fmt: skip
-    lock, killed, seen = writer_lock_path(home / "warehouse.duckdb"), None, 0
+    lock, killed, armed = writer_lock_path(home / "warehouse.duckdb"), None, False
     while proc.poll() is None and killed is None:
         workers = {c.pid for c in psutil.Process(proc.pid).children() if c.pid != proc.pid}
         holder = _writer_lock_holder(lock, workers)
-        if holder is not None:
-            seen += 1
-            if seen >= 6:  # some partitions committed already, this one is mid-write
-                os.kill(holder, signal.SIGKILL)
-                killed = holder
+        if holder is not None and armed:  # a later partition's write, mid-way
+            os.kill(holder, signal.SIGKILL)
+            killed = holder
+        elif holder is None and not armed and lock.exists():
+            try:  # armed once some symbol's staging bars are committed
+                with connect(home / "warehouse.duckdb", read_only=True, timeout_s=1) as con:
+                    armed = "staging.bars" in existing_tables(con)
+            except Exception:  # a writer took the file meanwhile
+                pass
         time.sleep(0.02)
     output = proc.communicate()[0]
     assert killed is not None, "no worker was seen holding the writer lock"
