@@ -68,3 +68,20 @@ def print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
+
+
+def rebased_symbols(shared_data: Path, folder: Path, per_base: int) -> Path:
+    """The real ETH/USDT and BTC/USDT 1h bars of ``shared_data`` as ``per_base`` distinct
+    symbols each (``ET00/USDT``, ``BT00/USDT``...), freqtrade JSON files in ``folder``: prices
+    scaled so each series opens at 100, 110, ... (volumes and times unchanged)."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    source = shared_data / "crypto" / "binance_spot_2023"
+    for base in ("ETH", "BTC"):
+        rows = json.loads((source / f"{base}_USDT-1h.json").read_text())
+        for i in range(per_base):
+            f = (100.0 + 10 * i) / rows[0][1]
+            scaled = [[r[0], *(round(x * f, 8) for x in r[1:5]), r[5]] for r in rows]
+            (folder / f"{base[:2]}{i:02d}_USDT-1h.json").write_text(json.dumps(scaled))
+    return folder

@@ -116,8 +116,8 @@ def test_main_job_produces_signals_backtests_and_a_report_chromium_renders(local
     families = wh.sql(
         "SELECT timeframe, count(DISTINCT family) AS families FROM ml.predictions GROUP BY 1"
     )
-    # every family of returns (the LSTM included), both timeframes
-    assert dict(families.iter_rows()) == {"1h": 8, "1d": 8}
+    # every default family of returns (the opt-in LSTM: tests/ml/test_families_served.py)
+    assert dict(families.iter_rows()) == {"1h": 7, "1d": 7}
     signals = wh.sql("SELECT symbol, timeframe, count(*) AS n FROM signals.signals GROUP BY 1, 2")
     assert signals.height >= 4 and signals["n"].min() > 0
     strategies = wh.sql("SELECT DISTINCT strategy FROM signals.backtest_metrics")["strategy"]

@@ -46,14 +46,21 @@ def run(select: str | None, symbols: tuple[str, ...]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from trading_assets import scale
     from trading_assets.definitions import build_definitions
+    from trading_assets.errors import ConfigurationError
     from trading_assets.home import ProjectHome
     from trading_assets.profiles import active_profile
     from trading_assets.runner import dagster_instance, materialize, source_report
+    from trading_assets.scale import redact_url
 
     console = Console(soft_wrap=True)
     home = ProjectHome.from_env()
-    instance = dagster_instance(home)
+    try:
+        instance = dagster_instance(home)
+        workers = scale.workers() if scale.executor() == scale.MULTIPROCESS else 1
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
     profile = active_profile()
     console.print(f"[bold]trading-assets[/bold] profile [cyan]{profile}[/cyan], home {home.root}")
     defs = build_definitions()
@@ -63,6 +70,7 @@ def run(select: str | None, symbols: tuple[str, ...]) -> None:
             instance,
             selection=select,
             symbols=list(symbols) or None,
+            workers=workers,
             on_step=lambda label: (
                 status.update(f"materializing {label}"),
                 console.log(f"materializing {label}"),
@@ -87,7 +95,8 @@ def run(select: str | None, symbols: tuple[str, ...]) -> None:
     if report.exists():
         console.print(f"Report: {report}")
     console.print(
-        f"MLflow: mlflow ui --backend-store-uri {home.mlflow_tracking_uri} --host 127.0.0.1"
+        "MLflow: mlflow ui --backend-store-uri "
+        f"{redact_url(home.mlflow_tracking_uri)} --host 127.0.0.1"
     )
     console.print(
         'Python: from trading_assets import Warehouse; Warehouse().bars("<symbol>", "1d")'
@@ -116,13 +125,17 @@ def refresh(as_json: bool) -> None:
     from rich.table import Table
 
     from trading_assets.definitions import build_definitions
+    from trading_assets.errors import ConfigurationError
     from trading_assets.home import ProjectHome
     from trading_assets.refresh import plan_as_dicts
     from trading_assets.refresh import refresh as run_refresh
     from trading_assets.runner import dagster_instance
 
     console = Console(soft_wrap=True, stderr=as_json, quiet=as_json)
-    instance = dagster_instance(ProjectHome.from_env())
+    try:
+        instance = dagster_instance(ProjectHome.from_env())
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
     defs = build_definitions()
     with console.status("planning"):
         steps, summary = run_refresh(
@@ -254,8 +267,14 @@ def dagster_dev_command(dagster_home: Path, port: int) -> list[str]:
 @click.option("--port", default=3000, show_default=True)
 def ui(port: int) -> None:
     """Start the Dagster UI (dagster dev) on 127.0.0.1 with the project home's instance."""
+    from trading_assets import scale
+    from trading_assets.errors import ConfigurationError
     from trading_assets.home import ProjectHome
 
+    try:
+        scale.check_stores()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
     home = ProjectHome.from_env().ensure()
     env = {**os.environ, "DAGSTER_HOME": str(home.dagster_home)}
     raise SystemExit(subprocess.call(dagster_dev_command(home.dagster_home, port), env=env))

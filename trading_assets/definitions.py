@@ -110,8 +110,38 @@ def build_definitions(code_graph: CodeGraph | None = None) -> dg.Definitions:
             automation_sensor(),
         ],
         resources=resources,
-        executor=dg.in_process_executor,
+        executor=executor(),
     )
+
+
+def executor() -> dg.ExecutorDefinition:
+    """The executor of runs launched by Dagster (UI, sensors, schedules): in-process by
+    default; with ``TRADING_EXECUTOR=multiprocess`` each step in its own process,
+    ``TRADING_WORKERS`` at a time (DuckDB writes queue on the warehouse's writer lock);
+    ``k8s`` / ``celery``: Dagster's Kubernetes job or Celery executor, configured per run.
+
+    Raises:
+        ConfigurationError: ``k8s`` or ``celery`` without its package installed.
+    """
+    import importlib
+
+    from trading_assets import scale
+    from trading_assets.errors import ConfigurationError
+
+    chosen = scale.executor()
+    if chosen == scale.MULTIPROCESS:
+        return dg.multiprocess_executor.configured({"max_concurrent": scale.workers()})
+    if chosen in scale.EXTERNAL_EXECUTORS:
+        package, name = scale.EXTERNAL_EXECUTORS[chosen]
+        try:
+            return getattr(importlib.import_module(package), name)
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"TRADING_EXECUTOR={chosen} needs {package.replace('_', '-')}: "
+                f"uv add '{package.replace('_', '-')}>=0.29.27,<0.30' (the Dagster 1.13 line; "
+                "see the README, Scaling out)"
+            ) from exc
+    return dg.in_process_executor
 
 
 @dg.definitions

@@ -4,7 +4,8 @@ Layout under ``TRADING_ASSETS_HOME`` (default ``.trading/`` in the working direc
 
     warehouse.duckdb     all tables, one schema per layer
     dagster/             DAGSTER_HOME, with a dagster.yaml that serializes DuckDB writers
-    mlflow.db            MLflow tracking + model registry (SQLite)
+                         (and points Dagster's storage at Postgres with TRADING_POSTGRES_URL)
+    mlflow.db            MLflow tracking + model registry (SQLite; or TRADING_MLFLOW_TRACKING_URI)
     mlartifacts/         MLflow artifacts
     reports/             generated HTML reports
     inbox/               files dropped here are ingested by the inbox sensor
@@ -28,11 +29,13 @@ DUCKDB_WRITER_POOL = "duckdb_writer"
 _WRITTEN_BY = "# Written by trading-assets."
 _DAGSTER_YAML = f"""\
 # Written by trading-assets. DuckDB allows one writer process at a time, so every asset that
-# writes the warehouse runs in the pool "{DUCKDB_WRITER_POOL}"; pools default to one slot here.
+# writes the warehouse runs in the pool "{DUCKDB_WRITER_POOL}"; pools default to one slot here
+# (with TRADING_EXECUTOR=multiprocess, one per worker: the warehouse's writer lock then
+# serializes the write transactions alone, and compute runs in parallel).
 concurrency:
   pools:
-    granularity: op
-    default_limit: 1
+    granularity: {{pool_granularity}}
+    default_limit: {{pool_limit}}
   runs:
     max_concurrent_runs: 4
 # queued runs (a sensor's or the UI's) start within a second, not the default five
@@ -49,6 +52,31 @@ sensors:
 telemetry:
   enabled: false
 """
+#: Dagster's instance storage on Postgres (TRADING_POSTGRES_URL, read by Dagster at start)
+_POSTGRES_STORAGE = f"""\
+storage:
+  postgres:
+    postgres_url:
+      env: {settings.POSTGRES_URL.name}
+"""
+
+
+def dagster_yaml_text() -> str:
+    """The ``dagster.yaml`` this package writes for the current settings: SQLite storage in
+    the home, or Postgres with ``TRADING_POSTGRES_URL``; the ``duckdb_writer`` pool limit is
+    1, or the worker count with ``TRADING_EXECUTOR=multiprocess``.
+
+    Raises:
+        ConfigurationError: an invalid scale setting (see :mod:`trading_assets.scale`).
+    """
+    from trading_assets import scale
+
+    parallel = scale.executor() == scale.MULTIPROCESS
+    text = _DAGSTER_YAML.replace("{pool_limit}", str(scale.workers() if parallel else 1))
+    # in parallel, pools count runs (at dequeue), never steps: a step process never waits
+    # for a slot its run holds, and the writer lock alone serializes the writes
+    text = text.replace("{pool_granularity}", "run" if parallel else "op")
+    return text + (_POSTGRES_STORAGE if scale.postgres_url() else "")
 
 
 @dataclass(frozen=True)
@@ -76,7 +104,9 @@ class ProjectHome:
 
     @property
     def mlflow_tracking_uri(self) -> str:
-        return f"sqlite:///{self.mlflow_db}"
+        """``TRADING_MLFLOW_TRACKING_URI`` when set (a secret: may hold a password), else the
+        home's SQLite store."""
+        return settings.MLFLOW_TRACKING_URI.read() or f"sqlite:///{self.mlflow_db}"
 
     @property
     def mlflow_artifacts(self) -> Path:
@@ -108,6 +138,7 @@ class ProjectHome:
         current = dagster_yaml.read_text() if dagster_yaml.exists() else None
         # a file written by an earlier version of this package is brought up to date; one
         # the user wrote (without the first line of ours) is left alone
-        if current is None or (current != _DAGSTER_YAML and current.startswith(_WRITTEN_BY)):
-            dagster_yaml.write_text(_DAGSTER_YAML)
+        wanted = dagster_yaml_text()
+        if current is None or (current != wanted and current.startswith(_WRITTEN_BY)):
+            dagster_yaml.write_text(wanted)
         return self

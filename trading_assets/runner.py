@@ -3,13 +3,23 @@
 Used by ``trading-assets run``: it discovers the symbols the sources offer, registers them as
 partitions, runs the per-symbol assets one symbol at a time and then the unpartitioned assets,
 all recorded in the project's Dagster instance so the UI shows the same history.
+
+With ``workers`` above 1 (``TRADING_EXECUTOR=multiprocess``), the per-symbol runs of a stage
+go to that many worker processes (started once, each loading the definitions once), so N
+symbols compute on N cores; their DuckDB writes stay short transactions that queue on the
+warehouse's writer lock (:mod:`trading_assets.warehouse.connection`). Unpartitioned assets
+run in this process between the stages, as before.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import uuid
 import warnings
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -47,9 +57,30 @@ class RunSummary:
     def ok(self) -> bool:
         return not self.failures
 
+    def merge(self, other: RunSummary) -> None:
+        """Add ``other`` (a worker's runs) to this summary."""
+        for key, theirs in other.outcomes.items():
+            ours = self.outcomes.setdefault(key, AssetOutcome(key))
+            ours.materializations += theirs.materializations
+            ours.rows += theirs.rows
+            ours.rows_written += theirs.rows_written
+            ours.failed_checks.extend(theirs.failed_checks)
+            ours.data_versions.update(theirs.data_versions)
+        self.failures.extend(other.failures)
+        self.run_ids.extend(other.run_ids)
+
 
 def dagster_instance(home: ProjectHome) -> dg.DagsterInstance:
-    """The persistent Dagster instance in ``home`` (sets ``DAGSTER_HOME``)."""
+    """The persistent Dagster instance in ``home`` (sets ``DAGSTER_HOME``); on Postgres with
+    ``TRADING_POSTGRES_URL`` (:mod:`trading_assets.scale`).
+
+    Raises:
+        ConfigurationError: a configured Postgres store is unreachable or refuses the
+            credentials (checked before anything is written; the URL shown without password).
+    """
+    from trading_assets import scale
+
+    scale.check_stores()
     home.ensure()
     os.environ["DAGSTER_HOME"] = str(home.dagster_home)
     return dg.DagsterInstance.get()
@@ -130,19 +161,108 @@ def stages(graph, keys: set[dg.AssetKey]) -> list[list[dg.AssetKey]]:
     return [s for s in out if s]
 
 
+#: tag on the runs a worker process executes: the id of the materialize call that sent them
+RUNNER_TAG = "trading_assets/runner"
+_WORKER: dict = {}
+
+
+def _worker_start() -> None:
+    """Load the definitions and the instance once per worker process (from the environment
+    the worker inherited)."""
+    from trading_assets.definitions import build_definitions
+
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    defs = build_definitions()
+    _WORKER["job"] = defs.resolve_implicit_global_asset_job_def()
+    _WORKER["instance"] = dagster_instance(ProjectHome.from_env())
+
+
+def _worker_run(keys: list[list[str]], partition: str, tags: dict[str, str]) -> RunSummary:
+    """One per-symbol run in a worker process (see :func:`materialize`)."""
+    summary = RunSummary()
+    result = _WORKER["job"].execute_in_process(
+        instance=_WORKER["instance"],
+        partition_key=partition,
+        asset_selection=[dg.AssetKey(k) for k in keys],
+        raise_on_error=False,
+        run_config=QUIET_RUN_CONFIG,
+        tags=tags,
+    )
+    record_result(summary, result)
+    return summary
+
+
+def _fail_orphaned_runs(instance: dg.DagsterInstance, tags: dict[str, str]) -> list[str]:
+    """Mark failed the runs a dead worker left STARTED (frees their pool slots); returns
+    their partitions."""
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], tags=tags)
+    )
+    for run in runs:
+        instance.report_run_failed(run, "the worker process running it died")
+    return [run.tags.get("dagster/partition", "") for run in runs]
+
+
+class _Workers:
+    """The worker processes of one :func:`materialize` call, started on first use."""
+
+    def __init__(self, count: int, instance: dg.DagsterInstance):
+        self.count = count
+        self.instance = instance
+        self.tags = {RUNNER_TAG: uuid.uuid4().hex}
+        self.pool: ProcessPoolExecutor | None = None
+
+    def run_stage(self, keys: list[dg.AssetKey], partitions: list[str], summary: RunSummary):
+        """Run ``keys`` once per partition across the workers; wait for all of them."""
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(
+                self.count, multiprocessing.get_context("spawn"), initializer=_worker_start
+            )
+        paths = [list(k.path) for k in keys]
+        futures: dict[Future, str] = {
+            self.pool.submit(_worker_run, paths, p, self.tags): p for p in partitions
+        }
+        broken = False
+        for future, partition in futures.items():
+            try:
+                summary.merge(future.result())
+            except BrokenProcessPool:
+                broken = True
+                summary.failures.append(f"{partition}: a worker process died during its run")
+        if broken:
+            _fail_orphaned_runs(self.instance, self.tags)
+            self.close()
+            raise _WorkerDied()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+class _WorkerDied(Exception):
+    """A worker process died: the stages after the current one are not run."""
+
+
 def materialize(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     selection: str | None = None,
     symbols: list[str] | None = None,
     on_step: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> RunSummary:
     """Materialize ``selection`` (Dagster selection syntax; default every asset).
 
     Assets run in :func:`stages`; in each, partitioned assets run once per symbol
     (``symbols``, default every symbol the sources offer, all added as partitions) and
     unpartitioned ones in one run. ``on_step`` is called with a label before each run
-    (progress display).
+    (progress display). With ``workers`` > 1 the per-symbol runs of a stage run in that many
+    worker processes at once (spawned with this process's environment, each building the
+    code location from it, so ``defs`` must be the environment's own definitions). A worker
+    that dies (killed) fails its run: what it committed stays, its unfinished write is
+    rolled back, the later stages do not run, and a re-run completes the work.
 
     Raises:
         UnknownSymbolError: a requested symbol that no source offers.
@@ -179,13 +299,26 @@ def materialize(
         )
         record_result(summary, result)
 
-    for stage in stages(graph, keys):
-        partitioned = [k for k in stage if graph.get(k).partitions_def is not None]
-        unpartitioned = [k for k in stage if graph.get(k).partitions_def is None]
-        for symbol in wanted if partitioned else []:
-            run(partitioned, symbol)
-        if unpartitioned:
-            run(unpartitioned, None)
+    pool = _Workers(workers, instance) if workers > 1 and len(wanted) > 1 else None
+    try:
+        for stage in stages(graph, keys):
+            partitioned = [k for k in stage if graph.get(k).partitions_def is not None]
+            unpartitioned = [k for k in stage if graph.get(k).partitions_def is None]
+            if pool is not None and partitioned:
+                if on_step:
+                    names = ", ".join(k.to_user_string() for k in partitioned)
+                    on_step(f"{len(wanted)} symbols in {workers} processes: {names}")
+                pool.run_stage(partitioned, wanted, summary)
+            else:
+                for symbol in wanted if partitioned else []:
+                    run(partitioned, symbol)
+            if unpartitioned:
+                run(unpartitioned, None)
+    except _WorkerDied:
+        pass
+    finally:
+        if pool is not None:
+            pool.close()
     return summary
 
 

@@ -210,6 +210,38 @@ RETRAIN_NEW_BARS = Setting(
     "models retrain once this many new training rows (bars, all series together) arrived",
 )
 
+# -- scaling out -----------------------------------------------------------------------------
+POSTGRES_URL = Setting(
+    "TRADING_POSTGRES_URL",
+    str,
+    None,
+    "Postgres URL for Dagster's instance storage (runs, events, schedules), e.g. "
+    "postgresql+psycopg2://user:pass@host:5432/dagster (unset: SQLite in the home)",
+    secret=True,
+)
+MLFLOW_TRACKING_URI = Setting(
+    "TRADING_MLFLOW_TRACKING_URI",
+    str,
+    None,
+    "MLflow tracking and registry store, e.g. postgresql+psycopg2://user:pass@host:5432/mlflow "
+    "(unset: SQLite in the home); artifacts stay in the home's mlartifacts/",
+    secret=True,
+)
+EXECUTOR = Setting(
+    "TRADING_EXECUTOR",
+    str,
+    "in_process",
+    "in_process: one process; multiprocess: per-symbol runs of trading-assets run in worker "
+    "processes and the steps of UI-launched runs in their own processes; k8s or celery: "
+    "steps of UI-launched runs as Kubernetes jobs or Celery tasks (dagster-k8s, dagster-celery)",
+)
+WORKERS = Setting(
+    "TRADING_WORKERS",
+    int,
+    None,
+    "worker processes of the multiprocess executor (default: one per core)",
+)
+
 #: every environment variable the project reads, in the README's order
 SETTINGS: tuple[Setting, ...] = tuple(v for v in dict(globals()).values() if isinstance(v, Setting))
 #: variables whose names are built at run time from a configured name (one family each)

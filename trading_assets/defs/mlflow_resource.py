@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 
+from trading_assets import settings
 from trading_assets.home import ProjectHome
 
 
@@ -28,10 +29,13 @@ class MlflowResource(dg.ConfigurableResource):
 
     @classmethod
     def for_home(cls, home: ProjectHome) -> "MlflowResource":
-        """The project home's store: ``sqlite:///<home>/mlflow.db`` and ``<home>/mlartifacts``."""
-        return cls(
-            tracking_uri=home.mlflow_tracking_uri, artifact_location=str(home.mlflow_artifacts)
-        )
+        """The project home's store: ``sqlite:///<home>/mlflow.db`` and ``<home>/mlartifacts``;
+        with ``TRADING_MLFLOW_TRACKING_URI`` set (e.g. Postgres), that store, read at run time
+        as a secret (``EnvVar``), artifacts still in ``<home>/mlartifacts``."""
+        tracking_uri: Any = home.mlflow_tracking_uri
+        if settings.MLFLOW_TRACKING_URI.read():
+            tracking_uri = dg.EnvVar(settings.MLFLOW_TRACKING_URI.name)
+        return cls(tracking_uri=tracking_uri, artifact_location=str(home.mlflow_artifacts))
 
     def client(self) -> Any:
         """An ``mlflow.MlflowClient`` on this store (imports mlflow: seconds)."""

@@ -3,6 +3,13 @@
 DuckDB lets one process open a database file read-write, or several processes open it
 read-only, never both. Every connection here is short (opened for one read or one write
 transaction) and retried with exponential backoff while another process holds the lock.
+
+Writers of this package also queue on a writer lock beside the file
+(``<warehouse>.writer.lock``, an OS file lock that dies with its process): a read-write
+connection is opened only while holding it, so writers from parallel worker processes wait
+their turn in order instead of polling DuckDB's lock, and whatever they compute between two
+connections runs in parallel. A process killed while holding it frees it at once; DuckDB
+rolls its unfinished transaction back when the file is next opened.
 """
 
 from __future__ import annotations
@@ -14,14 +21,45 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+from filelock import FileLock, Timeout
 
 from trading_assets.errors import TradingAssetsError
 
+_WRITER_LOCKS: dict[str, FileLock] = {}
 _LOCK_MARKERS = ("could not set lock", "conflicting lock", "lock on file")
 
 
 class WarehouseLockedError(TradingAssetsError):
     """The warehouse stayed locked by another process for longer than the timeout."""
+
+
+def writer_lock_path(path: str | Path) -> Path:
+    """The writer lock file of the warehouse at ``path``."""
+    path = Path(path)
+    return path.with_name(path.name + ".writer.lock")
+
+
+@contextmanager
+def writer_lock(path: str | Path, timeout_s: float = 120.0) -> Iterator[None]:
+    """Hold the warehouse's writer lock (see the module docstring) for the ``with`` block.
+
+    Raises:
+        WarehouseLockedError: another writer held it for more than ``timeout_s``.
+    """
+    lock_path = str(writer_lock_path(path))
+    # one lock object per file and process: re-entrant within a thread (a nested write
+    # connection never waits for itself), exclusive between threads and processes
+    lock = _WRITER_LOCKS.setdefault(lock_path, FileLock(lock_path))
+    try:
+        lock.acquire(timeout=timeout_s)
+    except Timeout as exc:
+        raise WarehouseLockedError(
+            f"{path}: another writer held the writer lock for {timeout_s:.0f}s"
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -38,6 +76,8 @@ def connect(
     The session time zone is UTC, so ``TIMESTAMPTZ`` columns come back as
     ``Datetime("us", "UTC")`` in Polars.
 
+    A read-write connection holds the writer lock (:func:`writer_lock`) while open.
+
     Raises:
         WarehouseLockedError: another process held the file for more than ``timeout_s``.
         FileNotFoundError: ``read_only`` and the file does not exist yet.
@@ -48,6 +88,16 @@ def connect(
             f"warehouse {path} does not exist yet: run `trading-assets run` first"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    if read_only:
+        with _connect(path, True, timeout_s) as con:
+            yield con
+        return
+    with writer_lock(path, timeout_s), _connect(path, False, timeout_s) as con:
+        yield con
+
+
+@contextmanager
+def _connect(path: Path, read_only: bool, timeout_s: float) -> Iterator[duckdb.DuckDBPyConnection]:
     deadline = time.monotonic() + timeout_s
     delay = 0.02
     while True:

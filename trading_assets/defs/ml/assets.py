@@ -40,6 +40,7 @@ from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.ml import families, plan, splits
+from trading_assets.scale import redact_url
 
 MODELS_KEY = keys.MODELS
 PREDICTIONS_KEY = keys.PREDICTIONS
@@ -165,7 +166,7 @@ def ml_models(
             "skipped_count": dg.MetadataValue.int(len(report.skipped)),
             "fit_seconds": dg.MetadataValue.json(report.fit_seconds),
             "input_data_versions": dg.MetadataValue.json(report.input_versions),
-            "mlflow_tracking_uri": dg.MetadataValue.text(mlflow.tracking_uri),
+            "mlflow_tracking_uri": dg.MetadataValue.text(redact_url(mlflow.tracking_uri)),
             "data_version": dg.MetadataValue.text(report.data_version),
         },
     )
