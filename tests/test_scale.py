@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import polars as pl
-import psutil
 import pytest
 
 from benchmarks.common import rebased_symbols
@@ -25,7 +23,7 @@ from tests.postgres import PASSWORD, throwaway_cluster
 from tests.processes import free_port, running_server
 from trading_assets import scale
 from trading_assets.warehouse.catalog import existing_tables, read_table
-from trading_assets.warehouse.connection import connect, writer_lock_path
+from trading_assets.warehouse.connection import connect
 
 #: columns that hold measurements of the run itself (clock times, resource use, run ids)
 MEASURED = {"predicted_at", "ingested_at", "run_id", "started_at", "wall_s", "cpu_s",
@@ -248,54 +246,29 @@ def test_parallel_run_on_postgres_equals_the_in_process_run_then_refresh_ui_and_
     assert {m["name"] for m in found["registered_models"]} == models
 
 
-def _writer_lock_holder(lock: Path, pids: set[int]) -> int | None:
-    """The pid among ``pids`` holding the flock on ``lock``, from /proc/locks."""
-    if not lock.exists():
-        return None
-    inode = os.stat(lock).st_ino
-    for line in Path("/proc/locks").read_text().splitlines():
-        fields = line.split()
-        if "FLOCK" in fields and int(fields[-3].rsplit(":", 1)[1]) == inode:
-            pid = int(fields[-4])
-            if pid in pids:
-                return pid
-    return None
+#: the worker transaction that kills its process mid-write (a features write: by then every
+#: symbol's raw and staging bars are committed; see tests/kill_mid_write/sitecustomize.py)
+KILL_AT_TRANSACTION = 11
 
 
-@pytest.mark.skip(
-    reason="flaky: the poll does not always catch a worker holding the writer lock (issue #19)"
-)
 def test_a_worker_killed_while_writing_leaves_all_or_nothing_and_a_rerun_completes(
     inputs, baseline, tmp_path
 ):
     home = tmp_path / "home"
     env = run_env(home, inputs, TRADING_EXECUTOR="multiprocess", TRADING_WORKERS="2")
-    # each transaction stays open 0.3 s before its COMMIT, so the kill lands mid-write
-    slow = str(Path(__file__).parent / "slow_commits")
-    slow_env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [slow, env.get("PYTHONPATH")]))}
+    counter = tmp_path / "transactions"
+    hook = str(Path(__file__).parent / "kill_mid_write")
+    killing_env = {
+        **env, "PYTHONPATH": os.pathsep.join(filter(None, [hook, env.get("PYTHONPATH")])),
+        "TRADING_TEST_KILL_COUNTER": str(counter), "TRADING_TEST_KILL_AT": str(KILL_AT_TRANSACTION),
+    }  # fmt: skip
     args = ["run", "--select", PER_SYMBOL_SELECT]
-    proc = subprocess.Popen(
-        [*CLI, *args], env=slow_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    lock, killed, armed = writer_lock_path(home / "warehouse.duckdb"), None, False
-    while proc.poll() is None and killed is None:
-        workers = {c.pid for c in psutil.Process(proc.pid).children() if c.pid != proc.pid}
-        holder = _writer_lock_holder(lock, workers)
-        if holder is not None and armed:  # a later partition's write, mid-way
-            os.kill(holder, signal.SIGKILL)
-            killed = holder
-        elif holder is None and not armed and lock.exists():
-            try:  # armed once some symbol's staging bars are committed
-                with connect(home / "warehouse.duckdb", read_only=True, timeout_s=1) as con:
-                    armed = "staging.bars" in existing_tables(con) and bool(
-                        con.sql("SELECT count(*) FROM staging.bars").fetchone()[0]
-                    )
-            except Exception:  # a writer took the file meanwhile
-                pass
-        time.sleep(0.02)
-    output = proc.communicate()[0]
-    assert killed is not None, "no worker was seen holding the writer lock"
+    proc = subprocess.run(
+        [*CLI, *args], env=killing_env, capture_output=True, text=True, timeout=600
+    )
+    output = proc.stdout + proc.stderr
+    killed = counter.with_suffix(".killed")
+    assert killed.exists(), f"transaction {KILL_AT_TRANSACTION} never came: {counter.read_text()}"
     assert proc.returncode == 1, output[-3000:]
     assert "a worker process died" in output
 
