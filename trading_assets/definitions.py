@@ -12,6 +12,7 @@ import warnings
 
 import dagster as dg
 
+from trading_assets import dagster_sqlite
 from trading_assets.code_graph import CodeGraph
 from trading_assets.defs.automation import data_aware_automation
 from trading_assets.defs.code_version import with_code_versions
@@ -85,6 +86,8 @@ def build_definitions(code_graph: CodeGraph | None = None) -> dg.Definitions:
             source; tests pass an edited copy).
     """
     home = ProjectHome.from_env().ensure()
+    # a run Dagster launches loads these definitions: its events commit as the CLI's do
+    dagster_sqlite.install(home.dagster_home)
     profile = active_profile()
     resources = resources_for(profile, home)
     return dg.Definitions(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from trading_assets import dagster_sqlite
 from trading_assets.errors import UnknownSymbolError
 from trading_assets.home import ProjectHome
 from trading_assets.sources.inventory import FileReport
@@ -82,6 +83,7 @@ def dagster_instance(home: ProjectHome) -> dg.DagsterInstance:
 
     scale.check_stores()
     home.ensure()
+    dagster_sqlite.install(home.dagster_home)
     os.environ["DAGSTER_HOME"] = str(home.dagster_home)
     return dg.DagsterInstance.get()
 

@@ -235,6 +235,14 @@ EXECUTOR = Setting(
     "processes and the steps of UI-launched runs in their own processes; k8s or celery: "
     "steps of UI-launched runs as Kubernetes jobs or Celery tasks (dagster-k8s, dagster-celery)",
 )
+DAGSTER_SQLITE_SYNC = Setting(
+    "TRADING_DAGSTER_SQLITE_SYNC",
+    str,
+    "normal",
+    "normal: Dagster's SQLite stores in the home commit without a disk flush each (WAL, "
+    "synchronous=NORMAL; a power loss can lose the newest run events, never corrupts); "
+    "full: Dagster's defaults (a flush per event)",
+)
 WORKERS = Setting(
     "TRADING_WORKERS",
     int,

@@ -1,0 +1,72 @@
+"""Dagster's SQLite stores in the home commit with synchronous=NORMAL and are not
+checkpointed on every close (trading_assets.dagster_sqlite)."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from trading_assets import dagster_sqlite
+from trading_assets.errors import ConfigurationError
+
+#: SQLite's codes for PRAGMA synchronous
+NORMAL, FULL = 1, 2
+
+
+def _synchronous(path) -> int:
+    engine = sa.create_engine(f"sqlite:///{path}", poolclass=sa.pool.NullPool)
+    with engine.connect() as con:
+        value = con.execute(sa.text("PRAGMA synchronous")).scalar()
+    engine.dispose()
+    return value
+
+
+def _write(path) -> None:
+    engine = sa.create_engine(f"sqlite:///{path}", poolclass=sa.pool.NullPool)
+    with engine.connect() as con, con.begin():
+        con.execute(sa.text("PRAGMA journal_mode=WAL"))
+        con.execute(sa.text("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
+        con.execute(sa.text("INSERT INTO t VALUES (1)"))
+    engine.dispose()
+
+
+def test_only_files_under_the_dagster_home_commit_without_a_flush(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRADING_DAGSTER_SQLITE_SYNC", raising=False)
+    home, elsewhere = tmp_path / "dagster", tmp_path / "mlflow"
+    home.mkdir()
+    elsewhere.mkdir()
+    assert dagster_sqlite.install(home)
+    _write(home / "events.db")
+    _write(elsewhere / "mlflow.db")
+    assert _synchronous(home / "events.db") == NORMAL
+    assert _synchronous(elsewhere / "mlflow.db") == FULL
+    # the keeper stays open: closing the writer was not the last close, so no checkpoint
+    # removed the write-ahead log; outside the home the last close checkpointed it away
+    assert (home / "events.db-wal").exists()
+    assert not (elsewhere / "mlflow.db-wal").exists()
+
+
+def test_full_keeps_dagsters_defaults_and_a_bad_value_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRADING_DAGSTER_SQLITE_SYNC", "full")
+    assert not dagster_sqlite.install(tmp_path / "full")
+    monkeypatch.setenv("TRADING_DAGSTER_SQLITE_SYNC", "off")
+    with pytest.raises(ConfigurationError, match="TRADING_DAGSTER_SQLITE_SYNC='off'"):
+        dagster_sqlite.install(tmp_path)
+
+
+def test_a_run_on_a_home_instance_stores_and_reads_back_its_events(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRADING_DAGSTER_SQLITE_SYNC", raising=False)
+    dagster_sqlite.install(tmp_path)
+
+    @dg.asset
+    def numbers() -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={"rows": 3})
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        for _ in range(2):
+            assert dg.materialize([numbers], instance=instance).success
+        events = instance.fetch_materializations(dg.AssetKey("numbers"), limit=10).records
+        assert [e.asset_materialization.metadata["rows"].value for e in events] == [3, 3]
+    shards = list(tmp_path.rglob("*.db"))
+    assert shards and all(_synchronous(p) == NORMAL for p in shards)
