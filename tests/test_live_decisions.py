@@ -107,6 +107,11 @@ def test_three_replayed_bars_give_three_live_signals_without_retraining(trained,
     )
     assert stored["n"][0] == stored["d"][0] == count + HELD_BACK
     assert _mlflow_runs(home) == runs  # no retraining, no new MLflow run
+    # the registry did not change: champions and models came from the home's cache, not MLflow
+    (newest,) = instance.fetch_materializations(
+        dg.AssetKey(["ml", "live_predictions"]), limit=1
+    ).records
+    assert newest.asset_materialization.metadata["served_from_cache"].value > 0
     assert instance.fetch_materializations(dg.AssetKey(["ml", "models"]), limit=1) == models_before
     live = wh.sql("SELECT model, count(*) AS n, count(DISTINCT model_version) AS v "
                   f"FROM ml.live_predictions WHERE {eth} GROUP BY model")  # fmt: skip

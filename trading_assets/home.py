@@ -124,6 +124,11 @@ class ProjectHome:
     def metrics_dir(self) -> Path:
         return self.root / "metrics"
 
+    @property
+    def served_cache_dir(self) -> Path:
+        """Champions and fitted models of the live path (:mod:`trading_assets.ml.served_cache`)."""
+        return self.root / "cache" / "served"
+
     def ensure(self) -> ProjectHome:
         """Create the folders and the Dagster instance config if missing; returns self."""
         for path in (

@@ -6,6 +6,7 @@ environment. By default it points at the project home's SQLite store
 can point it at an MLflow tracking server instead (``tracking_uri="http://mlflow:5000"``).
 """
 
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -22,10 +23,13 @@ class MlflowResource(dg.ConfigurableResource):
             ``http://host:5000``.
         artifact_location: folder or URI for the artifacts of experiments this project
             creates (None: the tracking server's default).
+        served_cache_dir: folder of the live path's champion and model cache (None: no
+            cache; every live run asks MLflow).
     """
 
     tracking_uri: str
     artifact_location: str | None = None
+    served_cache_dir: str | None = None
 
     @classmethod
     def for_home(cls, home: ProjectHome) -> "MlflowResource":
@@ -35,7 +39,17 @@ class MlflowResource(dg.ConfigurableResource):
         tracking_uri: Any = home.mlflow_tracking_uri
         if settings.MLFLOW_TRACKING_URI.read():
             tracking_uri = dg.EnvVar(settings.MLFLOW_TRACKING_URI.name)
-        return cls(tracking_uri=tracking_uri, artifact_location=str(home.mlflow_artifacts))
+        return cls(
+            tracking_uri=tracking_uri,
+            artifact_location=str(home.mlflow_artifacts),
+            served_cache_dir=str(home.served_cache_dir),
+        )
+
+    def served_cache(self) -> Any:
+        """The live path's :class:`~trading_assets.ml.served_cache.ServedCache`, or None."""
+        from trading_assets.ml.served_cache import ServedCache
+
+        return ServedCache(Path(self.served_cache_dir)) if self.served_cache_dir else None
 
     def client(self) -> Any:
         """An ``mlflow.MlflowClient`` on this store (imports mlflow: seconds)."""

@@ -37,6 +37,7 @@ import polars as pl
 from trading_assets import schemas
 from trading_assets.ml.dataset import KEY, KNOWN, horizon_of, with_known_returns
 from trading_assets.ml.errors import FamilyFailed
+from trading_assets.ml.served_cache import ChampionRef, ServedCache
 from trading_assets.sessions import bar_close_of
 from trading_assets.timeframes import timeframe_delta
 
@@ -268,13 +269,16 @@ def resolve_served(
     targets: Sequence[str],
     families: Sequence[str],
     walk_forward_versions: Mapping[str, str],
+    cache: ServedCache | None = None,
 ) -> tuple[list[ServedModel], list[str]]:
     """The models that predict live in this run, each at ONE version resolved now.
 
     Registered families are served at the version their ``champion`` alias points to at this
     call (a later move of the alias does not change this run); baselines are formulas with
     no registry entry (:func:`baseline_version`). Families of another task than the target's
-    are not served.
+    are not served. With a ``cache``, the champions come from it while the registry file is
+    unchanged, and fitted models from its copies (:mod:`trading_assets.ml.served_cache`):
+    no MLflow import on a bar that changed nothing in the registry.
 
     Returns:
         ``(served, no_champion)``: the models, and the registered names that have no
@@ -283,37 +287,57 @@ def resolve_served(
     """
     from trading_assets.ml.dataset import task_of
     from trading_assets.ml.families import BASELINES, FAMILIES, OPT_IN_FAMILIES, BaselineModel
-    from trading_assets.ml.tracking import champion, model_name
+    from trading_assets.ml.tracking import model_name
 
-    served: list[ServedModel] = []
-    missing: list[str] = []
-    loaded: dict[tuple[str, str], Any] = {}
+    wanted: list[tuple[str, str, str, str]] = []  # (name, family, target, timeframe)
     for timeframe in timeframes:
         for target in targets:
-            horizon = horizon_of(target)
             for family in families:
                 if family in FAMILIES and not FAMILIES[family].trains(task_of(target)):
                     continue  # e.g. svc on a forward return: never trained, nothing to serve
-                name = model_name(target, timeframe, family)
-                if family in BASELINES:
-                    version = baseline_version(walk_forward_versions, name)
-                    model = BaselineModel(family, horizon)
-                    served.append(ServedModel(name, family, target, timeframe, version, model))
-                    continue
-                current = champion(tracking_uri, name)
-                if current is None:
-                    if family not in OPT_IN_FAMILIES:  # an opt-in family never trained: quiet
-                        missing.append(name)
-                    continue
-                if (name, current.version) not in loaded:
-                    from trading_assets.ml.predictor import load_version
-
-                    loaded[(name, current.version)] = load_version(
-                        tracking_uri, name, current.version
-                    )
-                model = loaded[(name, current.version)]
-                served.append(ServedModel(name, family, target, timeframe, current.version, model))
+                wanted.append((model_name(target, timeframe, family), family, target, timeframe))
+    registered = [name for name, family, *_ in wanted if family not in BASELINES]
+    if cache is None:
+        champions = {name: _champion_ref(tracking_uri, name) for name in registered}
+    else:
+        champions = cache.champions(
+            tracking_uri, registered, lambda name: _champion_ref(tracking_uri, name)
+        )
+    served: list[ServedModel] = []
+    missing: list[str] = []
+    loaded: dict[tuple[str, str], Any] = {}
+    for name, family, target, timeframe in wanted:
+        if family in BASELINES:
+            version = baseline_version(walk_forward_versions, name)
+            model = BaselineModel(family, horizon_of(target))
+            served.append(ServedModel(name, family, target, timeframe, version, model))
+            continue
+        current = champions[name]
+        if current is None:
+            if family not in OPT_IN_FAMILIES:  # an opt-in family never trained: quiet
+                missing.append(name)
+            continue
+        if (name, current.version) not in loaded:
+            loaded[(name, current.version)] = _load(tracking_uri, name, current, cache)
+        model = loaded[(name, current.version)]
+        served.append(ServedModel(name, family, target, timeframe, current.version, model))
     return served, missing
+
+
+def _champion_ref(tracking_uri: str, name: str) -> ChampionRef | None:
+    """The champion of ``name`` from MLflow (imports it)."""
+    from trading_assets.ml.tracking import champion
+
+    current = champion(tracking_uri, name)
+    return ChampionRef(current.version, current.run_id) if current else None
+
+
+def _load(tracking_uri: str, name: str, ref: ChampionRef, cache: ServedCache | None) -> Any:
+    from trading_assets.ml.predictor import fitted_artifact, load_version
+
+    if cache is None:
+        return load_version(tracking_uri, name, ref.version)
+    return cache.fitted(name, ref, lambda: fitted_artifact(tracking_uri, name, ref.version))
 
 
 @dataclass

@@ -41,17 +41,25 @@ class Loaded:
     load_seconds: float
 
 
-def load_version(tracking_uri: str, name: str, version: str) -> Any:
-    """The fitted model of ``models:/<name>/<version>`` (download + unpickle)."""
+def fitted_artifact(tracking_uri: str, name: str, version: str) -> Path:
+    """The pickled fitted model file of ``models:/<name>/<version>``, downloaded to a local
+    temp folder (imports MLflow)."""
     from trading_assets import mlflow_store
 
     mlflow_store.client(tracking_uri)
     import mlflow.artifacts
 
-    from trading_assets.ml.pyfunc import FITTED_ARTIFACT, load_fitted
+    from trading_assets.ml.pyfunc import FITTED_ARTIFACT
 
     local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}"))
-    return load_fitted(str(local / "artifacts" / f"{FITTED_ARTIFACT}.pkl"))
+    return local / "artifacts" / f"{FITTED_ARTIFACT}.pkl"
+
+
+def load_version(tracking_uri: str, name: str, version: str) -> Any:
+    """The fitted model of ``models:/<name>/<version>`` (download + unpickle)."""
+    from trading_assets.ml.pyfunc import load_fitted
+
+    return load_fitted(str(fitted_artifact(tracking_uri, name, version)))
 
 
 class Predictor:
@@ -164,4 +172,4 @@ def _closes(bars: pl.DataFrame) -> tuple[np.ndarray, ...]:
     return (close, close, close, close, close)
 
 
-__all__ = ["Loaded", "Predictor", "load_version"]
+__all__ = ["Loaded", "Predictor", "fitted_artifact", "load_version"]

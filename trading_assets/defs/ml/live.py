@@ -55,8 +55,9 @@ def live_predictions(
     with warehouse.connect(read_only=True) as con:
         wf_versions = store.newest_walk_forward_versions(con)
         tails = {tf: store.training_tail(con, tf, config.history_bars) for tf in config.timeframes}
+    cache = mlflow.served_cache()
     served, no_champion = live.resolve_served(
-        mlflow.tracking_uri, config.timeframes, config.targets, config.families, wf_versions
+        mlflow.tracking_uri, config.timeframes, config.targets, config.families, wf_versions, cache
     )
     with warehouse.connect(read_only=True) as con:
         done = {s.name: store.live_watermarks(con, s.name, s.version, s.timeframe) for s in served}
@@ -72,6 +73,7 @@ def live_predictions(
             **write_metadata(written),
             "served": markdown_rows([{"model": s.name, "version": s.version} for s in served]),
             "no_champion": dg.MetadataValue.json(no_champion),
+            "served_from_cache": dg.MetadataValue.int(cache.hits if cache else 0),
             "skipped": markdown_rows(run.skipped[:50]),
             "skipped_count": dg.MetadataValue.int(len(run.skipped)),
             "gaps": dg.MetadataValue.json(run.gaps),
