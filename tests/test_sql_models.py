@@ -17,6 +17,7 @@ from trading_assets.sql_models import (
     parse_model,
     resolve,
 )
+from trading_assets.warehouse.writes import content_version
 
 
 def _write(root: Path, relative: str, sql: str) -> Path:
@@ -150,3 +151,41 @@ def test_parse_cache_returns_the_same_models_and_survives_a_bad_file(tmp_path):
                                                "(symbol, timeframe, ts)\n", ""))  # fmt: skip
     edited = {m.table: m for m in load_models(sql_dir, cache_file=cache)}
     assert "features.sentiment" not in edited["features.training_table"].upstream
+
+
+def _table(con, table: str) -> list[tuple]:
+    return sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+
+
+def test_a_unique_key_model_rewrites_only_changed_keys_to_the_full_builds_content(tmp_path):
+    """Incremental and whole builds of the same query give the same rows and data version;
+    the incremental one touches only the keys whose rows changed (duplicates included)."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute(
+        "CREATE SCHEMA staging; CREATE TABLE staging.bars AS "
+        "SELECT 'ETH' AS symbol, range AS ts, range * 1.5 AS close FROM range(1000)"
+    )
+    query = "SELECT symbol, ts, close, close * 2 AS twice\nFROM staging.bars"
+    root = tmp_path / "sql"
+    header = "-- Doubled closes.\n-- unique_key: symbol, ts\n"
+    keyed = parse_model(_write(root, "features/keyed.sql", header + query), root)
+    whole = parse_model(_write(root, "features/whole.sql", f"-- Doubled closes.\n{query}"), root)
+    assert keyed.unique_key == ("symbol", "ts") and whole.unique_key == ()
+    assert keyed.description == whole.description == "Doubled closes."
+    assert materialize_model(con, keyed).changed and materialize_model(con, whole).changed
+    # one bar revised, one new, one gone, and a key held twice
+    con.execute("UPDATE staging.bars SET close = -1 WHERE ts = 500")
+    con.execute("INSERT INTO staging.bars VALUES ('ETH', 1000, 7.0), ('ETH', 3, 4.5)")
+    con.execute("DELETE FROM staging.bars WHERE ts = 10")
+    inc, full = materialize_model(con, keyed), materialize_model(con, whole)
+    assert inc.changed and inc.data_version == full.data_version and inc.rows == 1001
+    assert (inc.deleted, inc.inserted) == (3, 4)  # keys 500, 1000, 10 and 3 only
+    assert (inc.write.inserted, inc.write.deleted) == (4, 3)
+    assert _table(con, "features.keyed") == _table(con, "features.whole")
+    assert content_version(con, "features.keyed")[1] == inc.data_version
+    again = materialize_model(con, keyed)
+    assert not again.changed and (again.deleted, again.inserted) == (0, 0)
+    bad = _write(root, "features/bad.sql", f"-- unique_key: symbol, bar_time\n{query}")
+    with pytest.raises(SqlModelError, match=r"unique_key column\(s\) \['bar_time'\]") as info:
+        materialize_model(con, parse_model(bad, root))
+    assert info.value.path == bad

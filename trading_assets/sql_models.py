@@ -12,11 +12,17 @@ Rules (enforced by :func:`parse_model`, errors name the file and line):
   table must be written ``schema.table``; they become the model's upstream dependencies;
 - the model's code version is a hash of the file's text, so editing a file makes exactly that
   model (and what depends on it) stale;
-- the leading ``--`` comment lines are the model's description.
+- the leading ``--`` comment lines are the model's description, except a directive line
+  ``-- unique_key: col, col, ...`` (dbt's term): the columns that identify a row.
 
 :func:`materialize_model` runs the query into a temporary table inside one transaction and
 replaces the model's table only when the content changed (same data version otherwise). A
-DuckDB error is re-raised as :class:`SqlModelError` with the file and the line DuckDB points
+model with a ``unique_key`` is maintained *incrementally*: only the rows of keys whose rows
+changed are deleted and re-inserted (a new bar touches a few rows of a table of hundreds of
+thousands), with the same resulting content and data version as a full replacement; the
+table's physical row order is then not the query's ``ORDER BY``, so readers sort.
+
+A DuckDB error is re-raised as :class:`SqlModelError` with the file and the line DuckDB points
 at. This module never imports Dagster; ``trading_assets.defs.sql_models`` turns models into
 assets.
 """
@@ -43,6 +49,8 @@ SQL_DIR_ENV = settings.SQL_DIR.name
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _DUCKDB_LINE = re.compile(r"LINE (\d+):")
 _TEMP = "__sql_model_result"
+#: the header directive naming a model's key columns
+UNIQUE_KEY = "unique_key"
 
 
 class SqlModelError(TradingAssetsError):
@@ -72,7 +80,7 @@ class SqlModel:
         sql: the file's text.
         body: the query without a trailing ``;``.
         upstream: tables the query reads, ``schema.table``, sorted.
-        description: the leading comment lines, joined.
+        description: the leading comment lines, joined (without directives).
     """
 
     path: Path
@@ -86,6 +94,15 @@ class SqlModel:
     @property
     def table(self) -> str:
         return f"{self.schema}.{self.name}"
+
+    @property
+    def unique_key(self) -> tuple[str, ...]:
+        """Columns of the ``-- unique_key: a, b`` directive (empty: replaced whole)."""
+        for line in _header(self.sql):
+            directive, _, value = line.partition(":")
+            if directive.strip().lower() == UNIQUE_KEY:
+                return tuple(c.strip() for c in value.split(",") if c.strip())
+        return ()
 
     @property
     def code_version(self) -> str:
@@ -104,7 +121,8 @@ def default_sql_dir() -> Path:
     return checkout if checkout.is_dir() else here / "dbt_like_sql"
 
 
-def _description(sql: str) -> str:
+def _header(sql: str) -> list[str]:
+    """The leading ``--`` comment lines, without the dashes."""
     lines = []
     for line in sql.splitlines():
         stripped = line.strip()
@@ -115,7 +133,13 @@ def _description(sql: str) -> str:
         if not stripped.startswith("--"):
             break
         lines.append(stripped[2:].strip())
-    return " ".join(lines)
+    return lines
+
+
+def _description(sql: str) -> str:
+    return " ".join(
+        line for line in _header(sql) if line.partition(":")[0].strip().lower() != UNIQUE_KEY
+    )
 
 
 def _strip_semicolon(sql: str, path: Path) -> str:
@@ -312,22 +336,26 @@ def resolve(
 class ModelResult:
     """What :func:`materialize_model` did: rows and data version after the build, rows
     before it (0 if the table was new), whether the stored table changed, and the upstream
-    tables that did not exist (the model was then not built)."""
+    tables that did not exist (the model was then not built). An incremental build (a model
+    with a ``unique_key``) also says how many rows it ``deleted`` and ``inserted``."""
 
     rows: int
     data_version: str
     previous_rows: int
     changed: bool
     missing: tuple[str, ...] = ()
+    deleted: int | None = None
+    inserted: int | None = None
 
     @property
     def write(self) -> WriteResult:
-        """The build as a write: a changed table counts every new row inserted and every old
-        row deleted (the table is replaced whole); an unchanged one counts nothing."""
+        """The build as a write: rows inserted and deleted (a table replaced whole counts
+        every new row inserted and every old row deleted); an unchanged one counts nothing."""
+        whole = self.deleted is None
         return WriteResult(
-            inserted=self.rows if self.changed else 0,
+            inserted=(self.rows if whole else self.inserted) if self.changed else 0,
             updated=0,
-            deleted=self.previous_rows if self.changed else 0,
+            deleted=(self.previous_rows if whole else self.deleted) if self.changed else 0,
             rows=self.rows,
             data_version=self.data_version,
         )
@@ -359,14 +387,64 @@ def materialize_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelR
             match = _DUCKDB_LINE.search(message)
             line = int(match.group(1)) if match else None
             raise SqlModelError(model.path, message, line) from None
-        rows, version = content_version(con, f"temp.main.{_TEMP}")
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
         old_columns = table_columns(con, model.table)
+        new_columns = table_columns(con, _TEMP, temp=True)
+        absent = sorted(set(model.unique_key) - {name for name, _ in new_columns})
+        if absent:
+            raise SqlModelError(model.path, f"unique_key column(s) {absent} not in the result")
+        if model.unique_key and old_columns == new_columns:
+            result = _merge_changed_keys(con, model)
+            con.execute(f"DROP TABLE {_TEMP}")
+            return result
+        rows, version = content_version(con, f"temp.main.{_TEMP}")
         previous_rows, previous_version = 0, None
         if old_columns:
             previous_rows, previous_version = content_version(con, model.table)
-        same = old_columns == table_columns(con, _TEMP, temp=True) and (previous_version == version)
+        same = old_columns == new_columns and (previous_version == version)
         if not same:
             con.execute(f"CREATE OR REPLACE TABLE {model.table} AS SELECT * FROM {_TEMP}")
         con.execute(f"DROP TABLE {_TEMP}")
     return ModelResult(rows, version, previous_rows, not same)
+
+
+def _merge_changed_keys(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelResult:
+    """Bring ``model.table`` to the content of the built temp table by deleting and
+    re-inserting the rows of the keys whose rows differ (as multisets of row hashes, so a
+    key held by several rows is still exact). Runs inside the caller's transaction; the
+    data version is computed from the same row hashes as :func:`content_version`."""
+    key = ", ".join(f'"{c}"' for c in model.unique_key)
+    on = " AND ".join(f't."{c}" IS NOT DISTINCT FROM k."{c}"' for c in model.unique_key)
+    hashed = {"new": f"temp.main.{_TEMP}", "old": model.table}
+    for side, table in hashed.items():
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __sql_model_{side} AS "
+            f"SELECT {key}, hash(t) AS __row_hash FROM {table} t"
+        )
+    (rows, digest), (previous_rows, previous_digest) = (
+        con.execute(
+            f"SELECT count(*), coalesce(bit_xor(__row_hash), 0) FROM __sql_model_{side}"
+        ).fetchone()
+        for side in ("new", "old")
+    )
+    version = f"{int(rows)}-{int(digest):016x}"
+    changed = (rows, digest) != (previous_rows, previous_digest)
+    deleted = inserted = 0
+    if changed:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __sql_model_keys AS SELECT DISTINCT {key} FROM ("
+            "(SELECT * FROM __sql_model_new EXCEPT ALL SELECT * FROM __sql_model_old) UNION ALL "
+            "(SELECT * FROM __sql_model_old EXCEPT ALL SELECT * FROM __sql_model_new))"
+        )
+        deleted = con.execute(
+            f"DELETE FROM {model.table} AS t USING __sql_model_keys AS k WHERE {on}"
+        ).fetchall()[0][0]
+        inserted = con.execute(
+            f"INSERT INTO {model.table} SELECT t.* FROM temp.main.{_TEMP} AS t "
+            f"SEMI JOIN __sql_model_keys AS k ON {on}"
+        ).fetchall()[0][0]
+        con.execute("DROP TABLE __sql_model_keys")
+    for side in hashed:
+        con.execute(f"DROP TABLE __sql_model_{side}")
+    counts = {"deleted": int(deleted), "inserted": int(inserted)}
+    return ModelResult(int(rows), version, int(previous_rows), changed, **counts)

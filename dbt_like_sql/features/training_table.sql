@@ -3,7 +3,9 @@
 -- regime, sentiment) and the labels (fwd_ret_1/5, dir_1/5). Text and audit columns (the
 -- regime name, the reference symbol, the context bars' timestamps) are left out. NULL where
 -- a feature is missing (see the feature modules for when), and for bars without context or
--- cross-asset rows. Labels look ahead: never use them as features.
+-- cross-asset rows. Labels look ahead: never use them as features. Kept incrementally (a new
+-- bar rewrites only the rows that changed): the rows are in no particular order.
+-- unique_key: symbol, timeframe, ts
 SELECT
     a.symbol,
     a.timeframe,
@@ -22,4 +24,3 @@ LEFT JOIN features.cross_asset AS xa USING (symbol, timeframe, ts)
 LEFT JOIN features.regime AS r USING (symbol, timeframe, ts)
 LEFT JOIN features.sentiment AS s USING (symbol, timeframe, ts)
 LEFT JOIN features.labels AS l USING (symbol, timeframe, ts)
-ORDER BY a.symbol, a.timeframe, a.ts

@@ -50,11 +50,12 @@ def table_columns(
     """``(name, DuckDB type)`` of the columns of ``schema.table`` in order (empty if it does not
     exist); ``temp`` looks at temporary tables instead."""
     schema, name = _split(table) if "." in table else ("main", table)
-    catalog = "= 'temp'" if temp else "<> 'temp'"
+    database = "'temp'" if temp else "current_database()"
+    # duckdb_columns(), not information_schema.columns: the same rows, several times faster
     return con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        f"WHERE table_catalog {catalog} AND table_schema = ? AND table_name = ? "
-        "ORDER BY ordinal_position",
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        f"WHERE database_name = {database} AND schema_name = ? AND table_name = ? "
+        "ORDER BY column_index",
         [schema, name],
     ).fetchall()
 
