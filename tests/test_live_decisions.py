@@ -29,8 +29,8 @@ def _mlflow_runs(home: ProjectHome) -> int:
     from trading_assets import mlflow_store
 
     client = mlflow_store.client(home.mlflow_tracking_uri)
-    experiment = client.get_experiment_by_name("trading-models")
-    return len(client.search_runs([experiment.experiment_id], max_results=10_000))
+    experiments = [e.experiment_id for e in client.search_experiments()]  # reports too
+    return len(client.search_runs(experiments, max_results=10_000))
 
 
 def _check(instance: dg.DagsterInstance, name: str) -> tuple[bool, dict]:
@@ -112,6 +112,7 @@ def test_three_replayed_bars_give_three_live_signals_without_retraining(trained,
         dg.AssetKey(["ml", "live_predictions"]), limit=1
     ).records
     assert newest.asset_materialization.metadata["served_from_cache"].value > 0
+    assert newest.asset_materialization.metadata["champions_from_cache"].value is True
     assert instance.fetch_materializations(dg.AssetKey(["ml", "models"]), limit=1) == models_before
     live = wh.sql("SELECT model, count(*) AS n, count(DISTINCT model_version) AS v "
                   f"FROM ml.live_predictions WHERE {eth} GROUP BY model")  # fmt: skip

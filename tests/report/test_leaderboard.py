@@ -71,3 +71,34 @@ def test_champions_best_ic_first():
 
 def test_empty_registry():
     assert champion_leaderboard(Registry({}, {}, {})).height == 0
+
+
+def test_a_sqlite_leaderboard_is_read_again_only_after_the_store_changed(tmp_path, monkeypatch):
+    """A new bar re-renders the report from the cached leaderboard (no MLflow); a training
+    (any write to the store file) makes the next report read MLflow again."""
+    import polars as pl
+
+    from trading_assets.report import leaderboard
+
+    store = tmp_path / "mlflow.db"
+    store.write_bytes(b"registry v1")
+    uri, cache = f"sqlite:///{store}", tmp_path / "cache"
+    reads = []
+
+    def read(client):
+        reads.append(client)
+        return pl.DataFrame({"model": ["fwd_ret_1-1h-lightgbm"], "ic": [0.05 * len(reads)]})
+
+    monkeypatch.setattr(leaderboard, "champion_leaderboard", read)
+    monkeypatch.setattr("trading_assets.mlflow_store.client", lambda uri: "client")
+    first, problem = leaderboard.read_leaderboard(uri, cache)
+    again, _ = leaderboard.read_leaderboard(uri, cache)
+    assert problem is None and len(reads) == 1 and again.equals(first)
+    assert leaderboard.leaderboard_version(again) == leaderboard.leaderboard_version(first)
+    store.write_bytes(b"registry v2, a retraining later")
+    changed, _ = leaderboard.read_leaderboard(uri, cache)
+    assert len(reads) == 2 and changed["ic"][0] == 0.1
+    assert leaderboard.leaderboard_version(changed) != leaderboard.leaderboard_version(first)
+    # without a cache folder every call reads MLflow
+    leaderboard.read_leaderboard(uri)
+    assert len(reads) == 3

@@ -89,6 +89,8 @@ class ServedCache:
         self.folder = Path(folder)
         self.hits = 0
         """Lookups answered from the cache in this process (champion sets and models)."""
+        self.champions_cached: bool | None = None
+        """Whether the last :meth:`champions` call was answered from the cache."""
 
     @property
     def _champions_file(self) -> Path:
@@ -112,7 +114,9 @@ class ServedCache:
             and set(names) <= set(stored.get("champions", {}))
         ):
             self.hits += 1
+            self.champions_cached = True
             return {n: _ref(stored["champions"][n]) for n in names}
+        self.champions_cached = False
         found = {n: resolve(n) for n in names}
         if before is not None:
             known = stored.get("champions", {}) if stored.get("signature") == before else {}

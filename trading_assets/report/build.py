@@ -21,6 +21,9 @@ from trading_assets.report.inputs import ReportInputs
 LATEST = "latest.html"
 NOT_LOGGED_UNCHANGED = "not logged (unchanged)"
 NOT_LOGGED_OFF = "not logged (off)"
+NOT_LOGGED_SAME_MODELS = (
+    "not logged (same leaderboard as the last logged report: a new bar alone creates no MLflow run)"
+)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -34,10 +37,12 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def add_leaderboard(data: ReportInputs, tracking_uri: str) -> None:
-    """Fill ``data.leaderboard`` from the MLflow store at ``tracking_uri``; a store that
-    cannot be read leaves it empty and says why in ``data.skipped["leaderboard"]``."""
-    data.leaderboard, problem = leaderboard.read_leaderboard(tracking_uri)
+def add_leaderboard(data: ReportInputs, tracking_uri: str, cache_dir: Path | None = None) -> None:
+    """Fill ``data.leaderboard`` from the MLflow store at ``tracking_uri`` (kept in
+    ``cache_dir`` while a SQLite store is unchanged, see
+    :func:`~trading_assets.report.leaderboard.read_leaderboard`); a store that cannot be read
+    leaves it empty and says why in ``data.skipped["leaderboard"]``."""
+    data.leaderboard, problem = leaderboard.read_leaderboard(tracking_uri, cache_dir)
     if problem:
         data.skipped["leaderboard"] = problem
 
@@ -105,12 +110,14 @@ def write_report(
     title: str,
     previous_version: str | None,
     mlflow: MlflowTarget | None,
+    models_changed: bool = True,
 ) -> WrittenReport:
     """Render ``data`` (``generated_at``: aware UTC, printed on the page and naming the file),
     write ``report-<date>.html`` and ``latest.html`` into ``reports_dir`` (charts whose rows
     did not change are read back from its :data:`CHART_CACHE` folder), compare the data
-    version with ``previous_version`` and, when it changed and ``mlflow`` is given, log the
-    page as one MLflow run (:func:`trading_assets.report.tracking.log_report_to`).
+    version with ``previous_version`` and, when it changed, ``mlflow`` is given and
+    ``models_changed`` (the leaderboard differs from the last logged report's: a training),
+    log the page as one MLflow run (:func:`trading_assets.report.tracking.log_report_to`).
 
     A failing MLflow does not fail the report: :attr:`WrittenReport.mlflow_error` says why.
 
@@ -126,8 +133,10 @@ def write_report(
     version = data_version(rendered)
     changed = previous_version != version
     run_id = NOT_LOGGED_UNCHANGED if not changed else NOT_LOGGED_OFF
+    if changed and mlflow is not None and not models_changed:
+        run_id = NOT_LOGGED_SAME_MODELS
     error = None
-    if changed and mlflow is not None:
+    if changed and mlflow is not None and models_changed:
         try:
             run_id = tracking.log_report_to(
                 mlflow.tracking_uri, mlflow.artifact_location, path, rendered

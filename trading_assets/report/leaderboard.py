@@ -153,18 +153,58 @@ def champion_leaderboard(client: Any, alias: str = CHAMPION_ALIAS) -> pl.DataFra
     return frame.sort(key, "model", descending=[True, False], nulls_last=True)
 
 
-def read_leaderboard(tracking_uri: str) -> tuple[pl.DataFrame, str | None]:
+def read_leaderboard(
+    tracking_uri: str, cache_dir: Path | None = None
+) -> tuple[pl.DataFrame, str | None]:
     """(:func:`champion_leaderboard` of the MLflow store at ``tracking_uri``, None), or (an
     empty frame, the reason) when the store cannot be read: an unreachable tracking server
     must not stop the report. A ``sqlite:///`` store whose file does not exist yet reads as
     a store without registered models (logging the report creates the store, and that alone
-    must not change the next report)."""
-    from trading_assets import mlflow_store
+    must not change the next report).
+
+    With ``cache_dir``, a SQLite store's leaderboard is kept in ``leaderboard.parquet`` with
+    the store file's signature (:func:`~trading_assets.ml.served_cache.registry_signature`,
+    taken before reading) and served from there while the file is unchanged: a new bar
+    re-renders the report without importing MLflow.
+    """
+    from trading_assets.ml.served_cache import registry_signature
 
     uri = tracking_uri
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
         return empty(LEADERBOARD_COLUMNS), None
+    signature = registry_signature(uri) if cache_dir is not None else None
+    cached = Path(cache_dir) / "leaderboard.parquet" if signature else None
+    if cached is not None and _stored_signature(cached) == f"{uri}|{signature}":
+        try:
+            return pl.read_parquet(cached), None
+        except (OSError, pl.exceptions.PolarsError):
+            pass  # unreadable: read MLflow again
     try:
-        return champion_leaderboard(mlflow_store.client(uri)), None
+        from trading_assets import mlflow_store
+
+        frame = champion_leaderboard(mlflow_store.client(uri))
     except Exception as exc:  # an unreachable tracking server must not stop the report
         return empty(LEADERBOARD_COLUMNS), f"MLflow: {type(exc).__name__}: {exc}"
+    if cached is not None:  # the signature last: a crash in between leaves no valid pair
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.with_suffix(".signature").unlink(missing_ok=True)
+        partial = cached.with_suffix(".partial")
+        frame.write_parquet(partial)
+        partial.replace(cached)
+        cached.with_suffix(".signature").write_text(f"{uri}|{signature}")
+    return frame, None
+
+
+def _stored_signature(cached: Path) -> str | None:
+    try:
+        return cached.with_suffix(".signature").read_text()
+    except OSError:
+        return None
+
+
+def leaderboard_version(frame: pl.DataFrame) -> str:
+    """A hash of the leaderboard's rows (16 hex digits): equal for equal leaderboards."""
+    import hashlib
+
+    text = frame.sort(frame.columns).write_csv() if frame.height else ""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

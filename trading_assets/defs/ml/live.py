@@ -74,6 +74,7 @@ def live_predictions(
             "served": markdown_rows([{"model": s.name, "version": s.version} for s in served]),
             "no_champion": dg.MetadataValue.json(no_champion),
             "served_from_cache": dg.MetadataValue.int(cache.hits if cache else 0),
+            "champions_from_cache": bool(cache and cache.champions_cached),
             "skipped": markdown_rows(run.skipped[:50]),
             "skipped_count": dg.MetadataValue.int(len(run.skipped)),
             "gaps": dg.MetadataValue.json(run.gaps),

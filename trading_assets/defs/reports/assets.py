@@ -21,6 +21,7 @@ from trading_assets.errors import PublishError
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.publish import report as publishing
 from trading_assets.report import build, inputs
+from trading_assets.report.leaderboard import leaderboard_version
 
 REPORT_KEY = keys.REPORT
 PUBLISHED_KEY = keys.PUBLISHED
@@ -59,10 +60,14 @@ REPORT_INPUT_TABLES = frozenset(
 )
 
 
-def _previous_version(instance: dg.DagsterInstance) -> str | None:
+def _previous(instance: dg.DagsterInstance) -> tuple[str | None, str | None]:
+    """(data version, leaderboard version) of the latest report materialization."""
     event = instance.get_latest_materialization_event(REPORT_KEY)
     mat = event.asset_materialization if event is not None else None
-    return (mat.tags or {}).get("dagster/data_version") if mat is not None else None
+    if mat is None:
+        return None, None
+    board = mat.metadata.get("leaderboard_version")
+    return (mat.tags or {}).get("dagster/data_version"), getattr(board, "value", None)
 
 
 def _check_keys(
@@ -130,7 +135,10 @@ def build_report_asset(
     ) -> dg.MaterializeResult:
         with warehouse.connect() as con:
             data = inputs.load_inputs(con)
-        build.add_leaderboard(data, mlflow.tracking_uri)
+        cache = Path(mlflow.served_cache_dir) if mlflow.served_cache_dir else None
+        build.add_leaderboard(data, mlflow.tracking_uri, cache)
+        previous_version, previous_board = _previous(context.instance)
+        board = leaderboard_version(data.leaderboard)
         try:
             data.quality = latest_check_evaluations(
                 context.instance, _check_keys(context, check_keys)
@@ -142,16 +150,18 @@ def build_report_asset(
             generated_at=datetime.now(UTC),
             reports_dir=Path(report_settings.reports_dir),
             title=report_settings.title,
-            previous_version=_previous_version(context.instance),
+            previous_version=previous_version,
             mlflow=build.MlflowTarget(mlflow.tracking_uri, mlflow.artifact_location)
             if report_settings.log_to_mlflow
             else None,
+            models_changed=board != previous_board,
         )
         if written.mlflow_error:
             context.log.warning(f"report not logged to MLflow: {written.mlflow_error}")
         context.log.info(written.log_line)
         return dg.MaterializeResult(
-            metadata=_report_metadata(written), data_version=dg.DataVersion(written.version)
+            metadata={**_report_metadata(written), "leaderboard_version": board},
+            data_version=dg.DataVersion(written.version),
         )
 
     return report
