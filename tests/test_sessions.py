@@ -104,3 +104,34 @@ def test_with_bar_close_keeps_row_order():
     assert with_bar_close(frame)["bar_close"].to_list() == [
         _utc(2025, 12, 24, 18), _utc(2025, 12, 25), _utc(2025, 12, 23, 21),
     ]  # fmt: skip
+
+
+def test_sessions_are_computed_once_per_library_version_then_read_from_the_home(
+    tmp_path, monkeypatch
+):
+    """A new process reads the stored sessions instead of building the calendar again; they
+    are the calendar's own (Thanksgiving 2023 is no session, the day after closes early)."""
+    from trading_assets import sessions
+
+    monkeypatch.setenv("TRADING_ASSETS_HOME", str(tmp_path))
+    sessions._sessions.cache_clear()
+    built = sessions._sessions("XNYS", 2020, 2029)
+    (stored,) = (tmp_path / "cache" / "sessions").glob("XNYS-2020-2029-*.npz")
+
+    def no_calendar(*args, **kwargs):
+        raise AssertionError("the calendar was built again")
+
+    monkeypatch.setattr(sessions, "exchange_calendar", no_calendar)
+    sessions._sessions.cache_clear()  # as in a new process
+    again = sessions._sessions("XNYS", 2020, 2029)
+    for field in ("days", "opens", "closes"):
+        assert (getattr(again, field) == getattr(built, field)).all()
+    days = set(again.days.astype(str))
+    assert "2023-11-23" not in days and "2023-11-24" in days
+    early = again.closes[list(again.days.astype(str)).index("2023-11-24")]
+    assert datetime.fromtimestamp(early / 1e6, UTC) == datetime(2023, 11, 24, 18, tzinfo=UTC)
+    stored.write_bytes(b"torn")  # an unreadable file: built again (and the test's stub says so)
+    sessions._sessions.cache_clear()
+    with pytest.raises(AssertionError, match="built again"):
+        sessions._sessions("XNYS", 2020, 2029)
+    sessions._sessions.cache_clear()

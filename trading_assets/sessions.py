@@ -23,13 +23,16 @@ Every "known at" rule (sentiment as-of joins, multi-timeframe context, predictio
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from trading_assets.errors import ConfigurationError
+from trading_assets.home import ProjectHome
 from trading_assets.markets import Market, exchange_calendar, market_of
 from trading_assets.schemas import UTC_TS
 from trading_assets.timeframes import timeframe_seconds
@@ -84,6 +87,16 @@ class Sessions:
 
 @functools.lru_cache(maxsize=16)
 def _sessions(exchange: str, first_year: int, last_year: int) -> Sessions:
+    """The sessions of ``exchange`` over whole years: from the home's cache folder when this
+    ``exchange_calendars`` version computed them before (building a calendar takes about half
+    a second per exchange and decade, in every process), else from the library (stored)."""
+    cached = _cache_file(exchange, first_year, last_year)
+    if cached is not None and cached.exists():
+        try:
+            with np.load(cached) as stored:
+                return Sessions(exchange, stored["days"], stored["opens"], stored["closes"])
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable: computed again below
     calendar = exchange_calendar(exchange, None, f"{first_year}-01-01", f"{last_year}-12-31")
     schedule = calendar.schedule
 
@@ -91,12 +104,31 @@ def _sessions(exchange: str, first_year: int, last_year: int) -> Sessions:
         naive = schedule[column].dt.tz_convert(None).to_numpy()
         return naive.astype("datetime64[us]").astype(np.int64)
 
-    return Sessions(
+    found = Sessions(
         exchange,
         schedule.index.to_numpy().astype("datetime64[D]"),
         utc_us("open"),
         utc_us("close"),
     )
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f".{cached.name}.{os.getpid()}.npz")
+        np.savez(partial, days=found.days, opens=found.opens, closes=found.closes)
+        partial.replace(cached)
+    return found
+
+
+def _cache_file(exchange: str, first_year: int, last_year: int) -> Path | None:
+    """``<home>/cache/sessions/<MIC>-<first>-<last>-<library version>.npz``, or None when the
+    library's version is unknown."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        library = version("exchange_calendars")
+    except PackageNotFoundError:
+        return None
+    folder = ProjectHome.from_env().root / "cache" / "sessions"
+    return folder / f"{exchange}-{first_year}-{last_year}-{library}.npz"
 
 
 def market_sessions(market: Market, start: date, end: date, symbol: str | None = None) -> Sessions:
