@@ -73,3 +73,42 @@ def test_replace_scope_writes_nothing_when_unchanged(tmp_path: Path, spx):
         connect(tmp_path / "w.duckdb") as con,
     ):
         replace_scope(con, "raw.bars", frame, {"symbol": "AAPL"})
+
+
+def test_replace_scope_rewrites_only_changed_rows_and_is_exact_for_duplicates(tmp_path: Path, spx):
+    """A revised bar, a new bar and a repeated row: the stored scope equals the new frame
+    (as a multiset) and its data version equals a fresh write's; other scopes are untouched."""
+    frame = spx.head(300)
+    revised = pl.concat(
+        [
+            frame.with_columns(
+                pl.when(pl.int_range(pl.len()) == 150)
+                .then(pl.col("close") * 1.01)
+                .otherwise(pl.col("close"))
+                .alias("close")
+            ),
+            spx.slice(300, 1),
+            frame.slice(10, 1),  # a row held twice
+        ]
+    )
+    other = spx.head(50).with_columns(pl.lit("OTHER").alias("symbol"))
+    with connect(tmp_path / "w.duckdb") as con:
+        replace_scope(con, "raw.bars", frame, {"symbol": "^GSPC"}, schema=BARS_SCHEMA)
+        replace_scope(con, "raw.bars", other, {"symbol": "OTHER"}, schema=BARS_SCHEMA)
+        before_other = content_version(con, "raw.bars", {"symbol": "OTHER"})
+        result = replace_scope(con, "raw.bars", revised, {"symbol": "^GSPC"})
+        stored = con.sql("SELECT * FROM raw.bars WHERE symbol = '^GSPC'").pl()
+        assert content_version(con, "raw.bars", {"symbol": "OTHER"}) == before_other
+    assert (result.deleted, result.inserted, result.rows) == (1, 3, 302)
+    with connect(tmp_path / "fresh.duckdb") as con:
+        fresh = replace_scope(con, "raw.bars", revised, {"symbol": "^GSPC"}, schema=BARS_SCHEMA)
+    assert result.data_version == fresh.data_version
+    key = list(revised.columns)
+    assert (
+        stored.select(key)
+        .sort(key)
+        .equals(revised.select(key).cast(stored.select(key).schema).sort(key))
+    )
+    with connect(tmp_path / "w.duckdb") as con:  # the same frame again: nothing to do
+        again = replace_scope(con, "raw.bars", revised, {"symbol": "^GSPC"})
+    assert not again.changed and again.data_version == result.data_version

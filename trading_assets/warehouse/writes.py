@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from trading_assets.warehouse.catalog import table_columns
 from trading_assets.warehouse.ddl import ensure_table
 
 _INCOMING = "__incoming"
@@ -186,23 +187,38 @@ def replace_scope_rows(
     ensure_table(con, table, dict(schema) if schema else None)
     where, params = _where(scope)
     cols = ", ".join(f'"{c}"' for c in frame.columns)
+    # rows are compared by a hash of their values (one BIGINT, not every column); the
+    # incoming values cast to the stored types first, so equal values hash equally
+    types = dict(table_columns(con, table))
+    stored_hash = f"hash({cols})"
+    incoming_hash = "hash(" + ", ".join(f'CAST("{c}" AS {types[c]})' for c in frame.columns) + ")"
     con.register(_INCOMING, frame)
     try:
-        gone = _dml_count(
-            con,
-            f"SELECT count(*) FROM (SELECT {cols} FROM {table} WHERE {where} "
-            f"EXCEPT ALL SELECT {cols} FROM {_INCOMING})",
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __old_rows AS SELECT {stored_hash} AS h "
+            f"FROM {table} WHERE {where}",
             params,
         )
-        new = _dml_count(
-            con,
-            f"SELECT count(*) FROM (SELECT {cols} FROM {_INCOMING} "
-            f"EXCEPT ALL SELECT {cols} FROM {table} WHERE {where})",
-            params,
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __new_rows AS SELECT {incoming_hash} AS h "
+            f"FROM {_INCOMING}"
         )
-        if gone or new:
-            con.execute(f"DELETE FROM {table} WHERE {where}", params)
-            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {_INCOMING}")
+        gone = _dml_count(con, "SELECT count(*) FROM (FROM __old_rows EXCEPT ALL FROM __new_rows)")
+        new = _dml_count(con, "SELECT count(*) FROM (FROM __new_rows EXCEPT ALL FROM __old_rows)")
+        if gone or new:  # every row of a changed value is replaced (exact for duplicates)
+            changed = (
+                "SELECT h FROM ((FROM __old_rows EXCEPT ALL FROM __new_rows) UNION ALL "
+                "(FROM __new_rows EXCEPT ALL FROM __old_rows))"
+            )
+            con.execute(
+                f"DELETE FROM {table} WHERE {where} AND {stored_hash} IN ({changed})", params
+            )
+            con.execute(
+                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {_INCOMING} "
+                f"WHERE {incoming_hash} IN ({changed})"
+            )
+        con.execute("DROP TABLE __old_rows")
+        con.execute("DROP TABLE __new_rows")
         rows, version = content_version(con, table, scope)
     finally:
         con.unregister(_INCOMING)
