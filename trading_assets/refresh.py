@@ -16,6 +16,11 @@ the partitions allow. What is stale only from a new code version runs alone firs
 plan is made again below it: if it reports the same data version (a refactor), nothing below
 it runs.
 
+An asset (partition) with no source on the profile (:mod:`trading_assets.defs.no_source`:
+say ``raw/ticks`` of a symbol with bars only) is never planned: it is recorded once as a
+no-source observation, counts neither as missing nor as stale, and does not hold its
+children back; once a source appears (a ticks file lands), it runs as any other.
+
 New data and retraining are two decisions: ``ml/models`` (and its step sibling
 ``ml/predictions``) re-run for a new code version, when missing, or when the retraining
 policy is due (:mod:`trading_assets.defs.ml.retrain`; the reason reads "retraining policy:

@@ -2,7 +2,9 @@
 
 Used by ``trading-assets run``: it discovers the symbols the sources offer, registers them as
 partitions, runs the per-symbol assets one symbol at a time and then the unpartitioned assets,
-all recorded in the project's Dagster instance so the UI shows the same history.
+all recorded in the project's Dagster instance so the UI shows the same history. An asset
+(partition) with no source on the profile is left out of its run and recorded as a no-source
+observation instead (:mod:`trading_assets.defs.no_source`).
 
 With ``workers`` above 1 (``TRADING_EXECUTOR=multiprocess``), the per-symbol runs of a stage
 go to that many worker processes (started once, each loading the definitions once), so N
