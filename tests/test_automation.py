@@ -17,6 +17,9 @@ from tests.conftest import use_local_profile
 from trading_assets import Warehouse
 from trading_assets.cli import main
 from trading_assets.definitions import build_definitions
+from trading_assets.defs.keys import STAGING_BARS
+from trading_assets.defs.metadata import NO_SOURCE
+from trading_assets.defs.no_source import find_no_source, recorded_no_source
 from trading_assets.defs.prices.inbox import inbox_sensor
 from trading_assets.home import ProjectHome
 from trading_assets.refresh import plan_refresh, refresh
@@ -71,7 +74,15 @@ def test_full_materialization_from_empty_then_refresh_executes_nothing(platform)
     _, instance, defs, summary = platform
     assert summary.ok, summary.failures
     graph = defs.resolve_asset_graph()
-    assert set(summary.outcomes) == {k.to_user_string() for k in graph.materializable_asset_keys}
+    # every asset ran, except those with no source on this profile (bars only: no ticks,
+    # quotes or news), which are recorded instead and never materialized
+    absent = {asset for asset, _ in summary.no_source}
+    assert {"raw/ticks", "raw/quotes", "raw/quote_bars", "raw/news"} <= absent
+    assert "staging/universal_stream" not in absent  # ETH/USDT bars feed it
+    assert set(summary.outcomes) | absent == {
+        k.to_user_string() for k in graph.materializable_asset_keys
+    }
+    assert set(summary.outcomes).isdisjoint(absent)
     executed, again = refresh(defs, instance)
     assert executed == [] and again.run_ids == []
 
@@ -169,6 +180,8 @@ def test_one_new_inbox_file_reruns_only_that_symbols_downstream(platform, shared
     assert request.asset_selection == [dg.AssetKey(["raw", "source_bars"])]
     assert isinstance(tick(cursor)[0], dg.SkipReason)
 
+    bars = dg.AssetSelection.assets(STAGING_BARS)
+    baseline = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=bars)
     job = defs.resolve_implicit_global_asset_job_def()
     run = job.execute_in_process(
         instance=instance,
@@ -177,6 +190,12 @@ def test_one_new_inbox_file_reruns_only_that_symbols_downstream(platform, shared
         run_config=QUIET_RUN_CONFIG,
     )
     assert run.success
+    # declarative automation runs the symbol's staging/bars for its new bars: its raw/ticks,
+    # missing because they have no source, do not hold it back (Dagster's eager() would wait)
+    after = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, asset_selection=bars, cursor=baseline.cursor
+    )
+    assert set(after.get_requested_partitions(STAGING_BARS)) == {"ETH/USDT"}
     executed, summary = refresh(defs, instance)
     assert summary.ok, summary.failures
     ran = {("raw/source_bars", "ETH/USDT")} | {(s.asset, s.partition) for s in executed}
@@ -197,3 +216,57 @@ def test_one_new_inbox_file_reruns_only_that_symbols_downstream(platform, shared
     )
     assert stored["n"][0] == 120
     print(json.dumps(sorted(map(list, ran))))
+
+
+def _no_source_observations(instance, key: dg.AssetKey) -> int:
+    records = instance.fetch_observations(dg.AssetRecordsFilter(asset_key=key), limit=100)
+    return sum(NO_SOURCE in r.asset_observation.metadata for r in records.records)
+
+
+def test_a_ticks_file_landing_later_gives_raw_ticks_its_source(platform, shared_data_dir_path):
+    home, instance, defs, summary = platform
+    ticks = dg.AssetKey(["raw", "ticks"])
+    # bars only: no ticks for either symbol, recorded once as an observation, not a run
+    assert summary.no_source[("raw/ticks", "ETH/USDT")].startswith("no ticks source for")
+    assert recorded_no_source(instance, ticks, "ETH/USDT")
+    assert instance.get_latest_materialization_event(ticks) is None
+    assert _no_source_observations(instance, ticks) == 2  # one per symbol
+    baseline = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, asset_selection=dg.AssetSelection.assets(STAGING_BARS)
+    )
+
+    # real ETH/USDT trades land in the inbox; the inbox sensor ingests them
+    source = shared_data_dir_path / "crypto" / "ticks" / "ETHUSDT_trades_2023-02-02.csv"
+    (home.inbox_dir / "ETHUSDT_trades_2023-02-02.csv").symlink_to(source)
+    assert find_no_source(defs, ["ETH/USDT", "BTC/USDT"]).keys().isdisjoint({(ticks, "ETH/USDT")})
+    job = defs.resolve_implicit_global_asset_job_def()
+    run = job.execute_in_process(
+        instance=instance,
+        partition_key="ETH/USDT",
+        asset_selection=[ticks],
+        run_config=QUIET_RUN_CONFIG,
+    )
+    assert run.success
+    event = instance.get_latest_materialization_event(ticks)
+    assert event.asset_materialization.partition == "ETH/USDT"
+    assert event.asset_materialization.metadata["rows"].value == 1_000
+    assert NO_SOURCE not in event.asset_materialization.metadata
+    assert recorded_no_source(instance, ticks, "ETH/USDT") is None
+    assert recorded_no_source(instance, ticks, "BTC/USDT")
+    # automation runs staging/bars of ETH/USDT for its new ticks
+    after = dg.evaluate_automation_conditions(
+        defs=defs,
+        instance=instance,
+        asset_selection=dg.AssetSelection.assets(STAGING_BARS),
+        cursor=baseline.cursor,
+    )
+    assert set(after.get_requested_partitions(STAGING_BARS)) == {"ETH/USDT"}
+    # so does refresh; BTC/USDT's ticks still have no source: not run, not recorded again
+    executed, result = refresh(defs, instance)
+    assert result.ok, result.failures
+    ran = {(s.asset, s.partition) for s in executed}
+    assert ("staging/bars", "ETH/USDT") in ran
+    assert not {a for a, p in ran if p == "BTC/USDT"}
+    assert _no_source_observations(instance, ticks) == 2
+    executed, _ = refresh(defs, instance)
+    assert executed == []

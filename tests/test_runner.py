@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from click.testing import CliRunner
 
@@ -10,6 +11,7 @@ from trading_assets import Warehouse
 from trading_assets.cli import main
 from trading_assets.definitions import build_definitions
 from trading_assets.home import ProjectHome
+from trading_assets.refresh import refresh
 from trading_assets.runner import dagster_instance, materialize
 
 
@@ -38,6 +40,19 @@ def test_demo_run_is_idempotent_and_readable(demo_home: ProjectHome):
             continue  # the cost ledger records every run, this one too, and the report shows it
         assert outcome.rows_written == 0, key
         assert outcome.data_versions == first.outcomes[key].data_versions, key
+
+    # what has no source on the demo (ticks, quotes, news, the sentiment corpus) is left out
+    # of both runs and recorded once, as an observation; a refresh then has nothing to do
+    assert first.no_source == second.no_source
+    why = first.no_source[("raw/ticks", "^GSPC")]
+    assert why == "no ticks source for ^GSPC on the demo profile"
+    assert {"raw/ticks", "raw/news", "ml/sentiment_model"}.isdisjoint(first.outcomes)
+    observations = instance.fetch_observations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(["raw", "ticks"])), limit=10
+    ).records
+    assert sorted(r.partition_key for r in observations) == ["^GSPC", "^IXIC"]
+    executed, third = refresh(defs, instance)
+    assert executed == [] and third.run_ids == []
 
     # the main job ends in signals, backtests and a report that renders in headless Chromium
     from tests.browser import assert_renders_offline, launch_chromium

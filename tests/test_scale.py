@@ -187,7 +187,9 @@ def test_parallel_run_on_postgres_equals_the_in_process_run_then_refresh_ui_and_
     # Dagster's runs and MLflow's registry are on the server, not in the home
     with psycopg2.connect(dagster_url) as con, con.cursor() as cur:
         cur.execute("SELECT count(*) FROM runs WHERE status = 'SUCCESS'")
-        assert cur.fetchone()[0] >= 4 + 2  # one per symbol, then the unpartitioned stages
+        # one per symbol, then the unpartitioned stage(s): those of raw/news and the sentiment
+        # model have no source here and are not run
+        assert cur.fetchone()[0] >= 4 + 1
     with psycopg2.connect(mlflow_url) as con, con.cursor() as cur:
         cur.execute("SELECT name FROM registered_models")
         models = {row[0] for row in cur.fetchall()}

@@ -89,6 +89,13 @@ def run(select: str | None, symbols: tuple[str, ...]) -> None:
             ", ".join(sorted(set(outcome.failed_checks))) or "-",
         )
     console.print(table)
+    if summary.no_source:
+        by_asset: dict[str, list[str]] = {}
+        for asset, partition in summary.no_source:
+            by_asset.setdefault(asset, []).append(partition or "-")
+        console.print("Not run, no source on this profile (recorded as an observation):")
+        for asset, partitions in by_asset.items():
+            console.print(f"  {asset}: {', '.join(sorted(partitions))}", highlight=False)
     console.print(f"Warehouse: {home.warehouse_path}")
     console.print(f"Dagster runs: {home.dagster_home} (trading-assets ui)")
     report = home.reports_dir / "latest.html"

@@ -16,6 +16,11 @@ the partitions allow. What is stale only from a new code version runs alone firs
 plan is made again below it: if it reports the same data version (a refactor), nothing below
 it runs.
 
+An asset (partition) with no source on the profile (:mod:`trading_assets.defs.no_source`:
+say ``raw/ticks`` of a symbol with bars only) is never planned: it is recorded once as a
+no-source observation, counts neither as missing nor as stale, and does not hold its
+children back; once a source appears (a ticks file lands), it runs as any other.
+
 New data and retraining are two decisions: ``ml/models`` (and its step sibling
 ``ml/predictions``) re-run for a new code version, when missing, or when the retraining
 policy is due (:mod:`trading_assets.defs.ml.retrain`; the reason reads "retraining policy:
@@ -32,6 +37,8 @@ import dagster as dg
 
 from trading_assets.defs.dagster_internals import stale_resolver, stale_status
 from trading_assets.defs.keys import RAW_KEYS
+from trading_assets.defs.no_source import NoSource, find_no_source
+from trading_assets.defs.no_source import record as record_no_source
 from trading_assets.defs.quiet_state import fingerprint, remember_quiet, still_quiet
 from trading_assets.runner import (
     QUIET_RUN_CONFIG,
@@ -131,8 +138,14 @@ def plan_refresh(
     instance: dg.DagsterInstance,
     new_items: set[tuple[str, str]] | None = None,
     from_level: int = 0,
+    no_source: NoSource | None = None,
 ) -> list[PlannedStep]:
     """Every stale or missing asset (partition) of ``defs``, in dependency order.
+
+    An asset (partition) with no source on the profile (``no_source``; default
+    :func:`~trading_assets.defs.no_source.find_no_source`) is never planned, and a stale
+    cause that is one of them does not count: missing on purpose, it is neither missing nor
+    stale, and does not hold its children back.
 
     ``new_items``: the ``(kind, symbol)`` of new source files, when the caller already
     listed them (default: :func:`new_source_items`). ``from_level``: only assets at least
@@ -148,6 +161,8 @@ def plan_refresh(
     plan: list[PlannedStep] = []
     deferred: set[dg.AssetKey] = set()  # stale from new data, held back by the retrain policy
     items = new_source_items(defs) if new_items is None else new_items
+    if no_source is None:
+        no_source = find_no_source(defs, symbols)
     new_items = {(RAW_KEYS[kind], symbol) for kind, symbol in items if kind in RAW_KEYS}
     for key in graph.toposorted_asset_keys:
         node = graph.get(key)
@@ -158,6 +173,8 @@ def plan_refresh(
             continue  # ran or checked already; the policy assets still decide what is held back
         partitions = symbols if node.partitions_def is not None else [None]
         for partition in partitions:
+            if (key, partition) in no_source:
+                continue
             status = stale_status(resolver, key, partition)
             if status == "missing":
                 plan.append(PlannedStep(name, partition, "missing"))
@@ -165,7 +182,13 @@ def plan_refresh(
                 causes = resolver.get_stale_root_causes(
                     key, partition
                 ) or resolver.get_stale_causes(key, partition)
-                causes = [c for c in causes if c.asset_key not in deferred]
+                causes = [
+                    c
+                    for c in causes
+                    if c.asset_key not in deferred
+                    and (c.asset_key, c.partition_key) not in no_source
+                    and (c.dependency_asset_key, c.dependency_partition_key) not in no_source
+                ]
                 if not causes:
                     continue  # stale only below a deferred retraining
                 categories = {c.category.value for c in causes}
@@ -226,10 +249,15 @@ def refresh(
     summary = RunSummary()
     done: set[tuple[str, str | None]] = set()
     new_items = new_source_items(defs, offered)
+    from trading_assets.defs.partitions import SYMBOLS
+
+    symbols = instance.get_dynamic_partitions(SYMBOLS.name)
+    no_source = find_no_source(defs, symbols, offered)
+    record_no_source(instance, no_source)  # before the fingerprint: recorded once
     state = fingerprint(defs, instance)
     if not new_items and still_quiet(instance, state):
         return [], RunSummary()  # nothing changed since a refresh found nothing stale
-    plan = plan_refresh(defs, instance, new_items)
+    plan = plan_refresh(defs, instance, new_items, no_source=no_source)
     if not plan:
         remember_quiet(instance, state)
     while plan:
@@ -237,6 +265,7 @@ def refresh(
         roots = [s for s in plan if levels[s.asset] == level]
         due = retrain_reason(instance)  # the policy may be due before the new data arrives
         batch, replan = _downstream_of(graph, roots, plan, policy, due)
+        batch = [s for s in batch if (_key(s.asset), s.partition) not in no_source]
         for partition, steps in _runs(graph, batch, order):
             keys = sorted({s.asset for s in steps}, key=order.__getitem__)
             if on_step:
@@ -252,10 +281,11 @@ def refresh(
             executed.extend(steps)
             done.update((s.asset, s.partition) for s in steps)
         if replan:
-            plan = plan_refresh(defs, instance, set(), from_level=level + 1)
+            plan = plan_refresh(defs, instance, set(), level + 1, no_source)
         else:
             plan = list(plan)  # what was stale and did not run is still stale
             plan += _below_new_versions(graph, instance, roots)
+            plan = [s for s in plan if (_key(s.asset), s.partition) not in no_source]
             ran = {dg.AssetKey.from_user_string(s.asset) for s in batch}
             for key in POLICY_ASSETS:
                 name = key.to_user_string()
@@ -264,6 +294,10 @@ def refresh(
                     plan.append(PlannedStep(name, None, f"retraining policy: {why}"))
         plan = [s for s in plan if (s.asset, s.partition) not in done]
     return executed, summary
+
+
+def _key(name: str) -> dg.AssetKey:
+    return dg.AssetKey.from_user_string(name)
 
 
 def _downstream_of(

@@ -2,7 +2,9 @@
 
 Used by ``trading-assets run``: it discovers the symbols the sources offer, registers them as
 partitions, runs the per-symbol assets one symbol at a time and then the unpartitioned assets,
-all recorded in the project's Dagster instance so the UI shows the same history.
+all recorded in the project's Dagster instance so the UI shows the same history. An asset
+(partition) with no source on the profile is left out of its run and recorded as a no-source
+observation instead (:mod:`trading_assets.defs.no_source`).
 
 With ``workers`` above 1 (``TRADING_EXECUTOR=multiprocess``), the per-symbol runs of a stage
 go to that many worker processes (started once, each loading the definitions once), so N
@@ -25,6 +27,8 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from trading_assets import dagster_sqlite
+from trading_assets.defs.no_source import find_no_source, without
+from trading_assets.defs.no_source import record as record_no_source
 from trading_assets.errors import UnknownSymbolError
 from trading_assets.home import ProjectHome
 from trading_assets.sources.inventory import FileReport
@@ -53,6 +57,8 @@ class RunSummary:
     outcomes: dict[str, AssetOutcome] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     run_ids: list[str] = field(default_factory=list)
+    #: (asset, partition or None) left out of the runs: no source on this profile, and why
+    no_source: dict[tuple[str, str | None], str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -69,6 +75,7 @@ class RunSummary:
             ours.data_versions.update(theirs.data_versions)
         self.failures.extend(other.failures)
         self.run_ids.extend(other.run_ids)
+        self.no_source.update(other.no_source)
 
 
 def dagster_instance(home: ProjectHome) -> dg.DagsterInstance:
@@ -215,15 +222,15 @@ class _Workers:
         self.tags = {RUNNER_TAG: uuid.uuid4().hex}
         self.pool: ProcessPoolExecutor | None = None
 
-    def run_stage(self, keys: list[dg.AssetKey], partitions: list[str], summary: RunSummary):
-        """Run ``keys`` once per partition across the workers; wait for all of them."""
+    def run_stage(self, runs: dict[str, list[dg.AssetKey]], summary: RunSummary):
+        """Run each partition's keys (``runs``) across the workers; wait for all of them."""
         if self.pool is None:
             self.pool = ProcessPoolExecutor(
                 self.count, multiprocessing.get_context("spawn"), initializer=_worker_start
             )
-        paths = [list(k.path) for k in keys]
         futures: dict[Future, str] = {
-            self.pool.submit(_worker_run, paths, p, self.tags): p for p in partitions
+            self.pool.submit(_worker_run, [list(k.path) for k in keys], p, self.tags): p
+            for p, keys in runs.items()
         }
         broken = False
         for future, partition in futures.items():
@@ -259,7 +266,10 @@ def materialize(
 
     Assets run in :func:`stages`; in each, partitioned assets run once per symbol
     (``symbols``, default every symbol the sources offer, all added as partitions) and
-    unpartitioned ones in one run. ``on_step`` is called with a label before each run
+    unpartitioned ones in one run. An asset (partition) with no source on the profile
+    (:func:`~trading_assets.defs.no_source.find_no_source`) is left out of its run and
+    recorded as a no-source observation instead (``RunSummary.no_source``); a run left with
+    nothing is not started. ``on_step`` is called with a label before each run
     (progress display). With ``workers`` > 1 the per-symbol runs of a stage run in that many
     worker processes at once (spawned with this process's environment, each building the
     code location from it, so ``defs`` must be the environment's own definitions). A worker
@@ -287,6 +297,9 @@ def materialize(
         for symbol in wanted:
             if symbol not in offered:
                 raise UnknownSymbolError(symbol, offered, where="price sources")
+    found = {pair: why for pair, why in find_no_source(defs, wanted).items() if pair[0] in keys}
+    record_no_source(instance, found)
+    summary.no_source = {(k.to_user_string(), p): why for (k, p), why in found.items()}
 
     def run(selected: list[dg.AssetKey], partition: str | None) -> None:
         if on_step:
@@ -306,15 +319,17 @@ def materialize(
         for stage in stages(graph, keys):
             partitioned = [k for k in stage if graph.get(k).partitions_def is not None]
             unpartitioned = [k for k in stage if graph.get(k).partitions_def is None]
-            if pool is not None and partitioned:
+            per_symbol = {s: without(found, partitioned, s) for s in wanted if partitioned}
+            per_symbol = {s: selected for s, selected in per_symbol.items() if selected}
+            if pool is not None and per_symbol:
                 if on_step:
                     names = ", ".join(k.to_user_string() for k in partitioned)
-                    on_step(f"{len(wanted)} symbols in {workers} processes: {names}")
-                pool.run_stage(partitioned, wanted, summary)
+                    on_step(f"{len(per_symbol)} symbols in {workers} processes: {names}")
+                pool.run_stage(per_symbol, summary)
             else:
-                for symbol in wanted if partitioned else []:
-                    run(partitioned, symbol)
-            if unpartitioned:
+                for symbol, selected in per_symbol.items():
+                    run(selected, symbol)
+            if unpartitioned := without(found, unpartitioned, None):
                 run(unpartitioned, None)
     except _WorkerDied:
         pass

@@ -66,3 +66,35 @@ def test_automation_instance():
     SEEN.clear()
     dg.evaluate_automation_conditions(defs=[watched], instance=instance)
     assert SEEN and SEEN[0] is instance
+
+
+LETTERS = dg.StaticPartitionsDefinition(["a", "b", "c"])
+
+
+class _KeepsB(dg.AutomationCondition):
+    @property
+    def description(self) -> str:
+        return "true for partition b only, through the subset adapters"
+
+    def evaluate(self, context: dg.AutomationContext) -> dg.AutomationResult:
+        SEEN.append(internals.subset_partitions(context.candidate_subset))
+        kept = [p for p in internals.subset_partitions(context.candidate_subset) if p == "b"]
+        return dg.AutomationResult(context, true_subset=internals.subset_of(context, kept))
+
+
+def test_subset_partitions_and_subset_of():
+    @dg.asset(partitions_def=LETTERS, automation_condition=_KeepsB())
+    def lettered() -> None:
+        """Partitioned, evaluated by the custom condition."""
+
+    @dg.asset(automation_condition=_KeepsB())
+    def whole() -> None:
+        """Unpartitioned: its one candidate is None."""
+
+    SEEN.clear()
+    result = dg.evaluate_automation_conditions(
+        defs=[lettered, whole], instance=dg.DagsterInstance.ephemeral()
+    )
+    assert sorted(SEEN, key=len) == [[None], ["a", "b", "c"]]
+    assert set(result.get_requested_partitions(lettered.key)) == {"b"}
+    assert result.get_num_requested(whole.key) == 0

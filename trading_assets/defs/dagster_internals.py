@@ -31,6 +31,25 @@ def automation_instance(context: dg.AutomationContext) -> dg.DagsterInstance:
     return context.asset_graph_view.instance
 
 
+def subset_partitions(subset: Any) -> list[str | None]:
+    """The partition keys of an automation candidate subset (``[None]`` for an unpartitioned
+    asset in it; no public accessor on ``EntitySubset`` in 1.13)."""
+    return sorted(
+        (ap.partition_key for ap in subset.expensively_compute_asset_partitions()),
+        key=lambda p: p or "",
+    )
+
+
+def subset_of(context: dg.AutomationContext, partitions: list[str | None]) -> Any:
+    """The subset of ``context``'s asset holding ``partitions`` (keys as
+    :func:`subset_partitions` gives them)."""
+    from dagster._core.definitions.events import AssetKeyPartitionKey
+
+    return context.asset_graph_view.get_asset_subset_from_asset_partitions(
+        context.key, {AssetKeyPartitionKey(context.key, p) for p in partitions}
+    )
+
+
 def stale_resolver(defs: dg.Definitions, instance: dg.DagsterInstance) -> Any:
     """Dagster's stale-status resolver (what the UI's "stale" uses) over ``defs`` now."""
     from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext

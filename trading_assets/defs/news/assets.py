@@ -40,6 +40,7 @@ from trading_assets.defs.metadata import (
 )
 from trading_assets.defs.mlflow_resource import MlflowResource
 from trading_assets.defs.news.resources import NewsSourcesResource, SentimentSettingsResource
+from trading_assets.defs.no_source import NO_NEWS_SOURCE
 from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.prices.resources import PriceSourcesResource
 from trading_assets.defs.resources import WarehouseResource
@@ -86,7 +87,7 @@ def _no_news_source(configured: int, rows: int) -> str | None:
     """Why ``raw/news`` has no source (no source configured and no article stored), or None."""
     if configured or rows:
         return None
-    return "no news source configured on this profile (feeds off, no news files)"
+    return NO_NEWS_SOURCE
 
 
 def _no_source_checks(no_source: str) -> list[dg.AssetCheckResult]:

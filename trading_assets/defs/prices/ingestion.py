@@ -19,6 +19,7 @@ from trading_assets.defs.metadata import (
     preview,
     write_metadata,
 )
+from trading_assets.defs.no_source import no_source_why
 from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.partitions import SYMBOLS
 from trading_assets.defs.prices.resources import PriceSourcesResource
@@ -112,7 +113,7 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
             )
         no_source = None
         if batch.items_total == 0 and written.result.rows == 0:
-            no_source = f"no {kind} source for {symbol} on the {price_sources.profile} profile"
+            no_source = no_source_why(kind, symbol, price_sources.profile)
         metadata = {
             **write_metadata(written.result, no_source),
             "items_total": dg.MetadataValue.int(batch.items_total),
