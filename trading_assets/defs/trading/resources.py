@@ -41,13 +41,14 @@ class TradingResource(dg.ConfigurableResource):
     max_wait_s: float = 30.0
     timeframes: list[str] = ["1d", "1h"]
     dry_run_equity: float = 100_000.0
-    min_notional_usd: float = 1.0
-    fractional_equities: bool = False
-    crypto_qty_decimals: int = 9
-    max_symbol_exposure: float = 0.5
-    max_gross_exposure: float = 1.0
-    max_signal_age_bars: int = 2
-    max_daily_loss: float = 0.03
+    # the sizing rules and guards: OrderRules' own defaults (one source of truth)
+    min_notional_usd: float = OrderRules.min_notional_usd
+    fractional_equities: bool = OrderRules.fractional_equities
+    crypto_qty_decimals: int = OrderRules.crypto_qty_decimals
+    max_symbol_exposure: float = OrderRules.max_symbol_exposure
+    max_gross_exposure: float = OrderRules.max_gross_exposure
+    max_signal_age_bars: int = OrderRules.max_signal_age_bars
+    max_daily_loss: float = OrderRules.max_daily_loss
     reconcile_tolerance: float = 0.005
 
     def mode(self) -> str:
