@@ -206,10 +206,12 @@ def replace_scope_rows(
         gone = _dml_count(con, "SELECT count(*) FROM (FROM __old_rows EXCEPT ALL FROM __new_rows)")
         new = _dml_count(con, "SELECT count(*) FROM (FROM __new_rows EXCEPT ALL FROM __old_rows)")
         if gone or new:  # every row of a changed value is replaced (exact for duplicates)
-            changed = (
-                "SELECT h FROM ((FROM __old_rows EXCEPT ALL FROM __new_rows) UNION ALL "
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE __changed_rows AS SELECT DISTINCT h FROM ("
+                "(FROM __old_rows EXCEPT ALL FROM __new_rows) UNION ALL "
                 "(FROM __new_rows EXCEPT ALL FROM __old_rows))"
             )
+            changed = "SELECT h FROM __changed_rows"
             con.execute(
                 f"DELETE FROM {table} WHERE {where} AND {stored_hash} IN ({changed})", params
             )
@@ -217,6 +219,7 @@ def replace_scope_rows(
                 f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {_INCOMING} "
                 f"WHERE {incoming_hash} IN ({changed})"
             )
+            con.execute("DROP TABLE __changed_rows")
         con.execute("DROP TABLE __old_rows")
         con.execute("DROP TABLE __new_rows")
         rows, version = content_version(con, table, scope)
