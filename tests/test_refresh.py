@@ -65,14 +65,62 @@ def test_refresh_runs_missing_then_nothing_then_only_the_changed_symbol(
     assert by_asset[("staging/universal_stream", None)] == "new upstream data"
     assert plan_refresh(defs, instance) == []
 
-    # a refresh that finds nothing stale remembers it; the next one answers from that until
-    # anything changes: a new materialization, or new definitions (code versions)
-    assert not still_quiet(defs, instance)
+    # a refresh that ran everything stale, or found nothing stale, remembers it; the next one
+    # answers from that until anything changes: a new materialization, or new definitions
+    assert still_quiet(defs, instance)
     assert refresh(defs, instance)[0] == [] and still_quiet(defs, instance)
     assert refresh(defs, instance)[0] == []
     assert materialize(defs, instance, selection='key:"raw/source_bars"', symbols=["BTC/USDT"]).ok
     assert not still_quiet(defs, instance)  # re-checked: same data, nothing stale again
     assert refresh(defs, instance)[0] == [] and still_quiet(defs, instance)
+
+
+def test_new_file_on_a_quiet_home_plans_only_its_ingestion_and_leaves_nothing_stale(
+    two_symbols: Path, shared_data: Path, monkeypatch
+):
+    import trading_assets.refresh as refresh_module
+
+    instance = dagster_instance(ProjectHome.from_env())
+    defs = build_definitions()
+    assert refresh(defs, instance)[1].ok
+    assert still_quiet(defs, instance)  # the refresh ran everything stale: remembered
+
+    def no_full_plan(*args, **kwargs):
+        raise AssertionError("a quiet home with only a new file needs no full stale resolution")
+
+    (two_symbols / "ETH_USDT-1m.json").symlink_to(
+        shared_data / "crypto" / "binance_spot_2023" / "ETH_USDT-1m.json"
+    )
+    with monkeypatch.context() as patch:
+        patch.setattr(refresh_module, "plan_refresh", no_full_plan)
+        executed, summary = refresh(defs, instance)
+    assert summary.ok, summary.failures
+    by_asset = {(s.asset, s.partition): s.reason for s in executed}
+    assert by_asset[("raw/source_bars", "ETH/USDT")] == "new source data"
+    assert by_asset[("staging/bars", "ETH/USDT")] == "new upstream data"
+    assert by_asset[("staging/universal_stream", None)] == "new upstream data"
+    assert {p for _, p in by_asset} <= {"ETH/USDT", None}
+    # what it remembered as quiet is what the full resolution says
+    assert still_quiet(defs, instance)
+    assert plan_refresh(defs, instance) == []
+
+    # a failed step is not remembered as quiet: the next refresh resolves everything again
+    import trading_assets.defs.prices.staging as staging
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("resampling failed")
+
+    (two_symbols / "ETH_USDT-5m.json").symlink_to(
+        shared_data / "crypto" / "binance_spot_2023" / "ETH_USDT-5m.json"
+    )
+    with monkeypatch.context() as patch:
+        patch.setattr(staging.resample, "build_staging_bars", broken)
+        executed, summary = refresh(defs, instance)
+    assert not summary.ok and "resampling failed" in " ".join(summary.failures)
+    assert not still_quiet(defs, instance)
+    assert ("staging/bars", "ETH/USDT") in {
+        (s.asset, s.partition) for s in plan_refresh(defs, instance)
+    }
 
 
 def test_refresh_cli_json_lists_what_ran(two_symbols: Path):

@@ -14,7 +14,9 @@ ingested first; where that gives a new data version, everything below runs (new 
 all the way down: features, live predictions, signals, the report) in as few Dagster runs as
 the partitions allow. What is stale only from a new code version runs alone first, and the
 plan is made again below it: if it reports the same data version (a refactor), nothing below
-it runs.
+it runs. A refresh whose runs all succeeded leaves nothing stale and remembers it
+(:mod:`trading_assets.defs.quiet_state`): the next one, when only new source files landed
+since (a new bar), plans just their ingestion, without resolving the whole graph again.
 
 An asset (partition) with no source on the profile (:mod:`trading_assets.defs.no_source`:
 say ``raw/ticks`` of a symbol with bars only) is never planned: it is recorded once as a
@@ -233,8 +235,13 @@ def refresh(
     bars stops there (:func:`_below_new_versions`). Steps stale only from a new code version
     run alone, and the plan is made again below them, so a refactor that leaves their data
     version unchanged stops there. The retraining policy is asked before each pass and again
-    once ``ml/models``' inputs have run. When nothing changed since a refresh found nothing
-    stale (:mod:`trading_assets.defs.quiet_state`), it returns at once.
+    once ``ml/models``' inputs have run.
+
+    A refresh that ends with every run successful leaves nothing stale, and remembers that
+    (:mod:`trading_assets.defs.quiet_state`); so does one that finds nothing stale. When
+    nothing changed since, it returns at once; when only new source files landed (a new
+    bar), their ingestion is the whole plan (:func:`_new_source_steps`): no stale
+    resolution of the whole graph.
     """
     from trading_assets.defs.ml.retrain import POLICY_ASSETS, retrain_reason
 
@@ -248,6 +255,7 @@ def refresh(
     executed: list[PlannedStep] = []
     summary = RunSummary()
     done: set[tuple[str, str | None]] = set()
+    succeeded = True
     new_items = new_source_items(defs, offered)
     from trading_assets.defs.partitions import SYMBOLS
 
@@ -255,9 +263,13 @@ def refresh(
     no_source = find_no_source(defs, symbols, offered)
     record_no_source(instance, no_source)  # before the fingerprint: recorded once
     state = fingerprint(defs, instance)
-    if not new_items and still_quiet(instance, state):
+    quiet = still_quiet(instance, state)
+    if not new_items and quiet:
         return [], RunSummary()  # nothing changed since a refresh found nothing stale
-    plan = plan_refresh(defs, instance, new_items, no_source=no_source)
+    if quiet:  # only new source files changed since then: only their ingestion is stale
+        plan = _new_source_steps(instance, new_items, no_source)
+    else:
+        plan = plan_refresh(defs, instance, new_items, no_source=no_source)
     if not plan:
         remember_quiet(instance, state)
     while plan:
@@ -278,6 +290,7 @@ def refresh(
                 run_config=QUIET_RUN_CONFIG,
             )
             record_result(summary, result)
+            succeeded = succeeded and result.success
             executed.extend(steps)
             done.update((s.asset, s.partition) for s in steps)
         if replan:
@@ -293,7 +306,28 @@ def refresh(
                 if (name, None) not in done and inputs_ran and (why := retrain_reason(instance)):
                     plan.append(PlannedStep(name, None, f"retraining policy: {why}"))
         plan = [s for s in plan if (s.asset, s.partition) not in done]
+    if executed and succeeded:
+        # every stale step ran, and everything its new data made stale: nothing is stale
+        remember_quiet(instance, fingerprint(defs, instance))
     return executed, summary
+
+
+def _new_source_steps(
+    instance: dg.DagsterInstance, new_items: set[tuple[str, str]], no_source: NoSource
+) -> list[PlannedStep]:
+    """The ingestion steps of new source files (``(kind, symbol)``), as :func:`plan_refresh`
+    plans them when nothing else is stale: "missing" for a symbol's first file of a kind,
+    else "new source data"."""
+    steps = []
+    for kind, symbol in sorted(new_items):
+        key = RAW_KEYS.get(kind)
+        if key is None or (key, symbol) in no_source:
+            continue
+        first = _latest_storage_id(instance, key, symbol) is None
+        steps.append(
+            PlannedStep(key.to_user_string(), symbol, "missing" if first else NEW_SOURCE_DATA)
+        )
+    return steps
 
 
 def _key(name: str) -> dg.AssetKey:

@@ -3,12 +3,13 @@
 Staleness (Dagster's stale-status resolver) depends only on the event log (materializations
 and observations), the symbols partitions, the definitions (code versions and dependencies)
 and, for ``ml/models``, whether the retraining policy is due. After a refresh has checked the
-whole graph and found nothing stale, :func:`remember_quiet` stores a fingerprint of those
+whole graph and found nothing stale, or has run successfully everything that was stale and
+everything its new data made stale, :func:`remember_quiet` stores a fingerprint of those
 inputs (:func:`fingerprint`) in the Dagster home; :func:`still_quiet` compares a fingerprint
 of now with it. The same fingerprint means the same answer: nothing stale. Any
 materialization, observation, new partition, code or dependency change, or a retraining
 policy turning due changes it, and the full resolution runs again. (New source files are
-checked by the caller on every refresh.)
+checked by the caller on every refresh: on a quiet home they are all that can be stale.)
 """
 
 from __future__ import annotations
