@@ -189,3 +189,26 @@ def test_a_unique_key_model_rewrites_only_changed_keys_to_the_full_builds_conten
     with pytest.raises(SqlModelError, match=r"unique_key column\(s\) \['bar_time'\]") as info:
         materialize_model(con, parse_model(bad, root))
     assert info.value.path == bad
+
+
+def test_a_unique_key_model_failing_on_its_data_names_the_file_and_keeps_the_table(tmp_path):
+    """The incremental build runs the query more than once: an error that shows only when
+    rows are read (a bad cast) still names the file, and the stored rows stay as they were."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute(
+        "CREATE SCHEMA staging; CREATE TABLE staging.quotes AS "
+        "SELECT range AS ts, CAST(range AS VARCHAR) AS size_text FROM range(100)"
+    )
+    root = tmp_path / "sql"
+    sql = "-- unique_key: ts\nSELECT ts,\n  CAST(size_text AS INTEGER) AS size\nFROM staging.quotes"
+    model = parse_model(_write(root, "features/sizes.sql", sql), root)
+    assert materialize_model(con, model).rows == 100
+    before = _table(con, "features.sizes")
+    con.execute("INSERT INTO staging.quotes VALUES (100, 'n/a')")
+    with pytest.raises(SqlModelError, match="n/a") as info:
+        materialize_model(con, model)
+    assert info.value.path == model.path
+    assert _table(con, "features.sizes") == before
+    con.execute("UPDATE staging.quotes SET size_text = '7' WHERE ts = 100")
+    merged = materialize_model(con, model)
+    assert (merged.rows, merged.deleted, merged.inserted) == (101, 0, 1)

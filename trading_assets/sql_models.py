@@ -364,6 +364,10 @@ class ModelResult:
 def materialize_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelResult:
     """Build ``model`` in one transaction; the table is replaced only if its content changed.
 
+    A model with a ``unique_key`` whose stored table has the result's columns is merged
+    (:func:`_merge_changed_keys`): its query is hashed row by row without storing the
+    result, and only the rows of the keys that changed are rewritten.
+
     A model reading a table that does not exist yet (no symbol produced features, say) is not
     built: the result names the missing tables in ``missing``, and the stored table, if any,
     is kept as it is.
@@ -378,15 +382,10 @@ def materialize_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelR
             rows, version = content_version(con, model.table)
         return ModelResult(rows, version, rows, False, missing)
     with transaction(con):
-        try:
-            # "(" on the first line keeps DuckDB's line numbers equal to the file's
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {_TEMP} AS (" + model.body + "\n)")
-        except duckdb.Error as exc:
-            # not chained: runners report the innermost cause, which must name the file
-            message = str(exc).strip()
-            match = _DUCKDB_LINE.search(message)
-            line = int(match.group(1)) if match else None
-            raise SqlModelError(model.path, message, line) from None
+        # the result's columns, from an empty result (cheap)
+        _execute(
+            con, model, f"CREATE OR REPLACE TEMP TABLE {_TEMP} AS SELECT * FROM (", ") LIMIT 0"
+        )
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
         old_columns = table_columns(con, model.table)
         new_columns = table_columns(con, _TEMP, temp=True)
@@ -394,9 +393,9 @@ def materialize_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelR
         if absent:
             raise SqlModelError(model.path, f"unique_key column(s) {absent} not in the result")
         if model.unique_key and old_columns == new_columns:
-            result = _merge_changed_keys(con, model)
             con.execute(f"DROP TABLE {_TEMP}")
-            return result
+            return _merge_changed_keys(con, model)
+        _execute(con, model, f"CREATE OR REPLACE TEMP TABLE {_TEMP} AS (", ")")
         rows, version = content_version(con, f"temp.main.{_TEMP}")
         previous_rows, previous_version = 0, None
         if old_columns:
@@ -408,19 +407,37 @@ def materialize_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelR
     return ModelResult(rows, version, previous_rows, not same)
 
 
+def _execute(
+    con: duckdb.DuckDBPyConnection, model: SqlModel, before: str, after: str
+) -> duckdb.DuckDBPyConnection:
+    """Run ``before + model.body + after``; "(" ends ``before`` on the body's first line, so
+    DuckDB's line numbers are the file's.
+
+    Raises:
+        SqlModelError: DuckDB rejected it (the file and DuckDB's line are named).
+    """
+    try:
+        return con.execute(before + model.body + "\n" + after)
+    except duckdb.Error as exc:
+        # not chained: runners report the innermost cause, which must name the file
+        message = str(exc).strip()
+        match = _DUCKDB_LINE.search(message)
+        line = int(match.group(1)) if match else None
+        raise SqlModelError(model.path, message, line) from None
+
+
 def _merge_changed_keys(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelResult:
-    """Bring ``model.table`` to the content of the built temp table by deleting and
-    re-inserting the rows of the keys whose rows differ (as multisets of row hashes, so a
-    key held by several rows is still exact). Runs inside the caller's transaction; the
-    data version is computed from the same row hashes as :func:`content_version`."""
+    """Bring ``model.table`` to the content of ``model``'s query by deleting and re-inserting
+    the rows of the keys whose rows differ (as multisets of row hashes, so a key held by
+    several rows is still exact). The query runs twice: hashed row by row (its result is not
+    stored), then for the changed keys' rows only. Runs inside the caller's transaction (one
+    snapshot for both); the data version is computed from the same row hashes as
+    :func:`content_version`: the version a whole rewrite would have."""
     key = ", ".join(f'"{c}"' for c in model.unique_key)
     on = " AND ".join(f't."{c}" IS NOT DISTINCT FROM k."{c}"' for c in model.unique_key)
-    hashed = {"new": f"temp.main.{_TEMP}", "old": model.table}
-    for side, table in hashed.items():
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE __sql_model_{side} AS "
-            f"SELECT {key}, hash(t) AS __row_hash FROM {table} t"
-        )
+    hashed = f"SELECT {key}, hash(t) AS __row_hash FROM"
+    _execute(con, model, f"CREATE OR REPLACE TEMP TABLE __sql_model_new AS {hashed} (", ") t")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __sql_model_old AS {hashed} {model.table} t")
     (rows, digest), (previous_rows, previous_digest) = (
         con.execute(
             f"SELECT count(*), coalesce(bit_xor(__row_hash), 0) FROM __sql_model_{side}"
@@ -439,12 +456,14 @@ def _merge_changed_keys(con: duckdb.DuckDBPyConnection, model: SqlModel) -> Mode
         deleted = con.execute(
             f"DELETE FROM {model.table} AS t USING __sql_model_keys AS k WHERE {on}"
         ).fetchall()[0][0]
-        inserted = con.execute(
-            f"INSERT INTO {model.table} SELECT t.* FROM temp.main.{_TEMP} AS t "
-            f"SEMI JOIN __sql_model_keys AS k ON {on}"
+        inserted = _execute(
+            con,
+            model,
+            f"INSERT INTO {model.table} SELECT t.* FROM (",
+            f") t SEMI JOIN __sql_model_keys AS k ON {on}",
         ).fetchall()[0][0]
         con.execute("DROP TABLE __sql_model_keys")
-    for side in hashed:
+    for side in ("new", "old"):
         con.execute(f"DROP TABLE __sql_model_{side}")
     counts = {"deleted": int(deleted), "inserted": int(inserted)}
     return ModelResult(int(rows), version, int(previous_rows), changed, **counts)
