@@ -5,8 +5,9 @@ Real data (``../shared/data/sentiment``): Financial PhraseBank ``Sentences_AllAg
 agreement, train-only for ``headlines``: nothing of it is held out, and its copies of
 held-out sentences are dropped) and the Twitter Financial News training set (domain
 ``tweets``, labels 0 bearish / 1 bullish / 2 neutral). Trains the multi-domain model
-(:func:`trading_assets.sentiment.domains.train_domains`: pooled vs per-domain chosen on
-validation, calibrated per domain) and prints:
+(:func:`trading_assets.sentiment.domains.train_domains`: pooled vs per-domain, and per domain
+TF-IDF with or without VADER lexicon scores, chosen on validation, calibrated per domain) and
+prints:
 
 1. **Per-domain table** on the held-out splits: accuracy, macro-F1, ECE and per-class recall
    of the champion, beside the lexicon and the majority class, against the issue #15 targets
@@ -63,7 +64,9 @@ def main() -> None:
                 ]
             )
     print_table(
-        f"Held-out per domain (choice: {outcome.choice}; training {train_seconds:.1f} s)",
+        f"Held-out per domain (choice: {outcome.choice}, features "
+        + ", ".join(f"{d} {f}" for d, f in outcome.features.items())
+        + f"; training {train_seconds:.1f} s)",
         ["domain", "labeller", "accuracy", "macro-F1", "ECE", "rec neg", "rec neu", "rec pos"],
         rows,
     )

@@ -59,6 +59,13 @@ def test_domain_training_metrics_read_back_from_mlflow(domain_outcome, tmp_path)
     metrics, params = run.data.metrics, run.data.params
     assert params["choice"] == domain_outcome.choice
     assert params["domains"] == "headlines,tweets"
+    # the per-domain feature choice and the validation figures it was made on
+    for domain, chosen in domain_outcome.features.items():
+        assert params[f"features_{domain}"] == chosen
+        compared = domain_outcome.feature_validation[domain]
+        for features, value in compared.items():
+            assert metrics[f"validation_{features}_{domain}_macro_f1"] == value
+        assert compared[chosen] == max(compared.values())
     for domain in ("headlines", "tweets"):
         rows = domain_outcome.held_out[domain]
         for labeller in ("model", "lexicon", "majority"):

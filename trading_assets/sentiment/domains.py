@@ -15,7 +15,10 @@ numbers folded), then per domain:
 
 Two candidates are compared on the validation splits by the mean macro-F1 over domains:
 ``pooled`` (one model on every domain's training part) and ``per_domain`` (one model per
-domain, chosen by the text's domain when scoring). The winner is refitted on the training
+domain, chosen by the text's domain when scoring). In ``per_domain`` each domain's model also
+chooses its feature set (:data:`FEATURES`) on its validation split: the TF-IDF blocks alone
+(``tfidf``) or with four VADER lexicon scores appended (``tfidf_vader``,
+:class:`VaderFeatures`; the simpler one on a tie). The winner is refitted on the training
 parts and measured on the held-out parts: accuracy, macro-F1, per-class recall and expected
 calibration error (ECE, 10 equal-width confidence bins) per domain, beside the lexicon and the
 majority class of the domain's training part.
@@ -31,6 +34,7 @@ and the ``confidence`` of the sentiment features, are these calibrated probabili
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -47,6 +51,8 @@ from trading_assets.sentiment.corpus import LABELS, Corpus
 from trading_assets.sentiment.ml import fold_numbers
 
 CHOICES: tuple[str, ...] = ("pooled", "per_domain")
+#: feature sets of a domain's model in the ``per_domain`` layout, chosen per domain on validation
+FEATURES: tuple[str, ...] = ("tfidf", "tfidf_vader")
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _CASHTAG = re.compile(r"\$([A-Za-z][A-Za-z.]{0,9})\b")
@@ -84,8 +90,17 @@ class DomainConfig:
     calibration_folds: int = 5
 
 
-def build_linear(config: DomainConfig):  # noqa: ANN201 (a sklearn Pipeline)
-    """An unfitted calibrated linear pipeline over normalised text."""
+def build_linear(config: DomainConfig, features: str = "tfidf"):  # noqa: ANN201 (a Pipeline)
+    """An unfitted calibrated linear pipeline over normalised text.
+
+    Args:
+        config: the knobs (``linear_c``, ``calibration_folds``).
+        features: one of :data:`FEATURES`: ``tfidf`` (word and character TF-IDF and
+            direction tokens) or ``tfidf_vader`` (the same plus :class:`VaderFeatures`).
+
+    Raises:
+        ValueError: unknown ``features``.
+    """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline, make_union
@@ -93,17 +108,75 @@ def build_linear(config: DomainConfig):  # noqa: ANN201 (a sklearn Pipeline)
 
     from trading_assets.sentiment.ml import direction_tokens
 
-    features = make_union(
+    if features not in FEATURES:
+        raise ValueError(f"unknown sentiment feature set {features!r}; use one of {FEATURES}")
+    blocks = [
         TfidfVectorizer(ngram_range=(1, 3), sublinear_tf=True),
         TfidfVectorizer(analyzer="char", ngram_range=(1, 5), sublinear_tf=True, min_df=2),
         TfidfVectorizer(analyzer=direction_tokens, use_idf=False, norm=None, binary=True),
-    )
+    ]
+    if features == "tfidf_vader":
+        blocks.append(VaderFeatures())
     classifier = CalibratedClassifierCV(
         LinearSVC(C=config.linear_c, class_weight="balanced"),
         cv=config.calibration_folds,
         method="sigmoid",
     )
-    return make_pipeline(features, classifier)
+    return make_pipeline(make_union(*blocks), classifier)
+
+
+@functools.cache
+def _vader() -> Any:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+class VaderFeatures:
+    """Dense lexicon features of each text from VADER (Hutto & Gilbert, 2014; the
+    ``vaderSentiment`` package and the lexicon it bundles; rules for intensifiers, negation,
+    "but", exclamation marks and emoticons, built for social media).
+
+    A stateless scikit-learn transformer: ``transform(texts)`` gives a sparse float64
+    ``(len(texts), 4)`` matrix of VADER's ``neg``, ``neu`` and ``pos`` shares (each in
+    [0, 1]) and its ``compound`` score (in [-1, 1]), unscaled: the TF-IDF blocks beside it
+    have unit rows, so the four columns weigh like one more block. In the pipelines here it
+    reads the normalised, lower-cased text, so VADER's emphasis of words in capitals is
+    unused (scored on the raw texts instead, the tweets' validation figures were the same).
+    """
+
+    def fit(self, texts: Sequence[str], y: Any = None) -> VaderFeatures:
+        """Nothing to learn; returns self."""
+        return self
+
+    def transform(self, texts: Sequence[str]) -> Any:
+        """The ``(len(texts), 4)`` CSR matrix described in the class docs."""
+        import scipy.sparse as sp
+
+        analyzer = _vader()
+        rows = []
+        for text in texts:
+            scores = analyzer.polarity_scores(text)
+            rows.append((scores["neg"], scores["neu"], scores["pos"], scores["compound"]))
+        return sp.csr_matrix(np.array(rows, dtype=np.float64).reshape(len(rows), 4))
+
+    def fit_transform(self, texts: Sequence[str], y: Any = None) -> Any:
+        """:meth:`transform` (nothing to fit)."""
+        return self.transform(texts)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """No parameters (scikit-learn's estimator protocol, for cloning)."""
+        return {}
+
+    def set_params(self, **params: Any) -> VaderFeatures:
+        """Accepts no parameters.
+
+        Raises:
+            ValueError: any parameter given.
+        """
+        if params:
+            raise ValueError(f"VaderFeatures takes no parameters, got {sorted(params)}")
+        return self
 
 
 class DomainSentimentModel:
@@ -332,15 +405,22 @@ def with_extra_training(
 
 
 def _fit(
-    choice: str, parts: dict[str, tuple[list[str], list[str]]], config: DomainConfig
+    choice: str,
+    parts: dict[str, tuple[list[str], list[str]]],
+    config: DomainConfig,
+    features: dict[str, str] | None = None,
 ) -> DomainSentimentModel:
+    """``choice`` fitted on ``parts``; per domain the feature set ``features[d]``
+    (``per_domain`` only; default and ``pooled``: ``tfidf``)."""
     if choice == "pooled":
         x = [normalise_text(t) for part in parts.values() for t in part[0]]
         y = [label for part in parts.values() for label in part[1]]
         models = {"*": build_linear(config).fit(x, y)}
     else:
         models = {
-            d: build_linear(config).fit([normalise_text(t) for t in x], y)
+            d: build_linear(config, (features or {}).get(d, FEATURES[0])).fit(
+                [normalise_text(t) for t in x], y
+            )
             for d, (x, y) in parts.items()
         }
     return DomainSentimentModel(models, default_domain=next(iter(parts)))
@@ -361,6 +441,11 @@ class DomainOutcome:
         sizes: domain -> ``train`` (train-only texts included), ``train_only``, ``test`` and
             ``duplicates`` counts.
         fit_seconds: seconds of the final fit.
+        features: domain -> feature set (:data:`FEATURES`) of the champion's model there
+            (``pooled``: ``tfidf`` everywhere).
+        feature_validation: domain -> feature set -> validation macro-F1 of the
+            ``per_domain`` model of that domain with it (the per-domain choice; {} when
+            not compared).
     """
 
     model: DomainSentimentModel
@@ -372,6 +457,8 @@ class DomainOutcome:
     held_out: dict[str, dict[str, DomainEvaluation]]
     sizes: dict[str, dict[str, int]]
     fit_seconds: float = 0.0
+    features: dict[str, str] = field(default_factory=dict)
+    feature_validation: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def mean_macro_f1(self) -> float:
@@ -391,14 +478,21 @@ class DomainOutcome:
                     f"{domain:<12} {name:<9} {ev.accuracy:>6.3f} {ev.macro_f1:>7.3f} {ece} "
                     + " ".join(f"{ev.recall[label]:>7.3f}" for label in LABELS)
                 )
-        lines.append(f"choice: {self.choice}; mean macro-F1 over domains {self.mean_macro_f1:.3f}")
+        features = ", ".join(f"{d} {f}" for d, f in self.features.items())
+        lines.append(
+            f"choice: {self.choice} (features: {features}); mean macro-F1 over domains "
+            f"{self.mean_macro_f1:.3f}"
+        )
         return "\n".join(lines)
 
 
 def domain_model_version(corpus_hashes: Sequence[str], config: DomainConfig) -> str:
     """``ml-<12 hex>`` over the corpora (in order, their
     :attr:`~trading_assets.sentiment.corpus.Corpus.identity`), the config, this module's and
-    :mod:`~trading_assets.sentiment.ml`'s source and the scikit-learn version."""
+    :mod:`~trading_assets.sentiment.ml`'s source and the scikit-learn and vaderSentiment
+    versions (the latter's bundled lexicon is part of the ``tfidf_vader`` features)."""
+    import importlib.metadata
+
     import sklearn
 
     from trading_assets.sentiment import ml
@@ -409,7 +503,32 @@ def domain_model_version(corpus_hashes: Sequence[str], config: DomainConfig) -> 
     digest.update(inspect.getsource(sys.modules[__name__]).encode())
     digest.update(inspect.getsource(ml).encode())
     digest.update(sklearn.__version__.encode())
+    digest.update(importlib.metadata.version("vadersentiment").encode())
     return f"ml-{digest.hexdigest()[:12]}"
+
+
+def _validate(
+    choices: Sequence[str],
+    inner: dict[str, tuple[list[str], list[str]]],
+    held: dict[str, tuple[list[str], list[str]]],
+    config: DomainConfig,
+) -> tuple[dict[tuple[str, str], dict[str, float]], dict[tuple[str, str], dict[str, float]]]:
+    """Fit every (layout, feature set) candidate on ``inner`` and measure it on ``held``:
+    (macro-F1, temperature), each (choice, features) -> domain -> value. ``pooled`` is fitted
+    with ``tfidf`` only, ``per_domain`` with every feature set of :data:`FEATURES`."""
+    scores: dict[tuple[str, str], dict[str, float]] = {}
+    temperatures: dict[tuple[str, str], dict[str, float]] = {}
+    for choice in choices:
+        for feature_set in FEATURES if choice == "per_domain" else FEATURES[:1]:
+            model = _fit(choice, inner, config, dict.fromkeys(inner, feature_set))
+            key = (choice, feature_set)
+            scores[key], temperatures[key] = {}, {}
+            for d, (x, y) in held.items():
+                probabilities = model.predict_proba(x, [d] * len(x))
+                predicted = list(np.array(LABELS)[probabilities.argmax(1)])
+                scores[key][d] = evaluate_domain(y, predicted).macro_f1
+                temperatures[key][d] = fit_temperature(probabilities, y)
+    return scores, temperatures
 
 
 def train_domains(
@@ -457,6 +576,8 @@ def train_domains(
         extras[corpus.domain].append(corpus)
     splits = {c.domain: split_domain(c, config) for c in measured}
     validation: dict[str, dict[str, float]] = {}
+    features: dict[str, str] = {}
+    feature_validation: dict[str, dict[str, float]] = {}
     if len(choices) > 1:
         inner: dict[str, tuple[list[str], list[str]]] = {}
         held: dict[str, tuple[list[str], list[str]]] = {}
@@ -470,22 +591,27 @@ def train_domains(
             kept_out = [*x_val, *split.test[0]]
             inner[domain] = with_extra_training((x_fit, y_fit), extras[domain], kept_out)
             held[domain] = (x_val, y_val)
-        temperatures: dict[str, dict[str, float]] = {}
-        for choice in choices:
-            model = _fit(choice, inner, config)
-            validation[choice], temperatures[choice] = {}, {}
-            for d, (x, y) in held.items():
-                probabilities = model.predict_proba(x, [d] * len(x))
-                predicted = list(np.array(LABELS)[probabilities.argmax(1)])
-                validation[choice][d] = evaluate_domain(y, predicted).macro_f1
-                temperatures[choice][d] = fit_temperature(probabilities, y)
+        scores, temperatures = _validate(choices, inner, held, config)
+        if "per_domain" in choices:
+            for d in inner:
+                feature_validation[d] = {f: scores["per_domain", f][d] for f in FEATURES}
+                features[d] = max(
+                    FEATURES, key=lambda f: (feature_validation[d][f], f == FEATURES[0])
+                )
+
+        def key(c: str, d: str) -> tuple[str, str]:
+            return c, features.get(d, FEATURES[0]) if c == "per_domain" else FEATURES[0]
+
+        validation = {c: {d: scores[key(c, d)][d] for d in inner} for c in choices}
         choice = max(choices, key=lambda c: (np.mean(list(validation[c].values())), c))
-        chosen_temperatures = temperatures[choice]
+        chosen_temperatures = {d: temperatures[key(choice, d)][d] for d in inner}
     else:
         choice, chosen_temperatures = choices[0], {}
+    if choice != "per_domain":
+        features = {}
     training = {d: with_extra_training(s.train, extras[d], s.test[0]) for d, s in splits.items()}
     started = time.perf_counter()
-    model = _fit(choice, training, config)
+    model = _fit(choice, training, config, features)
     model.temperatures = chosen_temperatures
     seconds = time.perf_counter() - started
     held_out: dict[str, dict[str, DomainEvaluation]] = {}
@@ -516,4 +642,6 @@ def train_domains(
             for d, s in splits.items()
         },
         fit_seconds=seconds,
+        features={d: features.get(d, FEATURES[0]) for d in splits},
+        feature_validation=feature_validation,
     )

@@ -222,14 +222,17 @@ def _training_run(
 
 
 def _log_model(model: Any, model_name: str) -> Any:
+    import importlib.metadata
+
     import mlflow.sklearn
     import sklearn
 
+    vader = importlib.metadata.version("vadersentiment")  # the tfidf_vader feature set
     return mlflow.sklearn.log_model(
         model,
         name="model",
         serialization_format="pickle",
-        pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+        pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"vadersentiment=={vader}"],
         registered_model_name=model_name,
     )
 
@@ -263,7 +266,8 @@ def domain_metrics(outcome: DomainOutcome) -> dict[str, float]:
     """The MLflow metrics of a multi-domain training: per domain and labeller (``model``,
     ``lexicon``, ``majority``) ``<domain>_<labeller>_accuracy``, ``_macro_f1`` and
     ``_recall_<label>``; ``<domain>_model_ece``; ``<domain>_temperature``;
-    ``validation_<choice>_<domain>_macro_f1``; ``mean_macro_f1``; ``fit_seconds``."""
+    ``validation_<choice>_<domain>_macro_f1``; ``validation_<features>_<domain>_macro_f1``
+    per feature set compared in ``per_domain``; ``mean_macro_f1``; ``fit_seconds``."""
     metrics: dict[str, float] = {"mean_macro_f1": outcome.mean_macro_f1}
     for domain, rows in outcome.held_out.items():
         for name, ev in rows.items():
@@ -278,6 +282,9 @@ def domain_metrics(outcome: DomainOutcome) -> dict[str, float]:
     for choice, per_domain in outcome.validation_macro_f1.items():
         for domain, value in per_domain.items():
             metrics[f"validation_{choice}_{domain}_macro_f1"] = value
+    for domain, per_features in outcome.feature_validation.items():
+        for features, value in per_features.items():
+            metrics[f"validation_{features}_{domain}_macro_f1"] = value
     metrics["fit_seconds"] = outcome.fit_seconds
     return metrics
 
@@ -316,9 +323,10 @@ def log_domain_training(
     experiment: str = DEFAULT_EXPERIMENT,
     model_name: str = DEFAULT_MODEL_NAME,
 ) -> RegisteredModel:
-    """Log a multi-domain training as one MLflow run (params: config, choice, corpora and
-    sizes; metrics: :func:`domain_metrics`; artifacts ``per_domain.json`` (evaluations with
-    confusion matrices and reliability tables), ``report.txt`` and ``reliability.png``),
+    """Log a multi-domain training as one MLflow run (params: config, choice, per-domain
+    feature sets ``features_<domain>``, corpora and sizes; metrics: :func:`domain_metrics`;
+    artifacts ``per_domain.json`` (evaluations with confusion matrices and reliability
+    tables), ``report.txt`` and ``reliability.png``),
     register its model (tag ``winner`` = the choice) and make it the champion.
 
     Args:
@@ -334,6 +342,7 @@ def log_domain_training(
         "domains": ",".join(outcome.held_out),
         "choice": outcome.choice,
         "winner": outcome.choice,
+        **{f"features_{d}": f for d, f in outcome.features.items()},
         **{f"n_{d}_{k}": v for d, sizes in outcome.sizes.items() for k, v in sizes.items()},
     }
     with _training_run(tracking_uri, artifact_location, experiment, outcome, params) as (
@@ -345,6 +354,7 @@ def log_domain_training(
             {
                 "labels": list(LABELS),
                 "choice": outcome.choice,
+                "features": outcome.features,
                 "domains": {
                     d: {name: asdict(ev) for name, ev in rows.items()}
                     for d, rows in outcome.held_out.items()
