@@ -80,9 +80,19 @@ def test_new_file_on_a_quiet_home_plans_only_its_ingestion_and_leaves_nothing_st
 ):
     import trading_assets.refresh as refresh_module
 
-    instance = dagster_instance(ProjectHome.from_env())
+    held_paths: list[str] = []
+
+    def spy_held(path):
+        held_paths.append(str(path))
+        return real_held(path)
+
+    real_held = refresh_module.held
+    monkeypatch.setattr(refresh_module, "held", spy_held)
+    home = ProjectHome.from_env()
+    instance = dagster_instance(home)
     defs = build_definitions()
     assert refresh(defs, instance)[1].ok
+    assert held_paths == []  # a first refresh may run long: it holds no lock across a run
     assert still_quiet(defs, instance)  # the refresh ran everything stale: remembered
 
     def no_full_plan(*args, **kwargs):
@@ -100,6 +110,8 @@ def test_new_file_on_a_quiet_home_plans_only_its_ingestion_and_leaves_nothing_st
     assert by_asset[("staging/bars", "ETH/USDT")] == "new upstream data"
     assert by_asset[("staging/universal_stream", None)] == "new upstream data"
     assert {p for _, p in by_asset} <= {"ETH/USDT", None}
+    # the new bar's runs (its ingestion, then what lies below) held the warehouse open
+    assert held_paths == [str(home.warehouse_path)] * 2
     # what it remembered as quiet is what the full resolution says
     assert still_quiet(defs, instance)
     assert plan_refresh(defs, instance) == []

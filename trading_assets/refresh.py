@@ -28,11 +28,17 @@ New data and retraining are two decisions: ``ml/models`` (and its step sibling
 policy is due (:mod:`trading_assets.defs.ml.retrain`; the reason reads "retraining policy:
 ..."), never because a new bar arrived; what is stale only below a held-back retraining is
 not run either.
+
+On a home a refresh left quiet, a run that retrains nothing (a new bar's ingestion and live
+lane) holds the warehouse open for its duration
+(:func:`trading_assets.warehouse.connection.held`): its two dozen steps then open no
+database file each time they connect.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 
 import dagster as dg
@@ -49,6 +55,7 @@ from trading_assets.runner import (
     register_symbols,
     stages,
 )
+from trading_assets.warehouse.connection import held
 
 #: the reason of an ingestion asset whose source files are new or changed
 NEW_SOURCE_DATA = "new source data"
@@ -252,6 +259,7 @@ def refresh(
     levels = _levels(graph)
     policy = {k.to_user_string() for k in POLICY_ASSETS}
     job = defs.resolve_implicit_global_asset_job_def()
+    warehouse_path = defs.resources["warehouse"].process_config_and_initialize().path
     executed: list[PlannedStep] = []
     summary = RunSummary()
     done: set[tuple[str, str | None]] = set()
@@ -282,13 +290,16 @@ def refresh(
             keys = sorted({s.asset for s in steps}, key=order.__getitem__)
             if on_step:
                 on_step(f"{partition + ': ' if partition else ''}{', '.join(keys)}")
-            result = job.execute_in_process(
-                instance=instance,
-                partition_key=partition,
-                asset_selection=[dg.AssetKey.from_user_string(k) for k in keys],
-                raise_on_error=False,
-                run_config=QUIET_RUN_CONFIG,
-            )
+            # a new bar on a quiet home, retraining nothing: short, so other processes may wait
+            short = quiet and not policy.intersection(keys)
+            with held(warehouse_path) if short else nullcontext():
+                result = job.execute_in_process(
+                    instance=instance,
+                    partition_key=partition,
+                    asset_selection=[dg.AssetKey.from_user_string(k) for k in keys],
+                    raise_on_error=False,
+                    run_config=QUIET_RUN_CONFIG,
+                )
             record_result(summary, result)
             succeeded = succeeded and result.success
             executed.extend(steps)

@@ -5,9 +5,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from trading_assets.warehouse.connection import WarehouseLockedError, connect
+from trading_assets.warehouse.connection import WarehouseLockedError, connect, held
 
 HOLD_LOCK = textwrap.dedent(
     """
@@ -63,3 +64,63 @@ def test_read_only_on_missing_file_says_what_to_do(tmp_path: Path):
         connect(tmp_path / "nope.duckdb", read_only=True),
     ):
         pass
+
+
+OPEN_READ_ONLY = textwrap.dedent(
+    """
+    import sys
+    from trading_assets.warehouse.connection import WarehouseLockedError, connect
+    try:
+        with connect(sys.argv[1], read_only=True, timeout_s=0.3) as con:
+            print(con.sql("SELECT count(*) FROM t").fetchall()[0][0])
+    except WarehouseLockedError:
+        print("locked")
+    """
+)
+
+
+def _other_process_reads(db: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", OPEN_READ_ONLY, str(db)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def _instance_memory_limit(con) -> str:
+    return con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+
+def test_a_held_warehouse_serves_every_connect_from_one_open_instance(tmp_path: Path):
+    db = tmp_path / "w.duckdb"
+    with connect(db) as con:
+        default_limit = _instance_memory_limit(con)
+    with held(db):
+        with connect(db) as con:
+            # a database-wide setting: it lives exactly as long as the open instance
+            con.execute("SET GLOBAL memory_limit = '123MB'")
+            con.execute("CREATE TABLE t AS SELECT range AS x FROM range(5)")
+        with held(db), connect(db, read_only=True) as con:  # nested block, read-only connect
+            assert _instance_memory_limit(con) != default_limit
+            assert con.sql("SELECT count(*) FROM t").fetchall() == [(5,)]
+        # other processes wait as for a writer: here they give up after 0.3 s
+        assert _other_process_reads(db) == "locked"
+    assert _other_process_reads(db) == "5"  # committed, and the file is free again
+    with connect(db) as con:  # a new instance: the held one was closed
+        assert _instance_memory_limit(con) == default_limit
+
+
+def test_a_failed_transaction_in_a_held_block_rolls_back_alone(tmp_path: Path):
+    db = tmp_path / "w.duckdb"
+    with held(db):
+        with connect(db) as con:
+            con.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            con.execute("INSERT INTO t VALUES (1)")
+        with pytest.raises(duckdb.ConstraintException), connect(db) as con:
+            con.execute("BEGIN")
+            con.execute("INSERT INTO t VALUES (2)")
+            con.execute("INSERT INTO t VALUES (1)")  # duplicate key: the transaction fails
+        with connect(db) as con:  # the next connection starts clean
+            con.execute("INSERT INTO t VALUES (3)")
+    with connect(db, read_only=True) as con:
+        assert con.sql("SELECT x FROM t ORDER BY x").fetchall() == [(1,), (3,)]

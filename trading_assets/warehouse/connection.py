@@ -10,11 +10,19 @@ connection is opened only while holding it, so writers from parallel worker proc
 their turn in order instead of polling DuckDB's lock, and whatever they compute between two
 connections runs in parallel. A process killed while holding it frees it at once; DuckDB
 rolls its unfinished transaction back when the file is next opened.
+
+Opening a DuckDB database costs about 10 ms whatever its size (the instance builds its
+catalog of built-in functions). A process that runs many short steps back to back, such as
+a refresh's in-process run for a new bar, can hold the warehouse for a block
+(:func:`held`): the writer lock and one open connection, so every :func:`connect` of that
+thread in the block is a new connection to the same instance (microseconds) with the same
+transaction semantics. Other processes wait for the block to end, as they wait for a writer.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +34,8 @@ from filelock import FileLock, Timeout
 from trading_assets.errors import TradingAssetsError
 
 _WRITER_LOCKS: dict[str, FileLock] = {}
+#: resolved warehouse path -> (thread id, open connection) of a :func:`held` block
+_HELD: dict[str, tuple[int, duckdb.DuckDBPyConnection]] = {}
 _LOCK_MARKERS = ("could not set lock", "conflicting lock", "lock on file")
 
 
@@ -88,12 +98,50 @@ def connect(
             f"warehouse {path} does not exist yet: run `trading-assets run` first"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    if _held_here(path):
+        # the instance is open in this thread's held block: a read-write connection to it
+        # (DuckDB refuses a read-only one beside it), under the writer lock the block holds
+        with _connect(path, False, timeout_s) as con:
+            yield con
+        return
     if read_only:
         with _connect(path, True, timeout_s) as con:
             yield con
         return
     with writer_lock(path, timeout_s), _connect(path, False, timeout_s) as con:
         yield con
+
+
+def _held_here(path: Path) -> bool:
+    held_by = _HELD.get(str(path.resolve()))
+    return held_by is not None and held_by[0] == threading.get_ident()
+
+
+@contextmanager
+def held(path: str | Path, timeout_s: float = 120.0) -> Iterator[None]:
+    """Keep the warehouse at ``path`` open read-write in this process for the ``with`` block,
+    holding its writer lock (see the module docstring).
+
+    Within the block, :func:`connect` from this thread opens no file; other threads and
+    processes wait for the block's end as for any writer, so hold it only for short work (a
+    new bar's run), never around a user's interactive session. Re-entrant: a nested block
+    of the same path does nothing.
+
+    Raises:
+        WarehouseLockedError: another process held the file for more than ``timeout_s``.
+    """
+    path = Path(path)
+    key = str(path.resolve())
+    if _held_here(path):
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with writer_lock(path, timeout_s), _connect(path, False, timeout_s) as con:
+        _HELD[key] = (threading.get_ident(), con)
+        try:
+            yield
+        finally:
+            del _HELD[key]
 
 
 @contextmanager
