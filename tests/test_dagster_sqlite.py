@@ -70,3 +70,38 @@ def test_a_run_on_a_home_instance_stores_and_reads_back_its_events(tmp_path, mon
         assert [e.asset_materialization.metadata["rows"].value for e in events] == [3, 3]
     shards = list(tmp_path.rglob("*.db"))
     assert shards and all(_synchronous(p) == NORMAL for p in shards)
+
+
+def test_the_event_log_keeps_one_engine_per_shard_and_stores_every_event(tmp_path, monkeypatch):
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log
+
+    monkeypatch.delenv("TRADING_DAGSTER_SQLITE_SYNC", raising=False)
+    assert dagster_sqlite.install(tmp_path)
+    created: list[str] = []
+    real_create = sqlite_event_log.create_engine
+
+    def counting_create(url, **kwargs):
+        created.append(str(url))
+        return real_create(url, **kwargs)
+
+    monkeypatch.setattr(sqlite_event_log, "create_engine", counting_create)
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="numbers")])
+    def numbers():
+        yield dg.MaterializeResult(
+            metadata={"rows": 3}, check_results=[dg.AssetCheckResult(passed=True)]
+        )
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        runs = [dg.materialize([numbers], instance=instance) for _ in range(3)]
+        assert all(r.success for r in runs)
+        stored = [instance.all_logs(r.run_id) for r in runs]
+        events = instance.fetch_materializations(dg.AssetKey("numbers"), limit=10).records
+        check = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("numbers"), "positive"), limit=10
+        )
+    assert len(events) == 3 and len(check) == 3
+    # dozens of events per run, each stored through a new connection: one engine per run shard
+    assert all(len(logs) > 10 for logs in stored)
+    run_shards = [url for url in created if not url.endswith("/index.db")]
+    assert sorted(run_shards) == sorted({url for url in run_shards}) and len(run_shards) == 3

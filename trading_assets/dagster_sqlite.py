@@ -18,7 +18,13 @@ to every engine of the process) that, for SQLite files under the Dagster home on
   Dagster's connection is not "the last connection" and does not checkpoint each time;
   SQLite still checkpoints every 1,000 pages, and once more when the process exits.
 
-``TRADING_DAGSTER_SQLITE_SYNC=full`` keeps Dagster's defaults (no listener). Other SQLite
+It also makes Dagster's SQLite event log storages keep one SQLAlchemy engine per shard
+instead of creating one per connection
+(:func:`trading_assets.defs.dagster_internals.reuse_sqlite_event_log_engines`): the same
+connections and transactions, without the engine's set-up cost each time.
+
+``TRADING_DAGSTER_SQLITE_SYNC=full`` keeps Dagster's defaults (no listener, engines as
+Dagster makes them). Other SQLite
 files (MLflow's store, anything outside the Dagster home) and Postgres are left alone.
 """
 
@@ -68,6 +74,9 @@ def install(dagster_home: Path) -> bool:
     """
     if sync_mode() == "full":
         return False
+    from trading_assets.defs.dagster_internals import reuse_sqlite_event_log_engines
+
+    reuse_sqlite_event_log_engines()
     root = str(Path(dagster_home).resolve())
     with _lock:
         if not _roots:

@@ -98,3 +98,14 @@ def test_subset_partitions_and_subset_of():
     assert sorted(SEEN, key=len) == [[None], ["a", "b", "c"]]
     assert set(result.get_requested_partitions(lettered.key)) == {"b"}
     assert result.get_num_requested(whole.key) == 0
+
+
+def test_reuse_sqlite_event_log_engines_replaces_the_connect_once():
+    """The engine reuse itself, end to end, is tested in ``tests/test_dagster_sqlite.py``."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    assert internals.reuse_sqlite_event_log_engines()
+    patched = SqliteEventLogStorage._connect
+    assert getattr(patched, "reuses_engines", False)
+    assert internals.reuse_sqlite_event_log_engines()
+    assert SqliteEventLogStorage._connect is patched

@@ -85,3 +85,59 @@ def check_record_status(record: Any) -> str:
     if record.status == Status.FAILED:
         return "failed"
     return "planned"
+
+
+#: SQLAlchemy engines kept per event log storage (one per run shard and the index)
+MAX_EVENT_LOG_ENGINES = 32
+
+
+def reuse_sqlite_event_log_engines() -> bool:
+    """Make Dagster's SQLite event log storage keep one SQLAlchemy engine per shard file
+    instead of creating and disposing one for every connection (Dagster 1.13 does the latter:
+    about 0.3 ms each, over a thousand times in a new bar's refresh). Connections are still
+    opened and closed per use (``NullPool``, the same busy timeout, one transaction per
+    ``with``), under the storage's own lock; only the engine objects are kept, at most
+    :data:`MAX_EVENT_LOG_ENGINES` per storage, least recently used disposed first.
+
+    Idempotent; returns False when Dagster's storage no longer has the method this
+    replaces (nothing is changed then).
+    """
+    from collections import OrderedDict
+    from contextlib import contextmanager
+
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log as module
+
+    storage = module.SqliteEventLogStorage
+    original = storage.__dict__.get("_connect")
+    if original is None or not hasattr(module, "create_engine"):
+        return False
+    if getattr(original, "reuses_engines", False):
+        return True
+
+    def engine_of(self, shard: str):  # noqa: ANN001, ANN202 (Dagster's storage, an Engine)
+        engines = self.__dict__.setdefault("_trading_assets_engines", OrderedDict())
+        engine = engines.pop(shard, None)
+        if engine is None:
+            engine = module.create_engine(
+                self.conn_string_for_shard(shard),
+                poolclass=module.NullPool,
+                connect_args={"timeout": module.SQLITE_BUSY_TIMEOUT_SECONDS},
+            )
+        engines[shard] = engine
+        while len(engines) > MAX_EVENT_LOG_ENGINES:
+            engines.popitem(last=False)[1].dispose()
+        return engine
+
+    @contextmanager
+    def _connect(self, shard: str):  # noqa: ANN001, ANN202 (Dagster's signature)
+        with self._db_lock:
+            engine = engine_of(self, shard)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    _connect.reuses_engines = True  # type: ignore[attr-defined]
+    storage._connect = _connect
+    return True
