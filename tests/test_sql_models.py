@@ -212,3 +212,84 @@ def test_a_unique_key_model_failing_on_its_data_names_the_file_and_keeps_the_tab
     con.execute("UPDATE staging.quotes SET size_text = '7' WHERE ts = 100")
     merged = materialize_model(con, model)
     assert (merged.rows, merged.deleted, merged.inserted) == (101, 0, 1)
+
+
+def test_a_partitioned_model_queries_only_partitions_whose_inputs_changed(tmp_path, monkeypatch):
+    """A model joining two tables per (symbol, timeframe): after upstream changes in some
+    partitions, the partitioned build equals a whole build (rows and data version) and its
+    query ran for the changed partitions only; nothing changed runs no query at all."""
+    import trading_assets.sql_models as sql_models
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute(
+        "CREATE SCHEMA features; "
+        "CREATE TABLE features.a AS SELECT s.symbol, tf.timeframe, range AS ts, "
+        "range * 1.5 AS x FROM range(300), (VALUES ('ETH'), ('BTC'), ('SPY')) s(symbol), "
+        "(VALUES ('1h'), ('1d')) tf(timeframe); "
+        "CREATE TABLE features.b AS SELECT symbol, timeframe, ts, x * 2 AS y FROM features.a "
+        "WHERE ts % 3 <> 0"
+    )
+    query = (
+        "SELECT a.symbol, a.timeframe, a.ts, a.x, b.y\n"
+        "FROM features.a AS a LEFT JOIN features.b AS b USING (symbol, timeframe, ts)"
+    )
+    root = tmp_path / "sql"
+    header = "-- Joined.\n-- unique_key: symbol, timeframe, ts\n-- partition_by: symbol, timeframe\n"
+    parted = parse_model(_write(root, "features/parted.sql", header + query), root)
+    whole = parse_model(_write(root, "features/whole.sql", f"-- Joined.\n{query}"), root)
+    assert parted.partition_by == ("symbol", "timeframe") and parted.description == "Joined."
+    first, full = materialize_model(con, parted), materialize_model(con, whole)
+    assert first.changed and first.data_version == full.data_version and first.rows == 1800
+
+    queried: list[list] = []
+    real_execute = sql_models._execute
+
+    def spy(con_, model, before, after, params=None):
+        if model.table == "features.parted":
+            queried.append(sorted(set(map(str, params or []))))
+        return real_execute(con_, model, before, after, params)
+
+    monkeypatch.setattr(sql_models, "_execute", spy)
+    # ETH 1h: a new bar, a revised one; BTC 1d: a row of b gone; SPY: all of 1d gone
+    con.execute("INSERT INTO features.a VALUES ('ETH', '1h', 300, 450.0)")
+    con.execute("UPDATE features.a SET x = -1 WHERE symbol = 'ETH' AND timeframe = '1h' AND ts = 5")
+    con.execute("DELETE FROM features.b WHERE symbol = 'BTC' AND timeframe = '1d' AND ts = 7")
+    con.execute("DELETE FROM features.a WHERE symbol = 'SPY' AND timeframe = '1d'")
+    inc, full = materialize_model(con, parted), materialize_model(con, whole)
+    assert inc.changed and inc.data_version == full.data_version and inc.rows == full.rows == 1501
+    assert _table(con, "features.parted") == _table(con, "features.whole")
+    assert content_version(con, "features.parted")[1] == inc.data_version
+    # ETH 1h ts 5 and BTC 1d ts 7 rewritten, ETH 1h ts 300 new, the 300 SPY 1d rows gone
+    assert (inc.deleted, inc.inserted) == (302, 3)
+    # every query of the build (empty result for the columns aside) was for those partitions
+    assert queried[0] == [] and queried[1:]
+    assert all(q == ["1d", "1h", "BTC", "ETH", "SPY"] for q in queried[1:]), queried
+    queried.clear()
+    again = materialize_model(con, parted)
+    assert not again.changed and again.data_version == inc.data_version and len(queried) == 1
+
+    # a new code version fingerprints everything again, with the same content
+    edited = parse_model(_write(root, "features/parted.sql", header + query + "\n"), root)
+    assert edited.code_version != parted.code_version
+    rebuilt = materialize_model(con, edited)
+    assert not rebuilt.changed and rebuilt.data_version == inc.data_version
+
+
+def test_partition_by_must_be_in_the_key_and_in_every_upstream_table(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute(
+        "CREATE SCHEMA features; CREATE TABLE features.a AS "
+        "SELECT 'ETH' AS symbol, range AS ts, 1.0 AS x FROM range(5); "
+        "CREATE TABLE features.c AS SELECT range AS ts, 2.0 AS z FROM range(5)"
+    )
+    root = tmp_path / "sql"
+    body = "SELECT a.symbol, a.ts, a.x, c.z\nFROM features.a AS a JOIN features.c AS c USING (ts)"
+    outside = _write(root, "features/m1.sql", f"-- unique_key: ts\n-- partition_by: symbol\n{body}")
+    with pytest.raises(SqlModelError, match=r"partition_by column\(s\) \['symbol'\] not in the"):
+        materialize_model(con, parse_model(outside, root))
+    lacking = _write(
+        root, "features/m2.sql", f"-- unique_key: symbol, ts\n-- partition_by: symbol\n{body}"
+    )
+    with pytest.raises(SqlModelError, match=r"\['symbol'\] not in features.c") as info:
+        materialize_model(con, parse_model(lacking, root))
+    assert info.value.path == lacking

@@ -12,8 +12,11 @@ Rules (enforced by :func:`parse_model`, errors name the file and line):
   table must be written ``schema.table``; they become the model's upstream dependencies;
 - the model's code version is a hash of the file's text, so editing a file makes exactly that
   model (and what depends on it) stale;
-- the leading ``--`` comment lines are the model's description, except a directive line
-  ``-- unique_key: col, col, ...`` (dbt's term): the columns that identify a row.
+- the leading ``--`` comment lines are the model's description, except the directive lines
+  ``-- unique_key: col, col, ...`` (dbt's term): the columns that identify a row, and
+  ``-- partition_by: col, ...``: columns of the key, present in every table the query reads,
+  such that a result row depends only on the upstream rows with the same values in them
+  (true of joins ``USING`` the key, not of windows across symbols).
 
 :func:`materialize_model` runs the query into a temporary table inside one transaction and
 replaces the model's table only when the content changed (same data version otherwise). A
@@ -21,6 +24,14 @@ model with a ``unique_key`` is maintained *incrementally*: only the rows of keys
 changed are deleted and re-inserted (a new bar touches a few rows of a table of hundreds of
 thousands), with the same resulting content and data version as a full replacement; the
 table's physical row order is then not the query's ``ORDER BY``, so readers sort.
+
+A model with a ``partition_by`` as well skips even hashing the partitions nothing changed:
+each build fingerprints its upstream tables per partition (row count and XOR of row hashes,
+one grouped scan each), compares them with the fingerprints stored by the last build in
+``ops.sql_model_partitions`` (with the result's own per-partition fingerprints and the
+model's code version), and runs the query for the changed partitions only. Its data version
+is combined from the stored per-partition fingerprints: the same value a whole rewrite would
+have. A first build, a new code version or new result columns build every partition.
 
 A DuckDB error is re-raised as :class:`SqlModelError` with the file and the line DuckDB points
 at. This module never imports Dagster; ``trading_assets.defs.sql_models`` turns models into
@@ -51,6 +62,13 @@ _DUCKDB_LINE = re.compile(r"LINE (\d+):")
 _TEMP = "__sql_model_result"
 #: the header directive naming a model's key columns
 UNIQUE_KEY = "unique_key"
+#: the header directive naming the key columns a result row's inputs share (see module docs)
+PARTITION_BY = "partition_by"
+_DIRECTIVES = (UNIQUE_KEY, PARTITION_BY)
+#: per-partition fingerprints of the upstream tables and result of partitioned models
+PARTITIONS_TABLE = "ops.sql_model_partitions"
+#: ``source`` of the result's own fingerprints in :data:`PARTITIONS_TABLE`
+_RESULT = ""
 
 
 class SqlModelError(TradingAssetsError):
@@ -98,11 +116,12 @@ class SqlModel:
     @property
     def unique_key(self) -> tuple[str, ...]:
         """Columns of the ``-- unique_key: a, b`` directive (empty: replaced whole)."""
-        for line in _header(self.sql):
-            directive, _, value = line.partition(":")
-            if directive.strip().lower() == UNIQUE_KEY:
-                return tuple(c.strip() for c in value.split(",") if c.strip())
-        return ()
+        return _directive(self.sql, UNIQUE_KEY)
+
+    @property
+    def partition_by(self) -> tuple[str, ...]:
+        """Columns of the ``-- partition_by: a, b`` directive (empty: not partitioned)."""
+        return _directive(self.sql, PARTITION_BY)
 
     @property
     def code_version(self) -> str:
@@ -136,9 +155,18 @@ def _header(sql: str) -> list[str]:
     return lines
 
 
+def _directive(sql: str, name: str) -> tuple[str, ...]:
+    """The columns of the header directive ``-- <name>: a, b`` (empty when absent)."""
+    for line in _header(sql):
+        directive, _, value = line.partition(":")
+        if directive.strip().lower() == name:
+            return tuple(c.strip() for c in value.split(",") if c.strip())
+    return ()
+
+
 def _description(sql: str) -> str:
     return " ".join(
-        line for line in _header(sql) if line.partition(":")[0].strip().lower() != UNIQUE_KEY
+        line for line in _header(sql) if line.partition(":")[0].strip().lower() not in _DIRECTIVES
     )
 
 
@@ -392,8 +420,11 @@ def materialize_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelR
         absent = sorted(set(model.unique_key) - {name for name, _ in new_columns})
         if absent:
             raise SqlModelError(model.path, f"unique_key column(s) {absent} not in the result")
+        _check_partition_by(con, model)
         if model.unique_key and old_columns == new_columns:
             con.execute(f"DROP TABLE {_TEMP}")
+            if model.partition_by:
+                return _merge_changed_partitions(con, model)
             return _merge_changed_keys(con, model)
         _execute(con, model, f"CREATE OR REPLACE TEMP TABLE {_TEMP} AS (", ")")
         rows, version = content_version(con, f"temp.main.{_TEMP}")
@@ -404,20 +435,28 @@ def materialize_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelR
         if not same:
             con.execute(f"CREATE OR REPLACE TABLE {model.table} AS SELECT * FROM {_TEMP}")
         con.execute(f"DROP TABLE {_TEMP}")
+        if model.unique_key and model.partition_by:  # what the next build compares with
+            _remember_partitions(con, model)
+        else:
+            _forget_partitions(con, model)
     return ModelResult(rows, version, previous_rows, not same)
 
 
 def _execute(
-    con: duckdb.DuckDBPyConnection, model: SqlModel, before: str, after: str
+    con: duckdb.DuckDBPyConnection,
+    model: SqlModel,
+    before: str,
+    after: str,
+    params: list | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Run ``before + model.body + after``; "(" ends ``before`` on the body's first line, so
-    DuckDB's line numbers are the file's.
+    """Run ``before + model.body + after`` (with ``params`` for placeholders in ``after``);
+    "(" ends ``before`` on the body's first line, so DuckDB's line numbers are the file's.
 
     Raises:
         SqlModelError: DuckDB rejected it (the file and DuckDB's line are named).
     """
     try:
-        return con.execute(before + model.body + "\n" + after)
+        return con.execute(before + model.body + "\n" + after, params or [])
     except duckdb.Error as exc:
         # not chained: runners report the innermost cause, which must name the file
         message = str(exc).strip()
@@ -426,18 +465,36 @@ def _execute(
         raise SqlModelError(model.path, message, line) from None
 
 
-def _merge_changed_keys(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelResult:
+def _merge_changed_keys(
+    con: duckdb.DuckDBPyConnection,
+    model: SqlModel,
+    within: tuple[str, list] = ("true", []),
+) -> ModelResult:
     """Bring ``model.table`` to the content of ``model``'s query by deleting and re-inserting
     the rows of the keys whose rows differ (as multisets of row hashes, so a key held by
     several rows is still exact). The query runs twice: hashed row by row (its result is not
     stored), then for the changed keys' rows only. Runs inside the caller's transaction (one
     snapshot for both); the data version is computed from the same row hashes as
-    :func:`content_version`: the version a whole rewrite would have."""
+    :func:`content_version`: the version a whole rewrite would have.
+
+    ``within``: a predicate on ``t`` (the query's and the table's rows) and its parameters;
+    only the rows it selects are compared and rewritten, and the returned counts and data
+    version are theirs."""
     key = ", ".join(f'"{c}"' for c in model.unique_key)
     on = " AND ".join(f't."{c}" IS NOT DISTINCT FROM k."{c}"' for c in model.unique_key)
     hashed = f"SELECT {key}, hash(t) AS __row_hash FROM"
-    _execute(con, model, f"CREATE OR REPLACE TEMP TABLE __sql_model_new AS {hashed} (", ") t")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __sql_model_old AS {hashed} {model.table} t")
+    where, params = within
+    _execute(
+        con,
+        model,
+        f"CREATE OR REPLACE TEMP TABLE __sql_model_new AS {hashed} (",
+        f") t WHERE {where}",
+        params,
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __sql_model_old AS {hashed} {model.table} t WHERE {where}",
+        params,
+    )
     (rows, digest), (previous_rows, previous_digest) = (
         con.execute(
             f"SELECT count(*), coalesce(bit_xor(__row_hash), 0) FROM __sql_model_{side}"
@@ -460,10 +517,175 @@ def _merge_changed_keys(con: duckdb.DuckDBPyConnection, model: SqlModel) -> Mode
             con,
             model,
             f"INSERT INTO {model.table} SELECT t.* FROM (",
-            f") t SEMI JOIN __sql_model_keys AS k ON {on}",
+            f") t SEMI JOIN __sql_model_keys AS k ON {on} WHERE {where}",
+            params,
         ).fetchall()[0][0]
         con.execute("DROP TABLE __sql_model_keys")
     for side in ("new", "old"):
         con.execute(f"DROP TABLE __sql_model_{side}")
     counts = {"deleted": int(deleted), "inserted": int(inserted)}
     return ModelResult(int(rows), version, int(previous_rows), changed, **counts)
+
+
+#: a partition's fingerprint: its row count and the XOR of its rows' hashes
+Fingerprint = tuple[int, int]
+
+
+def _check_partition_by(con: duckdb.DuckDBPyConnection, model: SqlModel) -> None:
+    """Raises SqlModelError when ``partition_by`` is not part of the ``unique_key`` or an
+    upstream table lacks one of its columns."""
+    if not model.partition_by:
+        return
+    outside = sorted(set(model.partition_by) - set(model.unique_key))
+    if outside:
+        raise SqlModelError(model.path, f"partition_by column(s) {outside} not in the unique_key")
+    for table in model.upstream:
+        have = {name for name, _ in table_columns(con, table)}
+        lacking = [c for c in model.partition_by if c not in have]
+        if lacking:
+            raise SqlModelError(model.path, f"partition_by column(s) {lacking} not in {table}")
+
+
+def _fingerprints(
+    con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]
+) -> dict[str, Fingerprint]:
+    """Partition (its ``columns``' values as JSON) -> fingerprint, over every row of ``table``."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    rows = con.execute(
+        f"SELECT {cols}, count(*), coalesce(bit_xor(hash(t)), 0) FROM {table} t GROUP BY {cols}"
+    ).fetchall()
+    return {_partition_id(r[:-2]): (int(r[-2]), int(r[-1])) for r in rows}
+
+
+def _partition_id(values: Iterable) -> str:
+    return json.dumps([v if v is None else str(v) for v in values])
+
+
+def _ensure_partitions_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {PARTITIONS_TABLE} (model VARCHAR, code_version VARCHAR, "
+        "source VARCHAR, partition VARCHAR, rows BIGINT, digest UBIGINT)"
+    )
+
+
+def _forget_partitions(con: duckdb.DuckDBPyConnection, model: SqlModel) -> None:
+    if model.partition_by and table_columns(con, PARTITIONS_TABLE):
+        con.execute(f"DELETE FROM {PARTITIONS_TABLE} WHERE model = ?", [model.table])
+
+
+def _stored_partitions(
+    con: duckdb.DuckDBPyConnection, model: SqlModel
+) -> dict[str, dict[str, Fingerprint]]:
+    """Source table (``""``: the result) -> partition -> fingerprint, as the last build of
+    this code version stored them (empty when there is none)."""
+    rows = con.execute(
+        f"SELECT source, partition, rows, digest FROM {PARTITIONS_TABLE} "
+        "WHERE model = ? AND code_version = ?",
+        [model.table, model.code_version],
+    ).fetchall()
+    out: dict[str, dict[str, Fingerprint]] = {}
+    for source, partition, rows_, digest in rows:
+        out.setdefault(source, {})[partition] = (int(rows_), int(digest))
+    return out
+
+
+def _store_partitions(
+    con: duckdb.DuckDBPyConnection,
+    model: SqlModel,
+    sources: dict[str, dict[str, Fingerprint]],
+    only: list[str] | None = None,
+) -> None:
+    """Store ``sources``' fingerprints as the model's (all of them, or the ``only``
+    partitions: the others are kept as stored)."""
+    if only is None:
+        _forget_partitions(con, model)
+    else:
+        con.execute(
+            f"DELETE FROM {PARTITIONS_TABLE} WHERE model = ? AND list_contains(?, partition)",
+            [model.table, only],
+        )
+    keep = None if only is None else set(only)
+    rows = [
+        [model.table, model.code_version, source, partition, count, digest]
+        for source, fingerprints in sources.items()
+        for partition, (count, digest) in fingerprints.items()
+        if keep is None or partition in keep
+    ]
+    if rows:
+        con.executemany(f"INSERT INTO {PARTITIONS_TABLE} VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+def _remember_partitions(con: duckdb.DuckDBPyConnection, model: SqlModel) -> None:
+    """Store the fingerprints of every partition of the upstream tables and the result."""
+    _ensure_partitions_table(con)
+    columns = model.partition_by
+    sources = {table: _fingerprints(con, table, columns) for table in model.upstream}
+    _store_partitions(con, model, {**sources, _RESULT: _fingerprints(con, model.table, columns)})
+
+
+def _within(columns: tuple[str, ...], partitions: list[str]) -> tuple[str, list]:
+    """A predicate on ``t`` selecting the rows of ``partitions`` (JSON ids), and its params."""
+    terms, params = [], []
+    for partition in partitions:
+        parts = []
+        for column, value in zip(columns, json.loads(partition), strict=True):
+            if value is None:
+                parts.append(f't."{column}" IS NULL')
+            else:
+                parts.append(f't."{column}" = ?')
+                params.append(value)
+        terms.append("(" + " AND ".join(parts) + ")")
+    return " OR ".join(terms), params
+
+
+def _merge_changed_partitions(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelResult:
+    """:func:`_merge_changed_keys` for the partitions whose upstream fingerprints changed
+    since the last build (every partition the first time); stores the new fingerprints."""
+    _ensure_partitions_table(con)
+    columns = model.partition_by
+    stored = _stored_partitions(con, model)
+    if _RESULT not in stored:  # fingerprinted by another code version, or never
+        result = _merge_changed_keys(con, model)
+        _remember_partitions(con, model)
+        return result
+    upstream = {table: _fingerprints(con, table, columns) for table in model.upstream}
+    changed = sorted(
+        partition
+        for table, now in upstream.items()
+        for partition in set(now) | set(stored.get(table, {}))
+        if now.get(partition) != stored.get(table, {}).get(partition)
+    )
+    before = stored[_RESULT]
+    after = dict(before)
+    deleted = inserted = 0
+    if changed:
+        within = _within(columns, changed)
+        merged = _merge_changed_keys(con, model, within)
+        deleted, inserted = merged.deleted or 0, merged.inserted or 0
+        where, params = within
+        for partition in changed:
+            after.pop(partition, None)
+        cols = ", ".join(f'"{c}"' for c in columns)
+        for row in con.execute(
+            f"SELECT {cols}, count(*), coalesce(bit_xor(hash(t)), 0) FROM {model.table} t "
+            f"WHERE {where} GROUP BY {cols}",
+            params,
+        ).fetchall():
+            after[_partition_id(row[:-2])] = (int(row[-2]), int(row[-1]))
+        _store_partitions(con, model, {**upstream, _RESULT: after}, only=changed)
+    rows, version = _combined(after)
+    previous_rows, previous_version = _combined(before)
+    return ModelResult(
+        rows, version, previous_rows, version != previous_version, (), deleted, inserted
+    )
+
+
+def _combined(fingerprints: dict[str, Fingerprint]) -> tuple[int, str]:
+    """Rows and data version of a table from its partitions' fingerprints (the same value
+    as :func:`~trading_assets.warehouse.writes.content_version` over the whole table)."""
+    rows = sum(n for n, _ in fingerprints.values())
+    digest = 0
+    for _, part in fingerprints.values():
+        digest ^= part
+    return rows, f"{rows}-{digest:016x}"

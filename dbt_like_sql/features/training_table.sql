@@ -4,8 +4,10 @@
 -- regime name, the reference symbol, the context bars' timestamps) are left out. NULL where
 -- a feature is missing (see the feature modules for when), and for bars without context or
 -- cross-asset rows. Labels look ahead: never use them as features. Kept incrementally (a new
--- bar rewrites only the rows that changed): the rows are in no particular order.
+-- bar of one series queries and rewrites only that series' changed rows): the rows are in no
+-- particular order.
 -- unique_key: symbol, timeframe, ts
+-- partition_by: symbol, timeframe
 SELECT
     a.symbol,
     a.timeframe,
