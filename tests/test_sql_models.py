@@ -234,7 +234,9 @@ def test_a_partitioned_model_queries_only_partitions_whose_inputs_changed(tmp_pa
         "FROM features.a AS a LEFT JOIN features.b AS b USING (symbol, timeframe, ts)"
     )
     root = tmp_path / "sql"
-    header = "-- Joined.\n-- unique_key: symbol, timeframe, ts\n-- partition_by: symbol, timeframe\n"
+    header = (
+        "-- Joined.\n-- unique_key: symbol, timeframe, ts\n-- partition_by: symbol, timeframe\n"
+    )
     parted = parse_model(_write(root, "features/parted.sql", header + query), root)
     whole = parse_model(_write(root, "features/whole.sql", f"-- Joined.\n{query}"), root)
     assert parted.partition_by == ("symbol", "timeframe") and parted.description == "Joined."
