@@ -153,6 +153,14 @@ def test_parse_cache_returns_the_same_models_and_survives_a_bad_file(tmp_path):
     assert "features.sentiment" not in edited["features.training_table"].upstream
 
 
+def _model_over(tmp_path: Path, setup: str, relative: str, sql: str):
+    """A warehouse made by ``setup`` and the model ``relative`` with ``sql`` in it."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute(setup)
+    root = tmp_path / "sql"
+    return con, parse_model(_write(root, relative, sql), root)
+
+
 def _table(con, table: str) -> list[tuple]:
     return sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
 
@@ -194,14 +202,13 @@ def test_a_unique_key_model_rewrites_only_changed_keys_to_the_full_builds_conten
 def test_a_unique_key_model_failing_on_its_data_names_the_file_and_keeps_the_table(tmp_path):
     """The incremental build runs the query more than once: an error that shows only when
     rows are read (a bad cast) still names the file, and the stored rows stay as they were."""
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    con.execute(
+    con, model = _model_over(
+        tmp_path,
         "CREATE SCHEMA staging; CREATE TABLE staging.quotes AS "
-        "SELECT range AS ts, CAST(range AS VARCHAR) AS size_text FROM range(100)"
+        "SELECT range AS ts, CAST(range AS VARCHAR) AS size_text FROM range(100)",
+        "features/sizes.sql",
+        "-- unique_key: ts\nSELECT ts,\n  CAST(size_text AS INTEGER) AS size\nFROM staging.quotes",
     )
-    root = tmp_path / "sql"
-    sql = "-- unique_key: ts\nSELECT ts,\n  CAST(size_text AS INTEGER) AS size\nFROM staging.quotes"
-    model = parse_model(_write(root, "features/sizes.sql", sql), root)
     assert materialize_model(con, model).rows == 100
     before = _table(con, "features.sizes")
     con.execute("INSERT INTO staging.quotes VALUES (100, 'n/a')")
@@ -295,3 +302,26 @@ def test_partition_by_must_be_in_the_key_and_in_every_upstream_table(tmp_path):
     with pytest.raises(SqlModelError, match=r"\['symbol'\] not in features.c") as info:
         materialize_model(con, parse_model(lacking, root))
     assert info.value.path == lacking
+
+
+def test_partition_fingerprints_of_a_build_the_caller_did_not_record_are_not_trusted(tmp_path):
+    """Another build of the table since (an older checkout, say) leaves fingerprints that no
+    longer describe it: given the version it recorded, every partition is compared again."""
+    con, model = _model_over(
+        tmp_path,
+        "CREATE SCHEMA features; CREATE TABLE features.a AS SELECT s.symbol, range AS ts, "
+        "range * 1.5 AS x FROM range(100), (VALUES ('ETH'), ('BTC')) s(symbol)",
+        "features/m.sql",
+        "-- unique_key: symbol, ts\n-- partition_by: symbol\nSELECT symbol, ts, x FROM features.a",
+    )
+    built = materialize_model(con, model)
+    expected = _table(con, "features.m")
+    con.execute("UPDATE features.m SET x = 99 WHERE symbol = 'BTC' AND ts = 3")  # other code
+    recorded = content_version(con, "features.m")[1]
+    # trusting the fingerprints keeps the row other code wrote, under a version that is wrong
+    trusted = materialize_model(con, model, built.data_version)
+    assert not trusted.changed and trusted.data_version != recorded
+    assert _table(con, "features.m") != expected
+    redone = materialize_model(con, model, recorded)
+    assert redone.changed and (redone.deleted, redone.inserted) == (1, 1)
+    assert _table(con, "features.m") == expected and redone.data_version == built.data_version

@@ -389,12 +389,19 @@ class ModelResult:
         )
 
 
-def materialize_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelResult:
+def materialize_model(
+    con: duckdb.DuckDBPyConnection, model: SqlModel, trusted_version: str | None = None
+) -> ModelResult:
     """Build ``model`` in one transaction; the table is replaced only if its content changed.
 
     A model with a ``unique_key`` whose stored table has the result's columns is merged
     (:func:`_merge_changed_keys`): its query is hashed row by row without storing the
     result, and only the rows of the keys that changed are rewritten.
+
+    A model with a ``partition_by`` compares per-partition fingerprints stored by its last
+    build; ``trusted_version``, when given, is the data version the caller recorded for that
+    build: fingerprints stored with another result version (the table was built by other code
+    since, say an older checkout) are not trusted, and every partition is compared.
 
     A model reading a table that does not exist yet (no symbol produced features, say) is not
     built: the result names the missing tables in ``missing``, and the stored table, if any,
@@ -421,10 +428,12 @@ def materialize_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelR
         if absent:
             raise SqlModelError(model.path, f"unique_key column(s) {absent} not in the result")
         _check_partition_by(con, model)
+        if not (model.unique_key and model.partition_by):
+            _forget_partitions(con, model)  # fingerprints of an earlier text are no longer true
         if model.unique_key and old_columns == new_columns:
             con.execute(f"DROP TABLE {_TEMP}")
             if model.partition_by:
-                return _merge_changed_partitions(con, model)
+                return _merge_changed_partitions(con, model, trusted_version)
             return _merge_changed_keys(con, model)
         _execute(con, model, f"CREATE OR REPLACE TEMP TABLE {_TEMP} AS (", ")")
         rows, version = content_version(con, f"temp.main.{_TEMP}")
@@ -437,8 +446,6 @@ def materialize_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelR
         con.execute(f"DROP TABLE {_TEMP}")
         if model.unique_key and model.partition_by:  # what the next build compares with
             _remember_partitions(con, model)
-        else:
-            _forget_partitions(con, model)
     return ModelResult(rows, version, previous_rows, not same)
 
 
@@ -570,7 +577,7 @@ def _ensure_partitions_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _forget_partitions(con: duckdb.DuckDBPyConnection, model: SqlModel) -> None:
-    if model.partition_by and table_columns(con, PARTITIONS_TABLE):
+    if table_columns(con, PARTITIONS_TABLE):
         con.execute(f"DELETE FROM {PARTITIONS_TABLE} WHERE model = ?", [model.table])
 
 
@@ -639,13 +646,20 @@ def _within(columns: tuple[str, ...], partitions: list[str]) -> tuple[str, list]
     return " OR ".join(terms), params
 
 
-def _merge_changed_partitions(con: duckdb.DuckDBPyConnection, model: SqlModel) -> ModelResult:
+def _merge_changed_partitions(
+    con: duckdb.DuckDBPyConnection, model: SqlModel, trusted_version: str | None
+) -> ModelResult:
     """:func:`_merge_changed_keys` for the partitions whose upstream fingerprints changed
-    since the last build (every partition the first time); stores the new fingerprints."""
+    since the last build (every partition when there are no trusted fingerprints, see
+    :func:`materialize_model`); stores the new fingerprints."""
     _ensure_partitions_table(con)
     columns = model.partition_by
     stored = _stored_partitions(con, model)
-    if _RESULT not in stored:  # fingerprinted by another code version, or never
+    untrusted = (
+        _RESULT not in stored  # fingerprinted by another code version, or never
+        or (trusted_version is not None and _combined(stored[_RESULT])[1] != trusted_version)
+    )
+    if untrusted:
         result = _merge_changed_keys(con, model)
         _remember_partitions(con, model)
         return result
