@@ -43,7 +43,11 @@ from dataclasses import asdict, dataclass
 
 import dagster as dg
 
-from trading_assets.defs.dagster_internals import stale_resolver, stale_status
+from trading_assets.defs.dagster_internals import (
+    initialized_resource,
+    stale_resolver,
+    stale_status,
+)
 from trading_assets.defs.keys import RAW_KEYS
 from trading_assets.defs.no_source import NoSource, find_no_source
 from trading_assets.defs.no_source import record as record_no_source
@@ -114,11 +118,11 @@ def _partitioned_parent_changed(
     return False
 
 
-def source_items(defs: dg.Definitions) -> list:
+def source_items(defs: dg.Definitions, instance: dg.DagsterInstance | None = None) -> list:
     """Every price source item (file) the code location's sources offer now."""
     if "price_sources" not in defs.resources:
         return []
-    return defs.resources["price_sources"].process_config_and_initialize().items()
+    return initialized_resource(defs.resources["price_sources"], instance).items()
 
 
 def new_source_items(defs: dg.Definitions, items: list | None = None) -> set[tuple[str, str]]:
@@ -252,14 +256,14 @@ def refresh(
     """
     from trading_assets.defs.ml.retrain import POLICY_ASSETS, retrain_reason
 
-    offered = source_items(defs)  # listed once: symbols to register, files to ingest
+    offered = source_items(defs, instance)  # listed once: symbols to register, files to ingest
     register_symbols(defs, instance, sorted({i.symbol for i in offered}))
     graph = defs.resolve_asset_graph()
     order = {k.to_user_string(): i for i, k in enumerate(graph.toposorted_asset_keys)}
     levels = _levels(graph)
     policy = {k.to_user_string() for k in POLICY_ASSETS}
     job = defs.resolve_implicit_global_asset_job_def()
-    warehouse_path = defs.resources["warehouse"].process_config_and_initialize().path
+    warehouse_path = initialized_resource(defs.resources["warehouse"], instance).path
     executed: list[PlannedStep] = []
     summary = RunSummary()
     done: set[tuple[str, str | None]] = set()
@@ -268,7 +272,7 @@ def refresh(
     from trading_assets.defs.partitions import SYMBOLS
 
     symbols = instance.get_dynamic_partitions(SYMBOLS.name)
-    no_source = find_no_source(defs, symbols, offered)
+    no_source = find_no_source(defs, symbols, offered, instance)
     record_no_source(instance, no_source)  # before the fingerprint: recorded once
     state = fingerprint(defs, instance)
     quiet = still_quiet(instance, state)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from trading_assets import dagster_sqlite
+from trading_assets.defs.dagster_internals import initialized_resource
 from trading_assets.defs.no_source import find_no_source, without
 from trading_assets.defs.no_source import record as record_no_source
 from trading_assets.errors import UnknownSymbolError
@@ -139,7 +140,7 @@ def register_symbols(
 
     if symbols is None:
         # resolve EnvVar fields the way a run would
-        price_sources = defs.resources["price_sources"].process_config_and_initialize()
+        price_sources = initialized_resource(defs.resources["price_sources"], instance)
         symbols = price_sources.symbols()
     known = set(instance.get_dynamic_partitions(SYMBOLS.name))
     if new := [s for s in symbols if s not in known]:
@@ -297,7 +298,11 @@ def materialize(
         for symbol in wanted:
             if symbol not in offered:
                 raise UnknownSymbolError(symbol, offered, where="price sources")
-    found = {pair: why for pair, why in find_no_source(defs, wanted).items() if pair[0] in keys}
+    found = {
+        pair: why
+        for pair, why in find_no_source(defs, wanted, instance=instance).items()
+        if pair[0] in keys
+    }
     record_no_source(instance, found)
     summary.no_source = {(k.to_user_string(), p): why for (k, p), why in found.items()}
 

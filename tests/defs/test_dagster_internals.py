@@ -3,6 +3,7 @@
 annotations``: Dagster reads the annotations."""
 
 import dagster as dg
+import pytest
 
 from trading_assets.defs import dagster_internals as internals
 
@@ -109,3 +110,29 @@ def test_reuse_sqlite_event_log_engines_replaces_the_connect_once():
     assert getattr(patched, "reuses_engines", False)
     assert internals.reuse_sqlite_event_log_engines()
     assert SqliteEventLogStorage._connect is patched
+
+
+class _Folder(dg.ConfigurableResource):
+    """A resource with an EnvVar field, as the project's price sources have."""
+
+    root: str
+    depth: int = 1
+
+
+def test_initialized_resource_resolves_env_vars_with_the_given_instance(monkeypatch):
+    monkeypatch.setenv("TRADING_TEST_FOLDER", "/data/here")
+    resource = _Folder(root=dg.EnvVar("TRADING_TEST_FOLDER"), depth=3)
+    stock = resource.process_config_and_initialize()
+    with dg.instance_for_test() as instance:
+
+        def no_throwaway_instance(*args, **kwargs):
+            raise AssertionError("a throwaway instance was made")
+
+        monkeypatch.setattr(dg.DagsterInstance, "ephemeral", no_throwaway_instance)
+        ours = internals.initialized_resource(resource, instance)
+        with pytest.raises(AssertionError, match="throwaway"):
+            resource.process_config_and_initialize()
+    assert (ours.root, ours.depth) == (stock.root, stock.depth) == ("/data/here", 3)
+    bad = _Folder(root=dg.EnvVar("TRADING_TEST_FOLDER_UNSET"))
+    with dg.instance_for_test() as instance, pytest.raises(Exception, match="TRADING_TEST_FOLDER"):
+        internals.initialized_resource(bad, instance)

@@ -141,3 +141,29 @@ def reuse_sqlite_event_log_engines() -> bool:
     _connect.reuses_engines = True  # type: ignore[attr-defined]
     storage._connect = _connect
     return True
+
+
+def initialized_resource(resource: Any, instance: dg.DagsterInstance | None = None) -> Any:
+    """``resource.process_config_and_initialize()``: its ``EnvVar`` fields resolved and its
+    value built as a run would, with ``instance`` as the init context's instance. Dagster
+    1.13's own method makes a throwaway in-memory instance for that (about 30 ms, 0.3 s the
+    first time in a process), which a command-line refresh would pay for every resource it
+    reads.
+
+    Raises:
+        DagsterInvalidConfigError: the resource's config does not validate.
+    """
+    if instance is None:
+        return resource.process_config_and_initialize()
+    from dagster._config.post_process import post_process_config
+    from dagster._core.errors import DagsterInvalidConfigError
+
+    processed = post_process_config(
+        resource._config_schema.config_type, resource._convert_to_config_dictionary()
+    )
+    if not processed.success:
+        raise DagsterInvalidConfigError(
+            "Errors while initializing resource", processed.errors, processed
+        )
+    context = dg.build_init_resource_context(config=processed.value, instance=instance)
+    return resource.from_resource_context(context, nested_resources=resource.nested_resources)

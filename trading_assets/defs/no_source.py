@@ -30,7 +30,12 @@ from collections.abc import Iterable, Sequence
 import dagster as dg
 
 from trading_assets.defs import keys
-from trading_assets.defs.dagster_internals import automation_instance, subset_of, subset_partitions
+from trading_assets.defs.dagster_internals import (
+    automation_instance,
+    initialized_resource,
+    subset_of,
+    subset_partitions,
+)
 from trading_assets.defs.metadata import NO_SOURCE
 
 #: (asset key, partition or None) -> why it has no source
@@ -70,11 +75,11 @@ def _stored_symbols(defs: dg.Definitions) -> tuple[dict[str, set[str]], bool]:
     return stored, has_news
 
 
-def _resource(defs: dg.Definitions, name: str):
+def _resource(defs: dg.Definitions, name: str, instance: dg.DagsterInstance | None):
     """The resource ``name`` of ``defs`` initialised as a run would (None if absent)."""
     if name not in defs.resources:
         return None
-    return defs.resources[name].process_config_and_initialize()
+    return initialized_resource(defs.resources[name], instance)
 
 
 def _no_stream_series(symbols: set[str]) -> str | None:
@@ -98,11 +103,16 @@ def _news_configured(news_sources) -> int:
         return 1
 
 
-def _base(defs: dg.Definitions, symbols: Sequence[str], items: list | None) -> NoSource:
+def _base(
+    defs: dg.Definitions,
+    symbols: Sequence[str],
+    items: list | None,
+    instance: dg.DagsterInstance | None,
+) -> NoSource:
     """The assets that read sources themselves and have none (see the module docstring)."""
     out: NoSource = {}
     stored, has_news = _stored_symbols(defs)
-    price_sources = _resource(defs, "price_sources")
+    price_sources = _resource(defs, "price_sources", instance)
     if price_sources is not None:
         items = price_sources.items() if items is None else items
         offered = {(i.kind, i.symbol) for i in items}
@@ -113,10 +123,10 @@ def _base(defs: dg.Definitions, symbols: Sequence[str], items: list | None) -> N
         held = set(symbols) | stored["bars"] | stored["ticks"]
         if why := _no_stream_series(held):
             out[(keys.UNIVERSAL_STREAM, None)] = why
-    news_sources = _resource(defs, "news_sources")
+    news_sources = _resource(defs, "news_sources", instance)
     if news_sources is not None and not has_news and not _news_configured(news_sources):
         out[(keys.NEWS, None)] = NO_NEWS_SOURCE
-    sentiment_settings = _resource(defs, "sentiment_settings")
+    sentiment_settings = _resource(defs, "sentiment_settings", instance)
     if sentiment_settings is not None:
         reason = sentiment_settings.settings().training_skip_reason()
         if reason is not None:
@@ -125,16 +135,21 @@ def _base(defs: dg.Definitions, symbols: Sequence[str], items: list | None) -> N
 
 
 def find_no_source(
-    defs: dg.Definitions, symbols: Sequence[str], items: list | None = None
+    defs: dg.Definitions,
+    symbols: Sequence[str],
+    items: list | None = None,
+    instance: dg.DagsterInstance | None = None,
 ) -> NoSource:
     """Every (asset, partition) of ``defs`` with no source on its profile, and why.
 
     ``symbols``: the ``symbols`` partitions to consider; ``items``: the price source items
-    when the caller listed them already (default: listed here). Reads the warehouse
-    (read-only) for rows stored earlier: an asset that holds data is never "no source".
+    when the caller listed them already (default: listed here); ``instance``: the Dagster
+    instance the resources are initialised with (default: a throwaway one). Reads the
+    warehouse (read-only) for rows stored earlier: an asset that holds data is never "no
+    source".
     """
     graph = defs.resolve_asset_graph()
-    out = _base(defs, symbols, items)
+    out = _base(defs, symbols, items, instance)
     for key in graph.toposorted_asset_keys:
         node = graph.get(key)
         if not node.is_materializable or any(k == key for k, _ in out):
