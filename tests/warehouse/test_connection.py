@@ -100,7 +100,9 @@ def test_a_held_warehouse_serves_every_connect_from_one_open_instance(tmp_path: 
             # a database-wide setting: it lives exactly as long as the open instance
             con.execute("SET GLOBAL memory_limit = '123MB'")
             con.execute("CREATE TABLE t AS SELECT range AS x FROM range(5)")
-        with held(db), connect(db, read_only=True) as con:  # nested block, read-only connect
+        other_spelling = tmp_path / "sub" / ".." / "w.duckdb"
+        (tmp_path / "sub").mkdir()
+        with held(db), connect(other_spelling, read_only=True) as con:  # nested, read-only
             assert _instance_memory_limit(con) != default_limit
             assert con.sql("SELECT count(*) FROM t").fetchall() == [(5,)]
         # other processes wait as for a writer: here they give up after 0.3 s

@@ -100,8 +100,9 @@ def connect(
     path.parent.mkdir(parents=True, exist_ok=True)
     if _held_here(path):
         # the instance is open in this thread's held block: a read-write connection to it
-        # (DuckDB refuses a read-only one beside it), under the writer lock the block holds
-        with _connect(path, False, timeout_s) as con:
+        # (DuckDB refuses a read-only one beside it), under the writer lock the block holds,
+        # by the same path string the block opened (DuckDB's instance cache key)
+        with _connect(path.resolve(), False, timeout_s) as con:
             yield con
         return
     if read_only:
@@ -136,7 +137,7 @@ def held(path: str | Path, timeout_s: float = 120.0) -> Iterator[None]:
         yield
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with writer_lock(path, timeout_s), _connect(path, False, timeout_s) as con:
+    with writer_lock(path, timeout_s), _connect(Path(key), False, timeout_s) as con:
         _HELD[key] = (threading.get_ident(), con)
         try:
             yield
