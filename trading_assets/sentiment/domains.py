@@ -18,14 +18,16 @@ Two candidates are compared on the validation splits by the mean macro-F1 over d
 domain, chosen by the text's domain when scoring). In ``per_domain`` each domain's model also
 chooses its feature set (:data:`FEATURES`) on its validation split: the TF-IDF blocks alone
 (``tfidf``) or with four VADER lexicon scores appended (``tfidf_vader``,
-:class:`VaderFeatures`; the simpler one on a tie). The winner is refitted on the training
-parts and measured on the held-out parts: accuracy, macro-F1, per-class recall and expected
-calibration error (ECE, 10 equal-width confidence bins) per domain, beside the lexicon and the
-majority class of the domain's training part.
+:class:`VaderFeatures`), each into the linear SVM or, with the suffix ``_nb``, into an
+NB-SVM (:mod:`~trading_assets.sentiment.nb_svm`: the features scaled per class by
+naive-Bayes log-count ratios before one SVM per class); ``tfidf`` wins a tie. The winner is
+refitted on the training parts and measured on the held-out parts: accuracy, macro-F1,
+per-class recall and expected calibration error (ECE, 10 equal-width confidence bins) per
+domain, beside the lexicon and the majority class of the domain's training part.
 
 Every model is a linear pipeline like the ``linear`` one of :mod:`trading_assets.sentiment.ml`
 (TF-IDF of word 1–3-grams, character 1–5-grams across word boundaries, and direction tokens
-into a class-balanced linear SVM), calibrated to probabilities
+into a class-balanced linear SVM, or the NB-SVM), calibrated to probabilities
 with ``CalibratedClassifierCV`` (sigmoid, ``calibration_folds`` folds), then per domain
 temperature-scaled (one temperature per domain fitted on its validation split: a pooled
 model calibrated on all domains at once is under-confident on the easier one). The scores,
@@ -52,7 +54,7 @@ from trading_assets.sentiment.ml import fold_numbers
 
 CHOICES: tuple[str, ...] = ("pooled", "per_domain")
 #: feature sets of a domain's model in the ``per_domain`` layout, chosen per domain on validation
-FEATURES: tuple[str, ...] = ("tfidf", "tfidf_vader")
+FEATURES: tuple[str, ...] = ("tfidf", "tfidf_vader", "tfidf_nb", "tfidf_vader_nb")
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _CASHTAG = re.compile(r"\$([A-Za-z][A-Za-z.]{0,9})\b")
@@ -80,6 +82,10 @@ class DomainConfig:
         test_size: share of each domain held out (stratified).
         validation_size: share of each training part used to choose pooled vs per-domain.
         linear_c: inverse regularisation of the linear SVM.
+        nb_c: inverse regularisation of the NB-SVM's per-class SVMs (``_nb`` feature sets).
+        nb_alpha: smoothing of the NB-SVM's log-count ratios (in TF-IDF weight units). This
+            and ``nb_c``: the best macro-F1 of a small grid (C 0.1-1, alpha 0.01-1) on the
+            tweets' validation split at seed 42, never on a held-out split.
         calibration_folds: folds of ``CalibratedClassifierCV``.
     """
 
@@ -87,42 +93,65 @@ class DomainConfig:
     test_size: float = 0.2
     validation_size: float = 0.2
     linear_c: float = 1.0
+    nb_c: float = 0.3
+    nb_alpha: float = 0.1
     calibration_folds: int = 5
+
+
+def _uses_vader(features: str) -> bool:
+    return "vader" in features
+
+
+def _blocks(features: str) -> list[Any]:
+    """The unfitted feature blocks of ``features`` (the part before the classifier)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from trading_assets.sentiment.ml import direction_tokens
+
+    blocks = [
+        TfidfVectorizer(ngram_range=(1, 3), sublinear_tf=True),
+        TfidfVectorizer(analyzer="char", ngram_range=(1, 5), sublinear_tf=True, min_df=2),
+        TfidfVectorizer(analyzer=direction_tokens, use_idf=False, norm=None, binary=True),
+    ]
+    if _uses_vader(features):
+        blocks.append(VaderFeatures())
+    return blocks
+
+
+def _classifier(config: DomainConfig, features: str) -> Any:
+    """The unfitted calibrated classifier of ``features``: NB-SVM for the ``_nb`` sets, the
+    class-balanced linear SVM otherwise."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import LinearSVC
+
+    if features.endswith("_nb"):
+        from trading_assets.sentiment.nb_svm import NbSvmClassifier
+
+        svm: Any = NbSvmClassifier(C=config.nb_c, alpha=config.nb_alpha)
+    else:
+        svm = LinearSVC(C=config.linear_c, class_weight="balanced")
+    return CalibratedClassifierCV(svm, cv=config.calibration_folds, method="sigmoid")
 
 
 def build_linear(config: DomainConfig, features: str = "tfidf"):  # noqa: ANN201 (a Pipeline)
     """An unfitted calibrated linear pipeline over normalised text.
 
     Args:
-        config: the knobs (``linear_c``, ``calibration_folds``).
+        config: the knobs (``linear_c``, ``nb_c``, ``nb_alpha``, ``calibration_folds``).
         features: one of :data:`FEATURES`: ``tfidf`` (word and character TF-IDF and
-            direction tokens) or ``tfidf_vader`` (the same plus :class:`VaderFeatures`).
+            direction tokens), ``tfidf_vader`` (the same plus :class:`VaderFeatures`), each
+            into the class-balanced linear SVM; with the suffix ``_nb`` the same blocks into
+            the NB-SVM (:class:`~trading_assets.sentiment.nb_svm.NbSvmClassifier`: features
+            scaled per class by naive-Bayes log-count ratios).
 
     Raises:
         ValueError: unknown ``features``.
     """
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline, make_union
-    from sklearn.svm import LinearSVC
-
-    from trading_assets.sentiment.ml import direction_tokens
 
     if features not in FEATURES:
         raise ValueError(f"unknown sentiment feature set {features!r}; use one of {FEATURES}")
-    blocks = [
-        TfidfVectorizer(ngram_range=(1, 3), sublinear_tf=True),
-        TfidfVectorizer(analyzer="char", ngram_range=(1, 5), sublinear_tf=True, min_df=2),
-        TfidfVectorizer(analyzer=direction_tokens, use_idf=False, norm=None, binary=True),
-    ]
-    if features == "tfidf_vader":
-        blocks.append(VaderFeatures())
-    classifier = CalibratedClassifierCV(
-        LinearSVC(C=config.linear_c, class_weight="balanced"),
-        cv=config.calibration_folds,
-        method="sigmoid",
-    )
-    return make_pipeline(make_union(*blocks), classifier)
+    return make_pipeline(make_union(*_blocks(features)), _classifier(config, features))
 
 
 @functools.cache
@@ -488,20 +517,22 @@ class DomainOutcome:
 
 def domain_model_version(corpus_hashes: Sequence[str], config: DomainConfig) -> str:
     """``ml-<12 hex>`` over the corpora (in order, their
-    :attr:`~trading_assets.sentiment.corpus.Corpus.identity`), the config, this module's and
-    :mod:`~trading_assets.sentiment.ml`'s source and the scikit-learn and vaderSentiment
-    versions (the latter's bundled lexicon is part of the ``tfidf_vader`` features)."""
+    :attr:`~trading_assets.sentiment.corpus.Corpus.identity`), the config, the source of this
+    module, :mod:`~trading_assets.sentiment.ml` and :mod:`~trading_assets.sentiment.nb_svm`
+    and the scikit-learn and vaderSentiment versions (the latter's bundled lexicon is part of
+    the ``tfidf_vader`` features)."""
     import importlib.metadata
 
     import sklearn
 
-    from trading_assets.sentiment import ml
+    from trading_assets.sentiment import ml, nb_svm
 
     digest = hashlib.sha256()
     digest.update(json.dumps(list(corpus_hashes)).encode())
     digest.update(json.dumps(asdict(config), sort_keys=True).encode())
     digest.update(inspect.getsource(sys.modules[__name__]).encode())
     digest.update(inspect.getsource(ml).encode())
+    digest.update(inspect.getsource(nb_svm).encode())
     digest.update(sklearn.__version__.encode())
     digest.update(importlib.metadata.version("vadersentiment").encode())
     return f"ml-{digest.hexdigest()[:12]}"
@@ -515,19 +546,38 @@ def _validate(
 ) -> tuple[dict[tuple[str, str], dict[str, float]], dict[tuple[str, str], dict[str, float]]]:
     """Fit every (layout, feature set) candidate on ``inner`` and measure it on ``held``:
     (macro-F1, temperature), each (choice, features) -> domain -> value. ``pooled`` is fitted
-    with ``tfidf`` only, ``per_domain`` with every feature set of :data:`FEATURES`."""
+    with ``tfidf`` only, ``per_domain`` with every feature set of :data:`FEATURES` (per
+    domain the feature blocks are fitted once and shared by the classifiers that read them:
+    the same figures as fitting each pipeline whole)."""
+    from sklearn.pipeline import make_union
+
     scores: dict[tuple[str, str], dict[str, float]] = {}
     temperatures: dict[tuple[str, str], dict[str, float]] = {}
-    for choice in choices:
-        for feature_set in FEATURES if choice == "per_domain" else FEATURES[:1]:
-            model = _fit(choice, inner, config, dict.fromkeys(inner, feature_set))
-            key = (choice, feature_set)
-            scores[key], temperatures[key] = {}, {}
-            for d, (x, y) in held.items():
-                probabilities = model.predict_proba(x, [d] * len(x))
-                predicted = list(np.array(LABELS)[probabilities.argmax(1)])
-                scores[key][d] = evaluate_domain(y, predicted).macro_f1
-                temperatures[key][d] = fit_temperature(probabilities, y)
+
+    def measure(key: tuple[str, str], domain: str, probabilities: np.ndarray) -> None:
+        y = held[domain][1]
+        predicted = list(np.array(LABELS)[probabilities.argmax(1)])
+        scores.setdefault(key, {})[domain] = evaluate_domain(y, predicted).macro_f1
+        temperatures.setdefault(key, {})[domain] = fit_temperature(probabilities, y)
+
+    if "pooled" in choices:
+        model = _fit("pooled", inner, config)
+        for d, (x, _) in held.items():
+            measure(("pooled", FEATURES[0]), d, model.predict_proba(x, [d] * len(x)))
+    if "per_domain" in choices:
+        bases = dict.fromkeys(f.removesuffix("_nb") for f in FEATURES)  # the block sets
+        for d, (x, y) in inner.items():
+            x_fit = [normalise_text(t) for t in x]
+            x_held = [normalise_text(t) for t in held[d][0]]
+            for base in bases:
+                union = make_union(*_blocks(base))
+                fitted = union.fit_transform(x_fit)
+                measured = union.transform(x_held)
+                for feature_set in (f for f in FEATURES if f.removesuffix("_nb") == base):
+                    classifier = _classifier(config, feature_set).fit(fitted, y)
+                    raw = classifier.predict_proba(measured)
+                    order = [list(map(str, classifier.classes_)).index(k) for k in LABELS]
+                    measure(("per_domain", feature_set), d, raw[:, order])
     return scores, temperatures
 
 
