@@ -177,3 +177,42 @@ def test_a_broken_model_fails_naming_the_file_and_line(tmp_path, warehouse):
     (sql_dir / "reports" / "bad.sql").write_text("SELECT 1 FROM staging.bars WHERE")
     with pytest.raises(SqlModelError, match="bad.sql"):
         build_sql_model_assets([staging_bars], sql_dir)
+
+
+def test_a_partitioned_model_asset_trusts_the_fingerprints_of_its_recorded_build(
+    tmp_path, warehouse, monkeypatch
+):
+    """Materialized through Dagster, a ``partition_by`` model compares only the partitions
+    whose bars changed: its recorded data version vouches for the stored fingerprints."""
+    import trading_assets.sql_models as sql_models
+
+    sql_dir = tmp_path / "sql"
+    (sql_dir / "staging").mkdir(parents=True)
+    (sql_dir / "staging" / "ranges.sql").write_text(
+        "-- unique_key: symbol, timeframe, ts\n-- partition_by: symbol, timeframe\n"
+        "SELECT symbol, timeframe, ts, high - low AS range FROM staging.bars"
+    )
+    assets, _ = build_sql_model_assets([staging_bars], sql_dir)
+    resources = {"warehouse": WarehouseResource(path=str(warehouse))}
+    compared: list[list] = []
+    real = sql_models._merge_changed_keys
+
+    def spy(con, model, within=("true", [])):
+        compared.append(sorted(set(within[1])))
+        return real(con, model, within)
+
+    monkeypatch.setattr(sql_models, "_merge_changed_keys", spy)
+    with dg.instance_for_test() as instance:
+        for _ in range(2):
+            assert dg.materialize(assets, resources=resources, instance=instance).success
+        assert compared == []  # built whole, then nothing changed: no query of any partition
+        with connect(warehouse) as con:
+            con.execute("UPDATE staging.bars SET high = high + 1 WHERE symbol = 'ETH/USDT'")
+        assert dg.materialize(assets, resources=resources, instance=instance).success
+    assert compared == [["1m", "ETH/USDT"]]
+    with connect(warehouse, read_only=True) as con:
+        wrong = con.sql(
+            "SELECT count(*) FROM staging.ranges r JOIN staging.bars b "
+            "USING (symbol, timeframe, ts) WHERE r.range IS DISTINCT FROM b.high - b.low"
+        ).fetchall()
+    assert wrong == [(0,)]
