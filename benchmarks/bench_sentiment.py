@@ -99,7 +99,8 @@ def main() -> None:
     ml = best_of(lambda: scorer.score(texts))
     lex = best_of(lambda: lexicon.score(texts))
     print_table(
-        f"Scoring throughput ({len(texts)} held-out texts, best of 3)",
+        f"Scoring throughput ({len(texts)} held-out texts, best of 3, warm process: the "
+        "model is already loaded and the libraries imported)",
         ["scorer", "texts/s", "ratio to lexicon"],
         [
             [

@@ -280,8 +280,17 @@ def test_a_partitioned_model_queries_only_partitions_whose_inputs_changed(tmp_pa
     # a new code version fingerprints everything again, with the same content
     edited = parse_model(_write(root, "features/parted.sql", header + query + "\n"), root)
     assert edited.code_version != parted.code_version
+    queried.clear()
     rebuilt = materialize_model(con, edited)
     assert not rebuilt.changed and rebuilt.data_version == inc.data_version
+    assert [] in queried[1:]  # a query over every partition
+    # so does a new version of the merge code itself, for the same SQL
+    queried.clear()
+    monkeypatch.setattr(sql_models, "_module_digest", lambda: "other-merge-code")
+    assert materialize_model(con, edited).data_version == inc.data_version
+    assert [] in queried[1:]
+    queried.clear()
+    assert not materialize_model(con, edited).changed and len(queried) == 1
 
 
 def test_partition_by_must_be_in_the_key_and_in_every_upstream_table(tmp_path):

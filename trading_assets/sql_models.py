@@ -28,10 +28,11 @@ table's physical row order is then not the query's ``ORDER BY``, so readers sort
 A model with a ``partition_by`` as well skips even hashing the partitions nothing changed:
 each build fingerprints its upstream tables per partition (row count and XOR of row hashes,
 one grouped scan each), compares them with the fingerprints stored by the last build in
-``ops.sql_model_partitions`` (with the result's own per-partition fingerprints and the
-model's code version), and runs the query for the changed partitions only. Its data version
-is combined from the stored per-partition fingerprints: the same value a whole rewrite would
-have. A first build, a new code version or new result columns build every partition.
+``ops.sql_model_partitions`` (with the result's own per-partition fingerprints, the model's
+code version and this module's source), and runs the query for the changed partitions only.
+Its data version is combined from the stored per-partition fingerprints: the same value a
+whole rewrite would have. A first build, a new code version (of the SQL or of this module)
+or new result columns build every partition.
 
 A DuckDB error is re-raised as :class:`SqlModelError` with the file and the line DuckDB points
 at. This module never imports Dagster; ``trading_assets.defs.sql_models`` turns models into
@@ -40,6 +41,7 @@ assets.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -53,7 +55,12 @@ import duckdb
 from trading_assets import settings
 from trading_assets.errors import TradingAssetsError
 from trading_assets.warehouse.catalog import table_columns
-from trading_assets.warehouse.writes import WriteResult, content_version, transaction
+from trading_assets.warehouse.writes import (
+    WriteResult,
+    content_version,
+    rows_version,
+    transaction,
+)
 
 #: environment variable naming another folder of SQL models (read when models are loaded)
 SQL_DIR_ENV = settings.SQL_DIR.name
@@ -508,7 +515,7 @@ def _merge_changed_keys(
         ).fetchone()
         for side in ("new", "old")
     )
-    version = f"{int(rows)}-{int(digest):016x}"
+    version = rows_version(int(rows), int(digest))
     changed = (rows, digest) != (previous_rows, previous_digest)
     deleted = inserted = 0
     if changed:
@@ -554,18 +561,36 @@ def _check_partition_by(con: duckdb.DuckDBPyConnection, model: SqlModel) -> None
 
 
 def _fingerprints(
-    con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: tuple[str, ...],
+    within: tuple[str, list] = ("true", []),
 ) -> dict[str, Fingerprint]:
-    """Partition (its ``columns``' values as JSON) -> fingerprint, over every row of ``table``."""
+    """Partition (its ``columns``' values as JSON) -> fingerprint, over the rows of ``table``
+    that ``within`` (a predicate on ``t`` and its parameters) selects."""
     cols = ", ".join(f'"{c}"' for c in columns)
+    where, params = within
     rows = con.execute(
-        f"SELECT {cols}, count(*), coalesce(bit_xor(hash(t)), 0) FROM {table} t GROUP BY {cols}"
+        f"SELECT {cols}, count(*), coalesce(bit_xor(hash(t)), 0) FROM {table} t "
+        f"WHERE {where} GROUP BY {cols}",
+        params,
     ).fetchall()
     return {_partition_id(r[:-2]): (int(r[-2]), int(r[-1])) for r in rows}
 
 
 def _partition_id(values: Iterable) -> str:
     return json.dumps([v if v is None else str(v) for v in values])
+
+
+def _state_version(model: SqlModel) -> str:
+    """What the stored fingerprints are valid for: the model's SQL text and this module's
+    source (how fingerprints and merges are made)."""
+    return f"{model.code_version}:{_module_digest()}"
+
+
+@functools.cache
+def _module_digest() -> str:
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 
 
 def _ensure_partitions_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -585,11 +610,11 @@ def _stored_partitions(
     con: duckdb.DuckDBPyConnection, model: SqlModel
 ) -> dict[str, dict[str, Fingerprint]]:
     """Source table (``""``: the result) -> partition -> fingerprint, as the last build of
-    this code version stored them (empty when there is none)."""
+    this SQL text and module source stored them (empty when there is none)."""
     rows = con.execute(
         f"SELECT source, partition, rows, digest FROM {PARTITIONS_TABLE} "
         "WHERE model = ? AND code_version = ?",
-        [model.table, model.code_version],
+        [model.table, _state_version(model)],
     ).fetchall()
     out: dict[str, dict[str, Fingerprint]] = {}
     for source, partition, rows_, digest in rows:
@@ -614,7 +639,7 @@ def _store_partitions(
         )
     keep = None if only is None else set(only)
     rows = [
-        [model.table, model.code_version, source, partition, count, digest]
+        [model.table, _state_version(model), source, partition, count, digest]
         for source, fingerprints in sources.items()
         for partition, (count, digest) in fingerprints.items()
         if keep is None or partition in keep
@@ -656,7 +681,7 @@ def _merge_changed_partitions(
     columns = model.partition_by
     stored = _stored_partitions(con, model)
     untrusted = (
-        _RESULT not in stored  # fingerprinted by another code version, or never
+        _RESULT not in stored  # fingerprinted by other SQL or merge code, or never
         or (trusted_version is not None and _combined(stored[_RESULT])[1] != trusted_version)
     )
     if untrusted:
@@ -677,16 +702,9 @@ def _merge_changed_partitions(
         within = _within(columns, changed)
         merged = _merge_changed_keys(con, model, within)
         deleted, inserted = merged.deleted or 0, merged.inserted or 0
-        where, params = within
         for partition in changed:
             after.pop(partition, None)
-        cols = ", ".join(f'"{c}"' for c in columns)
-        for row in con.execute(
-            f"SELECT {cols}, count(*), coalesce(bit_xor(hash(t)), 0) FROM {model.table} t "
-            f"WHERE {where} GROUP BY {cols}",
-            params,
-        ).fetchall():
-            after[_partition_id(row[:-2])] = (int(row[-2]), int(row[-1]))
+        after.update(_fingerprints(con, model.table, columns, within))
         _store_partitions(con, model, {**upstream, _RESULT: after}, only=changed)
     rows, version = _combined(after)
     previous_rows, previous_version = _combined(before)
@@ -702,4 +720,4 @@ def _combined(fingerprints: dict[str, Fingerprint]) -> tuple[int, str]:
     digest = 0
     for _, part in fingerprints.values():
         digest ^= part
-    return rows, f"{rows}-{digest:016x}"
+    return rows, rows_version(rows, digest)

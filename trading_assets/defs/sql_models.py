@@ -107,7 +107,7 @@ def build_model_asset(model: SqlModel, deps: Sequence[dg.AssetKey]) -> dg.Assets
     return _model
 
 
-def _recorded_version(context: dg.AssetExecutionContext) -> str | None:
+def _recorded_version(context: dg.AssetExecutionContext) -> str:
     """The data version of the asset's latest materialization ("" when it has none: nothing
     stored in the warehouse about its partitions is then trusted)."""
     event = context.instance.get_latest_materialization_event(context.asset_key)

@@ -76,7 +76,14 @@ def content_version(
     ((rows, digest),) = con.execute(
         f"SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM {table} t WHERE {where}", params
     ).fetchall()
-    return int(rows), f"{int(rows)}-{int(digest):016x}"
+    return int(rows), rows_version(int(rows), int(digest))
+
+
+def rows_version(rows: int, digest: int) -> str:
+    """The data version ``"<rows>-<16 hex digits>"`` of ``rows`` rows whose DuckDB row hashes
+    XOR to ``digest`` (an unsigned 64-bit int): :func:`content_version`'s format, for callers
+    that combine the hashes themselves."""
+    return f"{rows}-{digest:016x}"
 
 
 def _dml_count(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:
