@@ -3,11 +3,47 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class _CurrentStderr:
+    """A stream that writes to whatever ``sys.stderr`` is at the time and is never closed."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        """Not closed: the stream behind it belongs to whoever set ``sys.stderr``."""
+
+
+def _keep_absl_off_the_capture_file() -> None:
+    """absl (imported with Keras by the LSTM family) makes one logging handler bound to the
+    ``sys.stderr`` of that moment: in a test worker, pytest's capture file. Every Dagster run
+    calls ``logging.config.dictConfig``, which closes every handler of the process, and
+    absl's closes its stream unless it is the current ``sys.stderr``; inside click's
+    ``CliRunner`` it is not, so a CLI test run after an LSTM test closed pytest's capture file
+    and every later test of that worker errored. Point absl's handler at the live
+    ``sys.stderr`` instead (a test-process matter: a real process keeps one ``sys.stderr``,
+    which absl never closes)."""
+    try:
+        from absl import logging as absl_logging
+    except ImportError:  # installed without the `lstm` group: no absl, no handler
+        return
+    absl_logging.get_absl_handler().python_handler.stream = _CurrentStderr()
+
+
+_keep_absl_off_the_capture_file()
 
 
 def shared_data_dir() -> Path:
