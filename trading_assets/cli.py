@@ -285,3 +285,15 @@ def ui(port: int) -> None:
     home = ProjectHome.from_env().ensure()
     env = {**os.environ, "DAGSTER_HOME": str(home.dagster_home)}
     raise SystemExit(subprocess.call(dagster_dev_command(home.dagster_home, port), env=env))
+
+
+def entry() -> None:
+    """The ``trading-assets`` console script: :func:`main`, then the process ends without
+    tearing the interpreter down (:mod:`trading_assets.quick_exit`)."""
+    from trading_assets.quick_exit import exit_now
+
+    try:
+        main()  # Click's standalone mode ends with SystemExit
+    except SystemExit as done:
+        exit_now(done.code)
+    exit_now(0)
