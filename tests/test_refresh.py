@@ -91,8 +91,10 @@ def test_new_file_on_a_quiet_home_plans_only_its_ingestion_and_leaves_nothing_st
     home = ProjectHome.from_env()
     instance = dagster_instance(home)
     defs = build_definitions()
-    assert refresh(defs, instance)[1].ok
+    first = refresh(defs, instance)
+    assert first[1].ok
     assert held_paths == []  # a first refresh may run long: it holds no lock across a run
+    assert set(_served_by(instance, first[1].run_ids).values()) == {"this process"}
     assert still_quiet(defs, instance)  # the refresh ran everything stale: remembered
 
     def no_full_plan(*args, **kwargs):
@@ -112,6 +114,16 @@ def test_new_file_on_a_quiet_home_plans_only_its_ingestion_and_leaves_nothing_st
     assert {p for _, p in by_asset} <= {"ETH/USDT", None}
     # the new bar's runs (its ingestion, then what lies below) held the warehouse open
     assert held_paths == [str(home.warehouse_path)] * 2
+    # and its live predictions came from the model process warmed during the features
+    assert ("ml/live_predictions", None) in by_asset
+    # its live predictions came from the model process warmed during the features; a run
+    # that retrained (the 1m file brings enough new rows for the policy) served in process
+    served_by = _served_by(instance, summary.run_ids)
+    assert "warm model process" in served_by.values()
+    assert all(
+        (how == "warm model process") == ("ml/models" not in assets)
+        for assets, how in served_by.items()
+    )
     # what it remembered as quiet is what the full resolution says
     assert still_quiet(defs, instance)
     assert plan_refresh(defs, instance) == []
@@ -133,6 +145,22 @@ def test_new_file_on_a_quiet_home_plans_only_its_ingestion_and_leaves_nothing_st
     assert ("staging/bars", "ETH/USDT") in {
         (s.asset, s.partition) for s in plan_refresh(defs, instance)
     }
+
+
+def _served_by(instance, run_ids: list[str]) -> dict[tuple[str, ...], str]:
+    """Where each of the runs that predicted live computed its predictions (the
+    ``served_by`` metadata), keyed by the assets the run materialized."""
+    out = {}
+    for run_id in run_ids:
+        mats = [
+            e.asset_materialization
+            for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        ]
+        live = [m for m in mats if m.asset_key == dg.AssetKey(["ml", "live_predictions"])]
+        if live:
+            assets = tuple(sorted(m.asset_key.to_user_string() for m in mats))
+            out[assets] = live[0].metadata["served_by"].value
+    return out
 
 
 def test_refresh_cli_json_lists_what_ran(two_symbols: Path):

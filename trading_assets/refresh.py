@@ -32,7 +32,8 @@ not run either.
 On a home a refresh left quiet, a run that retrains nothing (a new bar's ingestion and live
 lane) holds the warehouse open for its duration
 (:func:`trading_assets.warehouse.connection.held`): its two dozen steps then open no
-database file each time they connect.
+database file each time they connect. When that run predicts live, a warm model process
+(:mod:`trading_assets.ml.model_process`) loads the champions on the other core meanwhile.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import dagster as dg
 
@@ -48,7 +50,7 @@ from trading_assets.defs.dagster_internals import (
     stale_resolver,
     stale_status,
 )
-from trading_assets.defs.keys import RAW_KEYS
+from trading_assets.defs.keys import LIVE_PREDICTIONS, RAW_KEYS
 from trading_assets.defs.no_source import NoSource, find_no_source
 from trading_assets.defs.no_source import record as record_no_source
 from trading_assets.defs.quiet_state import fingerprint, remember_quiet, still_quiet
@@ -264,6 +266,7 @@ def refresh(
     policy = {k.to_user_string() for k in POLICY_ASSETS}
     job = defs.resolve_implicit_global_asset_job_def()
     warehouse_path = initialized_resource(defs.resources["warehouse"], instance).path
+    warm = _served_cache(defs, instance)
     executed: list[PlannedStep] = []
     summary = RunSummary()
     done: set[tuple[str, str | None]] = set()
@@ -296,7 +299,8 @@ def refresh(
                 on_step(f"{partition + ': ' if partition else ''}{', '.join(keys)}")
             # a new bar on a quiet home, retraining nothing: short, so other processes may wait
             short = quiet and not policy.intersection(keys)
-            with held(warehouse_path) if short else nullcontext():
+            live = short and _predicts_live(keys)
+            with held(warehouse_path) if short else nullcontext(), _warm_models(live, warm):
                 result = job.execute_in_process(
                     instance=instance,
                     partition_key=partition,
@@ -325,6 +329,29 @@ def refresh(
         # every stale step ran, and everything its new data made stale: nothing is stale
         remember_quiet(instance, fingerprint(defs, instance))
     return executed, summary
+
+
+def _predicts_live(keys: list[str]) -> bool:
+    """Whether a run of ``keys`` predicts live (``ml/live_predictions``)."""
+    return LIVE_PREDICTIONS.to_user_string() in keys
+
+
+def _served_cache(defs: dg.Definitions, instance: dg.DagsterInstance) -> tuple[str, Path] | None:
+    """The registry URI and served cache folder the live predictions read, if cached."""
+    mlflow = initialized_resource(defs.resources["mlflow"], instance)
+    folder = mlflow.served_cache_dir
+    return (mlflow.tracking_uri, Path(folder)) if folder else None
+
+
+def _warm_models(live: bool, served: tuple[str, Path] | None):
+    """A warm model process for a run that predicts live without retraining
+    (:mod:`trading_assets.ml.model_process`): it loads the champions while the run ingests
+    and builds features. Nothing for other runs."""
+    if not live or served is None:
+        return nullcontext()
+    from trading_assets.ml.model_process import warm_models
+
+    return warm_models(*served)
 
 
 def _new_source_steps(

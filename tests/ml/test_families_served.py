@@ -100,7 +100,8 @@ def test_every_champion_serves_the_newest_bar(trained, crypto_1h, table_1h):
 def test_live_predictions_come_from_every_champion(trained, crypto_1h, table_1h):
     uri, _ = trained
     families = list(FAMILIES)
-    served, missing = live.resolve_served(uri, ["1h"], TARGETS, families, {})
+    specs, missing = live.served_specs(uri, ["1h"], TARGETS, families, {})
+    served = live.load_served(specs, uri)
     # fwd_ret_5 trained ARIMA only; the opt-in LSTM untrained there is not "missing"
     assert set(missing) == {f"fwd_ret_5-1h-{f}" for f in _registered("fwd_ret_1")} - {
         "fwd_ret_5-1h-arima",

@@ -119,11 +119,12 @@ def test_lightgbm_live_rows_carry_their_top_contributions(table_1h, lightgbm):
 
 def test_no_champion_yet_serves_only_the_baselines(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    served, missing = live.resolve_served(
+    specs, missing = live.served_specs(
         uri, ["1h"], ["fwd_ret_1"], ["lightgbm", "svm", "zero", "last"], {}
     )
     assert missing == ["fwd_ret_1-1h-lightgbm", "fwd_ret_1-1h-svm"]
-    assert [(s.family, s.version) for s in served] == [
+    assert [s.champion for s in specs] == [None, None]
+    assert [(s.family, s.version) for s in live.load_served(specs, uri)] == [
         ("zero", live.FORMULA_VERSION), ("last", live.FORMULA_VERSION)
     ]  # fmt: skip
 
@@ -141,6 +142,7 @@ def test_a_run_serves_the_version_the_alias_had_when_it_started(monkeypatch, lig
     monkeypatch.setattr(
         predictor, "load_version", lambda uri, name, v: loads.append(v) or lightgbm.model
     )
-    served, _ = live.resolve_served("sqlite://", ["1h"], ["fwd_ret_1"], ["lightgbm"], {})
+    specs, _ = live.served_specs("sqlite://", ["1h"], ["fwd_ret_1"], ["lightgbm"], {})
+    served = live.load_served(specs, "sqlite://")
     assert [s.version for s in served] == ["7"] and loads == ["7"]
     assert next(versions) == "8"  # resolved once: the later alias moves are not seen

@@ -263,30 +263,48 @@ def _contributions(served: ServedModel, rows: pl.DataFrame, top: int = 3) -> pl.
     )
 
 
-def resolve_served(
+@dataclass(frozen=True)
+class ServedSpec:
+    """A model to serve in this run, before its fitted model is loaded.
+
+    Attributes:
+        name / family / target / timeframe / version: as :class:`ServedModel`.
+        champion: the registered version and its run id (None for a baseline formula).
+    """
+
+    name: str
+    family: str
+    target: str
+    timeframe: str
+    version: str
+    champion: ChampionRef | None
+
+
+def served_specs(
     tracking_uri: str,
     timeframes: Sequence[str],
     targets: Sequence[str],
     families: Sequence[str],
     walk_forward_versions: Mapping[str, str],
     cache: ServedCache | None = None,
-) -> tuple[list[ServedModel], list[str]]:
-    """The models that predict live in this run, each at ONE version resolved now.
+) -> tuple[list[ServedSpec], list[str]]:
+    """The models that predict live in this run, each at ONE version resolved now, without
+    loading them (:func:`load_served` does).
 
     Registered families are served at the version their ``champion`` alias points to at this
     call (a later move of the alias does not change this run); baselines are formulas with
     no registry entry (:func:`baseline_version`). Families of another task than the target's
     are not served. With a ``cache``, the champions come from it while the registry file is
-    unchanged, and fitted models from its copies (:mod:`trading_assets.ml.served_cache`):
-    no MLflow import on a bar that changed nothing in the registry.
+    unchanged (:mod:`trading_assets.ml.served_cache`): no MLflow import on a bar that changed
+    nothing in the registry.
 
     Returns:
-        ``(served, no_champion)``: the models, and the registered names that have no
+        ``(specs, no_champion)``: the models, and the registered names that have no
         champion yet (never trained, or the registry was reset; an opt-in family such as
         the LSTM without a champion is not served and not listed: nobody asked to train it).
     """
     from trading_assets.ml.dataset import task_of
-    from trading_assets.ml.families import BASELINES, FAMILIES, OPT_IN_FAMILIES, BaselineModel
+    from trading_assets.ml.families import BASELINES, FAMILIES, OPT_IN_FAMILIES
     from trading_assets.ml.tracking import model_name
 
     wanted: list[tuple[str, str, str, str]] = []  # (name, family, target, timeframe)
@@ -303,25 +321,49 @@ def resolve_served(
         champions = cache.champions(
             tracking_uri, registered, lambda name: _champion_ref(tracking_uri, name)
         )
-    served: list[ServedModel] = []
+    specs: list[ServedSpec] = []
     missing: list[str] = []
-    loaded: dict[tuple[str, str], Any] = {}
     for name, family, target, timeframe in wanted:
         if family in BASELINES:
             version = baseline_version(walk_forward_versions, name)
-            model = BaselineModel(family, horizon_of(target))
-            served.append(ServedModel(name, family, target, timeframe, version, model))
+            specs.append(ServedSpec(name, family, target, timeframe, version, None))
             continue
         current = champions[name]
         if current is None:
             if family not in OPT_IN_FAMILIES:  # an opt-in family never trained: quiet
                 missing.append(name)
             continue
-        if (name, current.version) not in loaded:
-            loaded[(name, current.version)] = _load(tracking_uri, name, current, cache)
-        model = loaded[(name, current.version)]
-        served.append(ServedModel(name, family, target, timeframe, current.version, model))
-    return served, missing
+        specs.append(ServedSpec(name, family, target, timeframe, current.version, current))
+    return specs, missing
+
+
+def load_served(
+    specs: Sequence[ServedSpec],
+    tracking_uri: str,
+    cache: ServedCache | None = None,
+    loaded: dict[tuple[str, ChampionRef], Any] | None = None,
+) -> list[ServedModel]:
+    """The :class:`ServedModel` of each spec: baselines as formulas, registered versions
+    unpickled (from the ``cache``'s copy, else downloaded from MLflow), each version once.
+
+    ``loaded`` keeps fitted models between calls (a process that serves several runs).
+    """
+    from trading_assets.ml.families import BaselineModel
+
+    loaded = {} if loaded is None else loaded
+    served = []
+    for spec in specs:
+        if spec.champion is None:
+            model: Any = BaselineModel(spec.family, horizon_of(spec.target))
+        else:
+            key = (spec.name, spec.champion)
+            if key not in loaded:
+                loaded[key] = _load(tracking_uri, spec.name, spec.champion, cache)
+            model = loaded[key]
+        served.append(
+            ServedModel(spec.name, spec.family, spec.target, spec.timeframe, spec.version, model)
+        )
+    return served
 
 
 def _champion_ref(tracking_uri: str, name: str) -> ChampionRef | None:
@@ -361,7 +403,7 @@ def predict_served(
     """Every served model on its pending bars.
 
     Args:
-        served: the models (:func:`resolve_served`).
+        served: the models (:func:`served_specs`, then :func:`load_served`).
         tails: timeframe -> the newest training-table rows of every series (enough history
             for the inputs: moving averages, ARIMA's returns).
         done: model name -> ``symbol, last_ts`` of its served version's live predictions.
@@ -406,14 +448,16 @@ __all__ = [
     "LiveResult",
     "LiveRun",
     "ServedModel",
+    "ServedSpec",
     "WALK_FORWARD",
     "baseline_version",
     "empty_rows",
     "gaps",
     "horizon_of",
     "live_frame",
+    "load_served",
     "pending",
     "predict_pending",
     "predict_served",
-    "resolve_served",
+    "served_specs",
 ]

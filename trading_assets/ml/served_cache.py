@@ -125,11 +125,22 @@ class ServedCache:
             _write_atomically(self._champions_file, lambda out: json.dump(entry, out))
         return found
 
+    def stored_champions(self, tracking_uri: str) -> dict[str, ChampionRef]:
+        """The champions stored for ``tracking_uri`` while its registry file is unchanged
+        (name -> version; names without a champion left out); empty when the registry
+        changed since, or for a store without a file signature. Reads no MLflow."""
+        signature = registry_signature(tracking_uri)
+        stored = self._read_champions()
+        if signature is None or stored.get("uri") != tracking_uri:
+            return {}
+        if stored.get("signature") != signature:
+            return {}
+        return {n: ChampionRef(**e) for n, e in stored.get("champions", {}).items() if e}
+
     def fitted(self, name: str, ref: ChampionRef, artifact: Callable[[], Path]) -> Any:
         """The fitted model of version ``ref`` of ``name``: unpickled from the cache, else
         from ``artifact()`` (the downloaded pickle file), which is copied into the cache."""
-        file = f"{_safe(ref.version)}-{_safe(ref.run_id)}.pkl"
-        path = self.folder / "models" / _safe(name) / file
+        path = self._fitted_path(name, ref)
         if path.exists():
             try:
                 with path.open("rb") as handle:
@@ -148,6 +159,14 @@ class ServedCache:
 
         _write_atomically(path, copy, "wb")
         return model
+
+    def has_fitted(self, name: str, ref: ChampionRef) -> bool:
+        """Whether the cache holds a copy of version ``ref`` of ``name``."""
+        return self._fitted_path(name, ref).exists()
+
+    def _fitted_path(self, name: str, ref: ChampionRef) -> Path:
+        file = f"{_safe(ref.version)}-{_safe(ref.run_id)}.pkl"
+        return self.folder / "models" / _safe(name) / file
 
     def _read_champions(self) -> dict:
         try:

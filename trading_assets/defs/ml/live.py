@@ -3,7 +3,8 @@ whose label is not realized yet (``ml.live_predictions``; see :mod:`trading_asse
 
 It runs on every new bar (new training-table data) without retraining: one version per model,
 resolved when the run starts; only bars newer than that version's last live prediction are
-scored. Models without a champion are listed in the metadata (``no_champion``).
+scored. Models without a champion are listed in the metadata (``no_champion``). When a
+refresh warmed a model process for the run, the models predict there (``served_by``).
 
 No ``from __future__ import annotations`` here: Dagster reads the annotations at run time.
 """
@@ -16,7 +17,7 @@ from trading_assets.defs.mlflow_resource import MlflowResource
 from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
-from trading_assets.ml import live
+from trading_assets.ml import live, model_process
 from trading_assets.ml.families import FAMILIES
 from trading_assets.warehouse import predictions as store
 
@@ -56,14 +57,14 @@ def live_predictions(
         wf_versions = store.newest_walk_forward_versions(con)
         tails = {tf: store.training_tail(con, tf, config.history_bars) for tf in config.timeframes}
     cache = mlflow.served_cache()
-    served, no_champion = live.resolve_served(
+    specs, no_champion = live.served_specs(
         mlflow.tracking_uri, config.timeframes, config.targets, config.families, wf_versions, cache
     )
     with warehouse.connect(read_only=True) as con:
-        done = {s.name: store.live_watermarks(con, s.name, s.version, s.timeframe) for s in served}
-    run = live.predict_served(served, tails, done, live.now_utc())
+        done = {s.name: store.live_watermarks(con, s.name, s.version, s.timeframe) for s in specs}
+    run, hits, served_by = _predict(context, mlflow.tracking_uri, cache, specs, tails, done)
     with warehouse.connect() as con:
-        served_versions = {s.name: s.version for s in served}
+        served_versions = {s.name: s.version for s in specs}
         written = store.write_live(con, served_versions, run.rows, run.contributions)
     for name in no_champion:
         context.log.warning(f"{name}: no champion yet, not predicting live")
@@ -71,9 +72,10 @@ def live_predictions(
         data_version=dg.DataVersion(written.data_version),
         metadata={
             **write_metadata(written),
-            "served": markdown_rows([{"model": s.name, "version": s.version} for s in served]),
+            "served": markdown_rows([{"model": s.name, "version": s.version} for s in specs]),
+            "served_by": served_by,
             "no_champion": dg.MetadataValue.json(no_champion),
-            "served_from_cache": dg.MetadataValue.int(cache.hits if cache else 0),
+            "served_from_cache": dg.MetadataValue.int(hits),
             "champions_from_cache": bool(cache and cache.champions_cached),
             "skipped": markdown_rows(run.skipped[:50]),
             "skipped_count": dg.MetadataValue.int(len(run.skipped)),
@@ -86,3 +88,19 @@ def live_predictions(
             ),
         },  # fmt: skip
     )
+
+
+def _predict(context, tracking_uri, cache, specs, tails, done) -> tuple[live.LiveRun, int, str]:
+    """The live run of ``specs``: in the warm model process when the refresh started one
+    (:mod:`trading_assets.ml.model_process`), else (or when it failed) in this process.
+    Returns the run, the served-cache hits and where it ran."""
+    process = model_process.warm_process(tracking_uri, cache.folder) if cache else None
+    if process is not None:
+        try:
+            answer = process.predict(specs, tails, done, live.now_utc())
+            return answer.run, answer.cache_hits, "warm model process"
+        except model_process.ModelProcessError as exc:
+            context.log.warning(f"the warm model process failed, predicting here: {exc}")
+    served = live.load_served(specs, tracking_uri, cache)
+    run = live.predict_served(served, tails, done, live.now_utc())
+    return run, cache.hits if cache else 0, "this process"
