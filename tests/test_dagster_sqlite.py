@@ -3,6 +3,9 @@ checkpointed on every close (trading_assets.dagster_sqlite)."""
 
 from __future__ import annotations
 
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+
 import dagster as dg
 import pytest
 import sqlalchemy as sa
@@ -85,6 +88,12 @@ def test_the_event_log_keeps_one_engine_per_shard_and_stores_every_event(tmp_pat
         return real_create(url, **kwargs)
 
     monkeypatch.setattr(sqlite_event_log, "create_engine", counting_create)
+    opened: list[str] = []
+
+    def count_open(dbapi_connection, _record) -> None:
+        opened.append(dbapi_connection.execute("PRAGMA database_list").fetchall()[0][2])
+
+    sa.event.listen(sa.engine.Engine, "connect", count_open)
 
     @dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="numbers")])
     def numbers():
@@ -93,7 +102,10 @@ def test_the_event_log_keeps_one_engine_per_shard_and_stores_every_event(tmp_pat
         )
 
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        runs = [dg.materialize([numbers], instance=instance) for _ in range(3)]
+        runs = [dg.materialize([numbers], instance=instance) for _ in range(2)]
+        # another thread uses the same connections (one use at a time: the storage's lock)
+        with ThreadPoolExecutor(1) as pool:
+            runs.append(pool.submit(dg.materialize, [numbers], instance=instance).result())
         assert all(r.success for r in runs)
         stored = [instance.all_logs(r.run_id) for r in runs]
         events = instance.fetch_materializations(dg.AssetKey("numbers"), limit=10).records
@@ -105,3 +117,12 @@ def test_the_event_log_keeps_one_engine_per_shard_and_stores_every_event(tmp_pat
     assert all(len(logs) > 10 for logs in stored)
     run_shards = [url for url in created if not url.endswith("/index.db")]
     assert sorted(run_shards) == sorted({url for url in run_shards}) and len(run_shards) == 3
+    # ... and one open connection per shard, not one per event
+    sa.event.remove(sa.engine.Engine, "connect", count_open)
+    run_files = [f for f in opened if "/history/runs/" in f and not f.endswith("/index.db")]
+    assert len(run_files) == len(set(run_files)) == 3
+    # every use committed: a separate connection sees all of a run's events
+    for run, logs in zip(runs, stored, strict=True):
+        shard = next(f for f in run_files if f.endswith(f"/{run.run_id}.db"))
+        with sqlite3.connect(shard) as outside:
+            assert outside.execute("SELECT count(*) FROM event_logs").fetchone()[0] == len(logs)

@@ -18,13 +18,15 @@ to every engine of the process) that, for SQLite files under the Dagster home on
   Dagster's connection is not "the last connection" and does not checkpoint each time;
   SQLite still checkpoints every 1,000 pages, and once more when the process exits.
 
-It also makes Dagster's SQLite event log storages keep one SQLAlchemy engine per shard
-instead of creating one per connection
+It also makes Dagster's SQLite event log storages keep one SQLAlchemy engine and one open
+connection per shard instead of creating both for every use
 (:func:`trading_assets.defs.dagster_internals.reuse_sqlite_event_log_engines`): the same
-connections and transactions, without the engine's set-up cost each time.
+transactions, without the set-up cost each time; and remember which index tables exist
+(:func:`~trading_assets.defs.dagster_internals.remember_sqlite_event_log_tables`) instead of
+asking SQLite on every asset check evaluation.
 
-``TRADING_DAGSTER_SQLITE_SYNC=full`` keeps Dagster's defaults (no listener, engines as
-Dagster makes them). Other SQLite
+``TRADING_DAGSTER_SQLITE_SYNC=full`` keeps Dagster's defaults (no listener, engines and
+connections as Dagster makes them). Other SQLite
 files (MLflow's store, anything outside the Dagster home) and Postgres are left alone.
 """
 
@@ -74,9 +76,13 @@ def install(dagster_home: Path) -> bool:
     """
     if sync_mode() == "full":
         return False
-    from trading_assets.defs.dagster_internals import reuse_sqlite_event_log_engines
+    from trading_assets.defs.dagster_internals import (
+        remember_sqlite_event_log_tables,
+        reuse_sqlite_event_log_engines,
+    )
 
     reuse_sqlite_event_log_engines()
+    remember_sqlite_event_log_tables()
     root = str(Path(dagster_home).resolve())
     with _lock:
         if not _roots:

@@ -112,6 +112,24 @@ def test_reuse_sqlite_event_log_engines_replaces_the_connect_once():
     assert SqliteEventLogStorage._connect is patched
 
 
+def test_remembered_event_log_tables_are_asked_once(tmp_path, monkeypatch):
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log as module
+
+    assert internals.remember_sqlite_event_log_tables()
+    assert internals.remember_sqlite_event_log_tables()  # idempotent
+    storage = module.SqliteEventLogStorage(str(tmp_path / "history"))
+    engines = []
+    real_create = module.create_engine
+    monkeypatch.setattr(module, "create_engine", lambda *a, **k: engines.append(a) or
+                        real_create(*a, **k))  # fmt: skip
+    assert storage.has_table("asset_check_executions")
+    assert all(storage.has_table("asset_check_executions") for _ in range(5))
+    assert len(engines) == 1  # found once, then remembered
+    assert not storage.has_table("no_such_table")
+    assert not storage.has_table("no_such_table")
+    assert len(engines) == 3  # a missing table is asked every time
+
+
 class _Folder(dg.ConfigurableResource):
     """A resource with an EnvVar field, as the project's price sources have."""
 
