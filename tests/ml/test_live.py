@@ -146,3 +146,34 @@ def test_a_run_serves_the_version_the_alias_had_when_it_started(monkeypatch, lig
     served = live.load_served(specs, "sqlite://")
     assert [s.version for s in served] == ["7"] and loads == ["7"]
     assert next(versions) == "8"  # resolved once: the later alias moves are not seen
+
+
+def test_only_series_with_bars_left_to_predict_are_read(table_1h, lightgbm):
+    spec = live.ServedSpec(lightgbm.name, "lightgbm", "fwd_ret_1", "1h", "3", None)
+    baseline = live.ServedSpec("fwd_ret_1-1h-zero", "zero", "fwd_ret_1", "1h", "formula", None)
+    newest = (
+        table_1h.filter(pl.col("fwd_ret_1").is_null()).group_by("symbol").agg(pl.col("ts").max())
+    )
+    eth = newest.filter(pl.col("symbol") == "ETH/USDT")["ts"][0]
+    btc = newest.filter(pl.col("symbol") == "BTC/USDT")["ts"][0]
+    done_all = {name: newest.rename({"ts": "last_ts"}) for name in (spec.name, baseline.name)}
+    assert live.series_to_predict([spec, baseline], {("1h", "fwd_ret_1"): newest}, done_all) == {}
+    # a new ETH bar: only ETH is read; a model that never predicted reads every series
+    behind = {
+        **done_all,
+        spec.name: pl.DataFrame(
+            {"symbol": ["ETH/USDT", "BTC/USDT"], "last_ts": [eth - timedelta(hours=1), btc]}
+        ),
+    }
+    assert live.series_to_predict([spec, baseline], {("1h", "fwd_ret_1"): newest}, behind) == {
+        "1h": ["ETH/USDT"]
+    }
+    fresh = {baseline.name: done_all[baseline.name]}
+    assert live.series_to_predict([spec, baseline], {("1h", "fwd_ret_1"): newest}, fresh) == {
+        "1h": ["BTC/USDT", "ETH/USDT"]
+    }
+    # a timeframe with nothing to read is not predicted, and not reported as skipped
+    served = live.ServedModel(baseline.name, "zero", "fwd_ret_1", "1h", "formula",
+                              BaselineModel("zero", 1))  # fmt: skip
+    nothing = live.predict_served([served], {}, {}, NOW)
+    assert nothing.rows.is_empty() and nothing.skipped == []

@@ -174,6 +174,14 @@ def test_single_model_late_predictions_and_versions(orcl, orcl_labels, orcl_regi
     )
     picked = latest_versions(pl.concat([old, one]))
     assert picked["model_version"].unique().to_list() == ["v1"]
+    # a retraining on the same bars: equal newest available_at, the later computation wins,
+    # even with fewer rows and a smaller version string (a baseline's "run-<id>")
+    retrained = one.slice(1).with_columns(
+        pl.lit("v0-newer").alias("model_version"), pl.col("predicted_at") + timedelta(hours=2)
+    )
+    for rows in ([one, retrained], [retrained, one]):
+        picked = latest_versions(pl.concat(rows))
+        assert picked["model_version"].unique().to_list() == ["v0-newer"]
 
 
 def test_no_predictions_and_no_labels_say_what_is_missing(orcl, orcl_labels, orcl_regime):

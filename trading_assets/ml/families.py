@@ -175,6 +175,11 @@ class ArimaModel:
             return self.params[symbol]
         return np.mean(np.stack(list(self.params.values())), axis=0)
 
+    def prepare(self) -> None:
+        """Import what :meth:`one_step` needs (statsmodels' state space models), ahead of
+        the first prediction (a warm model process does it while nothing waits)."""
+        from statsmodels.tsa.statespace.sarimax import SARIMAX  # noqa: F401
+
     def one_step(self, returns: np.ndarray, symbol: str) -> np.ndarray:
         """Forecast of the h-bar log return after each element of ``returns`` (1-bar log
         returns, float64, oldest first; same length out), each from the returns up to and

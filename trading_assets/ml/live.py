@@ -115,7 +115,8 @@ def pending(frame: pl.DataFrame, now: datetime, since: pl.DataFrame | None = Non
     ``since`` (``symbol, last_ts``: the last live prediction per symbol; None: none yet)."""
     if frame.height == 0:
         return frame
-    rows = frame.filter(pl.col("label").is_null() & (bar_close_of(frame) <= now))
+    rows = frame.filter(pl.col("label").is_null())  # few rows: their closes are cheap
+    rows = rows.filter(bar_close_of(rows) <= now)
     if since is not None and since.height:
         rows = rows.join(since.select("symbol", "last_ts"), on="symbol", how="left").filter(
             pl.col("last_ts").is_null() | (pl.col("ts") > pl.col("last_ts"))
@@ -404,14 +405,17 @@ def predict_served(
 
     Args:
         served: the models (:func:`served_specs`, then :func:`load_served`).
-        tails: timeframe -> the newest training-table rows of every series (enough history
-            for the inputs: moving averages, ARIMA's returns).
+        tails: timeframe -> the newest training-table rows of the series to predict (enough
+            history for the inputs: moving averages, ARIMA's returns); a timeframe left out
+            has nothing to predict.
         done: model name -> ``symbol, last_ts`` of its served version's live predictions.
         now: bars that close after it are not predicted (UTC).
     """
     frames, contributions, skipped, notes = [], [], [], []
     for s in served:
-        table = tails.get(s.timeframe, pl.DataFrame())
+        if s.timeframe not in tails:
+            continue  # nothing left to predict on this timeframe (see series_to_predict)
+        table = tails[s.timeframe]
         if table.is_empty() or s.target not in table.columns:
             skipped.append({"model": s.name, "reason": f"no {s.timeframe} training rows"})
             continue
@@ -434,6 +438,36 @@ def predict_served(
         skipped,
         sorted(set(notes)),
     )
+
+
+def series_to_predict(
+    specs: Sequence[ServedSpec],
+    newest: Mapping[tuple[str, str], pl.DataFrame],
+    done: Mapping[str, pl.DataFrame],
+) -> dict[str, list[str]]:
+    """Per timeframe, the symbols some served model still has to predict: those whose newest
+    unlabeled bar is newer than that model version's last live prediction (or that it never
+    predicted). Only their training-table tails need reading.
+
+    Args:
+        specs: the models served (:func:`served_specs`).
+        newest: ``(timeframe, target)`` -> ``symbol, ts`` of the newest unlabeled bar per
+            series (:func:`trading_assets.warehouse.predictions.newest_unlabeled`).
+        done: model name -> ``symbol, last_ts`` of its live predictions at its version.
+    """
+    out: dict[str, set[str]] = {}
+    for spec in specs:
+        bars = newest.get((spec.timeframe, spec.target))
+        if bars is None or bars.height == 0:
+            continue
+        last = done.get(spec.name)
+        if last is not None and last.height:
+            bars = bars.join(last.select("symbol", "last_ts"), on="symbol", how="left").filter(
+                pl.col("last_ts").is_null() | (pl.col("ts") > pl.col("last_ts"))
+            )
+        if bars.height:
+            out.setdefault(spec.timeframe, set()).update(bars["symbol"].to_list())
+    return {tf: sorted(symbols) for tf, symbols in out.items()}
 
 
 def baseline_version(walk_forward_versions: Mapping[str, str], name: str) -> str:
@@ -460,4 +494,5 @@ __all__ = [
     "predict_pending",
     "predict_served",
     "served_specs",
+    "series_to_predict",
 ]

@@ -141,11 +141,14 @@ def warm_process(tracking_uri: str, cache_folder: Path) -> ModelProcess | None:
 def _warm(
     tracking_uri: str, cache: ServedCache, loaded: dict[tuple[str, ChampionRef], Any]
 ) -> None:
-    """Load every champion the cache holds a copy of (importing its library)."""
+    """Load every champion the cache holds a copy of (importing its library), and let each
+    import what its predictions need (a model's ``prepare()``, where it has one)."""
     for name, ref in cache.stored_champions(tracking_uri).items():
         if cache.has_fitted(name, ref):
             specs = [ServedSpec(name, "", "", "", ref.version, ref)]
-            load_served(specs, tracking_uri, cache, loaded)
+            (served,) = load_served(specs, tracking_uri, cache, loaded)
+            if callable(prepare := getattr(served.model, "prepare", None)):
+                prepare()
 
 
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:

@@ -127,14 +127,25 @@ def horizon_of(target: str) -> int:
 
 def latest_versions(predictions: pl.DataFrame) -> pl.DataFrame:
     """Keep, per (model, symbol, timeframe), the rows of one model version: the one whose
-    newest ``available_at`` is latest (ties: more rows, then the larger version string)."""
+    newest ``available_at`` is latest (ties, as after a retraining on the same bars: the one
+    computed last by ``predicted_at`` when the rows have it, then more rows, then the larger
+    version string)."""
     if predictions.height == 0:
         return predictions
     keys = ["model", "symbol", "timeframe"]
+    computed = pl.col("predicted_at") if "predicted_at" in predictions.columns else pl.lit(None)
     ranked = (
         predictions.group_by([*keys, "model_version"])
-        .agg(pl.col("available_at").max().alias("_newest"), pl.len().alias("_rows"))
-        .sort([*keys, "_newest", "_rows", "model_version"], descending=[False] * 3 + [True] * 3)
+        .agg(
+            pl.col("available_at").max().alias("_newest"),
+            computed.max().alias("_computed"),
+            pl.len().alias("_rows"),
+        )
+        .sort(
+            [*keys, "_newest", "_computed", "_rows", "model_version"],
+            descending=[False] * 3 + [True] * 4,
+            nulls_last=True,
+        )
         .unique(subset=keys, keep="first")
         .select([*keys, "model_version"])
     )

@@ -7,14 +7,14 @@ model_version, symbol, timeframe, ts); timestamps UTC; predictions are forward l
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import duckdb
 import polars as pl
 
 from trading_assets import schemas
 from trading_assets.warehouse import writes
-from trading_assets.warehouse.catalog import read_table, table_exists
+from trading_assets.warehouse.catalog import column_names, read_table, table_exists
 from trading_assets.warehouse.ddl import ensure_table
 
 WALK_FORWARD_TABLE = "ml.predictions"
@@ -24,26 +24,53 @@ LIVE_CONTRIBUTIONS_TABLE = "ml.live_prediction_contributions"
 TRAINING_TABLE = "features.training_table"
 
 
-def training_tail(con: duckdb.DuckDBPyConnection, timeframe: str, bars: int) -> pl.DataFrame:
+def training_tail(
+    con: duckdb.DuckDBPyConnection,
+    timeframe: str,
+    bars: int,
+    symbols: Sequence[str] | None = None,
+) -> pl.DataFrame:
     """The last ``bars`` rows of every series of ``timeframe`` in ``features.training_table``
-    (every column), sorted by symbol, ts; empty when the table does not exist."""
+    (every column), sorted by symbol, ts; only ``symbols`` when given; empty when the table
+    does not exist."""
     if not table_exists(con, TRAINING_TABLE):
         return pl.DataFrame()
+    only = "" if symbols is None else "AND list_contains($3, symbol) "
+    params: list = [timeframe, bars] + ([list(symbols)] if symbols is not None else [])
     return con.sql(
-        f"SELECT * FROM {TRAINING_TABLE} WHERE timeframe = $1 "
+        f"SELECT * FROM {TRAINING_TABLE} WHERE timeframe = $1 {only}"
         "QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY ts DESC) <= $2 "
         "ORDER BY symbol, ts",
-        params=[timeframe, bars],
+        params=params,
+    ).pl()
+
+
+def newest_unlabeled(con: duckdb.DuckDBPyConnection, timeframe: str, target: str) -> pl.DataFrame:
+    """``symbol, ts``: the newest bar of each series of ``timeframe`` in
+    ``features.training_table`` whose label ``target`` is not realized yet (NULL); series
+    without one are absent, and so is everything when the table or the column is missing."""
+    empty = pl.DataFrame(schema={"symbol": pl.String(), "ts": schemas.UTC_TS})
+    if not table_exists(con, TRAINING_TABLE) or target not in column_names(con, TRAINING_TABLE):
+        return empty
+    return con.sql(
+        f'SELECT symbol, max(ts) AS ts FROM {TRAINING_TABLE} WHERE timeframe = $1 AND "{target}" '
+        "IS NULL GROUP BY symbol ORDER BY symbol",
+        params=[timeframe],
     ).pl()
 
 
 def newest_walk_forward_versions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """model -> the version of its newest walk-forward predictions (by ``available_at``)."""
+    """model -> the version of its newest walk-forward predictions: the latest
+    ``available_at``; on a tie (a retraining on the same bars) the one computed last
+    (``predicted_at``), then more rows, then the larger version string, as
+    :func:`trading_assets.trading.consensus.latest_versions` picks."""
     if not table_exists(con, WALK_FORWARD_TABLE):
         return {}
     rows = con.execute(
-        f"SELECT model, arg_max(model_version, available_at) FROM {WALK_FORWARD_TABLE} "
-        "GROUP BY model"
+        "SELECT model, model_version FROM (SELECT model, model_version, "
+        "max(available_at) AS newest, max(predicted_at) AS computed, count(*) AS n "
+        f"FROM {WALK_FORWARD_TABLE} GROUP BY ALL) QUALIFY row_number() OVER (PARTITION BY "
+        "model ORDER BY newest DESC, computed DESC NULLS LAST, n DESC, model_version DESC) = 1"
     ).fetchall()
     return {m: v for m, v in rows}
 

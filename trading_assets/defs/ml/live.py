@@ -55,13 +55,19 @@ def live_predictions(
 ) -> dg.MaterializeResult:
     with warehouse.connect(read_only=True) as con:
         wf_versions = store.newest_walk_forward_versions(con)
-        tails = {tf: store.training_tail(con, tf, config.history_bars) for tf in config.timeframes}
     cache = mlflow.served_cache()
     specs, no_champion = live.served_specs(
         mlflow.tracking_uri, config.timeframes, config.targets, config.families, wf_versions, cache
     )
     with warehouse.connect(read_only=True) as con:
         done = {s.name: store.live_watermarks(con, s.name, s.version, s.timeframe) for s in specs}
+        wanted = {(s.timeframe, s.target) for s in specs}
+        newest = {key: store.newest_unlabeled(con, *key) for key in wanted}
+        to_read = live.series_to_predict(specs, newest, done)
+        tails = {
+            tf: store.training_tail(con, tf, config.history_bars, symbols)
+            for tf, symbols in to_read.items()
+        }  # only series with bars left to predict: a new bar reads its own series
     run, hits, served_by = _predict(context, mlflow.tracking_uri, cache, specs, tails, done)
     with warehouse.connect() as con:
         served_versions = {s.name: s.version for s in specs}
