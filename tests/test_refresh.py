@@ -114,15 +114,14 @@ def test_new_file_on_a_quiet_home_plans_only_its_ingestion_and_leaves_nothing_st
     assert {p for _, p in by_asset} <= {"ETH/USDT", None}
     # the new bar's runs (its ingestion, then what lies below) held the warehouse open
     assert held_paths == [str(home.warehouse_path)] * 2
-    # and its live predictions came from the model process warmed during the features
+    # and its live predictions came from the process warmed during the features
     assert ("ml/live_predictions", None) in by_asset
-    # its live predictions came from the model process warmed during the features; a run
+    # its live predictions came from the process warmed during the features; a run
     # that retrained (the 1m file brings enough new rows for the policy) served in process
     served_by = _served_by(instance, summary.run_ids)
-    assert "warm model process" in served_by.values()
+    assert "warm process" in served_by.values()
     assert all(
-        (how == "warm model process") == ("ml/models" not in assets)
-        for assets, how in served_by.items()
+        (how == "warm process") == ("ml/models" not in assets) for assets, how in served_by.items()
     )
     # what it remembered as quiet is what the full resolution says
     assert still_quiet(defs, instance)

@@ -32,8 +32,9 @@ not run either.
 On a home a refresh left quiet, a run that retrains nothing (a new bar's ingestion and live
 lane) holds the warehouse open for its duration
 (:func:`trading_assets.warehouse.connection.held`): its two dozen steps then open no
-database file each time they connect. When that run predicts live, a warm model process
-(:mod:`trading_assets.ml.model_process`) loads the champions on the other core meanwhile.
+database file each time they connect. When that run predicts live, a warm process
+(:mod:`trading_assets.warm_process`) loads the champions and the chart library on the other
+core meanwhile.
 """
 
 from __future__ import annotations
@@ -344,14 +345,14 @@ def _served_cache(defs: dg.Definitions, instance: dg.DagsterInstance) -> tuple[s
 
 
 def _warm_models(live: bool, served: tuple[str, Path] | None):
-    """A warm model process for a run that predicts live without retraining
-    (:mod:`trading_assets.ml.model_process`): it loads the champions while the run ingests
-    and builds features. Nothing for other runs."""
+    """A warm process for a run that predicts live without retraining
+    (:mod:`trading_assets.warm_process`): it loads the champions and the chart library
+    while the run ingests and builds features. Nothing for other runs."""
     if not live or served is None:
         return nullcontext()
-    from trading_assets.ml.model_process import warm_models
+    from trading_assets.warm_process import warmed
 
-    return warm_models(*served)
+    return warmed(*served)
 
 
 def _new_source_steps(

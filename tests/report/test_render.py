@@ -193,6 +193,26 @@ def test_chart_cache_redraws_only_the_series_whose_rows_changed(inputs, rendered
     assert len(drawn["equity_charts"]) > 1
 
 
+def test_charts_drawn_in_a_warm_process_give_the_same_page(inputs, rendered, tmp_path):
+    from trading_assets import warm_process
+
+    registry = tmp_path / "mlflow.db"
+    registry.write_bytes(b"no champions: the process only draws")
+    uri = f"sqlite:///{registry}"
+    with warm_process.warmed(uri, tmp_path / "served") as process:
+        asked: list[str] = []
+
+        def remote(chart, rows, args) -> str:
+            asked.append(chart.__name__)
+            return process.draw(chart.__name__, rows, args)
+
+        there = render_report(inputs, GENERATED, draw=remote)
+        with pytest.raises(warm_process.WarmProcessError, match="no_such_chart"):
+            process.draw("no_such_chart", inputs.equity, ())
+    assert len(asked) == there.charts and "equity_chart" in asked
+    assert there.html == rendered.html  # the same SVG text, byte for byte
+
+
 def test_position_distribution_and_turnover(bars):
     from tests.report import fixtures
     from trading_assets.report.inputs import load_positions

@@ -177,7 +177,7 @@ class ArimaModel:
 
     def prepare(self) -> None:
         """Import what :meth:`one_step` needs (statsmodels' state space models), ahead of
-        the first prediction (a warm model process does it while nothing waits)."""
+        the first prediction (a warm process does it while nothing waits)."""
         from statsmodels.tsa.statespace.sarimax import SARIMAX  # noqa: F401
 
     def one_step(self, returns: np.ndarray, symbol: str) -> np.ndarray:

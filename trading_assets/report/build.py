@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from trading_assets.report import leaderboard, render, tracking
+from trading_assets.report import charts, leaderboard, render, tracking
 from trading_assets.report.inputs import ReportInputs
 
 LATEST = "latest.html"
@@ -111,6 +111,7 @@ def write_report(
     previous_version: str | None,
     mlflow: MlflowTarget | None,
     models_changed: bool = True,
+    draw: charts.Drawer = charts.draw_here,
 ) -> WrittenReport:
     """Render ``data`` (``generated_at``: aware UTC, printed on the page and naming the file),
     write ``report-<date>.html`` and ``latest.html`` into ``reports_dir`` (charts whose rows
@@ -120,12 +121,14 @@ def write_report(
     log the page as one MLflow run (:func:`trading_assets.report.tracking.log_report_to`).
 
     A failing MLflow does not fail the report: :attr:`WrittenReport.mlflow_error` says why.
+    ``draw`` draws the charts that are not cached (:data:`~trading_assets.report.charts.
+    Drawer`; default: in this process).
 
     Raises:
         OSError: a file could not be written.
     """
     rendered = render.render_report(
-        data, generated_at, title=title, chart_cache=reports_dir / CHART_CACHE
+        data, generated_at, title=title, chart_cache=reports_dir / CHART_CACHE, draw=draw
     )
     path = reports_dir / f"report-{rendered.report_date:%Y-%m-%d}.html"
     write_atomic(path, rendered.html)

@@ -171,19 +171,41 @@ def models_to_chart(model_scores: pl.DataFrame, limit: int = MAX_MODEL_CHARTS) -
     )
 
 
+#: the charts by name, for a process that draws them on request (:mod:`trading_assets.warm_process`)
+CHARTS: dict[str, Callable[..., str]] = {
+    f.__name__: f for f in (equity_chart, prediction_chart, sentiment_chart, cost_chart)
+}
+
+#: ``(chart, rows, args) -> SVG text``: how a :class:`ChartCache` draws a chart it lacks
+Drawer = Callable[[Callable[..., str], pl.DataFrame, tuple], str]
+
+
+def draw_here(chart: Callable[..., str], rows: pl.DataFrame, args: tuple) -> str:
+    """``chart(rows, *args)`` in this process (the default :data:`Drawer`)."""
+    return chart(rows, *args)
+
+
+def prepare() -> None:
+    """Import the plotting library ahead of the first chart."""
+    _pyplot()
+    _code_digest()
+
+
 class ChartCache:
     """Charts already drawn, kept as SVG files named by the hash of what they show: the
     chart function, this module's source, the matplotlib version and the exact rows. A new
     bar of one series redraws that series' charts only; the others are read back.
 
     ``folder`` None draws every chart. :meth:`prune` removes the files the last report did
-    not use, so the folder holds one report's charts at most.
+    not use, so the folder holds one report's charts at most. ``draw`` draws a missing chart
+    (default: in this process; a warm process gives the same SVG text).
     """
 
-    def __init__(self, folder: Path | None) -> None:
+    def __init__(self, folder: Path | None, draw: Drawer = draw_here) -> None:
         self.folder = folder
         self.used: set[str] = set()
         self.drawn = 0
+        self._draw = draw
 
     def draw(self, chart: Callable[..., str], rows: pl.DataFrame, *args: str) -> str:
         """``chart(rows, *args)``, from the cache when the same rows were drawn before.
@@ -193,12 +215,12 @@ class ChartCache:
         """
         if self.folder is None:
             self.drawn += 1
-            return chart(rows, *args)
+            return self._draw(chart, rows, args)
         path = self.folder / f"{_chart_key(chart, rows, args)}.svg"
         self.used.add(path.name)
         if path.exists():
             return path.read_text(encoding="utf-8")
-        svg = chart(rows, *args)
+        svg = self._draw(chart, rows, args)
         self.drawn += 1
         self.folder.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".part")

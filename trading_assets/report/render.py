@@ -419,17 +419,18 @@ def render_report(
     generated_at: datetime,
     title: str = "Trading report",
     chart_cache: Path | None = None,
+    draw: charts.Drawer = charts.draw_here,
 ) -> RenderedReport:
     """Render the page for ``inputs``; ``generated_at`` (aware UTC) is printed on the page
     and names the report date but is not part of :attr:`RenderedReport.content_hash`.
     ``chart_cache``: a folder of charts drawn before (:class:`~trading_assets.report.charts.
-    ChartCache`; None draws them all).
+    ChartCache`; None draws them all); ``draw`` draws the charts it lacks (default: here).
 
     Raises:
         OSError: ``chart_cache`` cannot be written.
     """
     sections = build_sections(inputs)
-    cache = charts.ChartCache(chart_cache)
+    cache = charts.ChartCache(chart_cache, draw)
     drawn = _charts(inputs, cache)
     cache.prune()
     context = _context(inputs, sections, drawn)

@@ -4,20 +4,21 @@ whose label is not realized yet (``ml.live_predictions``; see :mod:`trading_asse
 It runs on every new bar (new training-table data) without retraining: one version per model,
 resolved when the run starts; only bars newer than that version's last live prediction are
 scored. Models without a champion are listed in the metadata (``no_champion``). When a
-refresh warmed a model process for the run, the models predict there (``served_by``).
+refresh warmed a process for the run, the models predict there (``served_by``).
 
 No ``from __future__ import annotations`` here: Dagster reads the annotations at run time.
 """
 
 import dagster as dg
 
+from trading_assets import warm_process
 from trading_assets.defs import keys
 from trading_assets.defs.metadata import markdown_rows, preview, write_metadata
 from trading_assets.defs.mlflow_resource import MlflowResource
 from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL
-from trading_assets.ml import live, model_process
+from trading_assets.ml import live
 from trading_assets.ml.families import FAMILIES
 from trading_assets.warehouse import predictions as store
 
@@ -60,14 +61,7 @@ def live_predictions(
         mlflow.tracking_uri, config.timeframes, config.targets, config.families, wf_versions, cache
     )
     with warehouse.connect(read_only=True) as con:
-        done = {s.name: store.live_watermarks(con, s.name, s.version, s.timeframe) for s in specs}
-        wanted = {(s.timeframe, s.target) for s in specs}
-        newest = {key: store.newest_unlabeled(con, *key) for key in wanted}
-        to_read = live.series_to_predict(specs, newest, done)
-        tails = {
-            tf: store.training_tail(con, tf, config.history_bars, symbols)
-            for tf, symbols in to_read.items()
-        }  # only series with bars left to predict: a new bar reads its own series
+        done, tails = _watermarks_and_tails(con, specs, config.history_bars)
     run, hits, served_by = _predict(context, mlflow.tracking_uri, cache, specs, tails, done)
     with warehouse.connect() as con:
         served_versions = {s.name: s.version for s in specs}
@@ -96,17 +90,32 @@ def live_predictions(
     )
 
 
+def _watermarks_and_tails(con, specs, history_bars: int) -> tuple[dict, dict]:
+    """Each served model's live watermarks (``symbol, last_ts``), and the training-table
+    tails of the series some model has bars left to predict on (a new bar reads its own
+    series only; :func:`trading_assets.ml.live.series_to_predict`)."""
+    done = {s.name: store.live_watermarks(con, s.name, s.version, s.timeframe) for s in specs}
+    newest = {
+        key: store.newest_unlabeled(con, *key) for key in {(s.timeframe, s.target) for s in specs}
+    }
+    to_read = live.series_to_predict(specs, newest, done)
+    tails = {
+        tf: store.training_tail(con, tf, history_bars, symbols) for tf, symbols in to_read.items()
+    }
+    return done, tails
+
+
 def _predict(context, tracking_uri, cache, specs, tails, done) -> tuple[live.LiveRun, int, str]:
-    """The live run of ``specs``: in the warm model process when the refresh started one
-    (:mod:`trading_assets.ml.model_process`), else (or when it failed) in this process.
+    """The live run of ``specs``: in the warm process when the refresh started one
+    (:mod:`trading_assets.warm_process`), else (or when it failed) in this process.
     Returns the run, the served-cache hits and where it ran."""
-    process = model_process.warm_process(tracking_uri, cache.folder) if cache else None
+    process = warm_process.warm_process(tracking_uri, cache.folder) if cache else None
     if process is not None:
         try:
             answer = process.predict(specs, tails, done, live.now_utc())
-            return answer.run, answer.cache_hits, "warm model process"
-        except model_process.ModelProcessError as exc:
-            context.log.warning(f"the warm model process failed, predicting here: {exc}")
+            return answer.run, answer.cache_hits, "warm process"
+        except warm_process.WarmProcessError as exc:
+            context.log.warning(f"the warm process failed, predicting here: {exc}")
     served = live.load_served(specs, tracking_uri, cache)
     run = live.predict_served(served, tails, done, live.now_utc())
     return run, cache.hits if cache else 0, "this process"

@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 
+from trading_assets import warm_process
 from trading_assets.defs import keys
 from trading_assets.defs.metadata import write_metadata
 from trading_assets.defs.mlflow_resource import MlflowResource
@@ -20,7 +21,7 @@ from trading_assets.defs.resources import WarehouseResource
 from trading_assets.errors import PublishError
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.publish import report as publishing
-from trading_assets.report import build, inputs
+from trading_assets.report import build, charts, inputs
 from trading_assets.report.leaderboard import leaderboard_version
 
 REPORT_KEY = keys.REPORT
@@ -155,6 +156,7 @@ def build_report_asset(
             if report_settings.log_to_mlflow
             else None,
             models_changed=board != previous_board,
+            draw=_drawer(context, mlflow),
         )
         if written.mlflow_error:
             context.log.warning(f"report not logged to MLflow: {written.mlflow_error}")
@@ -165,6 +167,24 @@ def build_report_asset(
         )
 
     return report
+
+
+def _drawer(context: dg.AssetExecutionContext, mlflow: MlflowResource) -> charts.Drawer:
+    """How the report draws the charts that changed: in the warm process a new bar's refresh
+    started (:mod:`trading_assets.warm_process`), else, or when that fails, here."""
+    folder = mlflow.served_cache_dir
+    process = warm_process.warm_process(mlflow.tracking_uri, Path(folder)) if folder else None
+    if process is None:
+        return charts.draw_here
+
+    def draw(chart, rows, args) -> str:  # noqa: ANN001 (charts.Drawer)
+        try:
+            return process.draw(chart.__name__, rows, args)
+        except warm_process.WarmProcessError as exc:
+            context.log.warning(f"the warm process failed, drawing here: {exc}")
+            return charts.draw_here(chart, rows, args)
+
+    return draw
 
 
 def report_asset_for(assets: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition:

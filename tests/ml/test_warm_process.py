@@ -1,6 +1,6 @@
-"""The warm model process: it loads the cached champions before it is asked, answers
-exactly what live prediction in process gives, and a failure there is an error the asset
-falls back from."""
+"""The warm process: it loads the cached champions before it is asked, answers exactly what
+live prediction and chart drawing in process give, and a failure there is an error the
+assets fall back from."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trading_assets.ml import live, model_process
+from trading_assets import warm_process
+from trading_assets.ml import live
 from trading_assets.ml.dataset import prepare
 from trading_assets.ml.families import FAMILIES
 from trading_assets.ml.served_cache import ChampionRef, ServedCache
@@ -51,13 +52,13 @@ def test_the_warm_process_answers_what_this_process_computes(table_1h, cached):
     tails = {"1h": table_1h}
     here = live.predict_served(live.load_served(SPECS, uri, ServedCache(folder)), tails, {}, NOW)
     assert here.rows.height == 4  # two models, the newest bar of ETH and BTC
-    with model_process.warm_models(uri, folder) as process:
-        assert model_process.warm_process(uri, folder / ".." / "served") is process
+    with warm_process.warmed(uri, folder) as process:
+        assert warm_process.warm_process(uri, folder / ".." / "served") is process
         answer = process.predict(SPECS, tails, {}, NOW)
         # the same process serves the next bar too
         again = process.predict(SPECS, tails, {NAME: here.rows.select("symbol", "ts")
                                                .rename({"ts": "last_ts"})}, NOW)  # fmt: skip
-    assert model_process.warm_process(uri, folder) is None
+    assert warm_process.warm_process(uri, folder) is None
     assert answer.warmed == (f"{NAME}@3",)  # loaded from the cache before it was asked
     assert answer.cache_hits == 1
     assert answer.run.rows.drop("predicted_at").equals(here.rows.drop("predicted_at"))
@@ -70,18 +71,18 @@ def test_the_warm_process_answers_what_this_process_computes(table_1h, cached):
 def test_a_failed_request_is_an_error_and_the_process_serves_on(table_1h, cached):
     uri, folder = cached
     unknown = live.ServedSpec(NAME, "lightgbm", "fwd_ret_1", "1h", "4", ChampionRef("4", "x"))
-    with model_process.warm_models(uri, folder) as process:
-        with pytest.raises(model_process.ModelProcessError, match="Traceback"):
+    with warm_process.warmed(uri, folder) as process:
+        with pytest.raises(warm_process.WarmProcessError, match="Traceback"):
             process.predict([unknown], {"1h": table_1h}, {}, NOW)  # not cached, no registry
         assert process.predict(SPECS, {"1h": table_1h}, {}, NOW).run.rows.height == 4
 
 
 def test_a_dead_process_is_an_error(table_1h, cached):
     uri, folder = cached
-    with model_process.warm_models(uri, folder) as process:
+    with warm_process.warmed(uri, folder) as process:
         process._child.kill()
         process._child.wait()
-        with pytest.raises(model_process.ModelProcessError, match="ended"):
+        with pytest.raises(warm_process.WarmProcessError, match="ended"):
             process.predict(SPECS, {"1h": table_1h}, {}, NOW)
 
 
@@ -92,7 +93,7 @@ def test_the_asset_predicts_in_process_when_the_warm_process_fails(table_1h, cac
 
     class Broken:
         def predict(self, *args):
-            raise model_process.ModelProcessError("the model process ended: EOFError()")
+            raise warm_process.WarmProcessError("the warm process ended: EOFError()")
 
     class Log:
         warnings: list[str] = []
@@ -101,12 +102,12 @@ def test_the_asset_predicts_in_process_when_the_warm_process_fails(table_1h, cac
             self.warnings.append(message)
 
     context = type("Context", (), {"log": Log()})()
-    monkeypatch.setattr(model_process, "warm_process", lambda uri, folder: Broken())
+    monkeypatch.setattr(warm_process, "warm_process", lambda uri, folder: Broken())
     run, hits, served_by = live_asset._predict(
         context, uri, ServedCache(folder), SPECS, {"1h": table_1h}, {}
     )
     assert served_by == "this process" and hits == 1
     assert run.rows.height == 4
     assert context.log.warnings == [
-        "the warm model process failed, predicting here: the model process ended: EOFError()"
+        "the warm process failed, predicting here: the warm process ended: EOFError()"
     ]
