@@ -23,6 +23,7 @@ import polars as pl
 
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.ops.meter import metered
+from trading_assets.defs.recorded import recorded_data_version
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.home import DUCKDB_WRITER_POOL, ProjectHome
 from trading_assets.sql_models import (
@@ -84,7 +85,7 @@ def build_model_asset(model: SqlModel, deps: Sequence[dg.AssetKey]) -> dg.Assets
     @metered
     def _model(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect() as con:
-            result = materialize_model(con, model, _recorded_version(context))
+            result = materialize_model(con, model, recorded_data_version(context))
             sample = (
                 con.sql(f"SELECT * FROM {model.table} LIMIT 5").pl()
                 if table_exists(con, model.table)
@@ -105,16 +106,6 @@ def build_model_asset(model: SqlModel, deps: Sequence[dg.AssetKey]) -> dg.Assets
         )
 
     return _model
-
-
-def _recorded_version(context: dg.AssetExecutionContext) -> str:
-    """The data version of the asset's latest materialization ("" when it has none: nothing
-    stored in the warehouse about its partitions is then trusted)."""
-    event = context.instance.get_latest_materialization_event(context.asset_key)
-    materialization = event.asset_materialization if event else None
-    if materialization is None:
-        return ""
-    return (materialization.tags or {}).get("dagster/data_version", "")
 
 
 def build_sql_model_assets(

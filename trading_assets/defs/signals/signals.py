@@ -1,10 +1,14 @@
 """``signals/signals``: the IC-weighted consensus signal per symbol, timeframe and bar, with
 its four asset checks (no NaN, positions within caps, fresh bars, no future predictions).
 
-Reads ``ml.predictions`` (and ``ml.prediction_contributions`` when present), ``staging.bars``,
-``features.labels`` and ``features.regime``; replaces ``signals.signals`` in one transaction.
-With no predictions yet it writes nothing (stored signals are kept) and says so. The logic is
-:mod:`trading_assets.trading.signals_run` and :mod:`trading_assets.trading.signal_checks`.
+Reads ``ml.predictions`` and ``ml.live_predictions`` (and their contributions when present),
+``staging.bars``, ``features.labels`` and ``features.regime``; recomputes the series whose
+input rows changed since the last build (all of them on the first build, or after a change
+of code, configuration or the table itself; ``recomputed_series``) and replaces their rows in
+one transaction (:mod:`trading_assets.trading.signals_update`). The checks and the newest
+signals cover the whole table; ``notes``, ``missing`` and ``sizing`` the recomputed series.
+With no predictions yet it writes nothing (stored signals are kept) and says so. The logic
+is :mod:`trading_assets.trading.signals_run` and :mod:`trading_assets.trading.signal_checks`.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -24,21 +28,13 @@ from trading_assets.defs.keys import (
 )
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.ops.meter import metered
+from trading_assets.defs.recorded import recorded_data_version
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.signals.metadata import missing_metadata
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.profiles import active_profile
-from trading_assets.schemas import SIGNALS_SCHEMA
-from trading_assets.trading import consensus, signal_checks, signals_run, sizing
+from trading_assets.trading import consensus, signal_checks, signals_run, signals_update, sizing
 from trading_assets.warehouse.catalog import read_series, read_table
-from trading_assets.warehouse.ddl import ensure_table
-from trading_assets.warehouse.predictions import (
-    LIVE_TABLE,
-    WALK_FORWARD_TABLE,
-    all_contributions,
-    all_predictions,
-)
-from trading_assets.warehouse.writes import WriteResult, content_version, replace_scope
 
 TABLE = "signals.signals"
 
@@ -122,6 +118,11 @@ class SignalsConfig(dg.Config):
         )
 
 
+def _code_version(context: dg.AssetExecutionContext) -> str:
+    """The asset's (automatic) code version: stored series state is valid for it only."""
+    return str(context.assets_def.code_versions_by_key.get(context.asset_key) or "")
+
+
 def signal_check_results(
     signals: pl.DataFrame,
     bars: pl.DataFrame | None,
@@ -186,27 +187,17 @@ def signals(
     config: SignalsConfig,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
+    state_version = f"{_code_version(context)}:{config.model_dump_json()}"
     with warehouse.connect() as con:
-        for table in (TABLE, WALK_FORWARD_TABLE, LIVE_TABLE):
-            ensure_table(con, table)  # adds the columns an older release did not write
-        predictions = all_predictions(con)
-        pairs = predictions.select("symbol", "timeframe").unique()
-        bars = read_series(con, "staging.bars", pairs, ["open", "close"])
-        labels = read_series(con, "features.labels", pairs, ["fwd_ret_1", "fwd_ret_5"])
-        regime = read_series(con, "features.regime", pairs, ["regime"])
-        contributions = all_contributions(con)
-    run = signals_run.build_signals(
-        predictions, bars, labels, regime, contributions, config.consensus_config(),
-        config.top_drivers,
-    )  # fmt: skip
-    with warehouse.connect() as con:
-        if predictions.height == 0:  # nothing to replace them with: keep the stored signals
-            rows, version = content_version(con, TABLE)
-            write = WriteResult(inserted=0, updated=0, deleted=0, rows=rows, data_version=version)
-        else:
-            write = replace_scope(con, TABLE, run.signals, {}, schema=SIGNALS_SCHEMA)
+        inputs = signals_update.read_inputs(con)
+        update = signals_update.update_signals(
+            con, inputs, config.consensus_config(), config.top_drivers, state_version,
+            recorded_data_version(context),
+        )  # fmt: skip
         stored = read_table(con, TABLE)
+        pairs = inputs.predictions.select("symbol", "timeframe").unique()
         stored_bars = read_series(con, "staging.bars", pairs, [])
+    run, write, predictions = update.run, update.write, inputs.predictions
     for note in run.missing:
         context.log.warning(note)
     return dg.MaterializeResult(
@@ -214,6 +205,9 @@ def signals(
             **write_metadata(write),
             "missing": missing_metadata(run.missing),
             "notes": dg.MetadataValue.json(run.notes),
+            "recomputed_series": dg.MetadataValue.json(
+                "all" if update.recomputed is None else [" ".join(s) for s in update.recomputed]
+            ),
             "series": preview(signals_run.series_summary(stored), n=50),
             "sizing": preview(signals_run.sizing_summary(run.sizing), n=50),
             "all_flat": dg.MetadataValue.bool(signals_run.all_flat(stored)),

@@ -1,0 +1,125 @@
+"""Which (symbol, timeframe) series of an asset's inputs changed since its last build.
+
+An asset that computes every series from whole input tables (``signals/signals`` reads all
+predictions, bars, labels, regimes and contributions) recomputes only the series whose
+input rows changed: a new bar of one symbol touches one or two series out of many.
+
+Each build stores, per series, a fingerprint of its rows in every input (row count and the
+XOR of DuckDB's row hashes, the measure :func:`trading_assets.warehouse.writes.
+content_version` uses) in ``ops.series_state``, under the asset's *state version* (its code
+version and configuration: a change of either recomputes everything). The next build
+compares its inputs' fingerprints with them. They are trusted only when the caller says the
+result table is still what the last build wrote (its content version equals the data version
+Dagster recorded for that materialization): another checkout, a manual edit of the table or
+a build that failed after writing makes every series change.
+
+No Dagster here; all writes inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import duckdb
+import polars as pl
+
+STATE_TABLE = "ops.series_state"
+SERIES = ("symbol", "timeframe")
+
+#: series -> input name -> (rows, digest)
+Fingerprints = dict[tuple[str, str], dict[str, tuple[int, int]]]
+
+
+def fingerprints(
+    con: duckdb.DuckDBPyConnection, inputs: Mapping[str, pl.DataFrame]
+) -> Fingerprints:
+    """Per series, the row count and XOR of row hashes of each input frame (each with
+    ``symbol`` and ``timeframe`` columns; an input without rows of a series is absent from
+    its entry). Hashes are DuckDB's, over every column of the row."""
+    out: Fingerprints = {}
+    for name, frame in inputs.items():
+        if frame.height == 0:
+            continue
+        con.register("__series_input", frame)
+        try:
+            rows = con.execute(
+                "SELECT symbol, timeframe, count(*), coalesce(bit_xor(hash(t)), 0) "
+                "FROM __series_input t GROUP BY symbol, timeframe"
+            ).fetchall()
+        finally:
+            con.unregister("__series_input")
+        for symbol, timeframe, count, digest in rows:
+            out.setdefault((str(symbol), str(timeframe)), {})[name] = (int(count), int(digest))
+    return out
+
+
+def changed_series(
+    con: duckdb.DuckDBPyConnection,
+    asset: str,
+    state_version: str,
+    now: Fingerprints,
+    trusted: bool,
+) -> set[tuple[str, str]] | None:
+    """The series whose inputs differ from those the last build of ``asset`` at
+    ``state_version`` stored (new, changed or gone), or None (recompute everything) when
+    nothing is stored for that version or ``trusted`` is False."""
+    if not trusted or not _exists(con):
+        return None
+    rows = con.execute(
+        f"SELECT symbol, timeframe, input, rows, digest FROM {STATE_TABLE} "
+        "WHERE asset = ? AND state_version = ?",
+        [asset, state_version],
+    ).fetchall()
+    if not rows:
+        return None
+    stored: Fingerprints = {}
+    for symbol, timeframe, name, count, digest in rows:
+        if name:  # "" marks a series stored with no input rows at all
+            stored.setdefault((symbol, timeframe), {})[name] = (int(count), int(digest))
+        else:
+            stored.setdefault((symbol, timeframe), {})
+    return {s for s in set(now) | set(stored) if now.get(s) != stored.get(s)}
+
+
+def store(
+    con: duckdb.DuckDBPyConnection,
+    asset: str,
+    state_version: str,
+    now: Fingerprints,
+    only: set[tuple[str, str]] | None = None,
+) -> None:
+    """Store ``now`` as ``asset``'s fingerprints at ``state_version``: every series (``only``
+    None: the rest of the asset's state is dropped), or the ``only`` series (the others are
+    kept). Call inside the transaction that writes the asset's rows."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (asset VARCHAR, state_version VARCHAR, "
+        "symbol VARCHAR, timeframe VARCHAR, input VARCHAR, rows BIGINT, digest UBIGINT)"
+    )
+    if only is None:
+        con.execute(f"DELETE FROM {STATE_TABLE} WHERE asset = ?", [asset])
+        series = set(now)
+    else:
+        keys = [list(s) for s in only]
+        con.execute(
+            f"DELETE FROM {STATE_TABLE} WHERE asset = ? AND (state_version <> ? OR "
+            "list_contains(?, [symbol, timeframe]))",
+            [asset, state_version, keys],
+        )
+        series = {s for s in only if s in now}
+    rows = [
+        [asset, state_version, symbol, timeframe, name, count, digest]
+        for symbol, timeframe in sorted(series)
+        for name, (count, digest) in (sorted(now[(symbol, timeframe)].items()) or [("", (0, 0))])
+    ]
+    if rows:
+        con.executemany(f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _exists(con: duckdb.DuckDBPyConnection) -> bool:
+    from trading_assets.warehouse.catalog import table_exists
+
+    return table_exists(con, STATE_TABLE)
+
+
+__all__ = ["STATE_TABLE", "Fingerprints", "changed_series", "fingerprints", "store"]
