@@ -12,3 +12,9 @@ def recorded_data_version(context: dg.AssetExecutionContext) -> str:
     if materialization is None:
         return ""
     return (materialization.tags or {}).get("dagster/data_version", "")
+
+
+def code_version(context: dg.AssetExecutionContext) -> str:
+    """The asset's (automatic) code version: state an asset keeps for itself is valid for
+    this version only."""
+    return str(context.assets_def.code_versions_by_key.get(context.asset_key) or "")

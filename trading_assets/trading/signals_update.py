@@ -60,12 +60,7 @@ class SignalsInputs:
         def keep(frame: pl.DataFrame | None) -> pl.DataFrame | None:
             if frame is None or frame.height == 0:
                 return frame
-            wanted = pl.DataFrame(
-                [list(s) for s in sorted(series)],
-                schema={"symbol": pl.String, "timeframe": pl.String},
-                orient="row",
-            )
-            return frame.join(wanted, on=["symbol", "timeframe"], how="semi")
+            return series_state.of_series(frame, series)
 
         return SignalsInputs(*(keep(f) for f in self.frames()))
 
@@ -139,24 +134,9 @@ def update_signals(
         if changed is None:
             write = replace_scope_rows(con, TABLE, run.signals, {}, schema=SIGNALS_SCHEMA)
         else:
-            write = _replace_series(con, run.signals, changed)
+            write = series_state.replace_series(con, TABLE, run.signals, changed, SIGNALS_SCHEMA)
         series_state.store(con, ASSET, state_version, now, changed)
     return SignalsUpdate(run, write, None if changed is None else sorted(changed))
-
-
-def _replace_series(
-    con: duckdb.DuckDBPyConnection, signals: pl.DataFrame, series: set[tuple[str, str]]
-) -> WriteResult:
-    """Replace the rows of each of ``series`` by its rows of ``signals``; the result's row
-    count and data version are the whole table's."""
-    inserted = deleted = 0
-    for symbol, timeframe in sorted(series):
-        rows = signals.filter((pl.col("symbol") == symbol) & (pl.col("timeframe") == timeframe))
-        scope = {"symbol": symbol, "timeframe": timeframe}
-        one = replace_scope_rows(con, TABLE, rows, scope, schema=SIGNALS_SCHEMA)
-        inserted, deleted = inserted + one.inserted, deleted + one.deleted
-    rows_, version = content_version(con, TABLE)
-    return WriteResult(inserted, 0, deleted, rows_, version)
 
 
 __all__ = ["SignalsInputs", "SignalsUpdate", "read_inputs", "update_signals"]

@@ -23,6 +23,8 @@ from collections.abc import Mapping
 import duckdb
 import polars as pl
 
+from trading_assets.warehouse.writes import WriteResult, content_version, replace_scope_rows
+
 STATE_TABLE = "ops.series_state"
 SERIES = ("symbol", "timeframe")
 
@@ -116,10 +118,47 @@ def store(
         con.executemany(f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
 
+def of_series(frame: pl.DataFrame, series: set[tuple[str, str]]) -> pl.DataFrame:
+    """The rows of ``frame`` (with ``symbol, timeframe``) that belong to ``series``."""
+    wanted = pl.DataFrame(
+        [list(s) for s in sorted(series)],
+        schema={"symbol": pl.String, "timeframe": pl.String},
+        orient="row",
+    )
+    return frame.join(wanted, on=list(SERIES), how="semi")
+
+
+def replace_series(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pl.DataFrame,
+    series: set[tuple[str, str]],
+    schema: Mapping[str, pl.DataType],
+) -> WriteResult:
+    """Replace the rows of each of ``series`` in ``table`` by its rows of ``frame`` (call
+    inside a transaction); the result's row count and data version are the whole table's."""
+    inserted = deleted = 0
+    for symbol, timeframe in sorted(series):
+        rows = frame.filter((pl.col("symbol") == symbol) & (pl.col("timeframe") == timeframe))
+        scope = {"symbol": symbol, "timeframe": timeframe}
+        one = replace_scope_rows(con, table, rows, scope, schema=schema)
+        inserted, deleted = inserted + one.inserted, deleted + one.deleted
+    rows_, version = content_version(con, table)
+    return WriteResult(inserted, 0, deleted, rows_, version)
+
+
 def _exists(con: duckdb.DuckDBPyConnection) -> bool:
     from trading_assets.warehouse.catalog import table_exists
 
     return table_exists(con, STATE_TABLE)
 
 
-__all__ = ["STATE_TABLE", "Fingerprints", "changed_series", "fingerprints", "store"]
+__all__ = [
+    "STATE_TABLE",
+    "Fingerprints",
+    "changed_series",
+    "fingerprints",
+    "of_series",
+    "replace_series",
+    "store",
+]

@@ -2,7 +2,11 @@
 and timeframe, into ``signals.backtest_metrics`` and ``signals.backtest_equity``.
 
 The strategies, fills and metrics are :mod:`trading_assets.trading.backtest_run`; this asset
-reads its inputs, runs them and replaces both tables in one transaction.
+backtests the series whose inputs changed since the last build (all of them on the first
+build or after a change of code, configuration or the tables; ``recomputed_series``) and
+replaces their rows of both tables in one transaction
+(:mod:`trading_assets.trading.backtest_update`). ``notes`` and ``missing`` are those of the
+recomputed series; ``metrics`` shows every series.
 """
 
 import dagster as dg
@@ -10,18 +14,15 @@ import dagster as dg
 from trading_assets.defs.keys import BACKTEST, PREDICTIONS, SIGNALS, STAGING_BARS
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.ops.meter import metered
+from trading_assets.defs.recorded import code_version, recorded_data_version
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.signals.metadata import missing_metadata
 from trading_assets.home import DUCKDB_WRITER_POOL
-from trading_assets.schemas import BACKTEST_EQUITY_SCHEMA, BACKTEST_METRICS_SCHEMA
-from trading_assets.trading import backtest_run
+from trading_assets.trading import backtest_run, backtest_update
 from trading_assets.trading.backtest import CLIFF_FACTOR
-from trading_assets.trading.consensus import latest_versions
-from trading_assets.warehouse.catalog import read_series, read_table
-from trading_assets.warehouse.writes import replace_scope_rows, transaction
 
-METRICS_TABLE = "signals.backtest_metrics"
-EQUITY_TABLE = "signals.backtest_equity"
+METRICS_TABLE = backtest_update.METRICS_TABLE
+EQUITY_TABLE = backtest_update.EQUITY_TABLE
 
 
 class BacktestConfig(dg.Config):
@@ -68,28 +69,26 @@ class BacktestConfig(dg.Config):
 def backtest(
     context: dg.AssetExecutionContext, config: BacktestConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    settings = config.settings()
+    state_version = f"{code_version(context)}:{config.model_dump_json()}"
     with warehouse.connect() as con:
-        predictions = latest_versions(read_table(con, "ml.predictions"))
-        signals = read_table(con, "signals.signals", ["symbol", "timeframe", "ts", "position"])
-        every = read_table(con, "staging.bars", ["symbol", "timeframe"]).unique()
-        pairs = backtest_run.series_to_backtest(every, predictions, signals, settings.timeframes)
-        bars = read_series(con, "staging.bars", pairs, ["open", "close"])
-    run = backtest_run.run_backtests(pairs, bars, predictions, signals, settings)
-    with warehouse.connect() as con, transaction(con):
-        wm = replace_scope_rows(con, METRICS_TABLE, run.metrics, {}, schema=BACKTEST_METRICS_SCHEMA)
-        we = replace_scope_rows(con, EQUITY_TABLE, run.equity, {}, schema=BACKTEST_EQUITY_SCHEMA)
-    written = backtest_run.combined_write(wm, we)
+        update = backtest_update.update_backtests(
+            con, config.settings(), state_version, recorded_data_version(context)
+        )
+        metrics = backtest_update.stored_metrics(con)
+    run, written = update.run, update.write
     for note in run.missing:
         context.log.warning(note)
     return dg.MaterializeResult(
         metadata={
             **write_metadata(written),
-            "equity_rows": dg.MetadataValue.int(we.rows),
-            "strategies": dg.MetadataValue.int(run.metrics["strategy"].n_unique()),
+            "equity_rows": dg.MetadataValue.int(update.equity.rows),
+            "strategies": dg.MetadataValue.int(metrics["strategy"].n_unique()),
+            "recomputed_series": dg.MetadataValue.json(
+                "all" if update.recomputed is None else [" ".join(s) for s in update.recomputed]
+            ),
             "missing": missing_metadata(run.missing),
             "notes": dg.MetadataValue.json(run.notes),
-            "metrics": preview(run.metrics.select(backtest_run.PREVIEW_COLUMNS), n=60),
+            "metrics": preview(metrics.select(backtest_run.PREVIEW_COLUMNS), n=60),
         },
         data_version=dg.DataVersion(written.data_version),
     )

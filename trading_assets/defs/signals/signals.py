@@ -28,7 +28,7 @@ from trading_assets.defs.keys import (
 )
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.ops.meter import metered
-from trading_assets.defs.recorded import recorded_data_version
+from trading_assets.defs.recorded import code_version, recorded_data_version
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.defs.signals.metadata import missing_metadata
 from trading_assets.home import DUCKDB_WRITER_POOL
@@ -118,11 +118,6 @@ class SignalsConfig(dg.Config):
         )
 
 
-def _code_version(context: dg.AssetExecutionContext) -> str:
-    """The asset's (automatic) code version: stored series state is valid for it only."""
-    return str(context.assets_def.code_versions_by_key.get(context.asset_key) or "")
-
-
 def signal_check_results(
     signals: pl.DataFrame,
     bars: pl.DataFrame | None,
@@ -187,7 +182,7 @@ def signals(
     config: SignalsConfig,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
-    state_version = f"{_code_version(context)}:{config.model_dump_json()}"
+    state_version = f"{code_version(context)}:{config.model_dump_json()}"
     with warehouse.connect() as con:
         inputs = signals_update.read_inputs(con)
         update = signals_update.update_signals(
