@@ -209,15 +209,41 @@ def sentiment_join(bars: pl.DataFrame, raw: pl.DataFrame | None) -> SentimentJoi
             :func:`trading_assets.features.sentiment.normalize_sentiment_agg` for the
             accepted columns).
     """
+    agg, problem = normalized_sentiment(raw)
+    return sentiment_summary(sentiment_rows(bars, agg), problem)
+
+
+def normalized_sentiment(raw: pl.DataFrame | None) -> tuple[pl.DataFrame | None, str | None]:
+    """``(aggregates, problem)``: the ``sentiment_agg`` rows on
+    :data:`~trading_assets.features.sentiment.AGG_SCHEMA` (None without a table) and why
+    they cannot be used (None: they can)."""
     if raw is None:
-        agg, problem = None, "no sentiment_agg table"
-    else:
-        agg, problem = sentiment_logic.normalize_sentiment_agg(raw)
+        return None, "no sentiment_agg table"
+    return sentiment_logic.normalize_sentiment_agg(raw)
+
+
+def sentiment_rows(bars: pl.DataFrame, agg: pl.DataFrame | None) -> pl.DataFrame:
+    """The ``features.sentiment`` rows of ``bars`` (``symbol, timeframe, ts``, sorted by
+    symbol) from the normalized aggregates ``agg`` (None: zero-filled)."""
     parts = [
         sentiment_logic.sentiment_features(rows, agg)
         for _, rows in bars.group_by("symbol", maintain_order=True)
     ]
-    frame = pl.concat(parts) if parts else pl.DataFrame(schema=sentiment_logic.output_schema())
+    return pl.concat(parts) if parts else pl.DataFrame(schema=sentiment_logic.output_schema())
+
+
+def news_by_series(bars: pl.DataFrame, agg: pl.DataFrame | None) -> pl.DataFrame:
+    """The aggregates of each series' symbol, once per series (``symbol, timeframe`` +
+    :data:`~trading_assets.features.sentiment.AGG_SCHEMA`): what the series' rows are made
+    of besides its bars."""
+    if agg is None or agg.height == 0:
+        return pl.DataFrame(schema={"timeframe": pl.String, **sentiment_logic.AGG_SCHEMA})
+    series = bars.select("symbol", "timeframe").unique()
+    return series.join(agg, on="symbol")
+
+
+def sentiment_summary(frame: pl.DataFrame, problem: str | None) -> SentimentJoin:
+    """:class:`SentimentJoin` of the ``features.sentiment`` rows ``frame``."""
     with_news = frame.filter((pl.col("sent_1h_count") > 0) | (pl.col("sent_1d_count") > 0))
     return SentimentJoin(
         frame, problem, with_news.height, sorted(with_news["symbol"].unique().to_list())

@@ -18,12 +18,17 @@ No Dagster here; all writes inside the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import duckdb
 import polars as pl
 
-from trading_assets.warehouse.writes import WriteResult, content_version, replace_scope_rows
+from trading_assets.warehouse.writes import (
+    WriteResult,
+    content_version,
+    replace_scope_rows,
+    transaction,
+)
 
 STATE_TABLE = "ops.series_state"
 SERIES = ("symbol", "timeframe")
@@ -147,6 +152,57 @@ def replace_series(
     return WriteResult(inserted, 0, deleted, rows_, version)
 
 
+def update_changed(
+    con: duckdb.DuckDBPyConnection,
+    asset: str,
+    state_version: str,
+    trusted_version: str | None,
+    table: str,
+    schema: Mapping[str, pl.DataType],
+    inputs: Mapping[str, pl.DataFrame],
+    compute: Callable[[set[tuple[str, str]] | None], pl.DataFrame],
+    expand: Callable[[set[tuple[str, str]]], set[tuple[str, str]]] = lambda changed: changed,
+) -> tuple[WriteResult, list[tuple[str, str]] | None]:
+    """Bring ``table`` (one row set per series) up to date with ``inputs``: recompute the
+    series whose input rows changed and replace their rows, with the state, in one
+    transaction.
+
+    Args:
+        con / asset / state_version: as for :func:`changed_series`.
+        trusted_version: the data version recorded for the asset's last build; the stored
+            state is used only while ``table``'s content version equals it.
+        table / schema: the result table.
+        inputs: frames with ``symbol, timeframe`` (:func:`fingerprints`).
+        compute: ``compute(series)`` -> the result rows of those series (None: of every
+            series); not called when nothing changed.
+        expand: the series whose rows depend on ``changed`` ones (e.g. through a reference
+            symbol), including them.
+
+    Returns:
+        The write (row count and data version of the whole table) and the recomputed
+        series (None: all of them).
+
+    Raises:
+        duckdb.Error: the write failed; the transaction is rolled back.
+    """
+    now = fingerprints(con, inputs)
+    trusted = bool(trusted_version) and content_version(con, table)[1] == trusted_version
+    changed = changed_series(con, asset, state_version, now, trusted)
+    if changed is not None:
+        changed = expand(changed) if changed else changed
+        if not changed:
+            rows, version = content_version(con, table)
+            return WriteResult(0, 0, 0, rows, version), []
+    frame = compute(changed)
+    with transaction(con):
+        if changed is None:
+            write = replace_scope_rows(con, table, frame, {}, schema=schema)
+        else:
+            write = replace_series(con, table, frame, changed, schema)
+        store(con, asset, state_version, now, changed)
+    return write, None if changed is None else sorted(changed)
+
+
 def _exists(con: duckdb.DuckDBPyConnection) -> bool:
     from trading_assets.warehouse.catalog import table_exists
 
@@ -161,4 +217,5 @@ __all__ = [
     "of_series",
     "replace_series",
     "store",
+    "update_changed",
 ]

@@ -24,12 +24,14 @@ from trading_assets.defs.keys import CLASSIC, CONTEXT, CROSS_ASSET, SENTIMENT_FE
 from trading_assets.defs.metadata import preview, write_metadata
 from trading_assets.defs.ops.meter import metered
 from trading_assets.defs.partitions import SYMBOLS
+from trading_assets.defs.recorded import code_version, recorded_data_version
 from trading_assets.defs.resources import WarehouseResource
 from trading_assets.features import checks, joins
 from trading_assets.features import context as context_logic
 from trading_assets.features import cross_asset as cross_logic
 from trading_assets.features import sentiment as sentiment_logic
 from trading_assets.home import DUCKDB_WRITER_POOL
+from trading_assets.warehouse import series_state
 from trading_assets.warehouse.catalog import existing_tables, read_table
 from trading_assets.warehouse.feature_store import ensure_feature_table, read_symbol_features
 from trading_assets.warehouse.prices import read_staging_bars
@@ -188,16 +190,24 @@ def build_sentiment_asset(upstream: Sequence[dg.AssetKey] = ()) -> dg.AssetsDefi
         context: dg.AssetExecutionContext, config: JoinFeatureConfig, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         schema = sentiment_logic.output_schema()
+        table = "features.sentiment"
         with warehouse.connect() as con:
-            ensure_feature_table(con, "features.sentiment", schema)
+            ensure_feature_table(con, table, schema)
             bars = read_staging_bars(con)
             source = sentiment_logic.find_sentiment_table(sorted(existing_tables(con)))
-            raw = read_table(con, source) if source else None
-        joined = joins.sentiment_join(bars, raw)
-        if joined.problem and raw is not None:
+            agg, problem = joins.normalized_sentiment(read_table(con, source) if source else None)
+            news = joins.news_by_series(bars, agg)
+            result, recomputed = series_state.update_changed(
+                con, "features/sentiment", f"{code_version(context)}:{source}",
+                recorded_data_version(context), table, schema, {"bars": bars, "news": news},
+                lambda series: joins.sentiment_rows(
+                    bars if series is None else series_state.of_series(bars, series), agg
+                ),
+            )  # fmt: skip
+            stored = con.sql(f"SELECT * FROM {table} ORDER BY symbol, timeframe, ts").pl()
+        joined = joins.sentiment_summary(stored, problem)
+        if joined.problem and source is not None:
             context.log.warning(f"{source}: {joined.problem}; sentiment features are zero-filled")
-        with warehouse.connect() as con:
-            result = replace_scope(con, "features.sentiment", joined.frame, {}, schema=schema)
         measures = joins.sentiment_measures(joined, bars, config.max_missing_share)
         return dg.MaterializeResult(
             metadata={
@@ -206,12 +216,18 @@ def build_sentiment_asset(upstream: Sequence[dg.AssetKey] = ()) -> dg.AssetsDefi
                 "source_problem": dg.MetadataValue.text(joined.problem or ""),
                 "bars_with_news": dg.MetadataValue.int(joined.bars_with_news),
                 "symbols_with_news": dg.MetadataValue.json(joined.symbols_with_news),
+                "recomputed_series": _recomputed(recomputed),
             },
             data_version=dg.DataVersion(result.data_version),
             check_results=check_results(measures, JOIN_CHECKS, rows=result.rows),
         )
 
     return sentiment
+
+
+def _recomputed(recomputed: list[tuple[str, str]] | None) -> dg.MetadataValue:
+    """Which series a build recomputed ("all", or ``symbol timeframe`` texts)."""
+    return dg.MetadataValue.json("all" if recomputed is None else [" ".join(s) for s in recomputed])
 
 
 def sentiment_asset_for(assets: Sequence[dg.AssetsDefinition]) -> dg.AssetsDefinition:
