@@ -101,3 +101,42 @@ def test_untrusted_state_and_expanded_series(bars):
     )  # fmt: skip
     assert recomputed == [("BTC/USDT", "1h"), ("ETH/USDT", "1h")]
     assert _table(con).height == fewer.height
+
+
+def test_cross_asset_rows_follow_their_reference_symbol(shared_data):
+    """A new BTC bar changes ETH's correlation and beta to BTC: both series are rebuilt,
+    although only BTC's closes changed."""
+    from trading_assets.features import cross_asset as cross_logic
+
+    folder = shared_data / "crypto" / "binance_spot_2023"
+    closes = pl.concat(
+        FreqtradeJsonReader(folder / f"{s.replace('/', '_')}-1h.json").read()
+        .select(*joins.KEY, "close")
+        for s in ("BTC/USDT", "ETH/USDT")
+    ).sort(joins.KEY)  # fmt: skip
+    table, schema = "features.cross_asset", cross_logic.output_schema()
+    refs = joins.cross_asset_references(closes)
+    assert refs["ETH/USDT"] == "BTC/USDT"
+
+    def update(con, frame, trusted):
+        return series_state.update_changed(
+            con, "features/cross_asset", "v", trusted, table, schema, {"closes": frame},
+            lambda series: joins.cross_asset_rows(
+                frame, refs, None if series is None else {s for s, _ in series}
+            ),
+            expand=lambda changed: joins.cross_asset_dependents(changed, refs),
+        )  # fmt: skip
+
+    btc = closes.filter(pl.col("symbol") == "BTC/USDT")
+    older = closes.join(btc.tail(1), on=joins.KEY, how="anti")
+    con = _connect()
+    write, _ = update(con, older, None)
+    newer, recomputed = update(con, closes, write.data_version)
+    assert recomputed == [("BTC/USDT", "1h"), ("ETH/USDT", "1h")]
+    only_eth = {("ETH/USDT", "1h")}  # and ETH's changing alone rebuilds BTC (BTC's reference)
+    assert joins.cross_asset_dependents(only_eth, refs) == only_eth | {("BTC/USDT", "1h")}
+    full = _connect()
+    everything, _ = update(full, closes, None)
+    rows = f"SELECT * FROM {table} ORDER BY symbol, timeframe, ts"
+    assert con.sql(rows).pl().equals(full.sql(rows).pl())
+    assert newer.data_version == everything.data_version

@@ -153,15 +153,41 @@ def cross_asset_join(
         overrides: explicit reference per symbol (see
             :func:`trading_assets.features.cross_asset.reference_symbol`).
     """
+    references = cross_asset_references(closes, overrides)
+    return CrossAssetJoin(cross_asset_rows(closes, references), references)
+
+
+def cross_asset_references(
+    closes: pl.DataFrame, overrides: Mapping[str, str] | None = None
+) -> dict[str, str | None]:
+    """Symbol -> its reference symbol (None: none available), for every symbol of
+    ``closes`` (see :func:`trading_assets.features.cross_asset.reference_symbol`)."""
     symbols = sorted(closes["symbol"].unique().to_list())
+    return {s: cross_logic.reference_symbol(s, symbols, overrides) for s in symbols}
+
+
+def cross_asset_rows(
+    closes: pl.DataFrame, references: Mapping[str, str | None], symbols: set[str] | None = None
+) -> pl.DataFrame:
+    """The ``features.cross_asset`` rows of ``symbols`` (None: every symbol of
+    ``references``), each against its reference's closes in ``closes``."""
     by_symbol = {s: f for (s,), f in closes.group_by("symbol")}
-    parts, references = [], {}
-    for symbol in symbols:
-        ref = cross_logic.reference_symbol(symbol, symbols, overrides)
-        references[symbol] = ref
-        parts.append(cross_logic.cross_asset(by_symbol[symbol], by_symbol.get(ref)))
-    frame = pl.concat(parts) if parts else pl.DataFrame(schema=cross_logic.output_schema())
-    return CrossAssetJoin(frame, references)
+    parts = [
+        cross_logic.cross_asset(by_symbol[symbol], by_symbol.get(ref))
+        for symbol, ref in sorted(references.items())
+        if (symbols is None or symbol in symbols) and symbol in by_symbol
+    ]
+    return pl.concat(parts) if parts else pl.DataFrame(schema=cross_logic.output_schema())
+
+
+def cross_asset_dependents(
+    changed: set[tuple[str, str]], references: Mapping[str, str | None]
+) -> set[tuple[str, str]]:
+    """``changed`` series and the series whose reference is one of them (same timeframe)."""
+    out = set(changed)
+    for symbol, ref in references.items():
+        out |= {(symbol, tf) for s, tf in changed if ref is not None and s == ref}
+    return out
 
 
 def cross_asset_measures(

@@ -139,18 +139,27 @@ class CrossAssetConfig(JoinFeatureConfig):
 def cross_asset(
     context: dg.AssetExecutionContext, config: CrossAssetConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    schema = cross_logic.output_schema()
+    schema, table = cross_logic.output_schema(), "features.cross_asset"
     with warehouse.connect() as con:
-        ensure_feature_table(con, "features.cross_asset", schema)
+        ensure_feature_table(con, table, schema)
         closes = read_staging_bars(con, None, [*KEY, "close"])
-    joined = joins.cross_asset_join(closes, config.references)
-    with warehouse.connect() as con:
-        result = replace_scope(con, "features.cross_asset", joined.frame, {}, schema=schema)
+        refs = joins.cross_asset_references(closes, config.references)
+        result, recomputed = series_state.update_changed(
+            con, "features/cross_asset", f"{code_version(context)}:{sorted(refs.items())}",
+            recorded_data_version(context), table, schema, {"closes": closes},
+            lambda series: joins.cross_asset_rows(
+                closes, refs, None if series is None else {s for s, _ in series}
+            ),
+            expand=lambda changed: joins.cross_asset_dependents(changed, refs),
+        )  # fmt: skip
+        stored = con.sql(f"SELECT * FROM {table} ORDER BY symbol, timeframe, ts").pl()
+    joined = joins.CrossAssetJoin(stored, refs)
     measures = joins.cross_asset_measures(joined, closes, config.max_missing_share)
     return dg.MaterializeResult(
         metadata={
             **write_metadata(result),
             "references": dg.MetadataValue.json(joined.references),
+            "recomputed_series": _recomputed(recomputed),
             "preview": preview(joined.frame.drop_nulls(cross_logic.NAMES[0]).tail(5)),
         },
         data_version=dg.DataVersion(result.data_version),
