@@ -13,7 +13,9 @@ result table is still what the last build wrote (its content version equals the 
 Dagster recorded for that materialization): another checkout, a manual edit of the table or
 a build that failed after writing makes every series change.
 
-No Dagster here; all writes inside the caller's transaction.
+:func:`update_changed` does all of it for a table with one row set per series (fingerprints,
+trust, recomputation, per-series replacement and the new state, in one transaction). No
+Dagster here.
 """
 
 from __future__ import annotations
