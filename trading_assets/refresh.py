@@ -267,7 +267,7 @@ def refresh(
     policy = {k.to_user_string() for k in POLICY_ASSETS}
     job = defs.resolve_implicit_global_asset_job_def()
     warehouse_path = initialized_resource(defs.resources["warehouse"], instance).path
-    warm = _served_cache(defs, instance)
+    served_cache = _served_cache(defs, instance)
     executed: list[PlannedStep] = []
     summary = RunSummary()
     done: set[tuple[str, str | None]] = set()
@@ -301,7 +301,7 @@ def refresh(
             # a new bar on a quiet home, retraining nothing: short, so other processes may wait
             short = quiet and not policy.intersection(keys)
             live = short and _predicts_live(keys)
-            with held(warehouse_path) if short else nullcontext(), _warm_models(live, warm):
+            with held(warehouse_path) if short else nullcontext(), _warm_models(live, served_cache):
                 result = job.execute_in_process(
                     instance=instance,
                     partition_key=partition,

@@ -38,7 +38,13 @@ from typing import IO, Any
 
 import polars as pl
 
-from trading_assets.ml.live import LiveRun, ServedSpec, load_served, predict_served
+from trading_assets.ml.live import (
+    LiveRun,
+    ServedSpec,
+    load_fitted,
+    load_served,
+    predict_served,
+)
 from trading_assets.ml.served_cache import ChampionRef, ServedCache
 
 
@@ -164,9 +170,8 @@ def _warm(
     chart library."""
     for name, ref in cache.stored_champions(tracking_uri).items():
         if cache.has_fitted(name, ref):
-            specs = [ServedSpec(name, "", "", "", ref.version, ref)]
-            (served,) = load_served(specs, tracking_uri, cache, loaded)
-            if callable(prepare := getattr(served.model, "prepare", None)):
+            model = load_fitted(tracking_uri, name, ref, cache, loaded)
+            if callable(prepare := getattr(model, "prepare", None)):
                 prepare()
     from trading_assets.report import charts
 

@@ -357,10 +357,7 @@ def load_served(
         if spec.champion is None:
             model: Any = BaselineModel(spec.family, horizon_of(spec.target))
         else:
-            key = (spec.name, spec.champion)
-            if key not in loaded:
-                loaded[key] = _load(tracking_uri, spec.name, spec.champion, cache)
-            model = loaded[key]
+            model = load_fitted(tracking_uri, spec.name, spec.champion, cache, loaded)
         served.append(
             ServedModel(spec.name, spec.family, spec.target, spec.timeframe, spec.version, model)
         )
@@ -375,12 +372,32 @@ def _champion_ref(tracking_uri: str, name: str) -> ChampionRef | None:
     return ChampionRef(current.version, current.run_id) if current else None
 
 
-def _load(tracking_uri: str, name: str, ref: ChampionRef, cache: ServedCache | None) -> Any:
+def load_fitted(
+    tracking_uri: str,
+    name: str,
+    ref: ChampionRef,
+    cache: ServedCache | None = None,
+    loaded: dict[tuple[str, ChampionRef], Any] | None = None,
+) -> Any:
+    """The fitted model of version ``ref`` of the registered model ``name``: from ``loaded``
+    (models kept by this process), else unpickled from the ``cache``'s copy, else downloaded
+    from the MLflow registry at ``tracking_uri`` (imports MLflow); stored in ``loaded``.
+
+    Raises:
+        mlflow.exceptions.MlflowException: the version is neither cached nor in the registry.
+    """
+    key = (name, ref)
+    if loaded is not None and key in loaded:
+        return loaded[key]
     from trading_assets.ml.predictor import fitted_artifact, load_version
 
     if cache is None:
-        return load_version(tracking_uri, name, ref.version)
-    return cache.fitted(name, ref, lambda: fitted_artifact(tracking_uri, name, ref.version))
+        model = load_version(tracking_uri, name, ref.version)
+    else:
+        model = cache.fitted(name, ref, lambda: fitted_artifact(tracking_uri, name, ref.version))
+    if loaded is not None:
+        loaded[key] = model
+    return model
 
 
 @dataclass
@@ -489,6 +506,7 @@ __all__ = [
     "gaps",
     "horizon_of",
     "live_frame",
+    "load_fitted",
     "load_served",
     "pending",
     "predict_pending",

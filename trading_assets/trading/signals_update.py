@@ -31,8 +31,6 @@ from trading_assets.warehouse.predictions import (
 from trading_assets.warehouse.writes import (
     WriteResult,
     content_version,
-    replace_scope_rows,
-    transaction,
 )
 
 TABLE = "signals.signals"
@@ -115,28 +113,24 @@ def update_signals(
     Raises:
         duckdb.Error: the write failed; the transaction is rolled back.
     """
-    names = ("predictions", "bars", "labels", "regime", "contributions")
-    now = series_state.fingerprints(
-        con, {n: f for n, f in zip(names, inputs.frames(), strict=True) if f is not None}
-    )
-    trusted = trusted_version is not None and content_version(con, TABLE)[1] == trusted_version
-    changed = series_state.changed_series(con, ASSET, state_version, now, trusted)
     if inputs.predictions.height == 0:  # nothing to replace them with: keep them
         run = signals_run.build_signals(*inputs.frames(), config, top_drivers)
         rows, version = content_version(con, TABLE)
         return SignalsUpdate(run, WriteResult(0, 0, 0, rows, version), None)
-    if changed is not None and not changed:  # every series as stored: nothing to compute
-        run = signals_run.SignalsRun(pl.DataFrame(schema=SIGNALS_SCHEMA))
-    else:
-        subset = inputs if changed is None else inputs.of(changed)
-        run = signals_run.build_signals(*subset.frames(), config, top_drivers)
-    with transaction(con):
-        if changed is None:
-            write = replace_scope_rows(con, TABLE, run.signals, {}, schema=SIGNALS_SCHEMA)
-        else:
-            write = series_state.replace_series(con, TABLE, run.signals, changed, SIGNALS_SCHEMA)
-        series_state.store(con, ASSET, state_version, now, changed)
-    return SignalsUpdate(run, write, None if changed is None else sorted(changed))
+    runs: list[signals_run.SignalsRun] = []
+
+    def compute(series: set[tuple[str, str]] | None) -> pl.DataFrame:
+        subset = inputs if series is None else inputs.of(series)
+        runs.append(signals_run.build_signals(*subset.frames(), config, top_drivers))
+        return runs[-1].signals
+
+    names = ("predictions", "bars", "labels", "regime", "contributions")
+    frames = {n: f for n, f in zip(names, inputs.frames(), strict=True) if f is not None}
+    write, recomputed = series_state.update_changed(
+        con, ASSET, state_version, trusted_version, TABLE, SIGNALS_SCHEMA, frames, compute
+    )
+    run = runs[0] if runs else signals_run.SignalsRun(pl.DataFrame(schema=SIGNALS_SCHEMA))
+    return SignalsUpdate(run, write, recomputed)
 
 
 __all__ = ["SignalsInputs", "SignalsUpdate", "read_inputs", "update_signals"]
