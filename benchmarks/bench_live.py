@@ -614,6 +614,21 @@ def run_c(home: Path, iterations: int) -> dict:
     }
 
 
+def byte_compiled() -> str:
+    """Byte-compile the project's modules, as Python does on a user's first import (a shell
+    with ``PYTHONDONTWRITEBYTECODE`` set, as CI's may be, would otherwise compile them again
+    in every timed process); says so for the printout."""
+    import compileall
+
+    import trading_assets
+
+    package = Path(trading_assets.__file__).parent
+    ok = compileall.compile_dir(package, quiet=1)
+    unset = not os.environ.get("PYTHONDONTWRITEBYTECODE")
+    flag = "" if unset else " (PYTHONDONTWRITEBYTECODE is set here)"
+    return f"bytecode: {package} compiled before timing{flag}" + ("" if ok else " with errors")
+
+
 # -- main -----------------------------------------------------------------------------------
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -657,6 +672,7 @@ def main() -> int:
     os.environ.update({k: env[k] for k in ("TRADING_PROFILE", "TRADING_DATA_DIR",
                                            "TRADING_ASSETS_HOME", "DAGSTER_HOME")})  # fmt: skip
     source, total, bar_times = held_back_bars(held)
+    print(byte_compiled())
 
     full_s, done = cli(env, "run", log=log)
     if done.returncode != 0:

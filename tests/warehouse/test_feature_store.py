@@ -9,11 +9,16 @@ import polars as pl
 import pytest
 
 from trading_assets.features import incremental as inc
-from trading_assets.features.series import SeriesWrite, series_update
+from trading_assets.features.series import (
+    SeriesWrite,
+    series_measures,
+    series_update,
+)
 from trading_assets.sources.files.freqtrade_json import FreqtradeJsonReader
 from trading_assets.warehouse import feature_store as fs
 from trading_assets.warehouse.catalog import table_columns
 from trading_assets.warehouse.connection import connect
+from trading_assets.warehouse.writes import content_version
 
 TABLE = "features.labels"
 
@@ -84,3 +89,69 @@ def test_a_failed_series_write_changes_nothing(tmp_path: Path, eth_1h):
 def test_reading_features_of_a_missing_table_gives_no_rows(tmp_path: Path):
     with connect(tmp_path / "w.duckdb") as con:
         assert fs.read_symbol_features(con, "features.classic", "ETH/USDT", ["rsi_14"]).height == 0
+
+
+@pytest.fixture(scope="module")
+def eth_1m(shared_data: Path) -> pl.DataFrame:
+    path = shared_data / "crypto" / "binance_spot_2023" / "ETH_USDT-1m.json"
+    return FreqtradeJsonReader(path).read().drop("trades", "source").head(900)
+
+
+def _measure(con, family, bars, version="v1"):
+    """fs.measure_stored as the feature assets call it, checked against measuring every row."""
+    keys = bars.select("symbol", "timeframe", "ts")
+    fingerprints = fs.series_fingerprints(con, TABLE, "ETH/USDT")
+    measures, again = fs.measure_stored(
+        con, TABLE, family, "ETH/USDT", version, fingerprints, keys, 0.05
+    )
+    stored = fs.read_symbol_rows(con, TABLE, "ETH/USDT")
+    assert measures == series_measures(family, stored, keys, 0.05)  # same as measuring it all
+    assert set(fs.read_measures(con, family.name, "ETH/USDT")) == set(fingerprints)
+    return measures, again
+
+
+def test_checks_measure_again_only_the_timeframes_whose_rows_or_bars_changed(
+    tmp_path: Path, eth_1h, eth_1m
+):
+    family = inc.labels_family()  # a cool-down: the newest bars are not measured
+    hours, minutes = eth_1h.head(300), eth_1m
+    with connect(tmp_path / "w.duckdb") as con:
+        fs.ensure_feature_table(con, TABLE, family.schema, family.name)
+        writes = [
+            series_update(family, s, None, None, "v1", False)[0] for s in (hours.head(250), minutes)
+        ]
+        first = fs.write_series(con, TABLE, family.name, "ETH/USDT", writes, [])
+        assert first.data_version == content_version(con, TABLE, {"symbol": "ETH/USDT"})[1]
+        assert (
+            set(first.series) == {"1h", "1m"} and sum(n for n, _ in first.series.values()) == 1150
+        )
+        measures, again = _measure(con, family, pl.concat([hours.head(250), minutes]))
+        assert again == ["1h", "1m"] and all(m.passed for m in measures.values())
+        _, again = _measure(con, family, pl.concat([hours.head(250), minutes]))
+        assert again == []  # nothing changed: nothing read
+
+        # new 1h bars: the 1h series is measured again, the 1m one is not
+        marks, last = (
+            fs.read_watermarks(con, family.name, "ETH/USDT"),
+            fs.last_rows(con, TABLE, "ETH/USDT"),
+        )
+        assert last["1m"]["ts"] == minutes["ts"][-1] and last["1h"]["ts"] == hours["ts"][249]
+        tail, _ = series_update(family, hours, marks["1h"], last["1h"], "v1", False)
+        second = fs.write_series(con, TABLE, family.name, "ETH/USDT", [tail], [])
+        assert second.data_version == content_version(con, TABLE, {"symbol": "ETH/USDT"})[1]
+        bars = pl.concat([hours, minutes])
+        _, again = _measure(con, family, bars)
+        assert again == ["1h"]
+
+        # a row deleted behind the asset's back: its timeframe is measured again and fails
+        con.execute(f"DELETE FROM {TABLE} WHERE timeframe = '1m' AND ts = ?", [minutes["ts"][9]])
+        measures, again = _measure(con, family, bars)
+        assert again == ["1m"] and not measures["aligned_with_bars"].passed
+        assert measures["aligned_with_bars"].details["missing_rows"] == 1
+        # new feature code: every timeframe again
+        _, again = _measure(con, family, bars, version="v2")
+        assert again == ["1h", "1m"]
+
+        newest = fs.newest_rows(con, TABLE, "ETH/USDT", ["timeframe", "ts"], 3)
+        assert newest["ts"].to_list() == sorted(newest["ts"].to_list())
+        assert newest["ts"][-1] == max(hours["ts"][-1], minutes["ts"][-1])

@@ -239,10 +239,12 @@ class ChartCache:
 
 @functools.cache
 def _code_digest() -> bytes:
-    """This module's source and the matplotlib version: what draws every chart."""
-    import matplotlib
+    """This module's source and the matplotlib version: what draws every chart (the version
+    from the installed distribution's metadata: a process that finds every chart in the
+    cache never imports matplotlib)."""
+    from importlib.metadata import version
 
-    return hashlib.sha256(Path(__file__).read_bytes() + matplotlib.__version__.encode()).digest()
+    return hashlib.sha256(Path(__file__).read_bytes() + version("matplotlib").encode()).digest()
 
 
 def _chart_key(chart: Callable[..., str], rows: pl.DataFrame, args: tuple) -> str:

@@ -7,22 +7,29 @@
 - ``ops.feature_watermarks`` records, per (family, symbol, timeframe), what the stored rows
   were computed from (:class:`trading_assets.features.incremental.Watermark`); it is written
   in the same transaction as the rows it describes.
+- ``ops.feature_measures`` keeps, per (family, symbol, timeframe), the check measures of the
+  stored rows and what they were measured on
+  (:class:`trading_assets.features.series.MeasuredSeries`), so a run measures only the
+  timeframes whose rows or bars changed.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import polars as pl
 
-from trading_assets.features.incremental import Watermark
-from trading_assets.features.series import SeriesWrite
+from trading_assets.features.checks import Measure
+from trading_assets.features.incremental import SeriesFamily, Watermark
+from trading_assets.features.series import MeasuredSeries, SeriesWrite, measure_symbol
 from trading_assets.schemas import UTC_TS
 from trading_assets.warehouse.catalog import table_columns, table_exists
 from trading_assets.warehouse.ddl import create_table_sql, duckdb_type, ensure_table
-from trading_assets.warehouse.writes import WriteResult, content_version, transaction, upsert_rows
+from trading_assets.warehouse.writes import WriteResult, rows_version, transaction, upsert_rows
 
 WATERMARKS = "ops.feature_watermarks"
 WATERMARK_SCHEMA: dict[str, pl.DataType] = {
@@ -35,6 +42,24 @@ WATERMARK_SCHEMA: dict[str, pl.DataType] = {
     "code_version": pl.String(),
 }
 WATERMARK_KEY = ("family", "symbol", "timeframe")
+MEASURES = "ops.feature_measures"
+MEASURES_SCHEMA: dict[str, pl.DataType] = {
+    "family": pl.String(),
+    "symbol": pl.String(),
+    "timeframe": pl.String(),
+    "measure_key": pl.String(),
+    "partial": pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class SeriesWriteResult(WriteResult):
+    """:class:`~trading_assets.warehouse.writes.WriteResult` of :func:`write_series`, with
+    ``series``: timeframe -> ``(rows, digest)`` of the symbol's rows after the write."""
+
+    series: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
 _INCOMING = "__feature_rows"
 _EXPECTED = "__expected_columns"
 
@@ -104,13 +129,45 @@ def read_watermarks(
 
 
 def last_rows(con: duckdb.DuckDBPyConnection, table: str, symbol: str) -> dict[str, dict[str, Any]]:
-    """timeframe -> the stored row (column -> value) with the latest ts for ``symbol``."""
+    """timeframe -> the stored row (column -> value) with the latest ts for ``symbol``.
+
+    Two reads: the latest ts per timeframe (two columns), then those rows only (a window
+    over every column of the symbol's rows costs several times more on wide tables)."""
+    latest = con.execute(
+        f"SELECT timeframe, max(ts) FROM {table} WHERE symbol = ? GROUP BY timeframe", [symbol]
+    ).fetchall()
+    if not latest:
+        return {}
+    rows = " OR ".join("(timeframe = ? AND ts = ?)" for _ in latest)
     frame = con.sql(
-        f"SELECT * FROM {table} WHERE symbol = $1 "
-        "QUALIFY row_number() OVER (PARTITION BY timeframe ORDER BY ts DESC) = 1",
-        params=[symbol],
+        f"SELECT * FROM {table} WHERE symbol = ? AND ({rows}) ORDER BY timeframe, ts",
+        params=[symbol, *(value for pair in latest for value in pair)],
     ).pl()
     return {row["timeframe"]: row for row in frame.iter_rows(named=True)}
+
+
+def series_fingerprints(
+    con: duckdb.DuckDBPyConnection, table: str, symbol: str
+) -> dict[str, tuple[int, int]]:
+    """timeframe -> ``(rows, digest)`` of ``symbol``'s stored rows: the row count and XOR of
+    DuckDB's row hashes (:func:`trading_assets.warehouse.writes.content_version`'s measure,
+    per timeframe; :func:`symbol_version` combines them into the symbol's)."""
+    rows = con.execute(
+        f"SELECT timeframe, count(*), coalesce(bit_xor(hash(t)), 0) FROM {table} t "
+        "WHERE symbol = ? GROUP BY timeframe",
+        [symbol],
+    ).fetchall()
+    return {tf: (int(n), int(digest)) for tf, n, digest in rows}
+
+
+def symbol_version(fingerprints: Mapping[str, tuple[int, int]]) -> tuple[int, str]:
+    """Row count and content version of a symbol's rows from :func:`series_fingerprints`:
+    equal to :func:`~trading_assets.warehouse.writes.content_version` of the symbol's
+    scope (XOR is order-free, so the timeframes' digests combine)."""
+    rows = digest = 0
+    for n, d in fingerprints.values():
+        rows, digest = rows + n, digest ^ d
+    return rows, rows_version(rows, digest)
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> int:
@@ -139,13 +196,14 @@ def write_series(
     symbol: str,
     writes: Sequence[SeriesWrite],
     drop_timeframes: Sequence[str],
-) -> WriteResult:
+) -> SeriesWriteResult:
     """Apply ``writes`` for ``symbol`` and their watermarks, and drop the rows and watermarks
     of ``drop_timeframes``, in ONE transaction.
 
     Returns:
         rows inserted and deleted (``updated`` is always 0: changed rows are deleted and
-        inserted again), the symbol's rows after the write and their content version.
+        inserted again), the symbol's rows after the write, their content version and the
+        fingerprint of each of its timeframes (:func:`series_fingerprints`).
 
     Raises:
         duckdb.Error: the write failed; the transaction is rolled back and nothing changes.
@@ -181,8 +239,9 @@ def write_series(
                 WATERMARK_KEY,
                 schema=WATERMARK_SCHEMA,
             )
-        rows, version = content_version(con, table, {"symbol": symbol})
-    return WriteResult(inserted, 0, deleted, rows, version)
+        series = series_fingerprints(con, table, symbol)
+    rows, version = symbol_version(series)
+    return SeriesWriteResult(inserted, 0, deleted, rows, version, series)
 
 
 def read_symbol_rows(con: duckdb.DuckDBPyConnection, table: str, symbol: str) -> pl.DataFrame:
@@ -208,3 +267,95 @@ def read_symbol_features(
         "ORDER BY timeframe, ts",
         params=[symbol],
     ).pl()
+
+
+def read_timeframes(
+    con: duckdb.DuckDBPyConnection, table: str, symbol: str, timeframes: Sequence[str]
+) -> pl.DataFrame:
+    """Stored rows of ``symbol`` in ``timeframes``, in storage order."""
+    return con.sql(
+        f"SELECT * FROM {table} WHERE symbol = ? AND list_contains(?, timeframe)",
+        params=[symbol, list(timeframes)],
+    ).pl()
+
+
+def newest_rows(
+    con: duckdb.DuckDBPyConnection, table: str, symbol: str, columns: Sequence[str], n: int = 5
+) -> pl.DataFrame:
+    """``columns`` of the ``n`` stored rows of ``symbol`` with the latest ts (any timeframe),
+    oldest first: the materialization's preview."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    return con.sql(
+        f"SELECT {names} FROM (SELECT {names} FROM {table} WHERE symbol = ? "
+        "ORDER BY ts DESC, timeframe LIMIT ?) ORDER BY ts, timeframe",
+        params=[symbol, n],
+    ).pl()
+
+
+def read_measures(
+    con: duckdb.DuckDBPyConnection, family: str, symbol: str
+) -> dict[str, MeasuredSeries]:
+    """timeframe -> the check measures :func:`store_measures` kept for ``family`` and
+    ``symbol`` (empty before the first)."""
+    if not table_exists(con, MEASURES):
+        return {}
+    rows = con.execute(
+        f"SELECT timeframe, measure_key, partial FROM {MEASURES} WHERE family = ? AND symbol = ?",
+        [family, symbol],
+    ).fetchall()
+    return {tf: MeasuredSeries(key, json.loads(partial)) for tf, key, partial in rows}
+
+
+def store_measures(
+    con: duckdb.DuckDBPyConnection,
+    family: str,
+    symbol: str,
+    measured: Mapping[str, MeasuredSeries],
+) -> None:
+    """Keep ``measured`` (timeframe -> measures) as ``family``'s for ``symbol``, replacing
+    what was kept, in one transaction. A cache: each entry names what it was measured on, so
+    one that no longer matches the rows is measured again, never trusted."""
+    with transaction(con):
+        ensure_table(con, MEASURES, MEASURES_SCHEMA)
+        con.execute(f"DELETE FROM {MEASURES} WHERE family = ? AND symbol = ?", [family, symbol])
+        rows = [
+            [family, symbol, tf, m.key, json.dumps(m.partial, sort_keys=True)]
+            for tf, m in sorted(measured.items())
+        ]
+        if rows:
+            con.executemany(f"INSERT INTO {MEASURES} VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def measure_stored(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    family: SeriesFamily,
+    symbol: str,
+    version: str,
+    fingerprints: Mapping[str, tuple[int, int]],
+    bars: pl.DataFrame,
+    threshold: float,
+) -> tuple[dict[str, Measure], list[str]]:
+    """The per-series feature checks' measures of ``symbol``'s stored rows in ``table``
+    (:func:`trading_assets.features.series.measure_symbol`): the timeframes whose rows
+    (``fingerprints``, from :func:`series_fingerprints`), bars (``symbol, timeframe, ts``)
+    or ``version`` changed are read and measured again, the others come from
+    ``ops.feature_measures``, which then holds every current timeframe's.
+
+    Returns:
+        the measures by check name, and the timeframes measured again (sorted).
+    """
+    measured = read_measures(con, family.name, symbol)
+    measures, now, again = measure_symbol(
+        family,
+        version,
+        fingerprints,
+        bars,
+        measured,
+        lambda timeframes: read_timeframes(con, table, symbol, timeframes),
+        [name for name, _ in table_columns(con, table)],
+        threshold,
+    )
+    if again or set(now) != set(measured):
+        store_measures(con, family.name, symbol, now)
+    return measures, again

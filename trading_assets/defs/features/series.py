@@ -5,7 +5,9 @@ Each reads the symbol's ``staging.bars`` (every timeframe), and per timeframe ei
 (no new bars), computes only the new bars' tail (bars up to the stored watermark unchanged,
 same code), or recomputes the series in full; writes rows and watermarks in one transaction;
 and reports its checks on the symbol's stored rows: missing (NULL/NaN/inf) share per feature
-after warm-up, the feature columns, and one row per bar. The data version is a content hash of
+after warm-up, the feature columns, and one row per bar (measured again only for the
+timeframes whose rows or bars changed; the metadata field ``measured_timeframes`` lists
+them). The data version is a content hash of
 the symbol's rows, so a run that finds nothing new changes nothing downstream.
 """
 
@@ -127,16 +129,18 @@ def build_series_asset(
             result = feature_store.write_series(
                 con, table, family.name, symbol, update.writes, update.dropped
             )
-            stored = feature_store.read_symbol_rows(con, table, symbol)
-        measures = series_logic.series_measures(
-            family, stored, update.bars, config.max_missing_share
-        )
+            measures, again = feature_store.measure_stored(
+                con, table, family, symbol, version, result.series, update.bars,
+                config.max_missing_share,
+            )  # fmt: skip
+            newest = feature_store.newest_rows(con, table, symbol, list(family.schema)[:10])
         return dg.MaterializeResult(
             metadata={
                 **write_metadata(result),
                 "features": dg.MetadataValue.int(len(family.features)),
                 "plans": dg.MetadataValue.json(update.plans),
-                "preview": preview(stored.select(stored.columns[:10]).tail(5)),
+                "measured_timeframes": dg.MetadataValue.json(again),
+                "preview": preview(newest),
             },
             data_version=dg.DataVersion(result.data_version),
             check_results=check_results(measures, SERIES_CHECKS, symbol, result.rows),
