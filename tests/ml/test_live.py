@@ -177,3 +177,33 @@ def test_only_series_with_bars_left_to_predict_are_read(table_1h, lightgbm):
                               BaselineModel("zero", 1))  # fmt: skip
     nothing = live.predict_served([served], {}, {}, NOW)
     assert nothing.rows.is_empty() and nothing.skipped == []
+
+
+def test_models_served_together_predict_as_each_served_alone(table_1h, lightgbm):
+    """The models of a (timeframe, target) share one frame holding every feature any of them
+    reads; each still predicts, skips and notes gaps as when served alone."""
+    ds = prepare(table_1h, "1h", "fwd_ret_1", ["KMID", "KLEN", "ROC5"])
+    rows = np.arange(ds.frame.height)
+    narrow = live.ServedModel(
+        "fwd_ret_1-1h-svm", "svm", "fwd_ret_1", "1h", "2",
+        FAMILIES["svm"].fit(ds, rows, FAMILIES["svm"].params({})),
+    )  # fmt: skip
+    last = live.ServedModel(
+        "fwd_ret_1-1h-last", "last", "fwd_ret_1", "1h",
+        live.baseline_version({}, "fwd_ret_1-1h-last"), BaselineModel("last", 1),
+    )  # fmt: skip
+    served = [lightgbm, narrow, last]
+    tails = {"1h": table_1h}
+    eth_done = pl.DataFrame({"symbol": ["ETH/USDT"], "last_ts": [table_1h["ts"].max()]})
+    done = {narrow.name: eth_done}  # the svm predicted ETH's newest bar already
+    together = live.predict_served(served, tails, done, NOW)
+    alone = [live.predict_served([s], tails, done, NOW) for s in served]
+
+    def stable(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.drop("predicted_at").sort("model", "symbol", "ts")
+
+    assert stable(together.rows).equals(stable(pl.concat([a.rows for a in alone])))
+    assert together.rows.filter(pl.col("model") == narrow.name)["symbol"].to_list() == ["BTC/USDT"]
+    assert together.skipped == [s for a in alone for s in a.skipped]
+    assert together.gaps == sorted({g for a in alone for g in a.gaps})
+    assert together.contributions.equals(alone[0].contributions)

@@ -104,15 +104,16 @@ def test_untrusted_state_and_expanded_series(bars):
 
 
 def test_cross_asset_rows_follow_their_reference_symbol(shared_data):
-    """A new BTC bar changes ETH's correlation and beta to BTC: both series are rebuilt,
-    although only BTC's closes changed."""
+    """A new BTC 1h bar changes ETH's 1h correlation and beta to BTC: both 1h series are
+    rebuilt, although only BTC's closes changed; their 5m series are not."""
     from trading_assets.features import cross_asset as cross_logic
 
     folder = shared_data / "crypto" / "binance_spot_2023"
     closes = pl.concat(
-        FreqtradeJsonReader(folder / f"{s.replace('/', '_')}-1h.json").read()
+        FreqtradeJsonReader(folder / f"{s.replace('/', '_')}-{tf}.json").read()
         .select(*joins.KEY, "close")
         for s in ("BTC/USDT", "ETH/USDT")
+        for tf in ("1h", "5m")
     ).sort(joins.KEY)  # fmt: skip
     table, schema = "features.cross_asset", cross_logic.output_schema()
     refs = joins.cross_asset_references(closes)
@@ -121,13 +122,11 @@ def test_cross_asset_rows_follow_their_reference_symbol(shared_data):
     def update(con, frame, trusted):
         return series_state.update_changed(
             con, "features/cross_asset", "v", trusted, table, schema, {"closes": frame},
-            lambda series: joins.cross_asset_rows(
-                frame, refs, None if series is None else {s for s, _ in series}
-            ),
+            lambda series: joins.cross_asset_rows(frame, refs, series),
             expand=lambda changed: joins.cross_asset_dependents(changed, refs),
         )  # fmt: skip
 
-    btc = closes.filter(pl.col("symbol") == "BTC/USDT")
+    btc = closes.filter((pl.col("symbol") == "BTC/USDT") & (pl.col("timeframe") == "1h"))
     older = closes.join(btc.tail(1), on=joins.KEY, how="anti")
     con = _connect()
     write, _ = update(con, older, None)
@@ -140,3 +139,6 @@ def test_cross_asset_rows_follow_their_reference_symbol(shared_data):
     rows = f"SELECT * FROM {table} ORDER BY symbol, timeframe, ts"
     assert con.sql(rows).pl().equals(full.sql(rows).pl())
     assert newer.data_version == everything.data_version
+    assert set(con.sql(f"SELECT DISTINCT timeframe FROM {table}").pl()["timeframe"]) == {
+        "1h", "5m"
+    }  # fmt: skip

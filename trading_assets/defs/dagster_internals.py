@@ -8,7 +8,7 @@ tests, nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import dagster as dg
@@ -85,6 +85,60 @@ def check_record_status(record: Any) -> str:
     if record.status == Status.FAILED:
         return "failed"
     return "planned"
+
+
+def latest_check_executions(
+    instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey]
+) -> list[Any]:
+    """The latest execution record of every (check, partition) of ``check_keys``, as
+    ``get_asset_check_execution_history`` returns them, in any order.
+
+    Dagster's storage offers the latest execution per check, or one check's history; on SQL
+    storage (SQLite, Postgres) this is one query of its ``asset_check_executions`` table for
+    the newest row of each (asset, check, partition), and only those rows' evaluation events
+    are deserialized. Elsewhere, each check's last ``HISTORY_FALLBACK`` executions are read.
+    """
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+
+    keys = {(k.asset_key.to_string(), k.name): k for k in check_keys}
+    storage = instance.event_log_storage
+    if not keys:
+        return []
+    if not isinstance(storage, SqlEventLogStorage):
+        return _latest_from_history(storage, keys.values())
+    import sqlalchemy as db
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecord
+    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable as checks
+
+    assets = sorted({asset for asset, _ in keys})
+    newest = (
+        db.select(db.func.max(checks.c.id))
+        .where(checks.c.asset_key.in_(assets))
+        .group_by(checks.c.asset_key, checks.c.check_name, checks.c.partition)
+    )
+    query = db.select(
+        checks.c.id, checks.c.run_id, checks.c.execution_status, checks.c.evaluation_event,
+        checks.c.create_timestamp, checks.c.partition, checks.c.asset_key, checks.c.check_name,
+    ).where(checks.c.id.in_(newest))  # fmt: skip
+    with storage.index_connection() as conn:
+        rows = [dict(row) for row in conn.execute(query).mappings()]
+    return [
+        AssetCheckExecutionRecord.from_db_row(row, key=keys[(row["asset_key"], row["check_name"])])
+        for row in rows
+        if (row["asset_key"], row["check_name"]) in keys
+    ]
+
+
+#: executions read per check where the storage is not SQL (see latest_check_executions)
+HISTORY_FALLBACK = 200
+
+
+def _latest_from_history(storage: Any, keys: Iterable[dg.AssetCheckKey]) -> list[Any]:
+    latest: dict[tuple[dg.AssetCheckKey, str | None], Any] = {}
+    for key in keys:
+        for record in storage.get_asset_check_execution_history(key, limit=HISTORY_FALLBACK):
+            latest.setdefault((key, record.partition), record)
+    return list(latest.values())
 
 
 #: SQLAlchemy engines kept per event log storage (one per run shard and the index)

@@ -167,16 +167,31 @@ def cross_asset_references(
 
 
 def cross_asset_rows(
-    closes: pl.DataFrame, references: Mapping[str, str | None], symbols: set[str] | None = None
+    closes: pl.DataFrame,
+    references: Mapping[str, str | None],
+    series: set[tuple[str, str]] | None = None,
 ) -> pl.DataFrame:
-    """The ``features.cross_asset`` rows of ``symbols`` (None: every symbol of
-    ``references``), each against its reference's closes in ``closes``."""
+    """The ``features.cross_asset`` rows of the ``(symbol, timeframe)`` ``series`` (None:
+    every series of the symbols of ``references``), each against its reference's closes of
+    the same timeframe in ``closes``."""
+    if series is not None:
+        wanted = {s for s, _ in series}
+        refs = {r for s, r in references.items() if s in wanted and r is not None}
+        closes = closes.filter(pl.col("symbol").is_in(sorted(wanted | refs)))
+        closes = closes.filter(
+            pl.col("timeframe").is_in(sorted({tf for _, tf in series}))
+        )  # a series' features read its own timeframe only
     by_symbol = {s: f for (s,), f in closes.group_by("symbol")}
-    parts = [
-        cross_logic.cross_asset(by_symbol[symbol], by_symbol.get(ref))
-        for symbol, ref in sorted(references.items())
-        if (symbols is None or symbol in symbols) and symbol in by_symbol
-    ]
+    parts = []
+    for symbol, ref in sorted(references.items()):
+        if symbol not in by_symbol or (series is not None and symbol not in wanted):
+            continue
+        own = by_symbol[symbol]
+        if series is not None:
+            own = own.filter(
+                pl.col("timeframe").is_in(sorted(tf for s, tf in series if s == symbol))
+            )
+        parts.append(cross_logic.cross_asset(own, by_symbol.get(ref)))
     return pl.concat(parts) if parts else pl.DataFrame(schema=cross_logic.output_schema())
 
 

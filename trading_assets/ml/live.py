@@ -116,13 +116,23 @@ def pending(frame: pl.DataFrame, now: datetime, since: pl.DataFrame | None = Non
     if frame.height == 0:
         return frame
     rows = frame.filter(pl.col("label").is_null())  # few rows: their closes are cheap
-    rows = rows.filter(bar_close_of(rows) <= now)
-    if since is not None and since.height:
-        rows = rows.join(since.select("symbol", "last_ts"), on="symbol", how="left").filter(
-            pl.col("last_ts").is_null() | (pl.col("ts") > pl.col("last_ts"))
-        )
-        rows = rows.drop("last_ts")
-    return rows
+    return newer_than(rows.filter(bar_close_of(rows) <= now), since)
+
+
+def newer_than(rows: pl.DataFrame, since: pl.DataFrame | None) -> pl.DataFrame:
+    """Rows of ``rows`` (with ``symbol, ts``) newer than their symbol's ``last_ts`` in
+    ``since`` (a symbol absent from it, or ``since`` None: every row)."""
+    if since is None or since.height == 0 or rows.height == 0:
+        return rows
+    joined = rows.join(since.select("symbol", "last_ts"), on="symbol", how="left")
+    return joined.filter(pl.col("last_ts").is_null() | (pl.col("ts") > pl.col("last_ts"))).drop(
+        "last_ts"
+    )
+
+
+def _features(served: ServedModel) -> list[str]:
+    """The feature columns ``served`` reads from the training table."""
+    return [c for c in served.model.input_columns if c != "symbol" and c not in KNOWN]
 
 
 def gaps(frame: pl.DataFrame, rows: pl.DataFrame) -> list[str]:
@@ -212,15 +222,21 @@ def predict_pending(
         absent = [c for c in columns if c not in rows.columns]
         if absent:
             return LiveResult(empty_rows(), _skip(rows, served, f"feature(s) {absent} missing"))
-        null = pl.any_horizontal(pl.col(c).is_null() | pl.col(c).is_nan() for c in columns)
-        bad = rows.filter(null) if columns else rows.clear()
+        null = (
+            rows.select(
+                pl.any_horizontal(pl.col(c).is_null() | pl.col(c).is_nan() for c in columns)
+            ).to_series()
+            if columns
+            else pl.Series([False] * rows.height)
+        )  # one pass over the columns, for both sides
+        bad = rows.filter(null)
         for symbol, ts, *vals in bad.select("symbol", "ts", *columns).iter_rows():
             nulls = [c for c, v in zip(columns, vals, strict=True) if v is None or v != v]
             skipped += _skip(
                 pl.DataFrame({"symbol": [symbol], "ts": [ts]}), served,
                 f"feature(s) {nulls[:5]} NULL in this bar",
             )  # fmt: skip
-        ok = rows.filter(~null) if columns else rows
+        ok = rows.filter(~null)
         if getattr(served.model, "window", None) and ok.height:
             values = _sequence_predictions(served, frame, ok)
             short = np.isnan(values)
@@ -429,6 +445,13 @@ def predict_served(
         now: bars that close after it are not predicted (UTC).
     """
     frames, contributions, skipped, notes = [], [], [], []
+    # one frame and one set of pending bars per (timeframe, target), with every feature a
+    # model of it reads: each model selects its own columns
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for s in served:
+        columns = wanted.setdefault((s.timeframe, s.target), [])
+        columns += [c for c in _features(s) if c not in columns]
+    shared: dict[tuple[str, str], tuple[pl.DataFrame, pl.DataFrame]] = {}
     for s in served:
         if s.timeframe not in tails:
             continue  # nothing left to predict on this timeframe (see series_to_predict)
@@ -436,9 +459,12 @@ def predict_served(
         if table.is_empty() or s.target not in table.columns:
             skipped.append({"model": s.name, "reason": f"no {s.timeframe} training rows"})
             continue
-        features = [c for c in s.model.input_columns if c != "symbol" and c not in KNOWN]
-        frame = live_frame(table, s.timeframe, s.target, features)
-        rows = pending(frame, now, done.get(s.name))
+        group = (s.timeframe, s.target)
+        if group not in shared:
+            frame = live_frame(table, s.timeframe, s.target, wanted[group])
+            shared[group] = (frame, pending(frame, now))
+        frame, unpredicted = shared[group]
+        rows = newer_than(unpredicted, done.get(s.name))
         notes += gaps(frame, rows)
         try:
             result = predict_pending(s, frame, rows)

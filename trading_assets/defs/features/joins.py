@@ -147,9 +147,7 @@ def cross_asset(
         result, recomputed = series_state.update_changed(
             con, "features/cross_asset", f"{code_version(context)}:{sorted(refs.items())}",
             recorded_data_version(context), table, schema, {"closes": closes},
-            lambda series: joins.cross_asset_rows(
-                closes, refs, None if series is None else {s for s, _ in series}
-            ),
+            lambda series: joins.cross_asset_rows(closes, refs, series),
             expand=lambda changed: joins.cross_asset_dependents(changed, refs),
         )  # fmt: skip
         stored = con.sql(f"SELECT * FROM {table} ORDER BY symbol, timeframe, ts").pl()

@@ -1,6 +1,6 @@
-"""Data quality for the report: the latest evaluation of every asset check, read from the
-Dagster instance (one storage query per check key; the latest per partition for partitioned
-checks, from a short history)."""
+"""Data quality for the report: the latest evaluation of every asset check and partition,
+read from the Dagster instance in one storage query
+(:func:`~trading_assets.defs.dagster_internals.latest_check_executions`)."""
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -8,11 +8,9 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
-from trading_assets.defs.dagster_internals import check_record_status
+from trading_assets.defs.dagster_internals import check_record_status, latest_check_executions
 from trading_assets.defs.metadata import HISTORICAL, NO_SOURCE
 from trading_assets.report.inputs import QUALITY_COLUMNS, empty
-
-HISTORY = 50  # evaluations read per check to find the latest of each partition
 
 
 def _status(record) -> tuple[str, str]:
@@ -41,22 +39,17 @@ def latest_check_evaluations(
     ``historical`` (did not pass only to say so: no source on the profile, historical data
     whose freshness is not enforced) or ``planned``."""
     rows = []
-    storage = instance.event_log_storage
-    for key in sorted(check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
-        seen: set[str | None] = set()
-        for record in storage.get_asset_check_execution_history(key, limit=HISTORY):
-            if record.partition in seen:
-                continue
-            seen.add(record.partition)
-            status, severity = _status(record)
-            rows.append(
-                {
-                    "asset_key": key.asset_key.to_user_string(),
-                    "check": key.name,
-                    "status": status,
-                    "severity": severity,
-                    "partition": record.partition or "",
-                    "evaluated_at": datetime.fromtimestamp(record.create_timestamp, UTC),
-                }
-            )
+    for record in latest_check_executions(instance, check_keys):
+        status, severity = _status(record)
+        rows.append(
+            {
+                "asset_key": record.key.asset_key.to_user_string(),
+                "check": record.key.name,
+                "status": status,
+                "severity": severity,
+                "partition": record.partition or "",
+                "evaluated_at": datetime.fromtimestamp(record.create_timestamp, UTC),
+            }
+        )
+    rows.sort(key=lambda r: (r["asset_key"], r["check"], r["partition"]))
     return pl.DataFrame(rows, schema=QUALITY_COLUMNS) if rows else empty(QUALITY_COLUMNS)
