@@ -150,7 +150,7 @@ def cross_asset(
             lambda series: joins.cross_asset_rows(closes, refs, series),
             expand=lambda changed: joins.cross_asset_dependents(changed, refs),
         )  # fmt: skip
-        stored = con.sql(f"SELECT * FROM {table} ORDER BY symbol, timeframe, ts").pl()
+        stored = con.sql(f"SELECT * FROM {table}").pl()  # the measures need no order
     joined = joins.CrossAssetJoin(stored, refs)
     measures = joins.cross_asset_measures(joined, closes, config.max_missing_share)
     return dg.MaterializeResult(
@@ -158,7 +158,9 @@ def cross_asset(
             **write_metadata(result),
             "references": dg.MetadataValue.json(joined.references),
             "recomputed_series": _recomputed(recomputed),
-            "preview": preview(joined.frame.drop_nulls(cross_logic.NAMES[0]).tail(5)),
+            "preview": preview(
+                joined.frame.drop_nulls(cross_logic.NAMES[0]).top_k(5, by="ts").sort(KEY)
+            ),
         },
         data_version=dg.DataVersion(result.data_version),
         check_results=check_results(measures, JOIN_CHECKS, rows=result.rows),
@@ -211,7 +213,7 @@ def build_sentiment_asset(upstream: Sequence[dg.AssetKey] = ()) -> dg.AssetsDefi
                     bars if series is None else series_state.of_series(bars, series), agg
                 ),
             )  # fmt: skip
-            stored = con.sql(f"SELECT * FROM {table} ORDER BY symbol, timeframe, ts").pl()
+            stored = con.sql(f"SELECT * FROM {table}").pl()  # the measures need no order
         joined = joins.sentiment_summary(stored, problem)
         if joined.problem and source is not None:
             context.log.warning(f"{source}: {joined.problem}; sentiment features are zero-filled")
