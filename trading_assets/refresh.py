@@ -12,11 +12,14 @@ and after the child's last materialization are compared here.
 Execution goes in dependency order from the upstream-most stale level. New source files are
 ingested first; where that gives a new data version, everything below runs (new data flows
 all the way down: features, live predictions, signals, the report) in as few Dagster runs as
-the partitions allow. What is stale only from a new code version runs alone first, and the
-plan is made again below it: if it reports the same data version (a refactor), nothing below
-it runs. A refresh whose runs all succeeded leaves nothing stale and remembers it
-(:mod:`trading_assets.defs.quiet_state`): the next one, when only new source files landed
-since (a new bar), plans just their ingestion, without resolving the whole graph again.
+the partitions allow. New files of one symbol are ingested in the same run as everything
+below them, the ingestion skipping the rest of the run when they hold nothing new (a file
+delivered again); new files of several symbols are ingested first, alone. What is stale only
+from a new code version runs alone first, and the plan is made again below it: if it reports
+the same data version (a refactor), nothing below it runs. A refresh whose runs all
+succeeded leaves nothing stale and remembers it (:mod:`trading_assets.defs.quiet_state`):
+the next one, when only new source files landed since (a new bar), plans just their
+ingestion, without resolving the whole graph again.
 
 An asset (partition) with no source on the profile (:mod:`trading_assets.defs.no_source`:
 say ``raw/ticks`` of a symbol with bars only) is never planned: it is recorded once as a
@@ -241,15 +244,16 @@ def refresh(
     Returns every step executed (with the reason it was stale when it ran) and the run
     summary. New symbols offered by the sources are registered as partitions first.
 
-    Each pass takes the upstream-most stale level. Steps stale from data (new upstream
-    data, missing) run together with everything below them, which their new data is about
-    to make stale (:func:`_downstream_of`), in as few Dagster runs as the partitions allow
-    (:func:`_runs`): a new bar of one symbol is its ingestion run, then one run for the rest.
-    Ingestion of new source files runs first on its own: a file delivered again with the same
-    bars stops there (:func:`_below_new_versions`). Steps stale only from a new code version
-    run alone, and the plan is made again below them, so a refactor that leaves their data
-    version unchanged stops there. The retraining policy is asked before each pass and again
-    once ``ml/models``' inputs have run.
+    Each pass takes the upstream-most stale level. Steps stale from data (new upstream data,
+    missing) run together with everything below them, which their new data is about to make
+    stale (:func:`_downstream_of`), in as few Dagster runs as the partitions allow
+    (:func:`_runs`). A new bar of one symbol is one run, its ingestion included: a file
+    delivered again with the same bars stops the run there (:func:`_batch_and_runs`); new
+    files of several symbols are ingested first on their own and what lies below is planned
+    from the data versions they gave (:func:`_below_new_versions`). Steps stale only from a
+    new code version run alone, and the plan is made again below them, so a refactor that
+    leaves their data version unchanged stops there. The retraining policy is asked before
+    each pass and again once ``ml/models``' inputs have run.
 
     A refresh that ends with every run successful leaves nothing stale, and remembers that
     (:mod:`trading_assets.defs.quiet_state`); so does one that finds nothing stale. When
@@ -292,9 +296,11 @@ def refresh(
         level = min(levels[s.asset] for s in plan)
         roots = [s for s in plan if levels[s.asset] == level]
         due = retrain_reason(instance)  # the policy may be due before the new data arrives
-        batch, replan = _downstream_of(graph, roots, plan, policy, due)
-        batch = [s for s in batch if (_key(s.asset), s.partition) not in no_source]
-        for partition, steps in _runs(graph, batch, order):
+        batch, replan, runs, through = _batch_and_runs(
+            graph, roots, plan, policy, due, order, no_source
+        )
+        ran_steps: list[PlannedStep] = []
+        for partition, steps in runs:
             keys = sorted({s.asset for s in steps}, key=order.__getitem__)
             if on_step:
                 on_step(f"{partition + ': ' if partition else ''}{', '.join(keys)}")
@@ -307,19 +313,22 @@ def refresh(
                     partition_key=partition,
                     asset_selection=[dg.AssetKey.from_user_string(k) for k in keys],
                     raise_on_error=False,
-                    run_config=QUIET_RUN_CONFIG,
+                    run_config=_run_config(roots if through else []),
                 )
             record_result(summary, result)
             succeeded = succeeded and result.success
-            executed.extend(steps)
+            skipped = _skipped_steps(result)
+            ran_steps += [s for s in steps if _step_key(graph, s.asset) not in skipped]
             done.update((s.asset, s.partition) for s in steps)
+        executed.extend(ran_steps)
         if replan:
             plan = plan_refresh(defs, instance, set(), level + 1, no_source)
         else:
             plan = list(plan)  # what was stale and did not run is still stale
-            plan += _below_new_versions(graph, instance, roots)
+            if not through:  # new files ingested alone: below them if their data changed
+                plan += _below_new_versions(graph, instance, roots)
             plan = [s for s in plan if (_key(s.asset), s.partition) not in no_source]
-            ran = {dg.AssetKey.from_user_string(s.asset) for s in batch}
+            ran = {dg.AssetKey.from_user_string(s.asset) for s in ran_steps}
             for key in POLICY_ASSETS:
                 name = key.to_user_string()
                 inputs_ran = ran & set(graph.get(key).parent_keys)
@@ -330,6 +339,48 @@ def refresh(
         # every stale step ran, and everything its new data made stale: nothing is stale
         remember_quiet(instance, fingerprint(defs, instance))
     return executed, summary
+
+
+def _batch_and_runs(graph, roots, plan, policy, due, order, no_source):
+    """The steps to run with ``roots`` (:func:`_downstream_of`), whether to plan again
+    afterwards, their runs (:func:`_runs`) and whether the runs go *through* new source files:
+    when every root is a new source file of one symbol and everything below fits one run,
+    that run ingests them and runs what lies below, the ingestion stopping it when the files
+    hold nothing new (``IngestConfig.stop_when_unchanged``); otherwise the files are ingested
+    alone and what lies below is planned from their new data versions
+    (:func:`_below_new_versions`)."""
+
+    def batch_of(through: bool):
+        batch, replan = _downstream_of(graph, roots, plan, policy, due, through)
+        batch = [s for s in batch if (_key(s.asset), s.partition) not in no_source]
+        return batch, replan, _runs(graph, batch, order)
+
+    new_files = all(r.reason == NEW_SOURCE_DATA for r in roots)
+    if new_files and len({r.partition for r in roots}) == 1 and roots[0].partition:
+        batch, replan, runs = batch_of(True)
+        if len(runs) == 1 and not replan:
+            return batch, replan, runs, True
+    return (*batch_of(False), False)
+
+
+def _run_config(through_roots: list[PlannedStep]) -> dict:
+    """The run config of a refresh run: quiet logs, and for the ingestion ``through_roots``
+    (see :func:`_batch_and_runs`) a stop when their files hold nothing new."""
+    if not through_roots:
+        return QUIET_RUN_CONFIG
+    stop = {"config": {"stop_when_unchanged": True}}
+    ops = {_key(r.asset).to_python_identifier(): stop for r in through_roots}
+    return {**QUIET_RUN_CONFIG, "ops": ops}  # an ingestion asset's op is named by its key
+
+
+def _step_key(graph, asset: str) -> str:
+    """The step (op) that materializes ``asset``."""
+    return graph.assets_def_for_key(_key(asset)).op.name
+
+
+def _skipped_steps(result: dg.ExecuteInProcessResult) -> set[str]:
+    """Step keys the run skipped (below an ingestion that found nothing new)."""
+    return {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"}
 
 
 def _predicts_live(keys: list[str]) -> bool:
@@ -383,16 +434,18 @@ def _downstream_of(
     plan: list[PlannedStep],
     policy: set[str],
     due: str | None,
+    through_new_files: bool = False,
 ) -> tuple[list[PlannedStep], bool]:
     """The steps to run with ``roots`` (with their multi-asset siblings), and whether the
     plan must be made again afterwards.
 
-    Below a root stale from data, every descendant runs too ("new upstream data", or its
-    own reason when ``plan`` has it), also one that ran earlier in this refresh (its input is
-    about to change again). Assets under the retraining policy (``policy``) that ``plan``
-    does not hold run only when the policy is ``due`` (its reason), else neither they nor
-    what lies only below them run. A partitioned child of an unpartitioned step is left to
-    the next plan. Roots stale only from a new code version pull nothing below them: the
+    Below a root stale from data (or a new source file, with ``through_new_files``), every
+    descendant runs too ("new upstream data", or its own reason when ``plan`` has it), also
+    one that ran earlier in this refresh (its input is about to change again). Assets under
+    the retraining policy (``policy``) that ``plan`` does not hold run only when the policy
+    is ``due`` (its reason), else neither they nor what lies only below them run. A
+    partitioned child of an unpartitioned step is left to the next plan. Roots stale only
+    from a new code version pull nothing below them: the
     plan is made again once they ran."""
     own = {(s.asset, s.partition): s.reason for s in plan}
     batch: dict[tuple[str, str | None], str] = {}
@@ -403,8 +456,8 @@ def _downstream_of(
             batch.setdefault((step.asset, step.partition), step.reason)
         if root.reason == _CATEGORY_REASON["CODE"]:
             replan = True
-        elif root.reason != NEW_SOURCE_DATA:  # new files: see _below_new_versions
-            queue.append(root)
+        elif root.reason != NEW_SOURCE_DATA or through_new_files:
+            queue.append(root)  # new files alone: see _below_new_versions
     while queue:
         step = queue.pop()
         for child in graph.get(dg.AssetKey.from_user_string(step.asset)).child_keys:

@@ -1,5 +1,6 @@
 """Ingestion assets: bad files are recorded and skipped, good ones land, nothing is lost."""
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -131,3 +132,42 @@ def test_loading_items_skips_the_unchanged_and_records_the_bad(setup):
     assert list(known) == [i.origin for i in items if i.origin.endswith("1h.json")]
     again = load_new_items(items, "bars", known)
     assert (again.items_unchanged, again.items_loaded, len(again.failures)) == (1, 0, 1)
+
+
+def test_a_file_delivered_again_can_stop_what_lies_below_in_the_same_run(setup):
+    """With ``stop_when_unchanged`` (a refresh's one-run new bar), an ingestion that changes
+    no stored row reports its check and no materialization: the staging step below it in the
+    same run is skipped. A new bar still materializes and runs what lies below."""
+    from trading_assets.defs.prices.staging import staging_bars
+
+    data, real, db, instance = setup
+    resources = {
+        "warehouse": WarehouseResource(path=str(db)),
+        "price_sources": PriceSourcesResource(profile="local", data_dir=str(data)),
+    }
+    stop = {"ops": {"raw__source_bars": {"config": {"stop_when_unchanged": True}}}}
+
+    def run(**kwargs):
+        return dg.materialize(
+            [raw_bars, staging_bars], instance=instance, partition_key="ETH/USDT",
+            resources=resources, **kwargs,
+        )  # fmt: skip
+
+    first = run(run_config=stop)
+    assert {e.asset_key.to_user_string() for e in first.get_asset_materialization_events()} == {
+        "raw/source_bars", "staging/bars"
+    }  # fmt: skip
+    candles = json.loads((real / "ETH_USDT-1h.json").read_text())
+    (data / "again").mkdir()  # as replay delivers: a folder per delivery, the file's own name
+    (data / "again" / "ETH_USDT-1h.json").write_text(json.dumps(candles[-2:]))  # bars it holds
+    again = run(run_config=stop)
+    assert again.success and again.get_asset_materialization_events() == []
+    check = _check(again)  # the new file was read, landed whole, and added nothing
+    assert check.passed and check.metadata["items_loaded"].value == 1
+    skipped = {e.step_key for e in again.all_events if e.event_type_value == "STEP_SKIPPED"}
+    assert skipped == {"staging__bars"}
+    # without the flag (the UI, a full run) an unchanged ingestion still materializes
+    (data / "third").mkdir()
+    (data / "third" / "ETH_USDT-1h.json").write_text(json.dumps(candles[-3:]))
+    plain = run()
+    assert len(plain.get_asset_materialization_events()) == 2

@@ -7,6 +7,7 @@ ONE DuckDB transaction. The data version is a hash of the symbol's stored rows, 
 finds nothing new reports the same version and nothing downstream becomes stale.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -40,6 +41,11 @@ class IngestConfig(dg.Config):
     max_bad_row_share: float = MAX_BAD_ROW_SHARE
     """A file with more bad rows than this share is rejected whole; with fewer, its good rows
     land and the bad ones are set aside in ops.rejected_rows."""
+    stop_when_unchanged: bool = False
+    """When the items read change no stored row and none failed (a file delivered again),
+    report the ``sources_loaded`` check but no materialization, so that the assets below in
+    the same run are skipped (``trading-assets refresh`` runs a new bar's ingestion and
+    everything below it as one run)."""
 
 
 def sources_loaded(batch: Any, symbol: str, no_source: str | None) -> dg.AssetCheckResult:
@@ -79,6 +85,7 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
         group_name="prices",
         kinds={"duckdb", "polars"},
         pool=DUCKDB_WRITER_POOL,
+        output_required=False,  # see IngestConfig.stop_when_unchanged
         check_specs=[
             dg.AssetCheckSpec(
                 SOURCES_LOADED,
@@ -96,7 +103,7 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
         config: IngestConfig,
         warehouse: WarehouseResource,
         price_sources: PriceSourcesResource,
-    ) -> dg.MaterializeResult:
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         symbol = context.partition_key
         with warehouse.connect() as con:
             known = {} if config.force else known_fingerprints(con, kind, symbol)
@@ -128,7 +135,10 @@ def build_ingestion_asset(kind: str, description: str) -> dg.AssetsDefinition:
         if batch.failures:
             metadata["failures"] = dg.MetadataValue.json(batch.failures)
         check = sources_loaded(batch, symbol, no_source)
-        return dg.MaterializeResult(
+        if config.stop_when_unchanged and not written.result.changed and not batch.failures:
+            yield check  # same rows as stored: nothing below has anything new to read
+            return
+        yield dg.MaterializeResult(
             metadata=metadata,
             data_version=dg.DataVersion(written.result.data_version),
             check_results=[check],
