@@ -126,3 +126,39 @@ def test_a_failed_transaction_in_a_held_block_rolls_back_alone(tmp_path: Path):
             con.execute("INSERT INTO t VALUES (3)")
     with connect(db, read_only=True) as con:
         assert con.sql("SELECT x FROM t ORDER BY x").fetchall() == [(1,), (3,)]
+
+
+def test_a_held_block_leaves_a_small_log_for_later_and_folds_a_large_one(
+    tmp_path: Path, monkeypatch
+):
+    """A short held block (a new bar) closes without DuckDB's checkpoint while the log is
+    small: its writes are committed in the log, which every later opener replays. A plain
+    writer's close, or a held block that ends with the log past the size, folds it into the
+    file."""
+    import trading_assets.warehouse.connection as connection
+
+    db = tmp_path / "w.duckdb"
+    with connect(db) as con:
+        con.execute("CREATE TABLE t AS SELECT range AS x FROM range(100000)")
+    assert connection.wal_bytes(db) == 0  # a plain writer's close checkpoints
+    with held(db), connect(db) as con:
+        con.execute("INSERT INTO t SELECT range FROM range(10)")
+    assert 0 < connection.wal_bytes(db) < connection.DEFERRED_CHECKPOINT_BYTES
+    assert _other_process_reads(db) == "100010"  # another process replays the log
+    with held(db), connect(db) as con:  # the next block replays it too, and adds to it
+        assert con.sql("SELECT count(*) FROM t").fetchall() == [(100010,)]
+        con.execute("INSERT INTO t SELECT range FROM range(5)")
+    assert connection.wal_bytes(db) > 0
+    with connect(db) as con:  # any other writer folds the log
+        con.execute("INSERT INTO t SELECT range FROM range(5)")
+    assert connection.wal_bytes(db) == 0
+    with held(db), connect(db) as con:
+        con.execute("INSERT INTO t SELECT range FROM range(5)")
+    grown = connection.wal_bytes(db)
+    assert grown > 0
+    monkeypatch.setattr(connection, "DEFERRED_CHECKPOINT_BYTES", grown)  # now past the size
+    with held(db), connect(db) as con:
+        con.execute("INSERT INTO t SELECT range FROM range(5)")
+    assert connection.wal_bytes(db) == 0
+    with connect(db, read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM t").fetchall() == [(100030,)]
