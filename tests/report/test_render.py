@@ -268,3 +268,23 @@ def test_trading_section_shows_the_dry_run_orders_positions_and_slippage(inputs,
     assert "Realized against assumed slippage" in section
     assumed = inputs.backtests.filter(pl.col("strategy") == "consensus")["slippage_bps"].mean()
     assert inputs.slippage["assumed_bps"].to_list() == [assumed, assumed]  # the backtest's
+
+
+def test_inputs_read_on_two_cursors_are_those_read_one_by_one(warehouse):
+    """load_inputs runs its reads on cursors of two threads; the inputs are the same, and
+    each cursor reads in UTC whatever zone its connection's session has."""
+    from dataclasses import fields
+
+    from trading_assets.warehouse.connection import utc_cursor
+
+    parallel, serial = load_inputs(warehouse, workers=2), load_inputs(warehouse, workers=1)
+    assert parallel.skipped == serial.skipped == {}
+    for f in fields(ReportInputs):
+        a, b = getattr(parallel, f.name), getattr(serial, f.name)
+        assert a.equals(b) if isinstance(a, pl.DataFrame) else a == b, f.name
+    assert parallel.equity.height and parallel.signals.height and parallel.headlines.height
+    zoned = memory_warehouse()
+    zoned.execute("SET TimeZone = 'America/New_York'")
+    cursor = utc_cursor(zoned)
+    assert cursor.sql("SELECT current_setting('TimeZone')").fetchall() == [("UTC",)]
+    cursor.close()

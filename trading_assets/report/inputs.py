@@ -9,8 +9,11 @@ so the report stays cheap on long 1m histories.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -26,6 +29,7 @@ from trading_assets.schemas import (
 )
 from trading_assets.timeframes import timeframe_seconds
 from trading_assets.warehouse import catalog
+from trading_assets.warehouse.connection import utc_cursor
 
 #: a close-to-close move by this factor or more in one bar looks like an unadjusted split
 #: (the same rule as the ``outlier_jumps`` check of ``staging/bars``)
@@ -484,66 +488,69 @@ def load_trading(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, 
     return out
 
 
-def load_inputs(con: duckdb.DuckDBPyConnection) -> ReportInputs:
+def load_inputs(con: duckdb.DuckDBPyConnection, workers: int = 2) -> ReportInputs:
     """Read every warehouse input of the report; a missing table leaves its frame empty and a
     table that cannot be read (an older layout, a wrong column) is recorded in ``skipped``
-    with the reason instead of failing the report."""
+    with the reason instead of failing the report.
+
+    The reads are independent: ``workers`` threads run them on their own cursors of ``con``
+    (DuckDB runs a query without holding Python's interpreter lock), and the results are
+    gathered in a fixed order, so the inputs are the same as reading them one by one."""
     tables = catalog.existing_tables(con)
-    inputs = ReportInputs()
 
-    def attempt(name: str, needs: str, load) -> None:
-        if needs not in tables:
-            return
-        try:
-            load()
-        except duckdb.Error as exc:  # a table of an unexpected shape: say so, keep going
-            inputs.skipped[name] = f"{needs}: {str(exc).splitlines()[0]}"
+    def predictions(cur) -> dict[str, Any]:
+        has_labels = "features.labels" in tables and "fwd_ret_1" in catalog.column_names(
+            cur, "features.labels"
+        )
+        frames = load_predictions(cur, has_labels)
+        return {"predictions": frames[0], "model_scores": frames[1]}
 
-    def equity() -> None:
-        inputs.equity = load_equity(con)
+    def signals(cur) -> dict[str, Any]:
+        frames = load_signals(cur)
+        return {"signals": frames[0], "signal_counts": frames[1], "positions": load_positions(cur)}
 
-    def backtests() -> None:
-        cols = ", ".join(f'"{c}"' for c in BACKTEST_METRICS_SCHEMA)
-        inputs.backtests = _frame(
-            con,
+    def news(cur) -> dict[str, Any]:
+        frames = load_news(cur, "ml.sentiment" in tables)
+        return {"sentiment": frames[0], "headlines": frames[1]}
+
+    cols = ", ".join(f'"{c}"' for c in BACKTEST_METRICS_SCHEMA)
+    reads: list[tuple[str, str, Callable[[duckdb.DuckDBPyConnection], dict[str, Any]]]] = [
+        ("equity", "signals.backtest_equity", lambda cur: {"equity": load_equity(cur)}),
+        ("backtests", "signals.backtest_metrics", lambda cur: {"backtests": _frame(
+            cur,
             f"SELECT {cols} FROM signals.backtest_metrics ORDER BY symbol, timeframe, strategy",
             dict(BACKTEST_METRICS_SCHEMA),
-        )
+        )}),
+        ("predictions", "ml.predictions", predictions),
+        ("signals", "signals.signals", signals),
+        ("news", "raw.news", news),
+        ("freshness", "staging.bars",
+         lambda cur: {"freshness": load_freshness(cur), "cliffs": load_cliffs(cur)}),
+        ("costs", "ops.cost_metrics",
+         lambda cur: {"costs": load_costs(cur), "cost_daily": load_cost_daily(cur)}),
+        ("trading", "trading.orders", lambda cur: load_trading(cur, tables)),
+    ]  # fmt: skip
 
-    def predictions() -> None:
-        has_labels = "features.labels" in tables and "fwd_ret_1" in catalog.column_names(
-            con, "features.labels"
-        )
-        inputs.predictions, inputs.model_scores = load_predictions(con, has_labels)
+    def attempt(read) -> tuple[str, dict[str, Any] | str]:
+        name, needs, load = read
+        cur = utc_cursor(con)
+        try:
+            return name, load(cur)
+        except duckdb.Error as exc:  # a table of an unexpected shape: say so, keep going
+            return name, f"{needs}: {str(exc).splitlines()[0]}"
+        finally:
+            cur.close()
 
-    def signals() -> None:
-        inputs.signals, inputs.signal_counts = load_signals(con)
-        inputs.positions = load_positions(con)
-
-    def news() -> None:
-        inputs.sentiment, inputs.headlines = load_news(con, "ml.sentiment" in tables)
-
-    def freshness() -> None:
-        inputs.freshness = load_freshness(con)
-        inputs.cliffs = load_cliffs(con)
-
-    def costs() -> None:
-        inputs.costs = load_costs(con)
-        inputs.cost_daily = load_cost_daily(con)
-
-    attempt("equity", "signals.backtest_equity", equity)
-    attempt("backtests", "signals.backtest_metrics", backtests)
-    attempt("predictions", "ml.predictions", predictions)
-    attempt("signals", "signals.signals", signals)
-    attempt("news", "raw.news", news)
-    attempt("freshness", "staging.bars", freshness)
-
-    def trading() -> None:
-        for name, frame in load_trading(con, tables).items():
-            setattr(inputs, name, frame)
-
-    attempt("costs", "ops.cost_metrics", costs)
-    attempt("trading", "trading.orders", trading)
+    wanted = [read for read in reads if read[1] in tables]
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results = list(pool.map(attempt, wanted))
+    inputs = ReportInputs()
+    for name, result in results:
+        if isinstance(result, str):
+            inputs.skipped[name] = result
+            continue
+        for field_name, frame in result.items():
+            setattr(inputs, field_name, frame)
     return inputs
 
 

@@ -169,6 +169,14 @@ def held(path: str | Path, timeout_s: float = 120.0) -> Iterator[None]:
                 con.execute("PRAGMA disable_checkpoint_on_shutdown")
 
 
+def utc_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A new cursor of ``con`` (its own connection to the same open database, for another
+    thread) in UTC, as every connection here is; close it when done."""
+    cursor = con.cursor()
+    cursor.execute("SET TimeZone = 'UTC'")  # a cursor does not inherit the session's zone
+    return cursor
+
+
 @contextmanager
 def _connect(path: Path, read_only: bool, timeout_s: float) -> Iterator[duckdb.DuckDBPyConnection]:
     deadline = time.monotonic() + timeout_s
