@@ -714,9 +714,10 @@ def main() -> int:
             table,
         )
         print(
-            f"(a) per refresh: {n_runs / bars_a:.1f} in-process Dagster runs (the ingestion, "
-            f"then the live lane below it) taking {run_s / bars_a:.1f} s from start to end "
-            f"together; the other {statistics.mean(a.seconds) - run_s / bars_a:.1f} s of the "
+            f"(a) per refresh: {n_runs / bars_a:.1f} in-process Dagster runs (one: the new "
+            f"file's ingestion and the live lane below it) taking {run_s / bars_a:.1f} s from "
+            f"start to end together; the other "
+            f"{statistics.mean(a.seconds) - run_s / bars_a:.1f} s of the "
             f"mean {statistics.mean(a.seconds):.1f} s are process start, definitions load, the "
             "no-source check and the plan (on a home a refresh left quiet: the new file's "
             "ingestion, no stale resolution)"
