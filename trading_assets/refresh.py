@@ -445,8 +445,7 @@ def _downstream_of(
     the retraining policy (``policy``) that ``plan`` does not hold run only when the policy
     is ``due`` (its reason), else neither they nor what lies only below them run. A
     partitioned child of an unpartitioned step is left to the next plan. Roots stale only
-    from a new code version pull nothing below them: the
-    plan is made again once they ran."""
+    from a new code version pull nothing below them: the plan is made again once they ran."""
     own = {(s.asset, s.partition): s.reason for s in plan}
     batch: dict[tuple[str, str | None], str] = {}
     queue: list[PlannedStep] = []

@@ -7,8 +7,8 @@ same code), or recomputes the series in full; writes rows and watermarks in one 
 and reports its checks on the symbol's stored rows: missing (NULL/NaN/inf) share per feature
 after warm-up, the feature columns, and one row per bar (measured again only for the
 timeframes whose rows or bars changed; the metadata field ``measured_timeframes`` lists
-them). The data version is a content hash of
-the symbol's rows, so a run that finds nothing new changes nothing downstream.
+them). The data version is a content hash of the symbol's rows, so a run that finds nothing
+new changes nothing downstream.
 """
 
 from collections.abc import Callable
