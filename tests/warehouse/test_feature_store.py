@@ -155,3 +155,71 @@ def test_checks_measure_again_only_the_timeframes_whose_rows_or_bars_changed(
         newest = fs.newest_rows(con, TABLE, "ETH/USDT", ["timeframe", "ts"], 3)
         assert newest["ts"].to_list() == sorted(newest["ts"].to_list())
         assert newest["ts"][-1] == max(hours["ts"][-1], minutes["ts"][-1])
+
+
+def test_context_checks_measure_again_only_the_timeframes_that_changed(
+    tmp_path: Path, eth_1h, shared_data
+):
+    """measure_context equals the context measures of the whole frame; a rebuild where only
+    the 1m rows changed measures 1m again, not 5m."""
+    from trading_assets.features import classic, joins
+    from trading_assets.features import context as context_logic
+    from trading_assets.warehouse.writes import replace_scope
+
+    folder = shared_data / "crypto" / "binance_spot_2023"
+    fives, ones = (
+        FreqtradeJsonReader(folder / f"ETH_USDT-{tf}.json").read().drop("trades", "source")
+        for tf in ("5m", "1m")
+    )
+    start = max(ones["ts"][0], fives["ts"][0], eth_1h["ts"][0])
+    minutes = ones.filter(pl.col("ts") >= start).head(3_000)
+    fives = fives.filter((pl.col("ts") >= start) & (pl.col("ts") < minutes["ts"][-1]))
+    hours = eth_1h.filter((pl.col("ts") >= start) & (pl.col("ts") < minutes["ts"][-1]))
+
+    def build(mins):
+        parts = [classic.classic(b, garch=None) for b in (mins, fives, hours)]
+        joined = joins.context_join(pl.concat(parts), ["1m", "5m", "1h"])
+        return joined, pl.concat([mins, fives, hours]).select(joins.KEY)
+
+    schema = context_logic.output_schema()
+    with connect(tmp_path / "w.duckdb") as con:
+        fs.ensure_feature_table(con, fs.CONTEXT, schema)
+        for mins, expected in [
+            (minutes.head(minutes.height - 30), ["1m", "5m"]), (minutes, ["1m"]), (minutes, [])
+        ]:  # fmt: skip
+            joined, bars = build(mins)
+            assert joined.row_timeframes == ["1m", "5m"]
+            replace_scope(con, fs.CONTEXT, joined.frame, {"symbol": "ETH/USDT"}, schema=schema)
+            measures, again = fs.measure_context(con, "ETH/USDT", joined, bars, "v1", 0.05)
+            assert again == expected
+            assert measures == joins.context_measures(joined, bars, 0.05)
+        _, again = fs.measure_context(con, "ETH/USDT", joined, bars, "v2", 0.05)
+        assert again == ["1m", "5m"]  # new code: measured again
+
+
+def test_cross_asset_checks_measure_again_only_the_timeframes_that_changed(
+    tmp_path: Path, btc_eth_closes
+):
+    """measure_cross_asset equals the cross-asset measures of the whole stored table (every
+    symbol); a new BTC 1h bar measures 1h again, not 5m; an empty table is measured whole."""
+    from trading_assets.features import cross_asset as cross_logic
+    from trading_assets.features import joins
+    from trading_assets.warehouse.writes import replace_scope
+
+    closes = btc_eth_closes
+    refs = joins.cross_asset_references(closes)
+    last_btc = closes.filter((pl.col("symbol") == "BTC/USDT") & (pl.col("timeframe") == "1h"))
+    older = closes.join(last_btc.tail(1), on=joins.KEY, how="anti")
+    table, schema = "features.cross_asset", cross_logic.output_schema()
+    with connect(tmp_path / "w.duckdb") as con:
+        fs.ensure_feature_table(con, table, schema)
+        empty, again = fs.measure_cross_asset(con, table, refs, older, "v1", 0.05)
+        assert again == [] and not empty["aligned_with_bars"].passed  # every bar is missing
+        for frame, expected in [(older, ["1h", "5m"]), (closes, ["1h"]), (closes, [])]:
+            rows = joins.cross_asset_rows(frame, refs)
+            replace_scope(con, table, rows, {}, schema=schema)
+            measures, again = fs.measure_cross_asset(con, table, refs, frame, "v1", 0.05)
+            assert again == expected
+            whole = joins.CrossAssetJoin(con.sql(f"SELECT * FROM {table}").pl(), refs)
+            assert measures == joins.cross_asset_measures(whole, frame, 0.05)
+            assert measures["aligned_with_bars"].passed

@@ -103,18 +103,12 @@ def test_untrusted_state_and_expanded_series(bars):
     assert _table(con).height == fewer.height
 
 
-def test_cross_asset_rows_follow_their_reference_symbol(shared_data):
+def test_cross_asset_rows_follow_their_reference_symbol(btc_eth_closes):
     """A new BTC 1h bar changes ETH's 1h correlation and beta to BTC: both 1h series are
     rebuilt, although only BTC's closes changed; their 5m series are not."""
     from trading_assets.features import cross_asset as cross_logic
 
-    folder = shared_data / "crypto" / "binance_spot_2023"
-    closes = pl.concat(
-        FreqtradeJsonReader(folder / f"{s.replace('/', '_')}-{tf}.json").read()
-        .select(*joins.KEY, "close")
-        for s in ("BTC/USDT", "ETH/USDT")
-        for tf in ("1h", "5m")
-    ).sort(joins.KEY)  # fmt: skip
+    closes = btc_eth_closes
     table, schema = "features.cross_asset", cross_logic.output_schema()
     refs = joins.cross_asset_references(closes)
     assert refs["ETH/USDT"] == "BTC/USDT"

@@ -30,6 +30,62 @@ from trading_assets.timeframes import timeframe_seconds
 KEY = ["symbol", "timeframe", "ts"]
 
 
+def join_timeframe_measures(
+    frame: pl.DataFrame,
+    bars: pl.DataFrame,
+    features: Sequence[str],
+    applies: Callable[[str, str], bool] = lambda column, timeframe: True,
+) -> dict[str, Any]:
+    """The measures of one timeframe's rows of a join feature table (``frame``, any order)
+    against its bars (``symbol, timeframe, ts``), in a form that adds up over timeframes
+    (:func:`combine_join_measures`): the warm-up of a column is its latest first value over
+    the timeframe's series, so a timeframe's shares depend on its rows alone."""
+    first_value = checks.first_value_warmup(frame, features)
+
+    def warmup(column: str, timeframe: str) -> int | None:
+        return first_value(column, timeframe) if applies(column, timeframe) else None
+
+    shares, applicable = checks.missing_shares(frame, features, warmup=warmup)
+    return {
+        "shares": shares,
+        "applicable": applicable,
+        "rows": frame.height,
+        "alignment": checks.alignment_counts(bars, frame),
+    }
+
+
+def combine_join_measures(
+    partials: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    features: Sequence[str],
+    threshold: float,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, checks.Measure]:
+    """The measures of a join feature table, by check name, from every timeframe's
+    :func:`join_timeframe_measures` (``columns``: the table's columns; see
+    :func:`join_measures`)."""
+    shares = {k: v for p in partials for k, v in p["shares"].items()}
+    missing = checks.missing_share_measure(
+        shares,
+        any(p["applicable"] for p in partials),
+        sum(p["rows"] for p in partials),
+        threshold,
+    )
+    counts = {n: sum(p["alignment"][n] for p in partials) for n in checks.ALIGNMENT_COUNTS}
+    return {
+        "missing_share": checks.Measure(missing.passed, {**missing.details, **(extra or {})}),
+        "feature_count": checks.feature_count(
+            [c for c in columns if c in features or c in KEY], features
+        ),
+        "aligned_with_bars": checks.alignment_measure(counts),
+    }
+
+
+def timeframes_of(*frames: pl.DataFrame) -> list[str]:
+    """The timeframes with rows in any of ``frames``, sorted."""
+    return sorted({tf for f in frames if f.height for tf in f["timeframe"].unique().to_list()})
+
+
 def join_measures(
     frame: pl.DataFrame,
     bars: pl.DataFrame,
@@ -45,7 +101,7 @@ def join_measures(
         bars: ``symbol, timeframe, ts`` of the bars the rows must align with one to one.
         features: the expected feature columns.
         threshold: largest acceptable share of missing values per feature after its first
-            value in each series.
+            value in each series (the latest first value over the timeframe's series).
         extra: added to the ``missing_share`` details (JSON-able).
         applies: ``(column, timeframe) -> bool``, whether a column is meant to have values
             on a timeframe (the others are not measured).
@@ -54,19 +110,16 @@ def join_measures(
         ``missing_share``, ``feature_count`` (the feature columns of ``frame`` are exactly
         ``features``) and ``aligned_with_bars``.
     """
-    first_value = checks.first_value_warmup(frame, features)
-
-    def warmup(column: str, timeframe: str) -> int | None:
-        return first_value(column, timeframe) if applies(column, timeframe) else None
-
-    missing = checks.missing_share(frame, features, warmup=warmup, threshold=threshold)
-    return {
-        "missing_share": checks.Measure(missing.passed, {**missing.details, **(extra or {})}),
-        "feature_count": checks.feature_count(
-            [c for c in frame.columns if c in features or c in KEY], features
-        ),
-        "aligned_with_bars": checks.alignment(bars, frame),
-    }
+    partials = [
+        join_timeframe_measures(
+            frame.filter(pl.col("timeframe") == tf),
+            bars.filter(pl.col("timeframe") == tf),
+            features,
+            applies,
+        )
+        for tf in timeframes_of(frame, bars)
+    ]
+    return combine_join_measures(partials, frame.columns, features, threshold, extra)
 
 
 @dataclass(frozen=True)
@@ -108,24 +161,40 @@ def context_join(indicators: pl.DataFrame, bar_timeframes: Sequence[str]) -> Con
     return ContextJoin(frame, context_logic.row_timeframes(list(bar_timeframes)), sources)
 
 
+def context_bars(joined: ContextJoin, bars: pl.DataFrame) -> pl.DataFrame:
+    """``symbol, timeframe, ts`` of the symbol's bars that get context rows."""
+    return bars.filter(pl.col("timeframe").is_in(joined.row_timeframes)).select(KEY)
+
+
+def context_applies(joined: ContextJoin) -> Callable[[str, str], bool]:
+    """Whether a context column is measured on a timeframe: only on timeframes finer than its
+    own, and where its indicator has values."""
+
+    def applies(column: str, timeframe: str) -> bool:
+        _, g, name = column.split("_", 2)
+        return (g, name) in joined.sources and timeframe_seconds(g) > timeframe_seconds(timeframe)
+
+    return applies
+
+
+def context_extra(joined: ContextJoin) -> dict[str, Any]:
+    """The ``missing_share`` details added for context: the measured sources."""
+    return {"measured_sources": sorted(f"{g}:{n}" for g, n in joined.sources)}
+
+
 def context_measures(
     joined: ContextJoin, bars: pl.DataFrame, threshold: float
 ) -> dict[str, checks.Measure]:
     """The check measures of :func:`context_join`'s rows against the symbol's bars
     (``symbol, timeframe, ts``; only the row timeframes are expected). A context column is
     measured only on timeframes finer than its own and where its indicator has values."""
-
-    def applies(column: str, timeframe: str) -> bool:
-        _, g, name = column.split("_", 2)
-        return (g, name) in joined.sources and timeframe_seconds(g) > timeframe_seconds(timeframe)
-
     return join_measures(
         joined.frame,
-        bars.filter(pl.col("timeframe").is_in(joined.row_timeframes)),
+        context_bars(joined, bars),
         context_logic.feature_names(),
         threshold,
-        {"measured_sources": sorted(f"{g}:{n}" for g, n in joined.sources)},
-        applies,
+        context_extra(joined),
+        context_applies(joined),
     )
 
 
@@ -205,6 +274,25 @@ def cross_asset_dependents(
     return out
 
 
+def cross_asset_bars(references: Mapping[str, str | None], closes: pl.DataFrame) -> pl.DataFrame:
+    """``symbol, timeframe, ts`` of the bars of the symbols with a reference: those expected
+    to have cross-asset rows with values."""
+    with_ref = [s for s, r in references.items() if r]
+    return closes.filter(pl.col("symbol").is_in(with_ref)).select(KEY)
+
+
+def cross_asset_extra(references: Mapping[str, str | None]) -> dict[str, Any]:
+    """The ``missing_share`` details added for cross-asset: the symbols without reference."""
+    return {"symbols_without_reference": [s for s, r in references.items() if r is None]}
+
+
+def cross_asset_timeframe_measures(rows: pl.DataFrame, bars: pl.DataFrame) -> dict[str, Any]:
+    """:func:`join_timeframe_measures` of one timeframe's cross-asset rows (those with a
+    reference) against :func:`cross_asset_bars` of that timeframe."""
+    with_ref = rows.filter(pl.col("ref_symbol").is_not_null())
+    return join_timeframe_measures(with_ref, bars, cross_logic.NAMES)
+
+
 def cross_asset_measures(
     joined: CrossAssetJoin, closes: pl.DataFrame, threshold: float
 ) -> dict[str, checks.Measure]:
@@ -213,13 +301,12 @@ def cross_asset_measures(
     frame = joined.frame
     if not frame.height:
         return join_measures(frame, closes.select(KEY), cross_logic.NAMES, threshold)
-    with_ref = [s for s, r in joined.references.items() if r]
     return join_measures(
         frame.filter(pl.col("ref_symbol").is_not_null()),
-        closes.filter(pl.col("symbol").is_in(with_ref)).select(KEY),
+        cross_asset_bars(joined.references, closes),
         cross_logic.NAMES,
         threshold,
-        {"symbols_without_reference": [s for s, r in joined.references.items() if r is None]},
+        cross_asset_extra(joined.references),
     )
 
 

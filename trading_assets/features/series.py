@@ -6,10 +6,10 @@ timeframe, and hand them to :func:`plan_symbol`, which decides per timeframe whe
 (no new bars), compute the new bars' tail only, or recompute the series in full (see
 :mod:`trading_assets.features.incremental`), and which stored timeframes to drop. The
 warehouse applies the result in one transaction
-(:func:`trading_assets.warehouse.feature_store.write_series`); :func:`measure_symbol` then
-measures the stored rows for the checks, per timeframe, again only where a timeframe's rows
-or bars changed since its measures were stored (a new 1h bar re-measures the 1h series, not
-the symbol's 65,000 1m rows).
+(:func:`trading_assets.warehouse.feature_store.write_series`); the checks then measure the
+stored rows per timeframe (:func:`timeframe_measures`, :func:`combine_measures`), again only
+where a timeframe's rows or bars changed since its measures were kept (:func:`remeasure`;
+a new 1h bar re-measures the 1h series, not the symbol's 65,000 1m rows).
 """
 
 from __future__ import annotations
@@ -179,14 +179,52 @@ class MeasuredSeries:
 def measure_key(
     version: str, fingerprint: tuple[int, int], bars: pl.DataFrame, timeframe: str
 ) -> str:
-    """What a series' measures depend on: the family's ``version`` (code and knobs), the
-    ``(rows, digest)`` fingerprint of its stored rows (see
-    :func:`trading_assets.warehouse.feature_store.series_fingerprints`) and the timestamps of
-    its bars in ``bars`` (``symbol, timeframe, ts``; the alignment check's other side)."""
-    ts = bars.filter(pl.col("timeframe") == timeframe)["ts"]
-    stamps = hashlib.sha256(ts.to_physical().to_numpy().tobytes()).hexdigest()[:16]
+    """What a timeframe's measures depend on: ``version`` (code and knobs), the ``(rows,
+    digest)`` fingerprint of its stored rows (see
+    :func:`trading_assets.warehouse.feature_store.series_fingerprints`) and the keys of its
+    bars in ``bars`` (``symbol, timeframe, ts``; the alignment check's other side)."""
+    own = bars.filter(pl.col("timeframe") == timeframe)
+    stamps = hashlib.sha256(own["ts"].to_physical().to_numpy().tobytes())
+    stamps.update("\0".join(own["symbol"].cast(pl.String).to_list()).encode())
     rows, digest = fingerprint
-    return f"{MEASURES_FORMAT}|{version}|{rows}-{digest:016x}|{ts.len()}-{stamps}"
+    return (
+        f"{MEASURES_FORMAT}|{version}|{rows}-{digest:016x}|{own.height}-{stamps.hexdigest()[:16]}"
+    )
+
+
+def measure_keys(
+    version: str, fingerprints: Mapping[str, tuple[int, int]], bars: pl.DataFrame
+) -> dict[str, str]:
+    """:func:`measure_key` of every timeframe stored (``fingerprints``) or with bars."""
+    wanted = sorted(set(fingerprints) | set(_timeframes(bars)))
+    return {tf: measure_key(version, fingerprints.get(tf, (0, 0)), bars, tf) for tf in wanted}
+
+
+def remeasure(
+    keys: Mapping[str, str],
+    measured: Mapping[str, MeasuredSeries],
+    read_rows: Callable[[list[str]], pl.DataFrame],
+    bars: pl.DataFrame,
+    measure: Callable[[pl.DataFrame, pl.DataFrame], dict[str, Any]],
+) -> tuple[dict[str, MeasuredSeries], list[str]]:
+    """The measures of every timeframe of ``keys`` (:func:`measure_keys`): ``measured``'s
+    where its key is the same, else ``measure(rows, bars)`` of the timeframe's stored rows
+    (``read_rows`` of the timeframes to measure again) and bars.
+
+    Returns:
+        timeframe -> measures (every timeframe of ``keys``), and the timeframes measured
+        again (sorted).
+    """
+    again = [tf for tf in sorted(keys) if tf not in measured or measured[tf].key != keys[tf]]
+    now = {tf: measured[tf] for tf in keys if tf not in again}
+    if again:
+        rows = read_rows(again)
+        for tf in again:
+            partial = measure(
+                rows.filter(pl.col("timeframe") == tf), bars.filter(pl.col("timeframe") == tf)
+            )
+            now[tf] = MeasuredSeries(keys[tf], partial)
+    return now, again
 
 
 def timeframe_measures(
@@ -254,8 +292,8 @@ def series_measures(
 ) -> dict[str, checks.Measure]:
     """The measures behind the per-series feature checks of every stored row of a symbol
     (any order) against ``bars`` (``symbol, timeframe, ts``), by check name (see
-    :func:`combine_measures`). :func:`measure_symbol` gives the same, measuring only the
-    timeframes that changed."""
+    :func:`combine_measures`). :func:`trading_assets.warehouse.feature_store.measure_stored`
+    gives the same, measuring only the timeframes that changed."""
     partials = [
         timeframe_measures(
             family,
@@ -265,47 +303,3 @@ def series_measures(
         for tf in _timeframes(stored, bars)
     ]
     return combine_measures(family, partials, stored.columns, threshold)
-
-
-def measure_symbol(
-    family: SeriesFamily,
-    version: str,
-    fingerprints: Mapping[str, tuple[int, int]],
-    bars: pl.DataFrame,
-    measured: Mapping[str, MeasuredSeries],
-    read_rows: Callable[[list[str]], pl.DataFrame],
-    columns: Sequence[str],
-    threshold: float,
-) -> tuple[dict[str, checks.Measure], dict[str, MeasuredSeries], list[str]]:
-    """:func:`series_measures` of a symbol's stored rows, reading and measuring only the
-    timeframes whose :func:`measure_key` differs from the one ``measured`` holds.
-
-    Args:
-        family: the feature family.
-        version: the family's code version and knobs (as in the watermarks).
-        fingerprints: timeframe -> ``(rows, digest)`` of the symbol's stored rows now.
-        bars: ``symbol, timeframe, ts`` of the bars the rows must align with.
-        measured: timeframe -> the measures stored from an earlier run.
-        read_rows: the stored rows of the given timeframes (any order).
-        columns: the feature table's columns.
-        threshold: largest acceptable share of missing values per feature after warm-up.
-
-    Returns:
-        ``(measures, now, again)``: the measures by check name, the timeframe -> measures to
-        store (every current timeframe) and the timeframes measured again (sorted).
-    """
-    wanted = sorted(set(fingerprints) | set(_timeframes(bars)))
-    keys = {tf: measure_key(version, fingerprints.get(tf, (0, 0)), bars, tf) for tf in wanted}
-    again = [tf for tf in wanted if tf not in measured or measured[tf].key != keys[tf]]
-    now = {tf: measured[tf] for tf in wanted if tf not in again}
-    if again:
-        rows = read_rows(again)
-        for tf in again:
-            partial = timeframe_measures(
-                family,
-                rows.filter(pl.col("timeframe") == tf),
-                bars.filter(pl.col("timeframe") == tf),
-            )
-            now[tf] = MeasuredSeries(keys[tf], partial)
-    partials = [now[tf].partial for tf in wanted]
-    return combine_measures(family, partials, columns, threshold), now, again

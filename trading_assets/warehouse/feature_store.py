@@ -16,16 +16,27 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import polars as pl
 
+from trading_assets.features import context as context_logic
+from trading_assets.features import joins
 from trading_assets.features.checks import Measure
+from trading_assets.features.cross_asset import NAMES
 from trading_assets.features.incremental import SeriesFamily, Watermark
-from trading_assets.features.series import MeasuredSeries, SeriesWrite, measure_symbol
+from trading_assets.features.joins import ContextJoin
+from trading_assets.features.series import (
+    MeasuredSeries,
+    SeriesWrite,
+    combine_measures,
+    measure_keys,
+    remeasure,
+    timeframe_measures,
+)
 from trading_assets.schemas import UTC_TS
 from trading_assets.warehouse.catalog import table_columns, table_exists
 from trading_assets.warehouse.ddl import create_table_sql, duckdb_type, ensure_table
@@ -60,6 +71,7 @@ class SeriesWriteResult(WriteResult):
     series: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
+CONTEXT = "features.context"
 _INCOMING = "__feature_rows"
 _EXPECTED = "__expected_columns"
 
@@ -147,15 +159,17 @@ def last_rows(con: duckdb.DuckDBPyConnection, table: str, symbol: str) -> dict[s
 
 
 def series_fingerprints(
-    con: duckdb.DuckDBPyConnection, table: str, symbol: str
+    con: duckdb.DuckDBPyConnection, table: str, symbol: str | None
 ) -> dict[str, tuple[int, int]]:
-    """timeframe -> ``(rows, digest)`` of ``symbol``'s stored rows: the row count and XOR of
-    DuckDB's row hashes (:func:`trading_assets.warehouse.writes.content_version`'s measure,
-    per timeframe; :func:`symbol_version` combines them into the symbol's)."""
+    """timeframe -> ``(rows, digest)`` of ``symbol``'s stored rows (None: every symbol's):
+    the row count and XOR of DuckDB's row hashes
+    (:func:`trading_assets.warehouse.writes.content_version`'s measure, per timeframe;
+    :func:`symbol_version` combines them into the whole's)."""
+    where, params = ("symbol = ?", [symbol]) if symbol is not None else ("true", [])
     rows = con.execute(
         f"SELECT timeframe, count(*), coalesce(bit_xor(hash(t)), 0) FROM {table} t "
-        "WHERE symbol = ? GROUP BY timeframe",
-        [symbol],
+        f"WHERE {where} GROUP BY timeframe",
+        params,
     ).fetchall()
     return {tf: (int(n), int(digest)) for tf, n, digest in rows}
 
@@ -270,12 +284,13 @@ def read_symbol_features(
 
 
 def read_timeframes(
-    con: duckdb.DuckDBPyConnection, table: str, symbol: str, timeframes: Sequence[str]
+    con: duckdb.DuckDBPyConnection, table: str, symbol: str | None, timeframes: Sequence[str]
 ) -> pl.DataFrame:
-    """Stored rows of ``symbol`` in ``timeframes``, in storage order."""
+    """Stored rows of ``symbol`` (None: every symbol) in ``timeframes``, in storage order."""
+    where, params = ("symbol = ? AND ", [symbol]) if symbol is not None else ("", [])
     return con.sql(
-        f"SELECT * FROM {table} WHERE symbol = ? AND list_contains(?, timeframe)",
-        params=[symbol, list(timeframes)],
+        f"SELECT * FROM {table} WHERE {where}list_contains(?, timeframe)",
+        params=[*params, list(timeframes)],
     ).pl()
 
 
@@ -326,6 +341,31 @@ def store_measures(
             con.executemany(f"INSERT INTO {MEASURES} VALUES (?, ?, ?, ?, ?)", rows)
 
 
+def measure_cached(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    symbol: str,
+    keys: Mapping[str, str],
+    read_rows: Callable[[list[str]], pl.DataFrame],
+    bars: pl.DataFrame,
+    measure: Callable[[pl.DataFrame, pl.DataFrame], dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every timeframe's check measures of a feature table (``name`` in
+    ``ops.feature_measures``; ``symbol``: the symbol it covers, ``"*"`` for every symbol):
+    those kept under the same key (:func:`trading_assets.features.series.measure_keys`), the
+    others measured again (:func:`trading_assets.features.series.remeasure`) and kept.
+
+    Returns:
+        the measures of every timeframe of ``keys`` in timeframe order, and the timeframes
+        measured again.
+    """
+    measured = read_measures(con, name, symbol)
+    now, again = remeasure(keys, measured, read_rows, bars, measure)
+    if again or set(now) != set(measured):
+        store_measures(con, name, symbol, now)
+    return [now[tf].partial for tf in sorted(keys)], again
+
+
 def measure_stored(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -337,25 +377,93 @@ def measure_stored(
     threshold: float,
 ) -> tuple[dict[str, Measure], list[str]]:
     """The per-series feature checks' measures of ``symbol``'s stored rows in ``table``
-    (:func:`trading_assets.features.series.measure_symbol`): the timeframes whose rows
+    (:func:`trading_assets.features.series.series_measures`): the timeframes whose rows
     (``fingerprints``, from :func:`series_fingerprints`), bars (``symbol, timeframe, ts``)
     or ``version`` changed are read and measured again, the others come from
-    ``ops.feature_measures``, which then holds every current timeframe's.
+    ``ops.feature_measures`` (:func:`measure_cached`).
 
     Returns:
         the measures by check name, and the timeframes measured again (sorted).
     """
-    measured = read_measures(con, family.name, symbol)
-    measures, now, again = measure_symbol(
-        family,
-        version,
-        fingerprints,
-        bars,
-        measured,
+    partials, again = measure_cached(
+        con,
+        family.name,
+        symbol,
+        measure_keys(version, fingerprints, bars),
         lambda timeframes: read_timeframes(con, table, symbol, timeframes),
-        [name for name, _ in table_columns(con, table)],
-        threshold,
+        bars,
+        lambda rows, own: timeframe_measures(family, rows, own),
     )
-    if again or set(now) != set(measured):
-        store_measures(con, family.name, symbol, now)
+    columns = [name for name, _ in table_columns(con, table)]
+    return combine_measures(family, partials, columns, threshold), again
+
+
+def measure_context(
+    con: duckdb.DuckDBPyConnection,
+    symbol: str,
+    joined: ContextJoin,
+    bars: pl.DataFrame,
+    version: str,
+    threshold: float,
+) -> tuple[dict[str, Measure], list[str]]:
+    """:func:`trading_assets.features.joins.context_measures` of ``symbol``'s context rows
+    just stored from ``joined`` (against the symbol's ``bars``), measuring again only the
+    timeframes whose stored rows, bars, sources or ``version`` (code and knobs) changed
+    (:func:`measure_cached`, under ``context``).
+
+    Returns:
+        the measures by check name, and the timeframes measured again (sorted).
+    """
+    own = joins.context_bars(joined, bars)
+    features = context_logic.feature_names()
+    applies = joins.context_applies(joined)
+    partials, again = measure_cached(
+        con,
+        "context",
+        symbol,
+        measure_keys(
+            f"{version}:{sorted(joined.sources)}", series_fingerprints(con, CONTEXT, symbol), own
+        ),
+        lambda timeframes: joined.frame.filter(pl.col("timeframe").is_in(timeframes)),
+        own,
+        lambda rows, tf_bars: joins.join_timeframe_measures(rows, tf_bars, features, applies),
+    )
+    measures = joins.combine_join_measures(
+        partials, joined.frame.columns, features, threshold, joins.context_extra(joined)
+    )
     return measures, again
+
+
+def measure_cross_asset(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    references: Mapping[str, str | None],
+    closes: pl.DataFrame,
+    version: str,
+    threshold: float,
+) -> tuple[dict[str, Measure], list[str]]:
+    """:func:`trading_assets.features.joins.cross_asset_measures` of the stored cross-asset
+    rows (every symbol) against ``closes``, reading and measuring again only the timeframes
+    whose rows, bars or ``version`` (code, knobs and references) changed
+    (:func:`measure_cached`, under ``cross_asset``).
+
+    Returns:
+        the measures by check name, and the timeframes measured again (sorted).
+    """
+    fingerprints = series_fingerprints(con, table, None)
+    if not fingerprints:  # no rows: every bar is missing, measured as a whole
+        joined = joins.CrossAssetJoin(con.sql(f"SELECT * FROM {table}").pl(), dict(references))
+        return joins.cross_asset_measures(joined, closes, threshold), []
+    bars = joins.cross_asset_bars(references, closes)
+    partials, again = measure_cached(
+        con,
+        "cross_asset",
+        "*",
+        measure_keys(version, fingerprints, bars),
+        lambda timeframes: read_timeframes(con, table, None, timeframes),
+        bars,
+        joins.cross_asset_timeframe_measures,
+    )
+    columns = [name for name, _ in table_columns(con, table)]
+    extra = joins.cross_asset_extra(references)
+    return joins.combine_join_measures(partials, columns, NAMES, threshold, extra), again

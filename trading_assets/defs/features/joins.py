@@ -33,7 +33,12 @@ from trading_assets.features import sentiment as sentiment_logic
 from trading_assets.home import DUCKDB_WRITER_POOL
 from trading_assets.warehouse import series_state
 from trading_assets.warehouse.catalog import existing_tables, read_table
-from trading_assets.warehouse.feature_store import ensure_feature_table, read_symbol_features
+from trading_assets.warehouse.feature_store import (
+    ensure_feature_table,
+    measure_context,
+    measure_cross_asset,
+    read_symbol_features,
+)
 from trading_assets.warehouse.prices import read_staging_bars
 from trading_assets.warehouse.writes import replace_scope
 
@@ -97,12 +102,15 @@ def context_features(
         result = replace_scope(
             con, "features.context", joined.frame, {"symbol": symbol}, schema=schema
         )
+        measures, again = measure_context(
+            con, symbol, joined, bars, code_version(context), config.max_missing_share
+        )
     rsi = [f for f in context_logic.feature_names() if "rsi" in f]
-    measures = joins.context_measures(joined, bars, config.max_missing_share)
     return dg.MaterializeResult(
         metadata={
             **write_metadata(result),
             "row_timeframes": dg.MetadataValue.json(joined.row_timeframes),
+            "measured_timeframes": dg.MetadataValue.json(again),
             "preview": preview(joined.frame.select(KEY + rsi).tail(5)),
         },
         data_version=dg.DataVersion(result.data_version),
@@ -144,23 +152,26 @@ def cross_asset(
         ensure_feature_table(con, table, schema)
         closes = read_staging_bars(con, None, [*KEY, "close"])
         refs = joins.cross_asset_references(closes, config.references)
+        version = f"{code_version(context)}:{sorted(refs.items())}"
         result, recomputed = series_state.update_changed(
-            con, "features/cross_asset", f"{code_version(context)}:{sorted(refs.items())}",
-            recorded_data_version(context), table, schema, {"closes": closes},
-            lambda series: joins.cross_asset_rows(closes, refs, series),
+            con, "features/cross_asset", version, recorded_data_version(context), table,
+            schema, {"closes": closes}, lambda series: joins.cross_asset_rows(closes, refs, series),
             expand=lambda changed: joins.cross_asset_dependents(changed, refs),
         )  # fmt: skip
-        stored = con.sql(f"SELECT * FROM {table}").pl()  # the measures need no order
-    joined = joins.CrossAssetJoin(stored, refs)
-    measures = joins.cross_asset_measures(joined, closes, config.max_missing_share)
+        measures, again = measure_cross_asset(
+            con, table, refs, closes, version, config.max_missing_share
+        )
+        newest = con.sql(
+            f"SELECT * FROM {table} WHERE {cross_logic.NAMES[0]} IS NOT NULL "
+            "ORDER BY ts DESC, symbol, timeframe LIMIT 5"
+        ).pl()
     return dg.MaterializeResult(
         metadata={
             **write_metadata(result),
-            "references": dg.MetadataValue.json(joined.references),
+            "references": dg.MetadataValue.json(refs),
             "recomputed_series": _recomputed(recomputed),
-            "preview": preview(
-                joined.frame.drop_nulls(cross_logic.NAMES[0]).top_k(5, by="ts").sort(KEY)
-            ),
+            "measured_timeframes": dg.MetadataValue.json(again),
+            "preview": preview(newest.sort(KEY)),
         },
         data_version=dg.DataVersion(result.data_version),
         check_results=check_results(measures, JOIN_CHECKS, rows=result.rows),
