@@ -163,8 +163,8 @@ MEASURES_FORMAT = "1"
 
 @dataclass(frozen=True)
 class MeasuredSeries:
-    """The check measures of one stored (symbol, timeframe) series, and what they were
-    measured on.
+    """The check measures of one stored timeframe of a feature table (of one symbol, or of
+    every symbol for an unpartitioned table), and what they were measured on.
 
     Attributes:
         key: :func:`measure_key` of the series when measured (feature code version, stored

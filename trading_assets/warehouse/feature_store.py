@@ -7,10 +7,12 @@
 - ``ops.feature_watermarks`` records, per (family, symbol, timeframe), what the stored rows
   were computed from (:class:`trading_assets.features.incremental.Watermark`); it is written
   in the same transaction as the rows it describes.
-- ``ops.feature_measures`` keeps, per (family, symbol, timeframe), the check measures of the
-  stored rows and what they were measured on
-  (:class:`trading_assets.features.series.MeasuredSeries`), so a run measures only the
-  timeframes whose rows or bars changed.
+- ``ops.feature_measures`` keeps, per (family or table, symbol, timeframe), the check
+  measures of the stored rows and what they were measured on
+  (:class:`trading_assets.features.series.MeasuredSeries`; symbol ``*`` for
+  ``features.cross_asset``, which covers every symbol), so a run measures only the
+  timeframes whose rows or bars changed: the per-series families, ``features.context`` and
+  ``features.cross_asset``.
 """
 
 from __future__ import annotations
