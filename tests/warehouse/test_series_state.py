@@ -136,3 +136,26 @@ def test_cross_asset_rows_follow_their_reference_symbol(btc_eth_closes):
     assert set(con.sql(f"SELECT DISTINCT timeframe FROM {table}").pl()["timeframe"]) == {
         "1h", "5m"
     }  # fmt: skip
+
+
+def test_sentiment_checks_measure_again_only_the_timeframes_that_changed(btc_eth_closes):
+    """measure_sentiment equals the sentiment measures of the whole stored table, measuring
+    again only the timeframes whose rows or bars changed; news_summary counts as
+    sentiment_summary does."""
+    from trading_assets.warehouse import feature_store as fs
+
+    bars = btc_eth_closes.select(joins.KEY)
+    btc_hours = bars.filter((pl.col("symbol") == "BTC/USDT") & (pl.col("timeframe") == "1h"))
+    older = bars.join(btc_hours.tail(2), on=joins.KEY, how="anti")
+    agg = _news(bars.filter(pl.col("timeframe") == "1h"), "ETH/USDT", 48)
+    con = _connect()
+    con.execute("SET TimeZone = 'UTC'")  # as the warehouse's connections read
+    for frame, expected in [(older, ["1h", "5m"]), (bars, ["1h"]), (bars, [])]:
+        _update(con, frame, agg, None)
+        measures, again = fs.measure_sentiment(con, TABLE, frame, "v", 0.05)
+        assert again == expected
+        whole = joins.sentiment_summary(_table(con), None)
+        assert measures == joins.sentiment_measures(whole, frame, 0.05)
+        assert measures["aligned_with_bars"].passed
+        assert fs.news_summary(con, TABLE) == (whole.bars_with_news, whole.symbols_with_news)
+    assert fs.news_summary(con, TABLE)[1] == ["ETH/USDT"]

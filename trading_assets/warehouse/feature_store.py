@@ -31,6 +31,7 @@ from trading_assets.features.checks import Measure
 from trading_assets.features.cross_asset import NAMES
 from trading_assets.features.incremental import SeriesFamily, Watermark
 from trading_assets.features.joins import ContextJoin
+from trading_assets.features.sentiment import NAMES as SENTIMENT_NAMES
 from trading_assets.features.series import (
     MeasuredSeries,
     SeriesWrite,
@@ -469,3 +470,43 @@ def measure_cross_asset(
     columns = [name for name, _ in table_columns(con, table)]
     extra = joins.cross_asset_extra(references)
     return joins.combine_join_measures(partials, columns, NAMES, threshold, extra), again
+
+
+def measure_sentiment(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    bars: pl.DataFrame,
+    version: str,
+    threshold: float,
+) -> tuple[dict[str, Measure], list[str]]:
+    """:func:`trading_assets.features.joins.sentiment_measures` of the stored sentiment rows
+    (every symbol) against ``bars`` (``symbol, timeframe, ts`` of every symbol), reading and
+    measuring again only the timeframes whose rows, bars or ``version`` (code and source
+    table) changed (:func:`measure_cached`, under ``sentiment``).
+
+    Returns:
+        the measures by check name, and the timeframes measured again (sorted).
+    """
+    keys = bars.select(joins.KEY)
+    partials, again = measure_cached(
+        con,
+        "sentiment",
+        "*",
+        measure_keys(version, series_fingerprints(con, table, None), keys),
+        lambda timeframes: read_timeframes(con, table, None, timeframes),
+        keys,
+        lambda rows, own: joins.join_timeframe_measures(rows, own, SENTIMENT_NAMES),
+    )
+    columns = [name for name, _ in table_columns(con, table)]
+    return joins.combine_join_measures(partials, columns, SENTIMENT_NAMES, threshold), again
+
+
+def news_summary(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, list[str]]:
+    """Rows of the sentiment table with at least one article in their hourly or daily
+    bucket, and their symbols (sorted): what
+    :func:`trading_assets.features.joins.sentiment_summary` counts, in one query."""
+    ((rows, symbols),) = con.execute(
+        f"SELECT count(*), coalesce(list_sort(list(DISTINCT symbol)), []) FROM {table} "
+        "WHERE sent_1h_count > 0 OR sent_1d_count > 0"
+    ).fetchall()
+    return int(rows), [str(s) for s in symbols]

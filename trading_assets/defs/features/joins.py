@@ -37,6 +37,8 @@ from trading_assets.warehouse.feature_store import (
     ensure_feature_table,
     measure_context,
     measure_cross_asset,
+    measure_sentiment,
+    news_summary,
     read_symbol_features,
 )
 from trading_assets.warehouse.prices import read_staging_bars
@@ -224,19 +226,21 @@ def build_sentiment_asset(upstream: Sequence[dg.AssetKey] = ()) -> dg.AssetsDefi
                     bars if series is None else series_state.of_series(bars, series), agg
                 ),
             )  # fmt: skip
-            stored = con.sql(f"SELECT * FROM {table}").pl()  # the measures need no order
-        joined = joins.sentiment_summary(stored, problem)
-        if joined.problem and source is not None:
-            context.log.warning(f"{source}: {joined.problem}; sentiment features are zero-filled")
-        measures = joins.sentiment_measures(joined, bars, config.max_missing_share)
+            measures, again = measure_sentiment(
+                con, table, bars, f"{code_version(context)}:{source}", config.max_missing_share
+            )
+            with_news, symbols_with_news = news_summary(con, table)
+        if problem and source is not None:
+            context.log.warning(f"{source}: {problem}; sentiment features are zero-filled")
         return dg.MaterializeResult(
             metadata={
                 **write_metadata(result),
                 "source_table": dg.MetadataValue.text(source or "none (zero-filled)"),
-                "source_problem": dg.MetadataValue.text(joined.problem or ""),
-                "bars_with_news": dg.MetadataValue.int(joined.bars_with_news),
-                "symbols_with_news": dg.MetadataValue.json(joined.symbols_with_news),
+                "source_problem": dg.MetadataValue.text(problem or ""),
+                "bars_with_news": dg.MetadataValue.int(with_news),
+                "symbols_with_news": dg.MetadataValue.json(symbols_with_news),
                 "recomputed_series": _recomputed(recomputed),
+                "measured_timeframes": dg.MetadataValue.json(again),
             },
             data_version=dg.DataVersion(result.data_version),
             check_results=check_results(measures, JOIN_CHECKS, rows=result.rows),
