@@ -10,9 +10,9 @@
 - ``ops.feature_measures`` keeps, per (family or table, symbol, timeframe), the check
   measures of the stored rows and what they were measured on
   (:class:`trading_assets.features.series.MeasuredSeries`; symbol ``*`` for
-  ``features.cross_asset``, which covers every symbol), so a run measures only the
-  timeframes whose rows or bars changed: the per-series families, ``features.context`` and
-  ``features.cross_asset``.
+  ``features.cross_asset`` and ``features.sentiment``, which cover every symbol), so a run
+  measures only the timeframes whose rows or bars changed: the per-series families,
+  ``features.context``, ``features.cross_asset`` and ``features.sentiment``.
 """
 
 from __future__ import annotations
