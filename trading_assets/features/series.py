@@ -185,7 +185,8 @@ def measure_key(
     bars in ``bars`` (``symbol, timeframe, ts``; the alignment check's other side)."""
     own = bars.filter(pl.col("timeframe") == timeframe)
     stamps = hashlib.sha256(own["ts"].to_physical().to_numpy().tobytes())
-    stamps.update("\0".join(own["symbol"].cast(pl.String).to_list()).encode())
+    runs = own["symbol"].cast(pl.String).rle().struct.unnest().rows()  # (length, symbol) runs
+    stamps.update(repr(runs).encode())
     rows, digest = fingerprint
     return (
         f"{MEASURES_FORMAT}|{version}|{rows}-{digest:016x}|{own.height}-{stamps.hexdigest()[:16]}"
