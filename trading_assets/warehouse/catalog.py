@@ -19,6 +19,21 @@ def _split(table: str) -> tuple[str, str]:
     return schema, name
 
 
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _bound_columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[tuple[str, str]]:
+    """The columns of the fully qualified table or view, from binding a ``SELECT`` of it
+    (no scan of every column in the catalog, as ``duckdb_columns()`` does); empty when it
+    is missing or is a view that no longer binds (the catalog is asked then)."""
+    try:
+        relation = con.sql(f"SELECT * FROM {qualified}")
+    except duckdb.Error:
+        return []
+    return list(zip(relation.columns, map(str, relation.types), strict=True))
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether ``schema.table`` (a table or view) exists.
 
@@ -26,6 +41,8 @@ def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
         ValueError: ``table`` is not schema-qualified.
     """
     schema, name = _split(table)
+    if schema != "main" and _bound_columns(con, f"{_quoted(schema)}.{_quoted(name)}"):
+        return True
     return bool(
         con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_catalog <> 'temp' "
@@ -50,6 +67,11 @@ def table_columns(
     """``(name, DuckDB type)`` of the columns of ``schema.table`` in order (empty if it does not
     exist); ``temp`` looks at temporary tables instead."""
     schema, name = _split(table) if "." in table else ("main", table)
+    if temp or schema != "main":  # a name only one catalog can hold ("main" may be temp's)
+        qualified = f"temp.main.{_quoted(name)}" if temp else f"{_quoted(schema)}.{_quoted(name)}"
+        columns = _bound_columns(con, qualified)
+        if columns:
+            return columns
     database = "'temp'" if temp else "current_database()"
     # duckdb_columns(), not information_schema.columns: the same rows, several times faster
     return con.execute(
