@@ -40,6 +40,8 @@ class CodeGraph:
     package: str = PACKAGE
     _data_files: dict[Path, list[Path]] = field(default_factory=dict, repr=False)
     _bytes: dict[Path, bytes] = field(default_factory=dict, repr=False)
+    _paths: dict[str, Path] = field(default_factory=dict, repr=False)
+    _closures: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @cached_property
     def _graph(self):
@@ -57,10 +59,10 @@ class CodeGraph:
             if added:
                 sys.path.remove(root)
 
-    @property
-    def modules(self) -> set[str]:
+    @cached_property
+    def modules(self) -> frozenset[str]:
         """Every module of the package."""
-        return set(self._graph.modules)
+        return frozenset(self._graph.modules)
 
     def closure(self, module: str) -> list[str]:
         """``module`` and every package module it imports, transitively, sorted.
@@ -68,14 +70,18 @@ class CodeGraph:
         Raises:
             KeyError: ``module`` is not part of the package.
         """
-        if module not in self._graph.modules:
-            raise KeyError(f"{module} is not a module of {self.package} under {self.root}")
-        return sorted({module, *self._graph.find_upstream_modules(module)})
+        if module not in self._closures:
+            if module not in self.modules:
+                raise KeyError(f"{module} is not a module of {self.package} under {self.root}")
+            self._closures[module] = sorted({module, *self._graph.find_upstream_modules(module)})
+        return list(self._closures[module])
 
     def path_of(self, module: str) -> Path:
         """The source file of ``module`` (``__init__.py`` for a package)."""
-        base = self.root.joinpath(*module.split("."))
-        return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+        if module not in self._paths:
+            base = self.root.joinpath(*module.split("."))
+            self._paths[module] = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+        return self._paths[module]
 
     def data_files(self, module: str) -> list[Path]:
         """Non-Python files beside ``module``: its folder and non-package sub-folders."""
