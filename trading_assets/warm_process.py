@@ -14,7 +14,9 @@ that meanwhile imports those libraries and loads every champion stored in the se
   watermarks, and gets back exactly what :func:`~trading_assets.ml.live.predict_served`
   returns in process, because the child runs that function on the same inputs;
 - ``reports/report`` has it draw the charts that changed (:data:`trading_assets.report.
-  charts.CHARTS`, by name), which gives the same SVG text as drawing them in process.
+  charts.CHARTS`, by name), all in one request sent as soon as the report's inputs are read;
+  the child draws while the parent prepares the rest of the page, and gives the same SVG
+  text as drawing them in process.
 
 Messages are pickles on the child's standard input and on a copy of its standard output
 (whatever a library prints goes to standard error instead); the child ends when its input
@@ -29,7 +31,7 @@ import pickle
 import subprocess
 import sys
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,7 +68,7 @@ class ServedRun:
 class WarmProcess:
     """A child process that loads the champions of ``cache_folder`` (a served cache of the
     registry at ``tracking_uri``) and the chart library at once, then answers
-    :meth:`predict` and :meth:`draw` requests, one at a time.
+    :meth:`predict` and :meth:`draw` (or :meth:`start_draws`) requests, one at a time.
 
     Args:
         tracking_uri: MLflow registry URI, for versions missing from the cache.
@@ -80,6 +82,7 @@ class WarmProcess:
         self._child = subprocess.Popen(  # noqa: S603 - this interpreter, this module
             [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
+        self._pending: list[dict[str, Any]] = []  # answers not read yet, oldest first
         self._send((tracking_uri, str(cache_folder)))
 
     def predict(
@@ -104,7 +107,21 @@ class WarmProcess:
         Raises:
             WarmProcessError: the child died, or the chart is unknown or failed there.
         """
-        return self._ask(("draw", chart, rows, tuple(args)))
+        return self.start_draws([(chart, rows, args)])()[0]
+
+    def start_draws(
+        self, requests: Sequence[tuple[str, pl.DataFrame, Sequence[Any]]]
+    ) -> Callable[[], list[str]]:
+        """Send ``(chart, rows, args)`` requests (as :meth:`draw`) in one message and return
+        at once; the returned function waits for their SVG texts, in order. The child draws
+        while this process goes on (any other request first waits for these answers).
+
+        Raises:
+            WarmProcessError: (also from the returned function) the child died, or a chart
+                is unknown or failed there.
+        """
+        slot = self._request(("draws", [(c, rows, tuple(args)) for c, rows, args in requests]))
+        return lambda: self._wait(slot)
 
     def close(self) -> None:
         """End the child (closing its input) and wait for it; killed after 10 s."""
@@ -118,14 +135,38 @@ class WarmProcess:
         self._child.stdout.close()
 
     def _ask(self, request: tuple) -> Any:
+        return self._wait(self._request(request))
+
+    def _request(self, request: tuple) -> dict[str, Any]:
+        """Send ``request`` and return the slot its answer will fill. Earlier answers are
+        read first: the child only ever writes while this process is not writing, so a large
+        request and a large answer never wait on each other."""
+        while self._pending:
+            self._read_answer()
+        slot: dict[str, Any] = {}
         self._send(request)
+        self._pending.append(slot)
+        return slot
+
+    def _wait(self, slot: dict[str, Any]) -> Any:
+        while not slot:
+            self._read_answer()
+        if "error" in slot:
+            raise WarmProcessError(slot["error"])
+        return slot["answer"]
+
+    def _read_answer(self) -> None:
+        """Read the next answer (answers come in the order of the requests) into its slot."""
+        slot = self._pending.pop(0)
         try:
             status, answer = pickle.load(self._child.stdout)  # noqa: S301 - our own child
         except (EOFError, OSError, pickle.UnpicklingError) as exc:
-            raise WarmProcessError(f"the warm process ended: {exc!r}") from exc
-        if status != "ok":
-            raise WarmProcessError(answer)
-        return answer
+            slot["error"] = f"the warm process ended: {exc!r}"
+            for later in self._pending:
+                later["error"] = slot["error"]
+            self._pending.clear()
+            return
+        slot["answer" if status == "ok" else "error"] = answer
 
     def _send(self, message: Any) -> None:
         try:
@@ -180,8 +221,9 @@ def _warm(
 
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
     """The child's loop: the first message is ``(tracking_uri, cache folder)``; then each
-    request (``("predict", specs, tails, done, now)`` or ``("draw", chart, rows, args)``) is
-    answered with ``("ok", answer)`` or ``("error", traceback)``, until ``requests`` ends."""
+    request (``("predict", specs, tails, done, now)`` or ``("draws", [(chart, rows, args),
+    ...])``) is answered with ``("ok", answer)`` or ``("error", traceback)``, until
+    ``requests`` ends."""
     tracking_uri, folder = pickle.load(requests)  # noqa: S301 - from our own parent
     cache = ServedCache(Path(folder))
     loaded: dict[tuple[str, ChampionRef], Any] = {}
@@ -201,11 +243,11 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
                 served = load_served(specs, tracking_uri, cache, loaded)
                 run = predict_served(served, tails, done, now)
                 answer: Any = ServedRun(run, cache.hits, warmed_models)
-            elif kind == "draw":
+            elif kind == "draws":
                 from trading_assets.report import charts
 
-                chart, rows, args = request
-                answer = charts.CHARTS[chart](rows, *args)
+                (draws,) = request
+                answer = [charts.CHARTS[chart](rows, *args) for chart, rows, args in draws]
             else:
                 raise ValueError(f"unknown request {kind!r}")
             reply: tuple = ("ok", answer)

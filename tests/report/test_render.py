@@ -195,22 +195,75 @@ def test_chart_cache_redraws_only_the_series_whose_rows_changed(inputs, rendered
 
 def test_charts_drawn_in_a_warm_process_give_the_same_page(inputs, rendered, tmp_path):
     from trading_assets import warm_process
+    from trading_assets.report import build, charts
 
     registry = tmp_path / "mlflow.db"
     registry.write_bytes(b"no champions: the process only draws")
     uri = f"sqlite:///{registry}"
     with warm_process.warmed(uri, tmp_path / "served") as process:
-        asked: list[str] = []
+        asked: list[list[str]] = []
 
-        def remote(chart, rows, args) -> str:
-            asked.append(chart.__name__)
-            return process.draw(chart.__name__, rows, args)
+        def remote(requests):
+            asked.append([chart.__name__ for chart, _, _ in requests])
+            return process.start_draws([(c.__name__, rows, args) for c, rows, args in requests])
 
         there = render_report(inputs, GENERATED, draw=remote)
+        # started ahead (as the asset does): the same page, and the cached charts not asked
+        pending = build.start_charts(inputs, tmp_path / "reports", remote)
+        ahead = render_report(inputs, GENERATED, pending=pending)
+        again = render_report(inputs, GENERATED, pending=build.start_charts(
+            inputs, tmp_path / "reports", remote))  # fmt: skip
         with pytest.raises(warm_process.WarmProcessError, match="no_such_chart"):
             process.draw("no_such_chart", inputs.equity, ())
-    assert len(asked) == there.charts and "equity_chart" in asked
-    assert there.html == rendered.html  # the same SVG text, byte for byte
+    assert len(asked) == 2 and len(asked[0]) == there.charts and "equity_chart" in asked[0]
+    assert asked[1] == asked[0]  # the second cache was empty; the third found every chart
+    assert there.html == rendered.html == ahead.html == again.html  # the same SVG text
+    assert sorted(p.name for p in (tmp_path / "reports" / build.CHART_CACHE).glob("*")) == sorted(
+        f"{charts._chart_key(*r)}.svg" for r in _requests(inputs)
+    )
+
+
+def _requests(inputs):
+    from trading_assets.report import charts, render
+
+    recorded = []
+
+    def record(requests):
+        recorded.extend(requests)
+        return lambda: ["<svg/>"] * len(requests)
+
+    render.start_charts(inputs, charts.ChartCache(None, record)).result()
+    return recorded
+
+
+def test_warm_process_answers_in_order_and_never_blocks_on_large_messages(inputs, tmp_path):
+    from trading_assets import warm_process
+    from trading_assets.report import charts
+
+    registry = tmp_path / "mlflow.db"
+    registry.write_bytes(b"no champions: the process only draws")
+    # rows and SVG texts far larger than a pipe's buffer, both ways
+    big = pl.concat([inputs.equity] * 8)
+    symbol, timeframe = charts.series_to_chart(inputs.equity)[0]
+    rows = charts.equity_rows(big, symbol, timeframe)
+    assert rows.estimated_size() > 10 * 65_536  # a Linux pipe holds 64 KiB
+    expected = charts.equity_chart(rows, symbol, timeframe)
+    assert len(expected) > 100_000
+    with warm_process.warmed(f"sqlite:///{registry}", tmp_path / "served") as process:
+        first = process.start_draws([("equity_chart", rows, (symbol, timeframe))] * 2)
+        failing = process.start_draws([("no_such_chart", rows, ())])
+        # a third request while two answers are unread: they are read first, then it is sent
+        third = process.draw("equity_chart", rows, (symbol, timeframe))
+        with pytest.raises(warm_process.WarmProcessError, match="no_such_chart"):
+            failing()
+        assert first() == [expected, expected] and third == expected
+    # a child that is gone: the pending draw fails with the error the asset falls back on
+    process = warm_process.WarmProcess(f"sqlite:///{registry}", tmp_path / "served")
+    pending = process.start_draws([("equity_chart", rows, (symbol, timeframe))])
+    process._child.kill()
+    with pytest.raises(warm_process.WarmProcessError, match="ended"):
+        pending()
+    process.close()
 
 
 def test_position_distribution_and_turnover(bars):
@@ -275,13 +328,23 @@ def test_inputs_read_on_two_cursors_are_those_read_one_by_one(warehouse):
     each cursor reads in UTC whatever zone its connection's session has."""
     from dataclasses import fields
 
+    from trading_assets.report import inputs as report_inputs
     from trading_assets.warehouse.connection import utc_cursor
 
     parallel, serial = load_inputs(warehouse, workers=2), load_inputs(warehouse, workers=1)
-    assert parallel.skipped == serial.skipped == {}
+    # the charts' reads first, then the others into the same inputs (as the asset does)
+    charted = load_inputs(warehouse, reads=report_inputs.CHART_READS)
+    assert charted.equity.height and not charted.signals.height
+    two_steps = load_inputs(
+        warehouse, reads=report_inputs.READS - report_inputs.CHART_READS, into=charted
+    )
+    assert two_steps is charted
+    assert parallel.skipped == serial.skipped == two_steps.skipped == {}
     for f in fields(ReportInputs):
-        a, b = getattr(parallel, f.name), getattr(serial, f.name)
-        assert a.equals(b) if isinstance(a, pl.DataFrame) else a == b, f.name
+        a, b, c = getattr(parallel, f.name), getattr(serial, f.name), getattr(two_steps, f.name)
+        assert (a.equals(b) and a.equals(c)) if isinstance(a, pl.DataFrame) else a == b == c, f.name
+    with pytest.raises(ValueError, match="equty"):
+        load_inputs(warehouse, reads={"equty"})
     assert parallel.equity.height and parallel.signals.height and parallel.headlines.height
     zoned = memory_warehouse()
     zoned.execute("SET TimeZone = 'America/New_York'")

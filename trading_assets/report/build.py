@@ -102,6 +102,16 @@ class WrittenReport:
 CHART_CACHE = ".chart-cache"
 
 
+def start_charts(
+    data: ReportInputs, reports_dir: Path, draw: charts.Drawer = charts.draw_here
+) -> render.PendingCharts:
+    """Start drawing the charts of the report of ``data`` that ``reports_dir``'s
+    :data:`CHART_CACHE` lacks (``draw``: see :func:`write_report`), for
+    :func:`write_report`'s ``pending``: a warm process draws them while the caller reads the
+    rest of the report's inputs."""
+    return render.start_charts(data, charts.ChartCache(reports_dir / CHART_CACHE, draw))
+
+
 def write_report(
     data: ReportInputs,
     *,
@@ -112,6 +122,7 @@ def write_report(
     mlflow: MlflowTarget | None,
     models_changed: bool = True,
     draw: charts.Drawer = charts.draw_here,
+    pending: render.PendingCharts | None = None,
 ) -> WrittenReport:
     """Render ``data`` (``generated_at``: aware UTC, printed on the page and naming the file),
     write ``report-<date>.html`` and ``latest.html`` into ``reports_dir`` (charts whose rows
@@ -122,13 +133,19 @@ def write_report(
 
     A failing MLflow does not fail the report: :attr:`WrittenReport.mlflow_error` says why.
     ``draw`` draws the charts that are not cached (:data:`~trading_assets.report.charts.
-    Drawer`; default: in this process).
+    Drawer`; default: in this process). ``pending``: the charts of ``data`` already started
+    by :func:`start_charts` (``draw`` is then not used).
 
     Raises:
         OSError: a file could not be written.
     """
     rendered = render.render_report(
-        data, generated_at, title=title, chart_cache=reports_dir / CHART_CACHE, draw=draw
+        data,
+        generated_at,
+        title=title,
+        chart_cache=reports_dir / CHART_CACHE,
+        draw=draw,
+        pending=pending,
     )
     path = reports_dir / f"report-{rendered.report_date:%Y-%m-%d}.html"
     write_atomic(path, rendered.html)

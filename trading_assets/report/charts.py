@@ -176,13 +176,20 @@ CHARTS: dict[str, Callable[..., str]] = {
     f.__name__: f for f in (equity_chart, prediction_chart, sentiment_chart, cost_chart)
 }
 
-#: ``(chart, rows, args) -> SVG text``: how a :class:`ChartCache` draws a chart it lacks
-Drawer = Callable[[Callable[..., str], pl.DataFrame, tuple], str]
+#: one chart to draw: ``(chart function, rows, further arguments)``
+ChartRequest = tuple[Callable[..., str], pl.DataFrame, tuple]
+
+#: ``requests -> collect``: starts drawing the ``requests`` and returns a function that gives
+#: their SVG texts, in order. How a :class:`ChartCache` draws the charts it lacks: here and at
+#: once (:func:`draw_here`), or in a warm process while this one goes on with other work.
+Drawer = Callable[[Sequence[ChartRequest]], Callable[[], list[str]]]
 
 
-def draw_here(chart: Callable[..., str], rows: pl.DataFrame, args: tuple) -> str:
-    """``chart(rows, *args)`` in this process (the default :data:`Drawer`)."""
-    return chart(rows, *args)
+def draw_here(requests: Sequence[ChartRequest]) -> Callable[[], list[str]]:
+    """Each ``chart(rows, *args)`` drawn in this process, at once (the default
+    :data:`Drawer`)."""
+    svgs = [chart(rows, *args) for chart, rows, args in requests]
+    return lambda: svgs
 
 
 def prepare() -> None:
@@ -197,8 +204,8 @@ class ChartCache:
     bar of one series redraws that series' charts only; the others are read back.
 
     ``folder`` None draws every chart. :meth:`prune` removes the files the last report did
-    not use, so the folder holds one report's charts at most. ``draw`` draws a missing chart
-    (default: in this process; a warm process gives the same SVG text).
+    not use, so the folder holds one report's charts at most. ``draw`` draws the missing
+    charts (default: in this process; a warm process gives the same SVG text).
     """
 
     def __init__(self, folder: Path | None, draw: Drawer = draw_here) -> None:
@@ -207,29 +214,51 @@ class ChartCache:
         self.drawn = 0
         self._draw = draw
 
+    def start(self, requests: Sequence[ChartRequest]) -> Callable[[], list[str]]:
+        """Start drawing the ``requests`` the cache lacks (all at once, one call of the
+        drawer) and return a function giving every request's SVG text in order, which
+        stores the newly drawn ones.
+
+        Raises:
+            OSError: (from the returned function) the cache folder cannot be written.
+        """
+        paths = [
+            None if self.folder is None else self.folder / f"{_chart_key(*request)}.svg"
+            for request in requests
+        ]
+        self.used.update(path.name for path in paths if path is not None)
+        texts = [
+            path.read_text(encoding="utf-8") if path is not None and path.exists() else None
+            for path in paths
+        ]
+        missing = [i for i, text in enumerate(texts) if text is None]
+        collect = self._draw([requests[i] for i in missing]) if missing else list
+
+        def finish() -> list[str]:
+            out = list(texts)
+            for i, svg in zip(missing, collect(), strict=True):
+                out[i] = svg
+                self.drawn += 1
+                if (path := paths[i]) is not None:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    partial = path.with_suffix(".part")
+                    partial.write_text(svg, encoding="utf-8")
+                    partial.replace(path)
+            return out
+
+        return finish
+
     def draw(self, chart: Callable[..., str], rows: pl.DataFrame, *args: str) -> str:
         """``chart(rows, *args)``, from the cache when the same rows were drawn before.
 
         Raises:
             OSError: the cache folder cannot be written.
         """
-        if self.folder is None:
-            self.drawn += 1
-            return self._draw(chart, rows, args)
-        path = self.folder / f"{_chart_key(chart, rows, args)}.svg"
-        self.used.add(path.name)
-        if path.exists():
-            return path.read_text(encoding="utf-8")
-        svg = self._draw(chart, rows, args)
-        self.drawn += 1
-        self.folder.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        partial.write_text(svg, encoding="utf-8")
-        partial.replace(path)
-        return svg
+        return self.start([(chart, rows, args)])()[0]
 
     def prune(self) -> None:
-        """Delete the cached charts that no :meth:`draw` since this cache was made used."""
+        """Delete the cached charts that no :meth:`start` or :meth:`draw` since this cache
+        was made used."""
         if self.folder is None or not self.folder.is_dir():
             return
         for path in self.folder.glob("*.svg"):

@@ -9,7 +9,7 @@ so the report stays cheap on long 1m histories.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -488,14 +488,34 @@ def load_trading(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, 
     return out
 
 
-def load_inputs(con: duckdb.DuckDBPyConnection, workers: int = 2) -> ReportInputs:
+#: the reads of :func:`load_inputs` that the charts are drawn from
+CHART_READS = frozenset({"equity", "predictions", "news", "costs"})
+#: every read of :func:`load_inputs`, by name
+READS = frozenset({"equity", "backtests", "predictions", "signals", "news", "freshness", "costs",
+                   "trading"})  # fmt: skip
+
+
+def load_inputs(
+    con: duckdb.DuckDBPyConnection,
+    workers: int = 2,
+    reads: Collection[str] = READS,
+    into: ReportInputs | None = None,
+) -> ReportInputs:
     """Read every warehouse input of the report; a missing table leaves its frame empty and a
     table that cannot be read (an older layout, a wrong column) is recorded in ``skipped``
     with the reason instead of failing the report.
 
     The reads are independent: ``workers`` threads run them on their own cursors of ``con``
     (DuckDB runs a query without holding Python's interpreter lock), and the results are
-    gathered in a fixed order, so the inputs are the same as reading them one by one."""
+    gathered in a fixed order, so the inputs are the same as reading them one by one.
+    ``reads`` (names in :data:`READS`) reads only those, into ``into`` when given (e.g.
+    :data:`CHART_READS` first, to start the charts, then the others into the same inputs).
+
+    Raises:
+        ValueError: an unknown name in ``reads``.
+    """
+    if unknown := set(reads) - READS:
+        raise ValueError(f"unknown report input reads {sorted(unknown)}; known: {sorted(READS)}")
     tables = catalog.existing_tables(con)
 
     def predictions(cur) -> dict[str, Any]:
@@ -514,7 +534,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, workers: int = 2) -> ReportInput
         return {"sentiment": frames[0], "headlines": frames[1]}
 
     cols = ", ".join(f'"{c}"' for c in BACKTEST_METRICS_SCHEMA)
-    reads: list[tuple[str, str, Callable[[duckdb.DuckDBPyConnection], dict[str, Any]]]] = [
+    planned: list[tuple[str, str, Callable[[duckdb.DuckDBPyConnection], dict[str, Any]]]] = [
         ("equity", "signals.backtest_equity", lambda cur: {"equity": load_equity(cur)}),
         ("backtests", "signals.backtest_metrics", lambda cur: {"backtests": _frame(
             cur,
@@ -541,10 +561,10 @@ def load_inputs(con: duckdb.DuckDBPyConnection, workers: int = 2) -> ReportInput
         finally:
             cur.close()
 
-    wanted = [read for read in reads if read[1] in tables]
+    wanted = [read for read in planned if read[0] in reads and read[1] in tables]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = list(pool.map(attempt, wanted))
-    inputs = ReportInputs()
+    inputs = ReportInputs() if into is None else into
     for name, result in results:
         if isinstance(result, str):
             inputs.skipped[name] = result

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -161,36 +162,62 @@ def _age_hours(signals: pl.DataFrame, now: datetime) -> pl.Expr:
     return (pl.lit(now) - bar_close_of(signals)).dt.total_seconds() / 3600
 
 
-def _charts(inputs: ReportInputs, cache: charts.ChartCache) -> dict[str, Any]:
-    """The report's SVG charts, each drawn once (or read back from ``cache``)."""
+@dataclass
+class PendingCharts:
+    """The report's charts, being drawn (:func:`start_charts`): :meth:`result` gives the
+    template's chart values once they are all drawn (or read back from the cache)."""
+
+    cache: charts.ChartCache
+    _collect: Callable[[], dict[str, Any]]
+
+    def result(self) -> dict[str, Any]:
+        """The charts' template values; prunes the cache of charts this report does not use.
+
+        Raises:
+            OSError: the cache folder cannot be written.
+        """
+        drawn = self._collect()
+        self.cache.prune()
+        return drawn
+
+
+def start_charts(inputs: ReportInputs, cache: charts.ChartCache) -> PendingCharts:
+    """Start drawing the report's SVG charts that ``cache`` lacks, each once, all in one
+    request to the cache's drawer (a warm process draws them while the caller goes on)."""
     series = charts.series_to_chart(inputs.equity)
     models = charts.models_to_chart(inputs.model_scores)
     predicted = {m: charts.prediction_rows(inputs.predictions, m) for m in models}
-    return {
-        "equity_charts": [
-            {
-                "title": f"{s} {t}",
-                "svg": Markup(
-                    cache.draw(charts.equity_chart, charts.equity_rows(inputs.equity, s, t), s, t)
-                ),
-            }
-            for s, t in series
-        ],
-        "equity_more": max(0, inputs.equity.select("symbol", "timeframe").n_unique() - len(series))
-        if inputs.equity.height
-        else 0,
-        "prediction_charts": [
-            {"title": m, "svg": Markup(cache.draw(charts.prediction_chart, rows, m))}
-            for m, rows in predicted.items()
-            if rows.height
-        ],
-        "sentiment_chart": Markup(cache.draw(charts.sentiment_chart, inputs.sentiment))
-        if inputs.sentiment.height
-        else None,
-        "cost_chart": Markup(cache.draw(charts.cost_chart, inputs.cost_daily))
-        if inputs.cost_daily.height
-        else None,
-    }
+    predicted = {m: rows for m, rows in predicted.items() if rows.height}
+    requests: list[charts.ChartRequest] = [
+        (charts.equity_chart, charts.equity_rows(inputs.equity, s, t), (s, t)) for s, t in series
+    ]
+    requests += [(charts.prediction_chart, rows, (m,)) for m, rows in predicted.items()]
+    if inputs.sentiment.height:
+        requests.append((charts.sentiment_chart, inputs.sentiment, ()))
+    if inputs.cost_daily.height:
+        requests.append((charts.cost_chart, inputs.cost_daily, ()))
+    collect = cache.start(requests)
+
+    def drawn() -> dict[str, Any]:
+        svgs = iter([Markup(svg) for svg in collect()])
+        return {
+            "equity_charts": [{"title": f"{s} {t}", "svg": next(svgs)} for s, t in series],
+            "equity_more": max(
+                0, inputs.equity.select("symbol", "timeframe").n_unique() - len(series)
+            )
+            if inputs.equity.height
+            else 0,
+            "prediction_charts": [{"title": m, "svg": next(svgs)} for m in predicted],
+            "sentiment_chart": next(svgs) if inputs.sentiment.height else None,
+            "cost_chart": next(svgs) if inputs.cost_daily.height else None,
+        }
+
+    return PendingCharts(cache, drawn)
+
+
+def _charts(inputs: ReportInputs, cache: charts.ChartCache) -> dict[str, Any]:
+    """The report's SVG charts, each drawn once (or read back from ``cache``)."""
+    return start_charts(inputs, cache)._collect()
 
 
 def _context(
@@ -420,27 +447,32 @@ def render_report(
     title: str = "Trading report",
     chart_cache: Path | None = None,
     draw: charts.Drawer = charts.draw_here,
+    pending: PendingCharts | None = None,
 ) -> RenderedReport:
     """Render the page for ``inputs``; ``generated_at`` (aware UTC) is printed on the page
     and names the report date but is not part of :attr:`RenderedReport.content_hash`.
     ``chart_cache``: a folder of charts drawn before (:class:`~trading_assets.report.charts.
     ChartCache`; None draws them all); ``draw`` draws the charts it lacks (default: here).
+    ``pending``: the charts of these ``inputs`` already started (:func:`start_charts`; then
+    ``chart_cache`` and ``draw`` are not used); the page is prepared while they are drawn.
 
     Raises:
         OSError: ``chart_cache`` cannot be written.
     """
+    if pending is None:
+        pending = start_charts(inputs, charts.ChartCache(chart_cache, draw))
     sections = build_sections(inputs)
-    cache = charts.ChartCache(chart_cache, draw)
-    drawn = _charts(inputs, cache)
-    cache.prune()
-    context = _context(inputs, sections, drawn)
+    # the content hash leaves out the time of rendering and the signal ages measured at it
+    context = _context(inputs, sections, {})
+    stamped = _context(inputs, sections, {}, generated_at)
     summary = _summary(inputs)
     template = _environment().get_template(TEMPLATE)
     common = {"title": title, "summary": summary, "body_start": Markup(BODY_START)}
     common["body_end"] = Markup(BODY_END)
-    # the content hash leaves out the time of rendering and the signal ages measured at it
+    drawn = pending.result()
+    context.update(drawn)
+    stamped.update(drawn)
     unstamped = template.render(**context, **common, generated_at=None)
-    stamped = _context(inputs, sections, drawn, generated_at)
     html = template.render(
         **stamped, **common, generated_at=f"{generated_at:%Y-%m-%d %H:%M:%S} UTC"
     )

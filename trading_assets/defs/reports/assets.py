@@ -3,7 +3,7 @@ WordPress post and Discord message of the report's date, run by the ``publish_on
 sensor and by ``trading-assets run``)."""
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,8 +134,13 @@ def build_report_asset(
         report_settings: ReportSettings,
         mlflow: MlflowResource,
     ) -> dg.MaterializeResult:
+        reports_dir = Path(report_settings.reports_dir)
         with warehouse.connect() as con:
-            data = inputs.load_inputs(con)
+            # the charts are drawn (in the warm process, when there is one) while the rest
+            # of the page is read and prepared
+            data = inputs.load_inputs(con, reads=inputs.CHART_READS)
+            pending = build.start_charts(data, reports_dir, _drawer(context, mlflow))
+            inputs.load_inputs(con, reads=inputs.READS - inputs.CHART_READS, into=data)
         cache = Path(mlflow.served_cache_dir) if mlflow.served_cache_dir else None
         build.add_leaderboard(data, mlflow.tracking_uri, cache)
         previous_version, previous_board = _previous(context.instance)
@@ -149,14 +154,14 @@ def build_report_asset(
         written = build.write_report(
             data,
             generated_at=datetime.now(UTC),
-            reports_dir=Path(report_settings.reports_dir),
+            reports_dir=reports_dir,
             title=report_settings.title,
             previous_version=previous_version,
             mlflow=build.MlflowTarget(mlflow.tracking_uri, mlflow.artifact_location)
             if report_settings.log_to_mlflow
             else None,
             models_changed=board != previous_board,
-            draw=_drawer(context, mlflow),
+            pending=pending,
         )
         if written.mlflow_error:
             context.log.warning(f"report not logged to MLflow: {written.mlflow_error}")
@@ -177,12 +182,24 @@ def _drawer(context: dg.AssetExecutionContext, mlflow: MlflowResource) -> charts
     if process is None:
         return charts.draw_here
 
-    def draw(chart, rows, args) -> str:  # noqa: ANN001 (charts.Drawer)
+    def here(requests: Sequence[charts.ChartRequest], exc: Exception) -> list[str]:
+        context.log.warning(f"the warm process failed, drawing here: {exc}")
+        return charts.draw_here(requests)()
+
+    def draw(requests: Sequence[charts.ChartRequest]) -> Callable[[], list[str]]:
         try:
-            return process.draw(chart.__name__, rows, args)
+            collect = process.start_draws([(c.__name__, rows, args) for c, rows, args in requests])
         except warm_process.WarmProcessError as exc:
-            context.log.warning(f"the warm process failed, drawing here: {exc}")
-            return charts.draw_here(chart, rows, args)
+            svgs = here(requests, exc)
+            return lambda: svgs
+
+        def finish() -> list[str]:
+            try:
+                return collect()
+            except warm_process.WarmProcessError as exc:
+                return here(requests, exc)
+
+        return finish
 
     return draw
 
