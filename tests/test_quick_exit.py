@@ -63,3 +63,30 @@ def test_exit_codes_follow_python() -> None:
     assert exit_code(None) == 0
     assert exit_code(3) == 3
     assert exit_code("a message") == 1
+
+
+def test_the_console_script_freezes_what_it_loaded_before_the_steps(tmp_path: Path) -> None:
+    """``refresh`` from the console script freezes Dagster and the definitions before it
+    plans (the collector no longer visits them); a process embedding the CLI keeps its GC."""
+    import gc
+
+    import trading_assets.cli as cli
+
+    prelude = (
+        "import gc, os\n"
+        f"os.environ['TRADING_ASSETS_HOME'] = {str(tmp_path / 'home')!r}\n"
+        "os.environ['TRADING_PROFILE'] = 'demo'\n"
+        "import trading_assets.refresh as r\n"
+        "from trading_assets.runner import RunSummary\n"
+        "def planned(defs, instance, on_step=None):\n"
+        "    print('frozen before the plan', gc.get_freeze_count())\n"
+        "    return [], RunSummary()\n"
+        "r.refresh = planned\n"
+    )
+    done = _entry(["refresh", "--json"], prelude)
+    assert done.returncode == 0, done.stderr
+    frozen = int(done.stdout.split("frozen before the plan")[1].split()[0])
+    assert frozen > 50_000  # Dagster, Polars, DuckDB and the definitions
+    before = gc.get_freeze_count()
+    cli._long_lived_loaded()  # not the console script here: nothing is frozen
+    assert gc.get_freeze_count() == before

@@ -64,6 +64,7 @@ def run(select: str | None, symbols: tuple[str, ...]) -> None:
     profile = active_profile()
     console.print(f"[bold]trading-assets[/bold] profile [cyan]{profile}[/cyan], home {home.root}")
     defs = build_definitions()
+    _long_lived_loaded()
     with console.status("starting") as status:
         summary = materialize(
             defs,
@@ -144,6 +145,7 @@ def refresh(as_json: bool) -> None:
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
     defs = build_definitions()
+    _long_lived_loaded()
     with console.status("planning"):
         steps, summary = run_refresh(
             defs, instance, on_step=lambda label: console.log(f"materializing {label}")
@@ -287,11 +289,27 @@ def ui(port: int) -> None:
     raise SystemExit(subprocess.call(dagster_dev_command(home.dagster_home, port), env=env))
 
 
+def _long_lived_loaded() -> None:
+    """Dagster, the definitions and the instance are loaded: in the console script, keep the
+    garbage collector off them (:mod:`trading_assets.process_gc`)."""
+    if _CONSOLE_SCRIPT:
+        from trading_assets.process_gc import freeze_long_lived
+
+        freeze_long_lived()
+
+
+#: set by :func:`entry`: this process is the console script (not Click's test runner)
+_CONSOLE_SCRIPT = False
+
+
 def entry() -> None:
     """The ``trading-assets`` console script: :func:`main`, then the process ends without
-    tearing the interpreter down (:mod:`trading_assets.quick_exit`)."""
+    tearing the interpreter down (:mod:`trading_assets.quick_exit`), and the garbage
+    collector kept off what it loaded (:mod:`trading_assets.process_gc`)."""
     from trading_assets.quick_exit import exit_now
 
+    global _CONSOLE_SCRIPT
+    _CONSOLE_SCRIPT = True
     try:
         main()  # Click's standalone mode ends with SystemExit
     except SystemExit as done:

@@ -48,6 +48,7 @@ from trading_assets.ml.live import (
     predict_served,
 )
 from trading_assets.ml.served_cache import ChampionRef, ServedCache
+from trading_assets.process_gc import freeze_long_lived
 
 
 class WarmProcessError(RuntimeError):
@@ -231,6 +232,7 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         _warm(tracking_uri, cache, loaded)
     except Exception:  # noqa: BLE001 - a request loads what warming could not
         traceback.print_exc()
+    freeze_long_lived()  # the libraries and models live as long as the process
     warmed_models = tuple(f"{name}@{ref.version}" for name, ref in loaded)
     while True:
         try:
