@@ -79,14 +79,34 @@ def test_the_console_script_freezes_what_it_loaded_before_the_steps(tmp_path: Pa
         "import trading_assets.refresh as r\n"
         "from trading_assets.runner import RunSummary\n"
         "def planned(defs, instance, on_step=None):\n"
-        "    print('frozen before the plan', gc.get_freeze_count())\n"
+        "    print('frozen before the plan', gc.get_freeze_count(), gc.get_threshold())\n"
         "    return [], RunSummary()\n"
         "r.refresh = planned\n"
     )
     done = _entry(["refresh", "--json"], prelude)
     assert done.returncode == 0, done.stderr
-    frozen = int(done.stdout.split("frozen before the plan")[1].split()[0])
-    assert frozen > 50_000  # Dagster, Polars, DuckDB and the definitions
+    frozen, thresholds = done.stdout.split("frozen before the plan")[1].split(" ", 2)[1:]
+    assert int(frozen) > 50_000  # Dagster, Polars, DuckDB and the definitions
+    # collections were deferred while it loaded, and are as usual again for the steps
+    assert thresholds.splitlines()[0] == str(gc.get_threshold())
     before = gc.get_freeze_count()
     cli._long_lived_loaded()  # not the console script here: nothing is frozen
     assert gc.get_freeze_count() == before
+
+
+def test_collections_are_deferred_while_loading_and_restored_by_the_freeze() -> None:
+    code = (
+        "import gc\n"
+        "from trading_assets import process_gc\n"
+        "usual = gc.get_threshold()\n"
+        "process_gc.defer_collections(); process_gc.defer_collections()\n"
+        "assert gc.get_threshold()[0] == process_gc.LOADING_THRESHOLD, gc.get_threshold()\n"
+        "assert gc.get_threshold()[1:] == usual[1:]\n"
+        "assert process_gc.freeze_long_lived() == gc.get_freeze_count() > 1000\n"
+        "assert gc.get_threshold() == usual, (gc.get_threshold(), usual)\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -306,8 +306,10 @@ def entry() -> None:
     """The ``trading-assets`` console script: :func:`main`, then the process ends without
     tearing the interpreter down (:mod:`trading_assets.quick_exit`), and the garbage
     collector kept off what it loaded (:mod:`trading_assets.process_gc`)."""
+    from trading_assets.process_gc import defer_collections
     from trading_assets.quick_exit import exit_now
 
+    defer_collections()
     global _CONSOLE_SCRIPT
     _CONSOLE_SCRIPT = True
     try:

@@ -48,7 +48,7 @@ from trading_assets.ml.live import (
     predict_served,
 )
 from trading_assets.ml.served_cache import ChampionRef, ServedCache
-from trading_assets.process_gc import freeze_long_lived
+from trading_assets.process_gc import defer_collections, freeze_long_lived
 
 
 class WarmProcessError(RuntimeError):
@@ -260,6 +260,7 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
 
 
 def _main() -> None:
+    defer_collections()  # until the warmed libraries and models are frozen (serve)
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # what a library prints goes to standard error, not into the replies
     serve(sys.stdin.buffer, replies)
