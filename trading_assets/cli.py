@@ -129,9 +129,6 @@ def refresh(as_json: bool) -> None:
     """Materialize only stale and missing assets, in dependency order, and say why each ran."""
     import json
 
-    from rich.console import Console
-    from rich.table import Table
-
     from trading_assets.definitions import build_definitions
     from trading_assets.errors import ConfigurationError
     from trading_assets.home import ProjectHome
@@ -139,22 +136,26 @@ def refresh(as_json: bool) -> None:
     from trading_assets.refresh import refresh as run_refresh
     from trading_assets.runner import dagster_instance
 
-    console = Console(soft_wrap=True, stderr=as_json, quiet=as_json)
     try:
         instance = dagster_instance(ProjectHome.from_env())
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
     defs = build_definitions()
     _long_lived_loaded()
-    with console.status("planning"):
-        steps, summary = run_refresh(
-            defs, instance, on_step=lambda label: console.log(f"materializing {label}")
-        )
-    if as_json:
+    if as_json:  # nothing on the terminal but the JSON: no console, no spinner thread
+        steps, summary = run_refresh(defs, instance)
         click.echo(
             json.dumps({"executed": plan_as_dicts(steps), "failures": summary.failures}, indent=2)
         )
     else:
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console(soft_wrap=True)
+        with console.status("planning"):
+            steps, summary = run_refresh(
+                defs, instance, on_step=lambda label: console.log(f"materializing {label}")
+            )
         table = Table(title=f"Refresh: {len(steps)} asset partition(s) executed")
         for col in ("asset", "partition", "why"):
             table.add_column(col)
