@@ -143,3 +143,34 @@ def test_a_configured_age_is_enforced_on_live_data():
         _signals(), _bars(), caps, now, True, max_lag={"1d": timedelta(hours=1)}
     )
     assert not strict["fresh"][0] and strict["fresh"][1]["stale_series"] == ["ORCL 1d"]
+
+
+def test_bar_closes_computed_once_are_those_computed_per_frame():
+    """The checks compute every bar close once (bars and signals together) and look them up
+    by key; a key missing from the shared closes is computed on the spot."""
+    from trading_assets.sessions import bar_close_of
+
+    equity = _bars(5)
+    crypto = pl.DataFrame(
+        {"symbol": ["BTC/USDT"] * 3, "timeframe": ["1h"] * 3,
+         "ts": [T0 + timedelta(hours=h) for h in (0, 1, 5)]},
+        schema={"symbol": pl.String, "timeframe": pl.String, "ts": UTC_TS},
+    )  # fmt: skip
+    frame = pl.concat([crypto, equity]).reverse()  # any order: the closes keep it
+    closes = signal_checks.bar_closes(equity.head(2), crypto.head(1))
+    assert closes.height == 3
+    got = signal_checks.bar_close(frame, closes)
+    assert got.to_list() == bar_close_of(frame).to_list()
+    assert got.to_list()[0] == T0 + 4 * DAY + CLOSE  # ORCL's Friday closes at 20:00 UTC
+    assert got.to_list()[-1] == T0 + timedelta(hours=1)  # BTC's first 1h bar
+    assert signal_checks.bar_close(frame.clear(), closes).len() == 0
+    # the checks give the same answers with the shared closes as without
+    now = T0 + 3 * DAY
+    assert signal_checks.fresh(_signals(), _bars(), now, None, closes) == signal_checks.fresh(
+        _signals(), _bars(), now, None
+    )
+    early = _predictions(late_by=-timedelta(hours=1))
+    assert signal_checks.no_future_predictions(_signals(), early, closes) == (
+        signal_checks.no_future_predictions(_signals(), early)
+    )
+    assert not signal_checks.no_future_predictions(_signals(), early, closes)[0]

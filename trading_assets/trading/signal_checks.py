@@ -29,10 +29,35 @@ from trading_assets.trading.sizing import KellySizing
 _KEY = ["symbol", "timeframe", "ts"]
 
 
-def bar_close(frame: pl.DataFrame) -> pl.Series:
+def bar_close(frame: pl.DataFrame, closes: pl.DataFrame | None = None) -> pl.Series:
     """Each row's bar close (UTC, in row order): ``ts + timeframe`` for crypto, the session
-    close for equities (:func:`trading_assets.sessions.bar_close_of`)."""
-    return bar_close_of(frame)
+    close for equities (:func:`trading_assets.sessions.bar_close_of`). ``closes``
+    (:func:`bar_closes`) gives the closes of keys computed once for several frames; a key it
+    lacks is computed here."""
+    if closes is None or frame.height == 0:
+        return bar_close_of(frame)
+    keyed = frame.select(_KEY).join(closes, on=_KEY, how="left", maintain_order="left")
+    lacking = keyed.filter(pl.col("bar_close").is_null())
+    if lacking.height:
+        keyed = keyed.update(
+            lacking.with_columns(bar_close_of(lacking).alias("bar_close")),
+            on=_KEY,
+            how="left",
+            maintain_order="left",
+        )
+    return keyed["bar_close"]
+
+
+def bar_closes(*frames: pl.DataFrame) -> pl.DataFrame:
+    """``symbol, timeframe, ts, bar_close``: the close of every distinct bar key of
+    ``frames`` (each with ``symbol, timeframe, ts``), computed once for all of them."""
+    keys = (
+        pl.concat([f.select(_KEY) for f in frames if f.height])
+        if any(f.height for f in frames)
+        else frames[0].select(_KEY)
+    )
+    keys = keys.unique()
+    return keys.with_columns(bar_close_of(keys).alias("bar_close"))
 
 
 def _examples(frame: pl.DataFrame, n: int = 5) -> list[dict]:
@@ -76,15 +101,19 @@ def fresh(
     bars: pl.DataFrame,
     now: datetime,
     max_lag: dict[str, timedelta] | None,
+    closes: pl.DataFrame | None = None,
 ) -> tuple[bool, dict]:
     """See the module docstring. ``bars``: ``symbol, timeframe, ts`` of ``staging.bars`` for
-    every predicted series; ``max_lag`` None = historical data, lags reported, not enforced.
+    every predicted series; ``max_lag`` None = historical data, lags reported, not enforced;
+    ``closes``: the bar closes of the keys, computed once (:func:`bar_closes`).
 
     Details: ``behind`` (series -> bars between its newest signal and its newest closed
     bar), ``newest_bar_lag_hours`` (series -> hours since its newest bar closed), counts."""
     no_bar = signals.join(bars.select(_KEY), on=_KEY, how="anti")
-    stale = signals.filter(pl.col("as_of") != bar_close(signals)) if signals.height else signals
-    closed = bars.filter(bar_close(bars) <= now) if bars.height else bars
+    stale = (
+        signals.filter(pl.col("as_of") != bar_close(signals, closes)) if signals.height else signals
+    )
+    closed = bars.filter(bar_close(bars, closes) <= now) if bars.height else bars
     newest = closed.group_by("symbol", "timeframe").agg(pl.col("ts").max())
     if newest.height:
         newest = newest.with_columns(bar_close(newest).alias("close"))
@@ -122,20 +151,24 @@ def fresh(
 
 
 def no_future_predictions(
-    signals: pl.DataFrame, predictions: pl.DataFrame | None = None
+    signals: pl.DataFrame,
+    predictions: pl.DataFrame | None = None,
+    closes: pl.DataFrame | None = None,
 ) -> tuple[bool, dict]:
     """Signals whose ``as_of`` is missing or after the bar's close, and predictions behind a
     signal (``predictions``: ``symbol, timeframe, ts, model, predicted_at``) computed before
     their bar closed. Predictions without a measured ``predicted_at`` (stored by an older
-    release) are counted, not failed."""
+    release) are counted, not failed. ``closes``: the bar closes of the keys, computed once
+    (:func:`bar_closes`)."""
     if signals.height == 0:
         return True, {"rows": 0}
-    bad = signals.filter(pl.col("as_of").is_null() | (pl.col("as_of") > bar_close(signals)))
+    closes = bar_closes(signals) if closes is None else closes
+    bad = signals.filter(pl.col("as_of").is_null() | (pl.col("as_of") > bar_close(signals, closes)))
     early = unmeasured = pl.DataFrame()
     if predictions is not None and predictions.height:
         used = predictions.join(signals.select(_KEY), on=_KEY, how="semi")
         unmeasured = used.filter(pl.col("predicted_at").is_null())
-        early = used.filter(pl.col("predicted_at") < bar_close(used))
+        early = used.filter(pl.col("predicted_at") < bar_close(used, closes))
     return bad.height == 0 and early.height == 0, {
         "violations": bad.height + early.height,
         "late_as_of": bad.height,
@@ -176,9 +209,11 @@ def check_signals(
     """
     if bars is None:
         bars = signals.select(_KEY).clear()
+    closes = bar_closes(bars, signals)  # every bar close the checks compare, computed once
+    lag = (max_lag or MAX_LAG) if enforce_freshness else None
     return {
         "no_nan": no_nan(signals),
         "positions_within_caps": within_caps(signals, caps.lower, caps.upper),
-        "fresh": fresh(signals, bars, now, (max_lag or MAX_LAG) if enforce_freshness else None),
-        "no_future_predictions": no_future_predictions(signals, predictions),
+        "fresh": fresh(signals, bars, now, lag, closes),
+        "no_future_predictions": no_future_predictions(signals, predictions, closes),
     }
