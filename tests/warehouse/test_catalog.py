@@ -65,3 +65,22 @@ def test_a_view_that_no_longer_binds_keeps_its_stored_columns(
         con.sql("SELECT * FROM features.v")
     assert column_names(con, "features.v") == ["a", "d"]
     assert table_exists(con, "features.v")
+
+
+def test_ensure_table_creates_a_missing_table_and_adds_newer_columns() -> None:
+    import polars as pl
+
+    from trading_assets.warehouse.ddl import ensure_table
+
+    con = duckdb.connect()
+    schema = {"symbol": pl.String(), "ts": pl.Datetime("us", "UTC"), "close": pl.Float64()}
+    ensure_table(con, "staging.demo", schema)  # schema and table created
+    assert table_columns(con, "staging.demo") == [
+        ("symbol", "VARCHAR"), ("ts", "TIMESTAMP WITH TIME ZONE"), ("close", "DOUBLE")
+    ]  # fmt: skip
+    con.execute("INSERT INTO staging.demo VALUES ('ETH/USDT', '2023-05-01 00:00:00+00', 1.5)")
+    ensure_table(con, "staging.demo", {**schema, "volume": pl.Float64()})  # a newer release
+    assert column_names(con, "staging.demo") == ["symbol", "ts", "close", "volume"]
+    assert con.execute("SELECT close, volume FROM staging.demo").fetchall() == [(1.5, None)]
+    ensure_table(con, "staging.demo", schema)  # an existing table is left as it is
+    assert column_names(con, "staging.demo") == ["symbol", "ts", "close", "volume"]

@@ -90,13 +90,14 @@ def ensure_table(
 
     ``schema`` defaults to the registered one in :data:`TABLES`.
     """
-    layer = table.split(".")[0]
-    schema = schema or TABLES[table]
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
-    con.execute(create_table_sql(table, schema))
     from trading_assets.warehouse.catalog import column_names  # catalog imports this module
 
+    schema = schema or TABLES[table]
     have = set(column_names(con, table))
+    if not have:  # missing (an existing table is left alone: no DDL statement on each write)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+        con.execute(create_table_sql(table, schema))
+        have = set(column_names(con, table))
     for column, dtype in schema.items():
         if column not in have:
             con.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {duckdb_type(dtype)}')
