@@ -112,8 +112,9 @@ def test_new_file_on_a_quiet_home_plans_only_its_ingestion_and_leaves_nothing_st
     assert by_asset[("staging/bars", "ETH/USDT")] == "new upstream data"
     assert by_asset[("staging/universal_stream", None)] == "new upstream data"
     assert {p for _, p in by_asset} <= {"ETH/USDT", None}
-    # the new bar's run (its ingestion and what lies below, one run) held the warehouse open
-    assert held_paths == [str(home.warehouse_path)]
+    # the new bar's run (its ingestion and what lies below, one run) held the warehouse open,
+    # in the block the checks before the plan opened (the run's own block is nested in it)
+    assert held_paths == [str(home.warehouse_path)] * 2
     (lane, *_) = [instance.get_run_by_id(r) for r in summary.run_ids]
     assert {"raw__source_bars", "staging__bars", "ml__live_predictions"} <= set(
         instance.get_execution_plan_snapshot(lane.execution_plan_snapshot_id).step_keys_to_execute

@@ -43,7 +43,7 @@ core meanwhile.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -260,7 +260,28 @@ def refresh(
     nothing changed since, it returns at once; when only new source files landed (a new
     bar), their ingestion is the whole plan (:func:`_new_source_steps`): no stale
     resolution of the whole graph.
+
+    The warehouse is held open from the first read (:func:`~trading_assets.warehouse.
+    connection.held`): the checks before the plan and a new bar's run share one open of the
+    file (each open replays the write-ahead log the last bars left). It is let go before a
+    whole plan is resolved and before a run that is not a new bar's, so that other processes
+    may use the warehouse meanwhile.
     """
+    warehouse_path = initialized_resource(defs.resources["warehouse"], instance).path
+    with ExitStack() as hold:
+        if Path(warehouse_path).exists():
+            hold.enter_context(held(warehouse_path))
+        return _refresh(defs, instance, on_step, Path(warehouse_path), hold)
+
+
+def _refresh(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    on_step: Callable[[str], None] | None,
+    warehouse_path: Path,
+    hold: ExitStack,
+) -> tuple[list[PlannedStep], RunSummary]:
+    """:func:`refresh` with the warehouse held by ``hold`` until it is closed."""
     from trading_assets.defs.ml.retrain import POLICY_ASSETS, retrain_reason
 
     offered = source_items(defs, instance)  # listed once: symbols to register, files to ingest
@@ -270,7 +291,6 @@ def refresh(
     levels = _levels(graph)
     policy = {k.to_user_string() for k in POLICY_ASSETS}
     job = defs.resolve_implicit_global_asset_job_def()
-    warehouse_path = initialized_resource(defs.resources["warehouse"], instance).path
     served_cache = _served_cache(defs, instance)
     executed: list[PlannedStep] = []
     summary = RunSummary()
@@ -289,6 +309,7 @@ def refresh(
     if quiet:  # only new source files changed since then: only their ingestion is stale
         plan = _new_source_steps(instance, new_items, no_source)
     else:
+        hold.close()  # resolving the whole graph takes a while: let others use the warehouse
         plan = plan_refresh(defs, instance, new_items, no_source=no_source)
     if not plan:
         remember_quiet(instance, state)
@@ -306,6 +327,8 @@ def refresh(
                 on_step(f"{partition + ': ' if partition else ''}{', '.join(keys)}")
             # a new bar on a quiet home, retraining nothing: short, so other processes may wait
             short = quiet and not policy.intersection(keys)
+            if not short:
+                hold.close()  # a longer run: others wait only as long as each write lasts
             live = short and _predicts_live(keys)
             with held(warehouse_path) if short else nullcontext(), _warm_models(live, served_cache):
                 result = job.execute_in_process(
