@@ -69,7 +69,7 @@ class ServedRun:
 class WarmProcess:
     """A child process that loads the champions of ``cache_folder`` (a served cache of the
     registry at ``tracking_uri``) and the chart library at once, then answers
-    :meth:`predict` and :meth:`draw` (or :meth:`start_draws`) requests, one at a time.
+    :meth:`predict` and :meth:`start_draws` requests, one at a time.
 
     Args:
         tracking_uri: MLflow registry URI, for versions missing from the cache.
@@ -101,21 +101,13 @@ class WarmProcess:
         """
         return self._ask(("predict", list(specs), dict(tails), dict(done), now))
 
-    def draw(self, chart: str, rows: pl.DataFrame, args: Sequence[Any]) -> str:
-        """The SVG text of ``CHARTS[chart](rows, *args)`` (:mod:`trading_assets.report.
-        charts`), drawn in the child.
-
-        Raises:
-            WarmProcessError: the child died, or the chart is unknown or failed there.
-        """
-        return self.start_draws([(chart, rows, args)])()[0]
-
     def start_draws(
         self, requests: Sequence[tuple[str, pl.DataFrame, Sequence[Any]]]
     ) -> Callable[[], list[str]]:
-        """Send ``(chart, rows, args)`` requests (as :meth:`draw`) in one message and return
-        at once; the returned function waits for their SVG texts, in order. The child draws
-        while this process goes on (any other request first waits for these answers).
+        """Send ``(chart, rows, args)`` requests (the SVG text of ``CHARTS[chart](rows, *args)``,
+        :mod:`trading_assets.report.charts`) in one message and return at once; the returned
+        function waits for their SVG texts, in order. The child draws while this process goes
+        on (any other request first waits for these answers).
 
         Raises:
             WarmProcessError: (also from the returned function) the child died, or a chart

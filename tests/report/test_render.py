@@ -183,9 +183,8 @@ def test_chart_cache_redraws_only_the_series_whose_rows_changed(inputs, rendered
     last = charts.equity_rows(inputs.equity, symbol, timeframe).sort("ts").tail(1)
     newer = pl.concat([inputs.equity, last.with_columns(pl.col("ts") + timedelta(days=1))])
     cache = charts.ChartCache(folder)
-    drawn = render._charts(dataclasses.replace(inputs, equity=newer), cache)
-    assert cache.drawn == 1
-    cache.prune()
+    drawn = render.start_charts(dataclasses.replace(inputs, equity=newer), cache).result()
+    assert cache.drawn == 1  # and the result pruned the chart it replaced
     now = sorted(p.name for p in folder.glob("*.svg"))
     assert len(now) == len(cached) and len(set(now) - set(cached)) == 1
     assert str(drawn["equity_charts"][0]["svg"]) not in first.html
@@ -214,7 +213,7 @@ def test_charts_drawn_in_a_warm_process_give_the_same_page(inputs, rendered, tmp
         again = render_report(inputs, GENERATED, pending=build.start_charts(
             inputs, tmp_path / "reports", remote))  # fmt: skip
         with pytest.raises(warm_process.WarmProcessError, match="no_such_chart"):
-            process.draw("no_such_chart", inputs.equity, ())
+            process.start_draws([("no_such_chart", inputs.equity, ())])()
     assert len(asked) == 2 and len(asked[0]) == there.charts and "equity_chart" in asked[0]
     assert asked[1] == asked[0]  # the second cache was empty; the third found every chart
     assert there.html == rendered.html == ahead.html == again.html  # the same SVG text
@@ -253,7 +252,7 @@ def test_warm_process_answers_in_order_and_never_blocks_on_large_messages(inputs
         first = process.start_draws([("equity_chart", rows, (symbol, timeframe))] * 2)
         failing = process.start_draws([("no_such_chart", rows, ())])
         # a third request while two answers are unread: they are read first, then it is sent
-        third = process.draw("equity_chart", rows, (symbol, timeframe))
+        (third,) = process.start_draws([("equity_chart", rows, (symbol, timeframe))])()
         with pytest.raises(warm_process.WarmProcessError, match="no_such_chart"):
             failing()
         assert first() == [expected, expected] and third == expected

@@ -248,17 +248,8 @@ class ChartCache:
 
         return finish
 
-    def draw(self, chart: Callable[..., str], rows: pl.DataFrame, *args: str) -> str:
-        """``chart(rows, *args)``, from the cache when the same rows were drawn before.
-
-        Raises:
-            OSError: the cache folder cannot be written.
-        """
-        return self.start([(chart, rows, args)])()[0]
-
     def prune(self) -> None:
-        """Delete the cached charts that no :meth:`start` or :meth:`draw` since this cache
-        was made used."""
+        """Delete the cached charts that no :meth:`start` since this cache was made used."""
         if self.folder is None or not self.folder.is_dir():
             return
         for path in self.folder.glob("*.svg"):

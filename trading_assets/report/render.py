@@ -215,19 +215,14 @@ def start_charts(inputs: ReportInputs, cache: charts.ChartCache) -> PendingChart
     return PendingCharts(cache, drawn)
 
 
-def _charts(inputs: ReportInputs, cache: charts.ChartCache) -> dict[str, Any]:
-    """The report's SVG charts, each drawn once (or read back from ``cache``)."""
-    return start_charts(inputs, cache)._collect()
-
-
 def _context(
     inputs: ReportInputs,
     sections: list[Section],
     drawn: dict[str, Any],
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The template's values, with the charts ``drawn`` by :func:`_charts`; signal ages are
-    measured at ``now`` (blank without it)."""
+    """The template's values, with the charts ``drawn`` (:meth:`PendingCharts.result`);
+    signal ages are measured at ``now`` (blank without it)."""
     signals = inputs.signals.with_columns(
         pl.col("direction").map_elements(_direction, return_dtype=pl.String).alias("side"),
         _age_hours(inputs.signals, now)

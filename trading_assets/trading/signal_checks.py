@@ -51,12 +51,7 @@ def bar_close(frame: pl.DataFrame, closes: pl.DataFrame | None = None) -> pl.Ser
 def bar_closes(*frames: pl.DataFrame) -> pl.DataFrame:
     """``symbol, timeframe, ts, bar_close``: the close of every distinct bar key of
     ``frames`` (each with ``symbol, timeframe, ts``), computed once for all of them."""
-    keys = (
-        pl.concat([f.select(_KEY) for f in frames if f.height])
-        if any(f.height for f in frames)
-        else frames[0].select(_KEY)
-    )
-    keys = keys.unique()
+    keys = pl.concat([f.select(_KEY) for f in frames], how="vertical_relaxed").unique()
     return keys.with_columns(bar_close_of(keys).alias("bar_close"))
 
 
